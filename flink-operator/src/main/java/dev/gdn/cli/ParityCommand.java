@@ -1,0 +1,110 @@
+package dev.gdn.cli;
+
+import dev.gdn.kernels.config.ConfigException;
+import dev.gdn.kernels.io.SafetensorsFormatException;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.parity.ModelParity;
+import dev.gdn.kernels.parity.OpParity;
+import dev.gdn.kernels.parity.ParityReport;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gdn parity}: checks this implementation against reference outputs. Prints one line per
+ * compared tensor, then exactly {@code parity: PASS|FAIL max_rel_err=<x>}. Exit 0 on pass, 1 on
+ * fail, 2 on bad input.
+ */
+@Command(name = "parity", mixinStandardHelpOptions = true,
+        description = {"Check the model or the gated delta rule against reference outputs.",
+            "Model: --model DIR --expected FILE [--pieces 37,1,1,64,57]",
+            "Op:    --op FILE"},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:every tensor within tolerance", "1:a tensor out of tolerance",
+            "2:bad input (missing file, wrong shapes, unsupported config)"})
+public final class ParityCommand implements Callable<Integer> {
+
+    @Option(names = "--model", paramLabel = "DIR", description = "checkpoint folder (config.json + model.safetensors)")
+    Path model;
+
+    @Option(names = "--expected", paramLabel = "FILE", description = "safetensors with input_ids, logits[, state.layers.*]")
+    Path expected;
+
+    @Option(names = "--pieces", paramLabel = "N,N,...", split = ",",
+            description = "also run the input in these pieces, carrying the memory between them")
+    int[] pieces;
+
+    @Option(names = "--op", paramLabel = "FILE", description = "gated delta rule case: q, k, v, g, beta, h0, o_ref, ht_ref")
+    Path op;
+
+    @Option(names = "--backend", defaultValue = "cpu",
+            description = "cpu (fast kernels) or reference (plain loops in double); default ${DEFAULT-VALUE}")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads; 0 = one per core")
+    int threads;
+
+    @Option(names = "--tolerance", description = "relative RMS error allowed; default 1e-4 (--model), 1e-5 (--op)")
+    Double tolerance;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            ParityReport report;
+            if (op != null) {
+                if (model != null || expected != null) {
+                    return bad(err, "--op excludes --model and --expected");
+                }
+                requireFile(op, "--op");
+                report = OpParity.check(OpParity.read(op), tolerance == null ? 1e-5 : tolerance);
+            } else {
+                if (model == null || expected == null) {
+                    return bad(err, "give --model DIR and --expected FILE, or --op FILE");
+                }
+                requireFile(expected, "--expected");
+                if (!Files.isDirectory(model)) {
+                    return bad(err, "--model " + model + ": not a directory");
+                }
+                GatedDeltaNetModel m = GatedDeltaNetModel.load(model, kernels());
+                report = ModelParity.check(m, expected, pieces, tolerance == null ? 1e-4 : tolerance);
+            }
+            report.lines().forEach(l -> out.println(l));
+            out.println(report.verdict());
+            out.flush();
+            return report.pass() ? 0 : 1;
+        } catch (SafetensorsFormatException | ConfigException | IllegalArgumentException e) {
+            return bad(err, e.getMessage());
+        }
+    }
+
+    private CpuKernels kernels() {
+        return switch (backend) {
+            case "cpu" -> CpuKernels.fast(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
+                    CpuKernels.DEFAULT_CHUNK_THRESHOLD);
+            case "reference" -> CpuKernels.reference();
+            default -> throw new IllegalArgumentException("--backend '" + backend + "' is not one of cpu, reference");
+        };
+    }
+
+    private static void requireFile(Path p, String option) {
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalArgumentException(option + " " + p + ": no such file");
+        }
+    }
+
+    private static int bad(PrintWriter err, String message) {
+        err.println("error: " + message);
+        err.flush();
+        return GdnCli.EXIT_BAD_INPUT;
+    }
+}

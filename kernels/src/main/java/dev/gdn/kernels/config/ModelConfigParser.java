@@ -1,0 +1,222 @@
+package dev.gdn.kernels.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Reads a Hugging Face style {@code config.json} of {@code model_type: gated_deltanet} (as written by
+ * flash-linear-attention).
+ *
+ * <p>Strict by design: every key is either one whose value this code implements, one that provably
+ * does not change the forward math ({@link #NEUTRAL_KEYS}), or an error that names it. Absent keys
+ * take FLA's defaults.
+ */
+public final class ModelConfigParser {
+    /** Keys that do not change the forward pass (training, fusion and bookkeeping switches). */
+    static final Set<String> NEUTRAL_KEYS = Set.of("attn_mode", "bos_token_id", "eos_token_id", "pad_token_id",
+            "fuse_cross_entropy", "fuse_linear_cross_entropy", "fuse_norm", "fuse_swiglu", "initializer_range",
+            "max_position_embeddings", "transformers_version", "use_cache", "architectures", "torch_dtype", "dtype",
+            "_name_or_path", "auto_map", "return_dict", "output_hidden_states", "output_attentions",
+            "id2label", "label2id", "num_labels", "problem_type");
+
+    private static final Set<String> MATH_KEYS = Set.of("model_type", "vocab_size", "hidden_size", "num_heads",
+            "num_v_heads", "head_dim", "expand_v", "num_hidden_layers", "conv_size", "use_short_conv", "use_gate",
+            "allow_neg_eigval", "norm_eps", "hidden_ratio", "intermediate_size", "tie_word_embeddings", "attn",
+            "hidden_act", "use_l2warp", "attnres_block_size");
+
+    private static final Set<String> ATTN_KEYS = Set.of("layers", "num_heads", "num_kv_heads", "window_size",
+            "rope_theta", "qkv_bias", "max_position_embeddings");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ModelConfigParser() {
+    }
+
+    /**
+     * Parses and validates a config file.
+     *
+     * @throws ConfigException naming the file, the key, the value found and what is expected
+     */
+    public static ModelConfig parse(Path file) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+        return parse(root, file.toString());
+    }
+
+    /** Parses an already-read config tree; {@code source} names it in errors. */
+    public static ModelConfig parse(JsonNode root, String source) {
+        if (root == null || !root.isObject()) {
+            throw new ConfigException(source + ": must be a JSON object");
+        }
+        Reader r = new Reader(root, source);
+        List<String> unknown = new ArrayList<>();
+        for (Iterator<String> it = root.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            if (!MATH_KEYS.contains(k) && !NEUTRAL_KEYS.contains(k)) {
+                unknown.add(k);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new ConfigException(source + ": unsupported option(s) " + unknown
+                    + ": this implementation does not know what they change, so it refuses to guess");
+        }
+        String modelType = r.string("model_type", null);
+        if (!"gated_deltanet".equals(modelType)) {
+            throw new ConfigException(source + ": model_type is '" + modelType + "', expected 'gated_deltanet'");
+        }
+        String act = r.string("hidden_act", "swish");
+        if (!act.equals("swish") && !act.equals("silu")) {
+            throw new ConfigException(source + ": hidden_act '" + act + "' is not supported, expected 'swish'");
+        }
+        if (r.bool("use_l2warp", false)) {
+            throw new ConfigException(source + ": use_l2warp=true is not supported");
+        }
+        if (root.hasNonNull("attnres_block_size")) {
+            throw new ConfigException(source + ": attnres_block_size=" + root.get("attnres_block_size")
+                    + " is not supported, expected null");
+        }
+
+        int hidden = r.positiveInt("hidden_size", 2048);
+        int heads = r.positiveInt("num_heads", 6);
+        int vHeads = root.hasNonNull("num_v_heads") ? r.positiveInt("num_v_heads", heads) : heads;
+        int headDim = r.positiveInt("head_dim", 256);
+        double expandV = r.positiveDouble("expand_v", 2.0);
+        double headVExact = headDim * expandV;
+        if (headVExact != Math.rint(headVExact)) {
+            throw new ConfigException(source + ": head_dim * expand_v = " + headVExact + " must be a whole number");
+        }
+        if (vHeads % heads != 0) {
+            throw new ConfigException(source + ": num_v_heads " + vHeads + " must be a multiple of num_heads " + heads);
+        }
+        int layers = r.positiveInt("num_hidden_layers", 21);
+        int conv = r.positiveInt("conv_size", 4);
+        int vocab = r.positiveInt("vocab_size", 32000);
+        double eps = r.positiveDouble("norm_eps", 1e-6);
+        int intermediate;
+        if (root.hasNonNull("intermediate_size")) {
+            intermediate = r.positiveInt("intermediate_size", 0);
+        } else {
+            double ratio = r.positiveDouble("hidden_ratio", 4);
+            int raw = (int) (hidden * ratio * 2 / 3);
+            intermediate = 256 * ((raw + 255) / 256);
+        }
+        Optional<AttentionConfig> attn = parseAttention(root.get("attn"), source, hidden, layers);
+        return new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
+                r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
+                (float) eps, intermediate, r.bool("tie_word_embeddings", false), attn);
+    }
+
+    private static Optional<AttentionConfig> parseAttention(JsonNode node, String source, int hidden, int layers) {
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        String where = source + ": attn";
+        if (!node.isObject()) {
+            throw new ConfigException(where + " must be an object or null, found " + node);
+        }
+        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            if (!ATTN_KEYS.contains(k)) {
+                throw new ConfigException(where + ": unsupported option '" + k + "'");
+            }
+        }
+        Reader r = new Reader(node, where);
+        JsonNode layerNode = node.get("layers");
+        if (layerNode == null || !layerNode.isArray()) {
+            throw new ConfigException(where + ".layers must be an array of layer indices");
+        }
+        Set<Integer> idx = new TreeSet<>();
+        for (JsonNode l : layerNode) {
+            if (!l.isIntegralNumber() || l.asInt() < 0 || l.asInt() >= layers) {
+                throw new ConfigException(where + ".layers: " + l + " is not a layer index in [0, " + layers + ")");
+            }
+            idx.add(l.asInt());
+        }
+        int heads = r.positiveInt("num_heads", 0);
+        int kvHeads = node.hasNonNull("num_kv_heads") ? r.positiveInt("num_kv_heads", heads) : heads;
+        if (hidden % heads != 0) {
+            throw new ConfigException(where + ".num_heads " + heads + " must divide hidden_size " + hidden);
+        }
+        if (heads % kvHeads != 0) {
+            throw new ConfigException(where + ".num_kv_heads " + kvHeads + " must divide num_heads " + heads);
+        }
+        if (!node.hasNonNull("window_size")) {
+            throw new ConfigException(where + ".window_size is null: full attention needs the whole history, "
+                    + "which an unbounded stream cannot keep; expected a sliding window");
+        }
+        int window = r.positiveInt("window_size", 0);
+        int headDim = hidden / heads;
+        if (headDim % 2 != 0) {
+            throw new ConfigException(where + ": head dim " + headDim + " must be even for RoPE");
+        }
+        return Optional.of(new AttentionConfig(Set.copyOf(idx), heads, kvHeads, headDim, window,
+                r.positiveDouble("rope_theta", 10000.0), r.bool("qkv_bias", false)));
+    }
+
+    /** Typed access to one JSON object with messages that name the key and the value. */
+    private record Reader(JsonNode node, String where) {
+        int positiveInt(String key, int def) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                if (def <= 0) {
+                    throw new ConfigException(where + ": missing required key '" + key + "'");
+                }
+                return def;
+            }
+            if (!v.isNumber() || v.asDouble() != Math.rint(v.asDouble()) || v.asDouble() < 1
+                    || v.asDouble() > Integer.MAX_VALUE) {
+                throw new ConfigException(where + ": " + key + " = " + v + ", expected a positive integer");
+            }
+            return v.asInt();
+        }
+
+        double positiveDouble(String key, double def) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return def;
+            }
+            if (!v.isNumber() || !(v.asDouble() > 0) || Double.isInfinite(v.asDouble())) {
+                throw new ConfigException(where + ": " + key + " = " + v + ", expected a positive number");
+            }
+            return v.asDouble();
+        }
+
+        boolean bool(String key, boolean def) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return def;
+            }
+            if (!v.isBoolean()) {
+                throw new ConfigException(where + ": " + key + " = " + v + ", expected true or false");
+            }
+            return v.asBoolean();
+        }
+
+        String string(String key, String def) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return def;
+            }
+            if (!v.isTextual()) {
+                throw new ConfigException(where + ": " + key + " = " + v + ", expected a string");
+            }
+            return v.asText();
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.gdn.kernels.cpu;
+
+/**
+ * Plain loops. Reductions accumulate in double, which makes this the more accurate of the two
+ * implementations: the reference model forward runs on it.
+ */
+public final class ScalarMath implements VectorMath {
+    static final ScalarMath INSTANCE = new ScalarMath();
+
+    private ScalarMath() {
+    }
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public float dot(float[] a, int ao, float[] b, int bo, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            s += (double) a[ao + i] * b[bo + i];
+        }
+        return (float) s;
+    }
+
+    @Override
+    public float sumOfSquares(float[] x, int off, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            double v = x[off + i];
+            s += v * v;
+        }
+        return (float) s;
+    }
+
+    @Override
+    public void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yo + i] += a * x[xo + i];
+        }
+    }
+
+    @Override
+    public void axpy2(float a1, float a2, float[] x, int xo, float[] y1, int y1o, float[] y2, int y2o, int n) {
+        for (int i = 0; i < n; i++) {
+            float v = x[xo + i];
+            y1[y1o + i] += a1 * v;
+            y2[y2o + i] += a2 * v;
+        }
+    }
+
+    @Override
+    public void axpby(float a, float[] x, int xo, float b, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yo + i] = b * y[yo + i] + a * x[xo + i];
+        }
+    }
+
+    @Override
+    public void scale(float s, float[] x, int off, int n) {
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= s;
+        }
+    }
+
+    @Override
+    public void matmulTransposed(float[] x, int xo, int rows, int in, float[] w, int from, int to, float[] y,
+            int yo, int yStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int o = from; o < to; o++) {
+                y[yo + r * yStride + o] = dot(x, xo + r * in, w, o * in, in);
+            }
+        }
+    }
+
+    @Override
+    public void gemm(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb, float[] c, int co,
+            int ldc, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = accumulate ? c[co + i * ldc + j] : 0f;
+                for (int p = 0; p < k; p++) {
+                    s = Math.fma(a[ao + i * lda + p], b[bo + p * ldb + j], s);
+                }
+                c[co + i * ldc + j] = s;
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+package dev.gdn.kernels.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link VectorMath} on the Vector API: scalar head, vector body, scalar tail.
+ *
+ * <p>The species is fixed at 256 bits wherever the CPU has them (AVX2 and AVX-512 alike), so that a
+ * job's CPU results are the same bits on every x86 TaskManager. Reductions sum the lanes in a fixed
+ * order and every multiply-add is a fused one, so interpreted and compiled code agree too. Loaded
+ * reflectively by {@link VectorMathProvider} only when {@code jdk.incubator.vector} is present.
+ */
+final class SimdMath implements VectorMath {
+    static final SimdMath INSTANCE = new SimdMath();
+
+    private static final VectorSpecies<Float> S = VectorShape.preferredShape().vectorBitSize() >= 256
+            ? FloatVector.SPECIES_256 : FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    private SimdMath() {
+    }
+
+    @Override
+    public String name() {
+        return "simd-" + S.vectorBitSize();
+    }
+
+    /** Sum of the lanes, lane 0 first: the one reduction order used everywhere. */
+    private static float sumLanes(FloatVector v) {
+        float[] lanes = v.toArray();
+        float s = 0f;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
+    /** Completes a dot product: the lanes of {@code acc}, then the scalar tail from {@code from}. */
+    private static float finish(FloatVector acc, float[] a, int ao, float[] b, int bo, int from, int n) {
+        float s = sumLanes(acc);
+        for (int i = from; i < n; i++) {
+            s = Math.fma(a[ao + i], b[bo + i], s);
+        }
+        return s;
+    }
+
+    @Override
+    public float dot(float[] a, int ao, float[] b, int bo, int n) {
+        int ub = S.loopBound(n);
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < ub; i += L) {
+            acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+        }
+        return finish(acc, a, ao, b, bo, ub, n);
+    }
+
+    @Override
+    public float sumOfSquares(float[] x, int off, int n) {
+        return dot(x, off, x, off, n);
+    }
+
+    @Override
+    public void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        int ub = S.loopBound(n);
+        FloatVector va = FloatVector.broadcast(S, a);
+        int i = 0;
+        for (; i < ub; i += L) {
+            FloatVector.fromArray(S, x, xo + i).fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] = Math.fma(x[xo + i], a, y[yo + i]);
+        }
+    }
+
+    @Override
+    public void axpy2(float a1, float a2, float[] x, int xo, float[] y1, int y1o, float[] y2, int y2o, int n) {
+        int ub = S.loopBound(n);
+        FloatVector v1 = FloatVector.broadcast(S, a1);
+        FloatVector v2 = FloatVector.broadcast(S, a2);
+        int i = 0;
+        for (; i < ub; i += L) {
+            FloatVector xv = FloatVector.fromArray(S, x, xo + i);
+            xv.fma(v1, FloatVector.fromArray(S, y1, y1o + i)).intoArray(y1, y1o + i);
+            xv.fma(v2, FloatVector.fromArray(S, y2, y2o + i)).intoArray(y2, y2o + i);
+        }
+        for (; i < n; i++) {
+            float v = x[xo + i];
+            y1[y1o + i] = Math.fma(v, a1, y1[y1o + i]);
+            y2[y2o + i] = Math.fma(v, a2, y2[y2o + i]);
+        }
+    }
+
+    @Override
+    public void axpby(float a, float[] x, int xo, float b, float[] y, int yo, int n) {
+        int ub = S.loopBound(n);
+        FloatVector va = FloatVector.broadcast(S, a);
+        FloatVector vb = FloatVector.broadcast(S, b);
+        int i = 0;
+        for (; i < ub; i += L) {
+            FloatVector yb = FloatVector.fromArray(S, y, yo + i).mul(vb);
+            FloatVector.fromArray(S, x, xo + i).fma(va, yb).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] = Math.fma(x[xo + i], a, y[yo + i] * b);
+        }
+    }
+
+    @Override
+    public void scale(float s, float[] x, int off, int n) {
+        int ub = S.loopBound(n);
+        FloatVector vs = FloatVector.broadcast(S, s);
+        int i = 0;
+        for (; i < ub; i += L) {
+            FloatVector.fromArray(S, x, off + i).mul(vs).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            x[off + i] *= s;
+        }
+    }
+
+    @Override
+    public void matmulTransposed(float[] x, int xo, int rows, int in, float[] w, int from, int to, float[] y,
+            int yo, int yStride) {
+        int ub = S.loopBound(in);
+        int r = 0;
+        for (; r + 1 < rows; r += 2) {
+            int x0 = xo + r * in;
+            int x1 = x0 + in;
+            int y0 = yo + r * yStride;
+            int y1 = y0 + yStride;
+            int o = from;
+            for (; o + 3 < to; o += 4) {
+                int w0 = o * in;
+                int w1 = w0 + in;
+                int w2 = w1 + in;
+                int w3 = w2 + in;
+                FloatVector a0 = FloatVector.zero(S);
+                FloatVector a1 = FloatVector.zero(S);
+                FloatVector a2 = FloatVector.zero(S);
+                FloatVector a3 = FloatVector.zero(S);
+                FloatVector b0 = FloatVector.zero(S);
+                FloatVector b1 = FloatVector.zero(S);
+                FloatVector b2 = FloatVector.zero(S);
+                FloatVector b3 = FloatVector.zero(S);
+                for (int i = 0; i < ub; i += L) {
+                    FloatVector xa = FloatVector.fromArray(S, x, x0 + i);
+                    FloatVector xb = FloatVector.fromArray(S, x, x1 + i);
+                    FloatVector v0 = FloatVector.fromArray(S, w, w0 + i);
+                    FloatVector v1 = FloatVector.fromArray(S, w, w1 + i);
+                    FloatVector v2 = FloatVector.fromArray(S, w, w2 + i);
+                    FloatVector v3 = FloatVector.fromArray(S, w, w3 + i);
+                    a0 = xa.fma(v0, a0);
+                    a1 = xa.fma(v1, a1);
+                    a2 = xa.fma(v2, a2);
+                    a3 = xa.fma(v3, a3);
+                    b0 = xb.fma(v0, b0);
+                    b1 = xb.fma(v1, b1);
+                    b2 = xb.fma(v2, b2);
+                    b3 = xb.fma(v3, b3);
+                }
+                y[y0 + o] = finish(a0, x, x0, w, w0, ub, in);
+                y[y0 + o + 1] = finish(a1, x, x0, w, w1, ub, in);
+                y[y0 + o + 2] = finish(a2, x, x0, w, w2, ub, in);
+                y[y0 + o + 3] = finish(a3, x, x0, w, w3, ub, in);
+                y[y1 + o] = finish(b0, x, x1, w, w0, ub, in);
+                y[y1 + o + 1] = finish(b1, x, x1, w, w1, ub, in);
+                y[y1 + o + 2] = finish(b2, x, x1, w, w2, ub, in);
+                y[y1 + o + 3] = finish(b3, x, x1, w, w3, ub, in);
+            }
+            for (; o < to; o++) {
+                y[y0 + o] = dot(x, x0, w, o * in, in);
+                y[y1 + o] = dot(x, x1, w, o * in, in);
+            }
+        }
+        for (; r < rows; r++) {
+            int x0 = xo + r * in;
+            int y0 = yo + r * yStride;
+            int o = from;
+            for (; o + 3 < to; o += 4) {
+                int w0 = o * in;
+                int w1 = w0 + in;
+                int w2 = w1 + in;
+                int w3 = w2 + in;
+                FloatVector a0 = FloatVector.zero(S);
+                FloatVector a1 = FloatVector.zero(S);
+                FloatVector a2 = FloatVector.zero(S);
+                FloatVector a3 = FloatVector.zero(S);
+                for (int i = 0; i < ub; i += L) {
+                    FloatVector xa = FloatVector.fromArray(S, x, x0 + i);
+                    a0 = xa.fma(FloatVector.fromArray(S, w, w0 + i), a0);
+                    a1 = xa.fma(FloatVector.fromArray(S, w, w1 + i), a1);
+                    a2 = xa.fma(FloatVector.fromArray(S, w, w2 + i), a2);
+                    a3 = xa.fma(FloatVector.fromArray(S, w, w3 + i), a3);
+                }
+                y[y0 + o] = finish(a0, x, x0, w, w0, ub, in);
+                y[y0 + o + 1] = finish(a1, x, x0, w, w1, ub, in);
+                y[y0 + o + 2] = finish(a2, x, x0, w, w2, ub, in);
+                y[y0 + o + 3] = finish(a3, x, x0, w, w3, ub, in);
+            }
+            for (; o < to; o++) {
+                y[y0 + o] = dot(x, x0, w, o * in, in);
+            }
+        }
+    }
+
+    @Override
+    public void gemm(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb, float[] c, int co,
+            int ldc, boolean accumulate) {
+        int nb = n - n % (2 * L);
+        int i = 0;
+        for (; i + 3 < m; i += 4) {
+            int a0 = ao + i * lda;
+            int c0 = co + i * ldc;
+            for (int j = 0; j < nb; j += 2 * L) {
+                gemmTile4(k, a, a0, lda, b, bo + j, ldb, c, c0 + j, ldc, accumulate);
+            }
+            for (int r = 0; r < 4; r++) {
+                gemmScalarColumns(nb, n, k, a, a0 + r * lda, b, bo, ldb, c, c0 + r * ldc, accumulate);
+            }
+        }
+        for (; i < m; i++) {
+            int a0 = ao + i * lda;
+            int c0 = co + i * ldc;
+            int j = 0;
+            for (; j + L <= n; j += L) {
+                FloatVector acc = accumulate ? FloatVector.fromArray(S, c, c0 + j) : FloatVector.zero(S);
+                for (int p = 0; p < k; p++) {
+                    acc = FloatVector.broadcast(S, a[a0 + p]).fma(FloatVector.fromArray(S, b, bo + p * ldb + j), acc);
+                }
+                acc.intoArray(c, c0 + j);
+            }
+            gemmScalarColumns(j, n, k, a, a0, b, bo, ldb, c, c0, accumulate);
+        }
+    }
+
+    /** Four rows of c, 2L columns, accumulators held in registers over the whole k loop. */
+    private static void gemmTile4(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int c0,
+            int ldc, boolean accumulate) {
+        FloatVector c00;
+        FloatVector c01;
+        FloatVector c10;
+        FloatVector c11;
+        FloatVector c20;
+        FloatVector c21;
+        FloatVector c30;
+        FloatVector c31;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, c, c0);
+            c01 = FloatVector.fromArray(S, c, c0 + L);
+            c10 = FloatVector.fromArray(S, c, c0 + ldc);
+            c11 = FloatVector.fromArray(S, c, c0 + ldc + L);
+            c20 = FloatVector.fromArray(S, c, c0 + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, c0 + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, c, c0 + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, c0 + 3 * ldc + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < k; p++) {
+            int bp = b0 + p * ldb;
+            FloatVector b0v = FloatVector.fromArray(S, b, bp);
+            FloatVector b1v = FloatVector.fromArray(S, b, bp + L);
+            FloatVector x0 = FloatVector.broadcast(S, a[a0 + p]);
+            FloatVector x1 = FloatVector.broadcast(S, a[a0 + lda + p]);
+            FloatVector x2 = FloatVector.broadcast(S, a[a0 + 2 * lda + p]);
+            FloatVector x3 = FloatVector.broadcast(S, a[a0 + 3 * lda + p]);
+            c00 = x0.fma(b0v, c00);
+            c01 = x0.fma(b1v, c01);
+            c10 = x1.fma(b0v, c10);
+            c11 = x1.fma(b1v, c11);
+            c20 = x2.fma(b0v, c20);
+            c21 = x2.fma(b1v, c21);
+            c30 = x3.fma(b0v, c30);
+            c31 = x3.fma(b1v, c31);
+        }
+        c00.intoArray(c, c0);
+        c01.intoArray(c, c0 + L);
+        c10.intoArray(c, c0 + ldc);
+        c11.intoArray(c, c0 + ldc + L);
+        c20.intoArray(c, c0 + 2 * ldc);
+        c21.intoArray(c, c0 + 2 * ldc + L);
+        c30.intoArray(c, c0 + 3 * ldc);
+        c31.intoArray(c, c0 + 3 * ldc + L);
+    }
+
+    private static void gemmScalarColumns(int from, int n, int k, float[] a, int a0, float[] b, int bo, int ldb,
+            float[] c, int c0, boolean accumulate) {
+        for (int j = from; j < n; j++) {
+            float s = accumulate ? c[c0 + j] : 0f;
+            for (int p = 0; p < k; p++) {
+                s = Math.fma(a[a0 + p], b[bo + p * ldb + j], s);
+            }
+            c[c0 + j] = s;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.gdn.kernels.deltarule;
+
+import dev.gdn.kernels.cpu.VectorMath;
+
+/**
+ * The token-by-token gated delta rule, fused and blocked for the CPU: the form for one-token steps and
+ * short runs.
+ *
+ * <p>Every column of S evolves on its own ({@code u[c]} needs only column c), so the state is walked
+ * one block of columns at a time, all tokens of the run applied to a block while it sits in L1.
+ * Per token and block: one pass reads the block to form {@code S^T k} and {@code S^T q} together,
+ * then one pass writes {@code S = alpha S + k u^T}. The output uses
+ * {@code o = S_new^T q = alpha S^T q + (k . q) u}, so the state is read once and written once per run,
+ * whatever its length: the memory traffic floor of the decode step.
+ */
+public final class FusedRecurrentGatedDeltaRule implements GatedDeltaRule {
+    private static final int L1_BLOCK_FLOATS = 8192;
+
+    private final VectorMath math;
+
+    public FusedRecurrentGatedDeltaRule(VectorMath math) {
+        this.math = math;
+    }
+
+    @Override
+    public void forwardHead(DeltaRuleInputs in, int j, float[] state, int so, float[] out) {
+        DeltaRuleShape s = in.shape();
+        int kd = s.keyDim();
+        int vd = s.valueDim();
+        int h = s.keyHeadOf(j);
+        int tokens = in.tokens();
+        if (tokens == 0) {
+            return;
+        }
+        float[] k = in.k();
+        float[] qs = new float[tokens * kd];
+        float[] kq = new float[tokens];
+        for (int t = 0; t < tokens; t++) {
+            int qo = in.qkOffset(t, h);
+            for (int a = 0; a < kd; a++) {
+                qs[t * kd + a] = in.q()[qo + a] * in.scale();
+            }
+            kq[t] = math.dot(k, qo, qs, t * kd, kd);
+        }
+        int block = Math.min(vd, Math.max(8, (L1_BLOCK_FLOATS / kd) & ~7));
+        float[] sk = new float[block];
+        float[] sq = new float[block];
+        float[] u = new float[block];
+        for (int c0 = 0; c0 < vd; c0 += block) {
+            int w = Math.min(block, vd - c0);
+            for (int t = 0; t < tokens; t++) {
+                int ko = in.qkOffset(t, h);
+                int go = in.gateOffset(t, j);
+                float alpha = (float) Math.exp(in.g()[go]);
+                float beta = in.beta()[go];
+                java.util.Arrays.fill(sk, 0, w, 0f);
+                java.util.Arrays.fill(sq, 0, w, 0f);
+                for (int a = 0; a < kd; a++) {
+                    math.axpy2(k[ko + a], qs[t * kd + a], state, so + a * vd + c0, sk, 0, sq, 0, w);
+                }
+                int vo = in.vOffset(t, j) + c0;
+                for (int c = 0; c < w; c++) {
+                    float uc = beta * (in.v()[vo + c] - alpha * sk[c]);
+                    u[c] = uc;
+                    out[vo + c] = Math.fma(kq[t], uc, alpha * sq[c]);
+                }
+                for (int a = 0; a < kd; a++) {
+                    math.axpby(k[ko + a], u, 0, alpha, state, so + a * vd + c0, w);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.gdn.kernels.model;
+
+import java.util.Arrays;
+
+/**
+ * Memory of a Gated DeltaNet layer for one stream.
+ *
+ * <ul>
+ *   <li>{@code state: [HV, K, V]}: the delta-rule state S of every value head (key-first; FLA's cache
+ *       stores the transpose, value-first)</li>
+ *   <li>{@code convQ, convK: [W - 1, H * K]}, {@code convV: [W - 1, HV * V]}: the last W - 1
+ *       pre-convolution inputs, oldest first (FLA keeps the last W, one more than the math needs)</li>
+ * </ul>
+ */
+public final class DeltaNetLayerMemory implements LayerMemory {
+    private final float[] state;
+    private final float[] convQ;
+    private final float[] convK;
+    private final float[] convV;
+
+    public DeltaNetLayerMemory(float[] state, float[] convQ, float[] convK, float[] convV) {
+        this.state = state;
+        this.convQ = convQ;
+        this.convK = convK;
+        this.convV = convV;
+    }
+
+    /** A zero memory for the given sizes. */
+    public static DeltaNetLayerMemory zeros(int stateSize, int convHistory, int keyDim, int valueDim) {
+        return new DeltaNetLayerMemory(new float[stateSize], new float[convHistory * keyDim],
+                new float[convHistory * keyDim], new float[convHistory * valueDim]);
+    }
+
+    public float[] state() {
+        return state;
+    }
+
+    public float[] convQ() {
+        return convQ;
+    }
+
+    public float[] convK() {
+        return convK;
+    }
+
+    public float[] convV() {
+        return convV;
+    }
+
+    @Override
+    public DeltaNetLayerMemory copy() {
+        return new DeltaNetLayerMemory(state.clone(), convQ.clone(), convK.clone(), convV.clone());
+    }
+
+    @Override
+    public void reset() {
+        Arrays.fill(state, 0f);
+        Arrays.fill(convQ, 0f);
+        Arrays.fill(convK, 0f);
+        Arrays.fill(convV, 0f);
+    }
+
+    @Override
+    public long payloadBytes() {
+        return 4L * (state.length + convQ.length + convK.length + convV.length);
+    }
+}

@@ -1,0 +1,119 @@
+package dev.gdn.kernels.model;
+
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.deltarule.DeltaRuleInputs;
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
+import dev.gdn.kernels.ops.Activations;
+import dev.gdn.kernels.ops.Linear;
+import dev.gdn.kernels.ops.Norms;
+import dev.gdn.kernels.ops.ShortConvolution;
+import java.util.List;
+
+/**
+ * The Gated DeltaNet token mixer over a batch of streams (rows as in {@link ForwardResult}):
+ * <pre>
+ *   q, k, v = silu(conv(x W_q)), silu(conv(x W_k)), silu(conv(x W_v));  q, k L2-normalised per head
+ *   beta = sigmoid(x W_b) (x2 with allow_neg_eigval);  g = -exp(A_log) * softplus(x W_a + dt_bias)
+ *   o = gated delta rule(q, k, v, g, beta; S);  o = rmsNorm(o) * silu(x W_g) per value head;  y = o W_o
+ * </pre>
+ */
+final class DeltaNetMixer {
+    private final ModelConfig config;
+    private final DeltaNetWeights w;
+    private final DeltaRuleShape shape;
+    private final float[] negA;
+
+    DeltaNetMixer(ModelConfig config, DeltaNetWeights w) {
+        this.config = config;
+        this.w = w;
+        this.shape = new DeltaRuleShape(config.numHeads(), config.numValueHeads(), config.headDim(),
+                config.headValueDim());
+        this.negA = new float[config.numValueHeads()];
+        for (int j = 0; j < negA.length; j++) {
+            negA[j] = (float) -Math.exp(w.aLog()[j]);
+        }
+    }
+
+    DeltaRuleShape shape() {
+        return shape;
+    }
+
+    /**
+     * @param x       {@code [rows, D]}, normed block input
+     * @param offsets stream row offsets
+     * @param memories this layer's memory of each stream, advanced in place
+     * @return {@code [rows, D]}
+     */
+    float[] forward(CpuKernels cpu, float[] x, int[] offsets, List<DeltaNetLayerMemory> memories) {
+        var m = cpu.math();
+        var par = cpu.parallel();
+        int rows = offsets[offsets.length - 1];
+        int d = config.hiddenSize();
+        int kDim = config.keyDim();
+        int vDim = config.valueDim();
+        int hv = config.numValueHeads();
+        int streams = memories.size();
+
+        float[] q = Linear.apply(par, m, x, rows, d, w.qProj(), kDim, null);
+        float[] k = Linear.apply(par, m, x, rows, d, w.kProj(), kDim, null);
+        float[] v = Linear.apply(par, m, x, rows, d, w.vProj(), vDim, null);
+        float[] a = Linear.apply(par, m, x, rows, d, w.aProj(), hv, null);
+        float[] b = Linear.apply(par, m, x, rows, d, w.bProj(), hv, null);
+        float[] gate = w.gProj() == null ? null : Linear.apply(par, m, x, rows, d, w.gProj(), vDim, null);
+
+        int width = config.convSize();
+        par.forEach(streams * 3, task -> {
+            int s = task / 3;
+            int which = task % 3;
+            int r0 = offsets[s];
+            int n = offsets[s + 1] - r0;
+            DeltaNetLayerMemory mem = memories.get(s);
+            float[] target = which == 0 ? q : which == 1 ? k : v;
+            int dim = which == 2 ? vDim : kDim;
+            if (config.useShortConv()) {
+                float[] cw = which == 0 ? w.qConv() : which == 1 ? w.kConv() : w.vConv();
+                float[] cache = which == 0 ? mem.convQ() : which == 1 ? mem.convK() : mem.convV();
+                ShortConvolution.applyInPlace(target, r0, n, dim, cw, width, cache);
+            } else {
+                Activations.siluInPlace(target, r0 * dim, n * dim);
+            }
+        });
+
+        float[] g = new float[rows * hv];
+        float[] beta = new float[rows * hv];
+        float betaScale = config.allowNegEigval() ? 2f : 1f;
+        int kd = config.headDim();
+        par.forEach(rows, r -> {
+            for (int h = 0; h < config.numHeads(); h++) {
+                Norms.l2NormInPlace(m, q, r * kDim + h * kd, kd);
+                Norms.l2NormInPlace(m, k, r * kDim + h * kd, kd);
+            }
+            for (int j = 0; j < hv; j++) {
+                int i = r * hv + j;
+                beta[i] = betaScale * Activations.sigmoid(b[i]);
+                g[i] = negA[j] * Activations.softplus(a[i] + w.dtBias()[j]);
+            }
+        });
+
+        float[] o = new float[rows * vDim];
+        float scale = (float) (1.0 / Math.sqrt(kd));
+        par.forEach(streams * hv, task -> {
+            int s = task / hv;
+            int j = task % hv;
+            int r0 = offsets[s];
+            int n = offsets[s + 1] - r0;
+            DeltaRuleInputs in = new DeltaRuleInputs(shape, r0, n, q, k, v, g, beta, scale);
+            cpu.ruleFor(n).forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
+        });
+
+        int vd = config.headValueDim();
+        par.forEach(rows, r -> {
+            for (int j = 0; j < hv; j++) {
+                int off = r * vDim + j * vd;
+                Norms.gatedRmsNormInPlace(m, o, off, vd, w.oNorm(), config.normEps(), gate, off);
+            }
+        });
+        return Linear.apply(par, m, o, rows, vDim, w.oProj(), d, null);
+    }
+}

@@ -1,0 +1,211 @@
+package dev.gdn.kernels.model;
+
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.io.WeightSource;
+import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
+import dev.gdn.kernels.model.ModelWeights.BlockWeights;
+import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
+import dev.gdn.kernels.ops.Activations;
+import dev.gdn.kernels.ops.Linear;
+import dev.gdn.kernels.ops.Norms;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A Gated DeltaNet language model (optionally hybrid with sliding-window attention) that advances a
+ * batch of stream memories.
+ *
+ * <p>One code path serves one stream or thousands: every stream brings its memory and 1..n new
+ * tokens; the forward pass returns logits (and final hidden states) for every new token and leaves each
+ * memory advanced past its tokens. A stream's results are bitwise the same whichever other streams
+ * share its batch: every per-row and per-stream computation is independent of the others.
+ */
+public final class GatedDeltaNetModel {
+    private final ModelConfig config;
+    private final ModelWeights weights;
+    private final CpuKernels cpu;
+    private final Object[] mixers;
+
+    public GatedDeltaNetModel(ModelConfig config, ModelWeights weights, CpuKernels cpu) {
+        this.config = config;
+        this.weights = weights;
+        this.cpu = cpu;
+        this.mixers = new Object[config.numLayers()];
+        for (int i = 0; i < mixers.length; i++) {
+            BlockWeights b = weights.layers().get(i);
+            if (b.mixer() instanceof DeltaNetWeights dw) {
+                mixers[i] = new DeltaNetMixer(config, dw);
+            } else {
+                mixers[i] = new AttentionMixer(config.attention().orElseThrow(), (AttentionWeights) b.mixer(),
+                        config.hiddenSize());
+            }
+        }
+    }
+
+    /** Loads {@code dir/config.json} and the weights next to it. */
+    public static GatedDeltaNetModel load(Path dir, CpuKernels cpu) {
+        ModelConfig config = ModelConfig.load(dir);
+        try (WeightSource src = WeightSource.open(dir)) {
+            return new GatedDeltaNetModel(config, ModelWeights.load(src, config), cpu);
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ModelWeights weights() {
+        return weights;
+    }
+
+    public CpuKernels kernels() {
+        return cpu;
+    }
+
+    /** The same weights computed by other kernels. */
+    public GatedDeltaNetModel withKernels(CpuKernels other) {
+        return new GatedDeltaNetModel(config, weights, other);
+    }
+
+    /** The memory of a stream that has seen nothing. */
+    public StreamMemory newMemory() {
+        LayerMemory[] layers = new LayerMemory[config.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            if (config.isAttentionLayer(i)) {
+                var a = config.attention().orElseThrow();
+                layers[i] = AttentionLayerMemory.zeros(a.windowSize(), a.numKvHeads() * a.headDim());
+            } else {
+                layers[i] = DeltaNetLayerMemory.zeros(config.numValueHeads() * config.headDim() * config.headValueDim(),
+                        config.convSize() - 1, config.keyDim(), config.valueDim());
+            }
+        }
+        return new StreamMemory(layers, 0);
+    }
+
+    /** Runs the batch and returns logits for every token. See {@link #forward(List, boolean)}. */
+    public ForwardResult forward(List<StreamInput> batch) {
+        return forward(batch, true);
+    }
+
+    /**
+     * Advances every stream of the batch past its tokens.
+     *
+     * @param batch  streams with their memories and new tokens; memories are updated in place
+     * @param logits whether to compute the LM head ({@code [rows, vocab]}); hidden states always
+     * @throws IllegalArgumentException naming the stream when a token is out of range or a memory does
+     *         not fit this model
+     */
+    public ForwardResult forward(List<StreamInput> batch, boolean logits) {
+        int[] offsets = new int[batch.size() + 1];
+        for (int s = 0; s < batch.size(); s++) {
+            StreamInput in = batch.get(s);
+            checkInput(s, in);
+            offsets[s + 1] = offsets[s] + in.tokens().length;
+        }
+        int rows = offsets[batch.size()];
+        int d = config.hiddenSize();
+        var m = cpu.math();
+        var par = cpu.parallel();
+
+        float[] h = new float[rows * d];
+        for (int s = 0; s < batch.size(); s++) {
+            int[] toks = batch.get(s).tokens();
+            for (int t = 0; t < toks.length; t++) {
+                System.arraycopy(weights.embeddings(), toks[t] * d, h, (offsets[s] + t) * d, d);
+            }
+        }
+        float[] normed = new float[rows * d];
+        for (int l = 0; l < config.numLayers(); l++) {
+            BlockWeights bw = weights.layers().get(l);
+            rmsNormRows(h, bw.attnNorm(), normed, rows);
+            float[] mixed = mix(l, normed, offsets, batch);
+            addInPlace(h, mixed);
+            rmsNormRows(h, bw.mlpNorm(), normed, rows);
+            addInPlace(h, mlp(bw.mlp(), normed, rows));
+        }
+        for (StreamInput in : batch) {
+            in.memory().advance(in.tokens().length);
+        }
+        rmsNormRows(h, weights.finalNorm(), normed, rows);
+        float[] out = logits ? Linear.apply(par, m, normed, rows, d, weights.lmHead(), config.vocabSize(), null) : null;
+        return new ForwardResult(offsets, normed, out, d, config.vocabSize());
+    }
+
+    private float[] mix(int layer, float[] x, int[] offsets, List<StreamInput> batch) {
+        if (mixers[layer] instanceof DeltaNetMixer dm) {
+            List<DeltaNetLayerMemory> mems = new ArrayList<>(batch.size());
+            for (StreamInput in : batch) {
+                mems.add((DeltaNetLayerMemory) in.memory().layer(layer));
+            }
+            return dm.forward(cpu, x, offsets, mems);
+        }
+        List<AttentionLayerMemory> mems = new ArrayList<>(batch.size());
+        for (StreamInput in : batch) {
+            mems.add((AttentionLayerMemory) in.memory().layer(layer));
+        }
+        return ((AttentionMixer) mixers[layer]).forward(cpu, x, offsets, mems);
+    }
+
+    private float[] mlp(ModelWeights.MlpWeights w, float[] x, int rows) {
+        var m = cpu.math();
+        var par = cpu.parallel();
+        int d = config.hiddenSize();
+        int inter = config.intermediateSize();
+        float[] gate = Linear.apply(par, m, x, rows, d, w.gate(), inter, null);
+        float[] up = Linear.apply(par, m, x, rows, d, w.up(), inter, null);
+        par.forEach(rows, r -> {
+            for (int i = r * inter; i < (r + 1) * inter; i++) {
+                gate[i] = Activations.silu(gate[i]) * up[i];
+            }
+        });
+        return Linear.apply(par, m, gate, rows, inter, w.down(), d, null);
+    }
+
+    private void rmsNormRows(float[] x, float[] weight, float[] out, int rows) {
+        int d = config.hiddenSize();
+        cpu.parallel().forEach(rows, r -> Norms.rmsNorm(cpu.math(), x, r * d, d, weight, config.normEps(), out, r * d));
+    }
+
+    private static void addInPlace(float[] h, float[] y) {
+        for (int i = 0; i < h.length; i++) {
+            h[i] += y[i];
+        }
+    }
+
+    private void checkInput(int s, StreamInput in) {
+        if (in.tokens().length == 0) {
+            throw new IllegalArgumentException("stream " + s + ": tokens is empty, expected at least one token");
+        }
+        for (int t = 0; t < in.tokens().length; t++) {
+            int tok = in.tokens()[t];
+            if (tok < 0 || tok >= config.vocabSize()) {
+                throw new IllegalArgumentException("stream " + s + ": token " + t + " = " + tok
+                        + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
+        StreamMemory mem = in.memory();
+        if (mem.layerCount() != config.numLayers()) {
+            throw new IllegalArgumentException("stream " + s + ": memory has " + mem.layerCount()
+                    + " layers, the model has " + config.numLayers());
+        }
+        for (int l = 0; l < config.numLayers(); l++) {
+            LayerMemory lm = mem.layer(l);
+            boolean ok;
+            if (config.isAttentionLayer(l)) {
+                var a = config.attention().orElseThrow();
+                ok = lm instanceof AttentionLayerMemory am && am.window() == a.windowSize()
+                        && am.rowSize() == a.numKvHeads() * a.headDim();
+            } else {
+                ok = lm instanceof DeltaNetLayerMemory dm
+                        && dm.state().length == config.numValueHeads() * config.headDim() * config.headValueDim()
+                        && dm.convQ().length == (config.convSize() - 1) * config.keyDim()
+                        && dm.convV().length == (config.convSize() - 1) * config.valueDim();
+            }
+            if (!ok) {
+                throw new IllegalArgumentException("stream " + s + ": memory of layer " + l
+                        + " does not match the model's layout for that layer");
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.gdn.kernels.ops;
+
+/**
+ * Depthwise causal 1-D convolution of width W followed by SiLU, with a cache of the last W - 1 inputs
+ * so that a stream can be fed in pieces.
+ *
+ * <p>{@code y[t, d] = silu(sum_j w[d, j] * x[t - (W - 1) + j, d])}, where inputs before the run come
+ * from the cache (zeros for a new stream).
+ */
+public final class ShortConvolution {
+    private ShortConvolution() {
+    }
+
+    /**
+     * Convolves rows {@code [firstRow, firstRow + tokens)} of {@code x} in place and updates the cache.
+     *
+     * @param x      {@code [rows, D]}, pre-convolution input; overwritten with the activated output
+     * @param dim    D
+     * @param weight {@code [D, W]} (PyTorch's {@code [D, 1, W]})
+     * @param width  W
+     * @param cache  {@code [W - 1, D]}, oldest first; updated to the last W - 1 inputs
+     */
+    public static void applyInPlace(float[] x, int firstRow, int tokens, int dim, float[] weight, int width,
+            float[] cache) {
+        int hist = width - 1;
+        if (tokens == 0) {
+            return;
+        }
+        // window [hist + tokens, D]: the cached inputs, then this run's inputs
+        float[] window = new float[(hist + tokens) * dim];
+        System.arraycopy(cache, 0, window, 0, hist * dim);
+        System.arraycopy(x, firstRow * dim, window, hist * dim, tokens * dim);
+        for (int t = 0; t < tokens; t++) {
+            int out = (firstRow + t) * dim;
+            for (int d = 0; d < dim; d++) {
+                float s = 0f;
+                for (int j = 0; j < width; j++) {
+                    s = Math.fma(weight[d * width + j], window[(t + j) * dim + d], s);
+                }
+                x[out + d] = Activations.silu(s);
+            }
+        }
+        System.arraycopy(window, tokens * dim, cache, 0, hist * dim);
+    }
+}
