@@ -1,0 +1,106 @@
+package dev.gdn.kernels.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gdn.kernels.testing.Fixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModelConfigParserTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private ObjectNode tiny() throws IOException {
+        return (ObjectNode) JSON.readTree(Fixtures.model("gdn-tiny").resolve("config.json").toFile());
+    }
+
+    private ModelConfig parse(ObjectNode n) {
+        return ModelConfigParser.parse(n, "config.json");
+    }
+
+    @Test
+    void readsEveryFixture() {
+        ModelConfig tiny = ModelConfig.load(Fixtures.model("gdn-tiny"));
+        assertThat(tiny.hiddenSize()).isEqualTo(128);
+        assertThat(tiny.headValueDim()).isEqualTo(128);
+        assertThat(tiny.intermediateSize()).isEqualTo(512);
+        assertThat(tiny.attention()).isEmpty();
+
+        ModelConfig gva = ModelConfig.load(Fixtures.model("gdn-gva-negeig"));
+        assertThat(gva.numValueHeads()).isEqualTo(4);
+        assertThat(gva.allowNegEigval()).isTrue();
+        assertThat(gva.tieWordEmbeddings()).isTrue();
+        assertThat(gva.intermediateSize()).isEqualTo(256);
+
+        ModelConfig h1 = ModelConfig.load(Fixtures.model("h1-swa"));
+        AttentionConfig a = h1.attention().orElseThrow();
+        assertThat(a.layers()).containsExactlyInAnyOrder(1, 3);
+        assertThat(a.headDim()).isEqualTo(32);
+        assertThat(a.numKvHeads()).isEqualTo(2);
+        assertThat(a.windowSize()).isEqualTo(16);
+        assertThat(h1.deltaNetLayerCount()).isEqualTo(2);
+    }
+
+    @Test
+    void unknownModelType() throws IOException {
+        ObjectNode n = tiny().put("model_type", "mamba2");
+        assertThatThrownBy(() -> parse(n)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("model_type is 'mamba2', expected 'gated_deltanet'");
+    }
+
+    @Test
+    void unknownKeyIsNamedNotIgnored() throws IOException {
+        ObjectNode n = tiny().put("use_forget_gate", true);
+        assertThatThrownBy(() -> parse(n)).hasMessageContaining("unsupported option(s) [use_forget_gate]");
+    }
+
+    @Test
+    void optionsThatChangeTheMathButAreNotImplemented() throws IOException {
+        assertThatThrownBy(() -> parse(tiny().put("hidden_act", "gelu"))).hasMessageContaining("hidden_act 'gelu'");
+        assertThatThrownBy(() -> parse(tiny().put("use_l2warp", true))).hasMessageContaining("use_l2warp=true");
+        assertThatThrownBy(() -> parse(tiny().put("attnres_block_size", 4))).hasMessageContaining("attnres_block_size=4");
+    }
+
+    @Test
+    void badValuesNameKeyAndValue() throws IOException {
+        assertThatThrownBy(() -> parse(tiny().put("hidden_size", -3)))
+                .hasMessageContaining("hidden_size = -3, expected a positive integer");
+        assertThatThrownBy(() -> parse(tiny().put("num_heads", 2.5)))
+                .hasMessageContaining("num_heads = 2.5");
+        assertThatThrownBy(() -> parse(tiny().put("use_gate", "yes")))
+                .hasMessageContaining("use_gate = \"yes\", expected true or false");
+        assertThatThrownBy(() -> parse(tiny().put("num_v_heads", 3)))
+                .hasMessageContaining("num_v_heads 3 must be a multiple of num_heads 2");
+        assertThatThrownBy(() -> parse(tiny().put("expand_v", 0.3)))
+                .hasMessageContaining("must be a whole number");
+    }
+
+    @Test
+    void attentionBlockIsChecked() throws IOException {
+        ObjectNode base = (ObjectNode) JSON.readTree(Fixtures.model("h1-swa").resolve("config.json").toFile());
+        ObjectNode noWindow = base.deepCopy();
+        ((ObjectNode) noWindow.get("attn")).putNull("window_size");
+        assertThatThrownBy(() -> parse(noWindow)).hasMessageContaining("window_size is null");
+        ObjectNode extra = base.deepCopy();
+        ((ObjectNode) extra.get("attn")).put("qk_norm", true);
+        assertThatThrownBy(() -> parse(extra)).hasMessageContaining("unsupported option 'qk_norm'");
+        ObjectNode badLayer = base.deepCopy();
+        ((ObjectNode) badLayer.get("attn")).putArray("layers").add(9);
+        assertThatThrownBy(() -> parse(badLayer)).hasMessageContaining("9 is not a layer index in [0, 4)");
+    }
+
+    @Test
+    void missingOrBrokenFile() throws IOException {
+        assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("no such file");
+        Files.writeString(dir.resolve("config.json"), "{oops");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("not valid JSON");
+    }
+}

@@ -1,0 +1,72 @@
+package dev.gdn.kernels.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/** The determinism contract of {@link VectorMath}: tiling and grouping never change bits. */
+class VectorMathProperties {
+
+    @Test
+    void simdIsUsedWhenTheModuleIsPresent() {
+        boolean present = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        assertThat(VectorMath.best().name()).startsWith(present ? "simd-" : "scalar");
+    }
+
+    static float[] random(Random r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) r.nextGaussian();
+        }
+        return a;
+    }
+
+    @Property(tries = 60)
+    void everyMatmulElementIsTheDotOfItsRows(@ForAll @IntRange(min = 1, max = 9) int rows,
+            @ForAll @IntRange(min = 1, max = 70) int in, @ForAll @IntRange(min = 1, max = 13) int out,
+            @ForAll long seed) {
+        Random r = new Random(seed);
+        float[] x = random(r, rows * in);
+        float[] w = random(r, out * in);
+        for (VectorMath m : new VectorMath[] {VectorMath.best(), VectorMath.scalar()}) {
+            float[] y = new float[rows * out];
+            m.matmulTransposed(x, 0, rows, in, w, 0, out, y, 0, out);
+            for (int i = 0; i < rows; i++) {
+                for (int o = 0; o < out; o++) {
+                    assertThat(y[i * out + o]).isEqualTo(m.dot(x, i * in, w, o * in, in));
+                }
+            }
+            // one row alone gives the same bits as the row inside the batch
+            float[] single = new float[out];
+            m.matmulTransposed(x, (rows - 1) * in, 1, in, w, 0, out, single, 0, out);
+            for (int o = 0; o < out; o++) {
+                assertThat(single[o]).isEqualTo(y[(rows - 1) * out + o]);
+            }
+        }
+    }
+
+    @Property(tries = 60)
+    void gemmElementsAreOneFmaChainWhateverTheTiling(@ForAll @IntRange(min = 1, max = 11) int m,
+            @ForAll @IntRange(min = 1, max = 40) int n, @ForAll @IntRange(min = 1, max = 20) int k,
+            @ForAll boolean accumulate, @ForAll long seed) {
+        Random r = new Random(seed);
+        float[] a = random(r, m * k);
+        float[] b = random(r, k * n);
+        float[] c0 = random(r, m * n);
+        float[] c = c0.clone();
+        VectorMath.best().gemm(m, n, k, a, 0, k, b, 0, n, c, 0, n, accumulate);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = accumulate ? c0[i * n + j] : 0f;
+                for (int p = 0; p < k; p++) {
+                    s = Math.fma(a[i * k + p], b[p * n + j], s);
+                }
+                assertThat(c[i * n + j]).as("c[%d,%d]", i, j).isEqualTo(s);
+            }
+        }
+    }
+}

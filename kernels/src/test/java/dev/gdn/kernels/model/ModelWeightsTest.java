@@ -1,0 +1,84 @@
+package dev.gdn.kernels.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gdn.kernels.io.SafetensorsFile;
+import dev.gdn.kernels.io.SafetensorsFormatException;
+import dev.gdn.kernels.io.SafetensorsWriter;
+import dev.gdn.kernels.testing.Fixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A checkpoint whose tensors do not match its config.json is refused with the tensor named. */
+class ModelWeightsTest {
+    @TempDir
+    Path dir;
+
+    /** Copies gdn-gva-negeig, dropping {@code drop}, reshaping {@code reshape} and adding {@code extra}. */
+    private Path variant(String drop, String reshape, String extra) throws IOException {
+        Path src = Fixtures.model("gdn-gva-negeig");
+        Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsFile f = SafetensorsFile.open(src.resolve("model.safetensors"))) {
+            for (var t : f.tensors().values()) {
+                if (t.name().equals(drop)) {
+                    continue;
+                }
+                float[] data = f.floats(t.name());
+                long[] shape = t.name().equals(reshape) ? new long[] {data.length} : t.shape();
+                w.addF32(t.name(), data, shape);
+            }
+        }
+        if (extra != null) {
+            w.addF32(extra, new float[] {1f}, 1);
+        }
+        w.write(dir.resolve("model.safetensors"));
+        return dir;
+    }
+
+    @Test
+    void loadsWhenEverythingMatches() throws IOException {
+        GatedDeltaNetModel m = GatedDeltaNetModel.load(variant(null, null, null), CpuKernels.reference());
+        assertThat(m.weights().lmHead()).isSameAs(m.weights().embeddings());
+        assertThat(m.forward(List.of(new StreamInput(m.newMemory(), new int[] {1, 2}))).logits()).hasSize(2 * 300);
+    }
+
+    @Test
+    void missingTensor() throws IOException {
+        Path d = variant("model.layers.1.attn.dt_bias", null, null);
+        assertThatThrownBy(() -> GatedDeltaNetModel.load(d, CpuKernels.reference()))
+                .isInstanceOf(SafetensorsFormatException.class)
+                .hasMessageContaining("missing tensor 'model.layers.1.attn.dt_bias'");
+    }
+
+    @Test
+    void misShapedTensor() throws IOException {
+        Path d = variant(null, "model.layers.0.attn.q_proj.weight", null);
+        assertThatThrownBy(() -> GatedDeltaNetModel.load(d, CpuKernels.reference()))
+                .hasMessageContaining("'model.layers.0.attn.q_proj.weight' has shape [6144], expected [64, 96]");
+    }
+
+    @Test
+    void tensorTheConfigDoesNotAccountFor() throws IOException {
+        Path d = variant(null, null, "model.layers.0.attn.mystery");
+        assertThatThrownBy(() -> GatedDeltaNetModel.load(d, CpuKernels.reference()))
+                .hasMessageContaining("does not account for: [model.layers.0.attn.mystery]");
+    }
+
+    @Test
+    void badTokensAndForeignMemoriesAreRefused() {
+        GatedDeltaNetModel tiny = GatedDeltaNetModel.load(Fixtures.model("gdn-tiny"), CpuKernels.reference());
+        GatedDeltaNetModel gva = GatedDeltaNetModel.load(Fixtures.model("gdn-gva-negeig"), CpuKernels.reference());
+        assertThatThrownBy(() -> tiny.forward(List.of(new StreamInput(tiny.newMemory(), new int[] {384}))))
+                .hasMessageContaining("token 0 = 384 is outside the vocabulary [0, 384)");
+        assertThatThrownBy(() -> tiny.forward(List.of(new StreamInput(tiny.newMemory(), new int[0]))))
+                .hasMessageContaining("tokens is empty");
+        assertThatThrownBy(() -> tiny.forward(List.of(new StreamInput(gva.newMemory(), new int[] {1}))))
+                .hasMessageContaining("memory has 2 layers, the model has 3");
+    }
+}
