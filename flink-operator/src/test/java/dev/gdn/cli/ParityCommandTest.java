@@ -1,0 +1,86 @@
+package dev.gdn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code gdn parity}: its output contract and exit codes. */
+@Timeout(120)
+class ParityCommandTest {
+    static final Path FLA = Path.of("../kernels/src/test/resources/fixtures/fla").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+
+    record Result(int code, List<String> out, String err) {
+        String last() {
+            return out.get(out.size() - 1);
+        }
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new GdnCli());
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Result(code, out.toString().lines().toList(), err.toString());
+    }
+
+    @Test
+    void modelPassesWithPieces() {
+        Path m = FLA.resolve("models/gdn-tiny");
+        Result r = run("parity", "--model", m.toString(), "--expected", m.resolve("expected.safetensors").toString(),
+                "--pieces", "37,1,1,64,57");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.last()).matches("parity: PASS max_rel_err=\\d\\.\\d{3}e-\\d\\d");
+        assertThat(r.out()).anyMatch(l -> l.startsWith("logits (pieces [37, 1, 1, 64, 57])"));
+        assertThat(r.out()).anyMatch(l -> l.startsWith("state.layers.2.recurrent_state (pieces)"));
+    }
+
+    @Test
+    void opPassesAndFailsOnAnImpossibleTolerance() {
+        String op = FLA.resolve("ops/b2-t100-h2-hv4-k32-v64.safetensors").toString();
+        Result pass = run("parity", "--op", op);
+        assertThat(pass.code()).isZero();
+        assertThat(pass.out()).hasSize(7);
+        assertThat(pass.last()).startsWith("parity: PASS max_rel_err=");
+        Result fail = run("parity", "--op", op, "--tolerance", "1e-12");
+        assertThat(fail.code()).isEqualTo(1);
+        assertThat(fail.last()).startsWith("parity: FAIL max_rel_err=");
+    }
+
+    @Test
+    void badInputExitsWithTwoAndSaysWhy() throws IOException {
+        Result missing = run("parity", "--op", dir.resolve("nope.safetensors").toString());
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err()).contains("no such file");
+
+        Path m = FLA.resolve("models/gdn-tiny");
+        Result pieces = run("parity", "--model", m.toString(), "--expected", m.resolve("expected.safetensors").toString(),
+                "--pieces", "10,10");
+        assertThat(pieces.code()).isEqualTo(2);
+        assertThat(pieces.err()).contains("sum to 20, expected T = 160");
+
+        Files.writeString(dir.resolve("config.json"), Files.readString(m.resolve("config.json"))
+                .replace("\"gated_deltanet\"", "\"rwkv7\""));
+        Result config = run("parity", "--model", dir.toString(), "--expected", m.resolve("expected.safetensors").toString());
+        assertThat(config.code()).isEqualTo(2);
+        assertThat(config.err()).contains("model_type is 'rwkv7'");
+
+        Result wrongModel = run("parity", "--model", FLA.resolve("models/h1-swa").toString(), "--expected",
+                m.resolve("expected.safetensors").toString());
+        assertThat(wrongModel.code()).isEqualTo(2);
+        assertThat(wrongModel.err()).contains("logits has shape [2, 160, 384], expected [2, 160, 256]");
+    }
+}
