@@ -87,4 +87,32 @@ public final class ScalarMath implements VectorMath {
             }
         }
     }
+
+    @Override
+    public void gemvTransposed2(float[] s, int so, int ld, int rows, int width, float[] x1, int x1o, float[] x2,
+            int x2o, float[] y1, float[] y2) {
+        java.util.Arrays.fill(y1, 0, width, 0f);
+        java.util.Arrays.fill(y2, 0, width, 0f);
+        for (int a = 0; a < rows; a++) {
+            float p1 = x1[x1o + a];
+            float p2 = x2[x2o + a];
+            int row = so + a * ld;
+            for (int c = 0; c < width; c++) {
+                y1[c] = Math.fma(s[row + c], p1, y1[c]);
+                y2[c] = Math.fma(s[row + c], p2, y2[c]);
+            }
+        }
+    }
+
+    @Override
+    public void decayRank1(float[] s, int so, int ld, int rows, int width, float alpha, float[] x, int xo,
+            float[] u) {
+        for (int a = 0; a < rows; a++) {
+            float xa = x[xo + a];
+            int row = so + a * ld;
+            for (int c = 0; c < width; c++) {
+                s[row + c] = Math.fma(u[c], xa, s[row + c] * alpha);
+            }
+        }
+    }
 }

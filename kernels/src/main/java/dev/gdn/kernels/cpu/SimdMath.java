@@ -209,18 +209,17 @@ final class SimdMath implements VectorMath {
     public void gemm(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb, float[] c, int co,
             int ldc, boolean accumulate) {
         int nb = n - n % (2 * L);
-        int i = 0;
-        for (; i + 3 < m; i += 4) {
-            int a0 = ao + i * lda;
-            int c0 = co + i * ldc;
-            for (int j = 0; j < nb; j += 2 * L) {
-                gemmTile4(k, a, a0, lda, b, bo + j, ldb, c, c0 + j, ldc, accumulate);
-            }
-            for (int r = 0; r < 4; r++) {
-                gemmScalarColumns(nb, n, k, a, a0 + r * lda, b, bo, ldb, c, c0 + r * ldc, accumulate);
+        int mb = m - m % 4;
+        // column strips outside, row strips inside: a strip of b (k x 2L) stays in L1 for all rows of a
+        for (int j = 0; j < nb; j += 2 * L) {
+            for (int i = 0; i < mb; i += 4) {
+                gemmTile4(k, a, ao + i * lda, lda, b, bo + j, ldb, c, co + i * ldc + j, ldc, accumulate);
             }
         }
-        for (; i < m; i++) {
+        for (int i = 0; i < mb; i++) {
+            gemmScalarColumns(nb, n, k, a, ao + i * lda, b, bo, ldb, c, co + i * ldc, accumulate);
+        }
+        for (int i = mb; i < m; i++) {
             int a0 = ao + i * lda;
             int c0 = co + i * ldc;
             int j = 0;
@@ -293,6 +292,104 @@ final class SimdMath implements VectorMath {
                 s = Math.fma(a[a0 + p], b[bo + p * ldb + j], s);
             }
             c[c0 + j] = s;
+        }
+    }
+
+    @Override
+    public void gemvTransposed2(float[] s, int so, int ld, int rows, int width, float[] x1, int x1o, float[] x2,
+            int x2o, float[] y1, float[] y2) {
+        int c = 0;
+        for (; c + 4 * L <= width; c += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector a1 = FloatVector.zero(S);
+            FloatVector a2 = FloatVector.zero(S);
+            FloatVector a3 = FloatVector.zero(S);
+            FloatVector b0 = FloatVector.zero(S);
+            FloatVector b1 = FloatVector.zero(S);
+            FloatVector b2 = FloatVector.zero(S);
+            FloatVector b3 = FloatVector.zero(S);
+            for (int a = 0; a < rows; a++) {
+                int base = so + a * ld + c;
+                FloatVector p1 = FloatVector.broadcast(S, x1[x1o + a]);
+                FloatVector p2 = FloatVector.broadcast(S, x2[x2o + a]);
+                FloatVector s0 = FloatVector.fromArray(S, s, base);
+                FloatVector s1 = FloatVector.fromArray(S, s, base + L);
+                FloatVector s2 = FloatVector.fromArray(S, s, base + 2 * L);
+                FloatVector s3 = FloatVector.fromArray(S, s, base + 3 * L);
+                a0 = s0.fma(p1, a0);
+                a1 = s1.fma(p1, a1);
+                a2 = s2.fma(p1, a2);
+                a3 = s3.fma(p1, a3);
+                b0 = s0.fma(p2, b0);
+                b1 = s1.fma(p2, b1);
+                b2 = s2.fma(p2, b2);
+                b3 = s3.fma(p2, b3);
+            }
+            a0.intoArray(y1, c);
+            a1.intoArray(y1, c + L);
+            a2.intoArray(y1, c + 2 * L);
+            a3.intoArray(y1, c + 3 * L);
+            b0.intoArray(y2, c);
+            b1.intoArray(y2, c + L);
+            b2.intoArray(y2, c + 2 * L);
+            b3.intoArray(y2, c + 3 * L);
+        }
+        for (; c + L <= width; c += L) {
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector b0 = FloatVector.zero(S);
+            for (int a = 0; a < rows; a++) {
+                FloatVector s0 = FloatVector.fromArray(S, s, so + a * ld + c);
+                a0 = s0.fma(FloatVector.broadcast(S, x1[x1o + a]), a0);
+                b0 = s0.fma(FloatVector.broadcast(S, x2[x2o + a]), b0);
+            }
+            a0.intoArray(y1, c);
+            b0.intoArray(y2, c);
+        }
+        for (; c < width; c++) {
+            float t1 = 0f;
+            float t2 = 0f;
+            for (int a = 0; a < rows; a++) {
+                float v = s[so + a * ld + c];
+                t1 = Math.fma(v, x1[x1o + a], t1);
+                t2 = Math.fma(v, x2[x2o + a], t2);
+            }
+            y1[c] = t1;
+            y2[c] = t2;
+        }
+    }
+
+    @Override
+    public void decayRank1(float[] s, int so, int ld, int rows, int width, float alpha, float[] x, int xo,
+            float[] u) {
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        int c = 0;
+        for (; c + 4 * L <= width; c += 4 * L) {
+            FloatVector u0 = FloatVector.fromArray(S, u, c);
+            FloatVector u1 = FloatVector.fromArray(S, u, c + L);
+            FloatVector u2 = FloatVector.fromArray(S, u, c + 2 * L);
+            FloatVector u3 = FloatVector.fromArray(S, u, c + 3 * L);
+            for (int a = 0; a < rows; a++) {
+                int base = so + a * ld + c;
+                FloatVector xa = FloatVector.broadcast(S, x[xo + a]);
+                u0.fma(xa, FloatVector.fromArray(S, s, base).mul(va)).intoArray(s, base);
+                u1.fma(xa, FloatVector.fromArray(S, s, base + L).mul(va)).intoArray(s, base + L);
+                u2.fma(xa, FloatVector.fromArray(S, s, base + 2 * L).mul(va)).intoArray(s, base + 2 * L);
+                u3.fma(xa, FloatVector.fromArray(S, s, base + 3 * L).mul(va)).intoArray(s, base + 3 * L);
+            }
+        }
+        for (; c + L <= width; c += L) {
+            FloatVector u0 = FloatVector.fromArray(S, u, c);
+            for (int a = 0; a < rows; a++) {
+                int base = so + a * ld + c;
+                u0.fma(FloatVector.broadcast(S, x[xo + a]), FloatVector.fromArray(S, s, base).mul(va))
+                        .intoArray(s, base);
+            }
+        }
+        for (; c < width; c++) {
+            for (int a = 0; a < rows; a++) {
+                int i = so + a * ld + c;
+                s[i] = Math.fma(u[c], x[xo + a], s[i] * alpha);
+            }
         }
     }
 }

@@ -56,6 +56,29 @@ public interface VectorMath {
     void gemm(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb, float[] c, int co,
             int ldc, boolean accumulate);
 
+    /**
+     * Two transposed matrix-vector products in one pass over a block of S:
+     * {@code y1[c] = sum_a x1[a] * s[a, c]} and {@code y2[c] = sum_a x2[a] * s[a, c]}, each one fused
+     * multiply-add chain over a in ascending order.
+     *
+     * @param s     matrix rows {@code [rows, ld]} starting at {@code so}; columns {@code [0, width)} are read
+     * @param x1    {@code [rows]} at {@code x1o}
+     * @param x2    {@code [rows]} at {@code x2o}
+     * @param y1    {@code [width]}, overwritten
+     * @param y2    {@code [width]}, overwritten
+     */
+    void gemvTransposed2(float[] s, int so, int ld, int rows, int width, float[] x1, int x1o, float[] x2, int x2o,
+            float[] y1, float[] y2);
+
+    /**
+     * Decay and rank-1 write of a block of S: {@code s[a, c] = alpha * s[a, c] + x[a] * u[c]}.
+     *
+     * @param s matrix rows {@code [rows, ld]} starting at {@code so}; columns {@code [0, width)} are updated
+     * @param x {@code [rows]} at {@code xo}
+     * @param u {@code [width]}
+     */
+    void decayRank1(float[] s, int so, int ld, int rows, int width, float alpha, float[] x, int xo, float[] u);
+
     /** The Vector API implementation when its module is present, else the scalar one. */
     static VectorMath best() {
         return VectorMathProvider.BEST;

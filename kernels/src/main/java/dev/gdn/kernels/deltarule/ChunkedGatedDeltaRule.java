@@ -43,20 +43,20 @@ public final class ChunkedGatedDeltaRule implements GatedDeltaRule {
         double gsum = 0;
         for (int t = 0; t < n; t++) {
             int qo = in.qkOffset(t0 + t, h);
-            System.arraycopy(k, qo, ws.kc, t * kd, kd);
+            System.arraycopy(k, qo, ws.kq, t * kd, kd);
             for (int a = 0; a < kd; a++) {
-                ws.qc[t * kd + a] = q[qo + a] * in.scale();
+                ws.kq[(n + t) * kd + a] = q[qo + a] * in.scale();
             }
             gsum += in.g()[in.gateOffset(t0 + t, j)];
             ws.gcum[t] = gsum;
             ws.beta[t] = in.beta()[in.gateOffset(t0 + t, j)];
         }
-        // KS = Kc S, QS = Qc S  ([n, V]): the state is read here ...
-        math.gemm(n, vd, kd, ws.kc, 0, kd, state, so, vd, ws.ks, 0, vd, false);
-        math.gemm(n, vd, kd, ws.qc, 0, kd, state, so, vd, ws.qs, 0, vd, false);
+        // [KS; QS] = [Kc; Qc] S  ([2n, V], one GEMM): the state is read here ...
+        math.gemm(2 * n, vd, kd, ws.kq, 0, kd, state, so, vd, ws.ksqs, 0, vd, false);
+        int qs = n * vd;
         // Kc Kc^T and Qc Kc^T ([n, n], row stride CHUNK)
-        math.matmulTransposed(ws.kc, 0, n, kd, ws.kc, 0, n, ws.kk, 0, c);
-        math.matmulTransposed(ws.qc, 0, n, kd, ws.kc, 0, n, ws.qk, 0, c);
+        math.matmulTransposed(ws.kq, 0, n, kd, ws.kq, 0, n, ws.kk, 0, c);
+        math.matmulTransposed(ws.kq, n * kd, n, kd, ws.kq, 0, n, ws.qk, 0, c);
 
         // U = (I + A)^-1 (diag(beta) V - diag(beta gamma) KS), by forward substitution (the UT transform)
         for (int t = 0; t < n; t++) {
@@ -64,7 +64,7 @@ public final class ChunkedGatedDeltaRule implements GatedDeltaRule {
             float b = ws.beta[t];
             int vo = in.vOffset(t0 + t, j);
             for (int x = 0; x < vd; x++) {
-                ws.u[t * vd + x] = b * (in.v()[vo + x] - gamma * ws.ks[t * vd + x]);
+                ws.u[t * vd + x] = b * (in.v()[vo + x] - gamma * ws.ksqs[t * vd + x]);
             }
             for (int i = 0; i < t; i++) {
                 float a = b * (float) Math.exp(ws.gcum[t] - ws.gcum[i]) * ws.kk[t * c + i];
@@ -76,18 +76,18 @@ public final class ChunkedGatedDeltaRule implements GatedDeltaRule {
             for (int i = 0; i < n; i++) {
                 ws.p[t * c + i] = i <= t ? (float) Math.exp(ws.gcum[t] - ws.gcum[i]) * ws.qk[t * c + i] : 0f;
             }
-            math.scale((float) Math.exp(ws.gcum[t]), ws.qs, t * vd, vd);
+            math.scale((float) Math.exp(ws.gcum[t]), ws.ksqs, qs + t * vd, vd);
         }
-        math.gemm(n, vd, n, ws.p, 0, c, ws.u, 0, vd, ws.qs, 0, vd, true);
+        math.gemm(n, vd, n, ws.p, 0, c, ws.u, 0, vd, ws.ksqs, qs, vd, true);
         for (int t = 0; t < n; t++) {
-            System.arraycopy(ws.qs, t * vd, out, in.vOffset(t0 + t, j), vd);
+            System.arraycopy(ws.ksqs, qs + t * vd, out, in.vOffset(t0 + t, j), vd);
         }
         // S = gamma_n S + sum_i exp(G_n - G_i) k_i u_i^T  ... and written here.
         double gn = ws.gcum[n - 1];
         for (int i = 0; i < n; i++) {
             float w = (float) Math.exp(gn - ws.gcum[i]);
             for (int a = 0; a < kd; a++) {
-                ws.kwT[a * c + i] = w * ws.kc[i * kd + a];
+                ws.kwT[a * c + i] = w * ws.kq[i * kd + a];
             }
         }
         math.scale((float) Math.exp(gn), state, so, kd * vd);
@@ -96,10 +96,10 @@ public final class ChunkedGatedDeltaRule implements GatedDeltaRule {
 
     /** Per-call scratch, sized for one chunk. */
     private static final class Workspace {
-        final float[] qc;
-        final float[] kc;
-        final float[] ks;
-        final float[] qs;
+        /** [Kc; Qc]: [2 * CHUNK, K] */
+        final float[] kq;
+        /** [KS; QS]: [2 * CHUNK, V] */
+        final float[] ksqs;
         final float[] u;
         final float[] kk = new float[CHUNK * CHUNK];
         final float[] qk = new float[CHUNK * CHUNK];
@@ -109,10 +109,8 @@ public final class ChunkedGatedDeltaRule implements GatedDeltaRule {
         final float[] beta = new float[CHUNK];
 
         Workspace(int kd, int vd) {
-            qc = new float[CHUNK * kd];
-            kc = new float[CHUNK * kd];
-            ks = new float[CHUNK * vd];
-            qs = new float[CHUNK * vd];
+            kq = new float[2 * CHUNK * kd];
+            ksqs = new float[2 * CHUNK * vd];
             u = new float[CHUNK * vd];
             kwT = new float[kd * CHUNK];
         }

@@ -35,7 +35,9 @@ public final class FusedRecurrentGatedDeltaRule implements GatedDeltaRule {
         float[] k = in.k();
         float[] qs = new float[tokens * kd];
         float[] kq = new float[tokens];
+        float[] alphas = new float[tokens];
         for (int t = 0; t < tokens; t++) {
+            alphas[t] = (float) Math.exp(in.g()[in.gateOffset(t, j)]);
             int qo = in.qkOffset(t, h);
             for (int a = 0; a < kd; a++) {
                 qs[t * kd + a] = in.q()[qo + a] * in.scale();
@@ -51,22 +53,16 @@ public final class FusedRecurrentGatedDeltaRule implements GatedDeltaRule {
             for (int t = 0; t < tokens; t++) {
                 int ko = in.qkOffset(t, h);
                 int go = in.gateOffset(t, j);
-                float alpha = (float) Math.exp(in.g()[go]);
+                float alpha = alphas[t];
                 float beta = in.beta()[go];
-                java.util.Arrays.fill(sk, 0, w, 0f);
-                java.util.Arrays.fill(sq, 0, w, 0f);
-                for (int a = 0; a < kd; a++) {
-                    math.axpy2(k[ko + a], qs[t * kd + a], state, so + a * vd + c0, sk, 0, sq, 0, w);
-                }
+                math.gemvTransposed2(state, so + c0, vd, kd, w, k, ko, qs, t * kd, sk, sq);
                 int vo = in.vOffset(t, j) + c0;
                 for (int c = 0; c < w; c++) {
                     float uc = beta * (in.v()[vo + c] - alpha * sk[c]);
                     u[c] = uc;
                     out[vo + c] = Math.fma(kq[t], uc, alpha * sq[c]);
                 }
-                for (int a = 0; a < kd; a++) {
-                    math.axpby(k[ko + a], u, 0, alpha, state, so + a * vd + c0, w);
-                }
+                math.decayRank1(state, so + c0, vd, kd, w, alpha, k, ko, u);
             }
         }
     }

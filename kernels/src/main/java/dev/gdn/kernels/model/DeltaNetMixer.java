@@ -104,7 +104,7 @@ final class DeltaNetMixer {
             int r0 = offsets[s];
             int n = offsets[s + 1] - r0;
             DeltaRuleInputs in = new DeltaRuleInputs(shape, r0, n, q, k, v, g, beta, scale);
-            cpu.ruleFor(n).forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
+            cpu.ruleFor(n, shape.headStateSize()).forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
         });
 
         int vd = config.headValueDim();

@@ -26,11 +26,22 @@ class ModelFixtureTest {
         return Fixtures.modelNames();
     }
 
+    /** The fast kernels as shipped, and forced onto the chunkwise form for every run of 16+ tokens. */
+    static List<CpuKernels> fastKernels() {
+        return List.of(CpuKernels.fast(2, CpuKernels.DEFAULT_CHUNK_THRESHOLD), CpuKernels.fast(2, 16, 0));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void fastCpuMatchesFlaForOnePassPiecesAndStates(String name) {
+        for (CpuKernels k : fastKernels()) {
+            checkAgainstFla(name, k);
+        }
+    }
+
+    private static void checkAgainstFla(String name, CpuKernels kernels) {
         Path dir = Fixtures.model(name);
-        GatedDeltaNetModel model = GatedDeltaNetModel.load(dir, CpuKernels.fast(2, CpuKernels.DEFAULT_CHUNK_THRESHOLD));
+        GatedDeltaNetModel model = GatedDeltaNetModel.load(dir, kernels);
         ParityReport r = ModelParity.check(model, dir.resolve("expected.safetensors"), Fixtures.manifestPieces(name), 1e-4);
         r.lines().forEach(System.out::println);
         assertThat(r.lines()).as("compared tensors").hasSizeGreaterThan(2);
@@ -54,7 +65,6 @@ class ModelFixtureTest {
     void fastCpuMatchesReferenceWithinRecurrentTolerance(String name) {
         Path dir = Fixtures.model(name);
         GatedDeltaNetModel ref = GatedDeltaNetModel.load(dir, CpuKernels.reference());
-        GatedDeltaNetModel fast = ref.withKernels(CpuKernels.fast(2, CpuKernels.DEFAULT_CHUNK_THRESHOLD));
         int[] ids;
         int b;
         int t;
@@ -63,9 +73,11 @@ class ModelFixtureTest {
             b = (int) f.info("input_ids").shape()[0];
             t = (int) f.info("input_ids").shape()[1];
         }
-        float[] a = run(ref, ids, b, t);
-        float[] c = run(fast, ids, b, t);
-        assertClose(name + " fast vs reference logits", c, a, 1e-5);
+        float[] expected = run(ref, ids, b, t);
+        for (CpuKernels k : fastKernels()) {
+            assertClose(name + " fast vs reference logits, chunkwise from " + k.chunkThreshold() + " tokens",
+                    run(ref.withKernels(k), ids, b, t), expected, 1e-5);
+        }
     }
 
     static float[] run(GatedDeltaNetModel m, int[] ids, int b, int t) {
