@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code gdn}: the one command users run. */
 @Command(name = "gdn", mixinStandardHelpOptions = true, versionProvider = GdnCli.Version.class,
         description = "Gated DeltaNet language models over unbounded streams on Apache Flink.",
-        subcommands = {ParityCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ParityCommand.class, ModelCommand.class, StateCommand.class, CommandLine.HelpCommand.class})
 public final class GdnCli implements Runnable {
     /** Exit code for bad input: a missing file, wrong shapes, an unsupported config. */
     public static final int EXIT_BAD_INPUT = 2;
@@ -23,14 +23,33 @@ public final class GdnCli implements Runnable {
         System.exit(execute(args));
     }
 
-    /** Runs the CLI and returns its exit code (for tests). */
+    /** Runs the CLI and returns its exit code. */
     public static int execute(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line: exceptions become exit code 2 with the reason on stderr. */
+    public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new GdnCli());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
-            cmd.getErr().println("error: " + ex.getMessage());
+            cmd.getErr().println("error: " + rootMessage(ex));
+            cmd.getErr().flush();
             return EXIT_BAD_INPUT;
         });
-        return cl.execute(args);
+        return cl;
+    }
+
+    /** The message of the innermost cause that has one (Flink wraps job failures several times). */
+    static String rootMessage(Throwable t) {
+        String msg = t.getMessage();
+        for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+            if (c.getMessage() != null && (c instanceof dev.gdn.state.MemoryFormatException
+                    || c instanceof IllegalArgumentException || c instanceof java.io.IOException)) {
+                msg = c.getMessage();
+            }
+        }
+        return msg;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -28,18 +28,19 @@ final class SimdMath implements VectorMath {
     }
 
     /** Sum of the lanes, lane 0 first: the one reduction order used everywhere. */
-    private static float sumLanes(FloatVector v) {
-        float[] lanes = v.toArray();
+    private static float sumLanes(FloatVector v, float[] scratch) {
+        v.intoArray(scratch, 0);
         float s = 0f;
-        for (float f : lanes) {
-            s += f;
+        for (int i = 0; i < L; i++) {
+            s += scratch[i];
         }
         return s;
     }
 
     /** Completes a dot product: the lanes of {@code acc}, then the scalar tail from {@code from}. */
-    private static float finish(FloatVector acc, float[] a, int ao, float[] b, int bo, int from, int n) {
-        float s = sumLanes(acc);
+    private static float finish(FloatVector acc, float[] a, int ao, float[] b, int bo, int from, int n,
+            float[] scratch) {
+        float s = sumLanes(acc, scratch);
         for (int i = from; i < n; i++) {
             s = Math.fma(a[ao + i], b[bo + i], s);
         }
@@ -53,7 +54,16 @@ final class SimdMath implements VectorMath {
         for (int i = 0; i < ub; i += L) {
             acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
         }
-        return finish(acc, a, ao, b, bo, ub, n);
+        return finish(acc, a, ao, b, bo, ub, n, new float[L]);
+    }
+
+    private float dot(float[] a, int ao, float[] b, int bo, int n, float[] scratch) {
+        int ub = S.loopBound(n);
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < ub; i += L) {
+            acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+        }
+        return finish(acc, a, ao, b, bo, ub, n, scratch);
     }
 
     @Override
@@ -124,6 +134,7 @@ final class SimdMath implements VectorMath {
     public void matmulTransposed(float[] x, int xo, int rows, int in, float[] w, int from, int to, float[] y,
             int yo, int yStride) {
         int ub = S.loopBound(in);
+        float[] scratch = new float[L];
         int r = 0;
         for (; r + 1 < rows; r += 2) {
             int x0 = xo + r * in;
@@ -160,18 +171,18 @@ final class SimdMath implements VectorMath {
                     b2 = xb.fma(v2, b2);
                     b3 = xb.fma(v3, b3);
                 }
-                y[y0 + o] = finish(a0, x, x0, w, w0, ub, in);
-                y[y0 + o + 1] = finish(a1, x, x0, w, w1, ub, in);
-                y[y0 + o + 2] = finish(a2, x, x0, w, w2, ub, in);
-                y[y0 + o + 3] = finish(a3, x, x0, w, w3, ub, in);
-                y[y1 + o] = finish(b0, x, x1, w, w0, ub, in);
-                y[y1 + o + 1] = finish(b1, x, x1, w, w1, ub, in);
-                y[y1 + o + 2] = finish(b2, x, x1, w, w2, ub, in);
-                y[y1 + o + 3] = finish(b3, x, x1, w, w3, ub, in);
+                y[y0 + o] = finish(a0, x, x0, w, w0, ub, in, scratch);
+                y[y0 + o + 1] = finish(a1, x, x0, w, w1, ub, in, scratch);
+                y[y0 + o + 2] = finish(a2, x, x0, w, w2, ub, in, scratch);
+                y[y0 + o + 3] = finish(a3, x, x0, w, w3, ub, in, scratch);
+                y[y1 + o] = finish(b0, x, x1, w, w0, ub, in, scratch);
+                y[y1 + o + 1] = finish(b1, x, x1, w, w1, ub, in, scratch);
+                y[y1 + o + 2] = finish(b2, x, x1, w, w2, ub, in, scratch);
+                y[y1 + o + 3] = finish(b3, x, x1, w, w3, ub, in, scratch);
             }
             for (; o < to; o++) {
-                y[y0 + o] = dot(x, x0, w, o * in, in);
-                y[y1 + o] = dot(x, x1, w, o * in, in);
+                y[y0 + o] = dot(x, x0, w, o * in, in, scratch);
+                y[y1 + o] = dot(x, x1, w, o * in, in, scratch);
             }
         }
         for (; r < rows; r++) {
@@ -194,13 +205,13 @@ final class SimdMath implements VectorMath {
                     a2 = xa.fma(FloatVector.fromArray(S, w, w2 + i), a2);
                     a3 = xa.fma(FloatVector.fromArray(S, w, w3 + i), a3);
                 }
-                y[y0 + o] = finish(a0, x, x0, w, w0, ub, in);
-                y[y0 + o + 1] = finish(a1, x, x0, w, w1, ub, in);
-                y[y0 + o + 2] = finish(a2, x, x0, w, w2, ub, in);
-                y[y0 + o + 3] = finish(a3, x, x0, w, w3, ub, in);
+                y[y0 + o] = finish(a0, x, x0, w, w0, ub, in, scratch);
+                y[y0 + o + 1] = finish(a1, x, x0, w, w1, ub, in, scratch);
+                y[y0 + o + 2] = finish(a2, x, x0, w, w2, ub, in, scratch);
+                y[y0 + o + 3] = finish(a3, x, x0, w, w3, ub, in, scratch);
             }
             for (; o < to; o++) {
-                y[y0 + o] = dot(x, x0, w, o * in, in);
+                y[y0 + o] = dot(x, x0, w, o * in, in, scratch);
             }
         }
     }

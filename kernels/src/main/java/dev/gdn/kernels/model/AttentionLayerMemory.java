@@ -94,4 +94,15 @@ public final class AttentionLayerMemory implements LayerMemory {
     public long payloadBytes() {
         return 4L * (keys.length + values.length);
     }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AttentionLayerMemory a && window == a.window && rowSize == a.rowSize
+                && position == a.position && Arrays.equals(keys, a.keys) && Arrays.equals(values, a.values);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(keys) + Long.hashCode(position);
+    }
 }

@@ -64,4 +64,15 @@ public final class DeltaNetLayerMemory implements LayerMemory {
     public long payloadBytes() {
         return 4L * (state.length + convQ.length + convK.length + convV.length);
     }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DeltaNetLayerMemory d && Arrays.equals(state, d.state) && Arrays.equals(convQ, d.convQ)
+                && Arrays.equals(convK, d.convK) && Arrays.equals(convV, d.convV);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(state) + Arrays.hashCode(convV);
+    }
 }

@@ -26,11 +26,17 @@ public final class GatedDeltaNetModel {
     private final ModelWeights weights;
     private final CpuKernels cpu;
     private final Object[] mixers;
+    private final ModelFingerprint fingerprint;
 
     public GatedDeltaNetModel(ModelConfig config, ModelWeights weights, CpuKernels cpu) {
+        this(config, weights, cpu, ModelFingerprint.compute(config, weights));
+    }
+
+    private GatedDeltaNetModel(ModelConfig config, ModelWeights weights, CpuKernels cpu, ModelFingerprint fingerprint) {
         this.config = config;
         this.weights = weights;
         this.cpu = cpu;
+        this.fingerprint = fingerprint;
         this.mixers = new Object[config.numLayers()];
         for (int i = 0; i < mixers.length; i++) {
             BlockWeights b = weights.layers().get(i);
@@ -65,7 +71,12 @@ public final class GatedDeltaNetModel {
 
     /** The same weights computed by other kernels. */
     public GatedDeltaNetModel withKernels(CpuKernels other) {
-        return new GatedDeltaNetModel(config, weights, other);
+        return new GatedDeltaNetModel(config, weights, other, fingerprint);
+    }
+
+    /** Hash of the config and weights, computed once at load; every memory this model makes carries it. */
+    public ModelFingerprint fingerprint() {
+        return fingerprint;
     }
 
     /** The memory of a stream that has seen nothing. */
@@ -80,7 +91,7 @@ public final class GatedDeltaNetModel {
                         config.convSize() - 1, config.keyDim(), config.valueDim());
             }
         }
-        return new StreamMemory(layers, 0);
+        return new StreamMemory(layers, 0, fingerprint);
     }
 
     /** Runs the batch and returns logits for every token. See {@link #forward(List, boolean)}. */
@@ -185,6 +196,10 @@ public final class GatedDeltaNetModel {
             }
         }
         StreamMemory mem = in.memory();
+        if (!mem.fingerprint().equals(fingerprint)) {
+            throw new IllegalArgumentException("stream " + s + ": memory was computed by model " + mem.fingerprint()
+                    + ", this model is " + fingerprint);
+        }
         if (mem.layerCount() != config.numLayers()) {
             throw new IllegalArgumentException("stream " + s + ": memory has " + mem.layerCount()
                     + " layers, the model has " + config.numLayers());

@@ -34,7 +34,7 @@ class AttentionPositionTest {
                 layers[l] = new AttentionLayerMemory(a.window(), a.rowSize(), a.keys(), a.values(), a.position() + shift);
             }
         }
-        StreamMemory late = new StreamMemory(layers, early.tokensConsumed() + shift);
+        StreamMemory late = new StreamMemory(layers, early.tokensConsumed() + shift, early.fingerprint());
         float[] a = m.forward(List.of(new StreamInput(early, next))).logits();
         float[] b = m.forward(List.of(new StreamInput(late, next))).logits();
         assertThat(b).containsExactly(a);

@@ -1,0 +1,149 @@
+package dev.gdn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gdn.job.SavepointMemories;
+import dev.gdn.kernels.io.SafetensorsFile;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.StreamMemory;
+import dev.gdn.state.MemoryLayout;
+import dev.gdn.state.ModelChangePolicy;
+import dev.gdn.state.StorageDType;
+import dev.gdn.state.StreamMemorySerializer;
+import dev.gdn.state.StreamMemoryState;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.util.Collector;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code gdn state inspect} on a savepoint of a minimal keyed streaming job that stores memories
+ * computed by gdn-tiny under the operator uid the inference job uses.
+ */
+@Timeout(300)
+class StateInspectCommandTest {
+    static final Path MODEL = ParityCommandTest.FLA.resolve("models/gdn-tiny");
+
+    @TempDir
+    static Path dir;
+
+    static Path savepoint;
+
+    /** Stores, for stream "s<n>", the memory after n + 1 tokens, once; counts the streams stored. */
+    static final class StoreMemories extends KeyedProcessFunction<String, String, String> {
+        private static final long serialVersionUID = 1L;
+        static final CountDownLatch STORED = new CountDownLatch(3);
+        private transient GatedDeltaNetModel model;
+        private transient ValueState<StreamMemory> memory;
+
+        @Override
+        public void open(OpenContext ctx) {
+            model = GatedDeltaNetModel.load(MODEL, CpuKernels.fast(1, 64));
+            StreamMemorySerializer s = new StreamMemorySerializer(MemoryLayout.of(model.config()), model.fingerprint(),
+                    StorageDType.FP32, ModelChangePolicy.FAIL);
+            memory = getRuntimeContext().getState(StreamMemoryState.descriptor(s, Duration.ZERO));
+        }
+
+        @Override
+        public void processElement(String key, Context ctx, Collector<String> out) throws Exception {
+            if (memory.value() == null) {
+                memory.update(memoryOf(model, key));
+                STORED.countDown();
+            }
+        }
+    }
+
+    static StreamMemory memoryOf(GatedDeltaNetModel model, String key) {
+        int n = Integer.parseInt(key.substring(1)) + 1;
+        int[] tokens = new int[n];
+        for (int i = 0; i < n; i++) {
+            tokens[i] = (7 * i + 3) % 384;
+        }
+        StreamMemory m = model.newMemory();
+        model.forward(List.of(new StreamInput(m, tokens)), false);
+        return m;
+    }
+
+    /** A minimal keyed streaming job on a MiniCluster, stopped with a canonical savepoint. */
+    @BeforeAll
+    static void writeSavepoint() throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        String[] keys = {"s0", "s4", "s9"};
+        DataGeneratorSource<String> source = new DataGeneratorSource<>(i -> keys[(int) (i % 3)], Long.MAX_VALUE,
+                RateLimiterStrategy.perSecond(50), Types.STRING);
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "keys")
+                .keyBy(k -> k)
+                .process(new StoreMemories()).uid(SavepointMemories.DEFAULT_UID)
+                .sinkTo(new DiscardingSink<>());
+        JobClient job = env.executeAsync("store memories");
+        assertThat(StoreMemories.STORED.await(60, TimeUnit.SECONDS)).as("memories stored").isTrue();
+        savepoint = Path.of(job.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(),
+                SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS).replace("file:", ""));
+    }
+
+    @Test
+    void listsEveryStream() {
+        var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model", MODEL.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        GatedDeltaNetModel m = GatedDeltaNetModel.load(MODEL, CpuKernels.reference());
+        assertThat(r.out()).hasSize(4);
+        assertThat(r.out().get(0)).startsWith("stream s0 tokens=1 bytes=").contains("fingerprint=" + m.fingerprint().shortHex());
+        assertThat(r.out().get(1)).startsWith("stream s4 tokens=5 ");
+        assertThat(r.out().get(2)).startsWith("stream s9 tokens=10 ");
+        assertThat(r.last()).isEqualTo("streams: 3");
+    }
+
+    @Test
+    void exportsOneStreamAsSafetensors() throws Exception {
+        Path file = dir.resolve("s4.safetensors");
+        var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model",
+                MODEL.toString(), "--key", "s4", "--export", file.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        GatedDeltaNetModel m = GatedDeltaNetModel.load(MODEL, CpuKernels.fast(1, 64));
+        StreamMemory expected = memoryOf(m, "s4");
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertThat(f.info("layers.2.recurrent_state").hasShape(2, 64, 128)).isTrue();
+            assertThat(f.floats("layers.2.recurrent_state"))
+                    .containsExactly(((DeltaNetLayerMemory) expected.layer(2)).state());
+            assertThat(f.floats("layers.0.conv_state.v")).containsExactly(((DeltaNetLayerMemory) expected.layer(0)).convV());
+            assertThat(f.metadata()).containsEntry("tokens_consumed", "5").containsEntry("fingerprint", m.fingerprint().hex());
+        }
+    }
+
+    @Test
+    void anotherModelIsANamedError() {
+        Path other = ParityCommandTest.FLA.resolve("models/gdn-gva-negeig");
+        var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model", other.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("computed by model");
+    }
+
+    @Test
+    void unknownKey() {
+        var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model", MODEL.toString(),
+                "--key", "nope");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--key 'nope': no such stream");
+    }
+}

@@ -1,0 +1,267 @@
+package dev.gdn.state;
+
+import dev.gdn.kernels.io.HalfFloats;
+import dev.gdn.kernels.model.AttentionLayerMemory;
+import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.model.ModelFingerprint;
+import dev.gdn.kernels.model.StreamMemory;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
+import java.util.zip.Checksum;
+
+/**
+ * The versioned binary format of one stream memory.
+ *
+ * <pre>
+ * version 2 (current)
+ *   int    magic 0x47444E4D ("GDNM")      big-endian, as every header integer
+ *   short  version = 2
+ *   byte   storage dtype (0 fp32, 1 bf16)
+ *   byte   reserved = 0
+ *   byte[32] model fingerprint (SHA-256)
+ *   long   tokens consumed
+ *   short  layer count, then per layer:
+ *            byte kind 0 (Gated DeltaNet): int HV, K, V, conv history, q/k width, v width
+ *            byte kind 1 (attention):      int window, row size; long position
+ *   payload, per layer in order, little-endian floats in the storage dtype:
+ *            Gated DeltaNet: state [HV,K,V], conv q [W-1,qk], conv k [W-1,qk], conv v [W-1,v]
+ *            attention: keys [W,row], values [W,row] (ring slots as stored; keys unrotated)
+ *   int    CRC32C of every byte after the version field
+ *
+ * version 1 (preview; read for migration only): no dtype or reserved byte, fp32 payload, and a
+ *   CRC32 (not C) trailer over the payload alone.
+ * </pre>
+ *
+ * Readers are given the expected {@link MemoryLayout}: declared shapes must equal it exactly, so
+ * allocation sizes never come from the bytes being read. Any mismatch, truncation or checksum failure
+ * is a {@link MemoryFormatException} saying what was found and what was expected.
+ */
+public final class StreamMemoryFormat {
+    public static final int MAGIC = 0x47444E4D;
+    public static final int CURRENT_VERSION = 2;
+    private static final int CHUNK_BYTES = 1 << 16;
+
+    private StreamMemoryFormat() {
+    }
+
+    /**
+     * Writes {@code m} in the current version.
+     *
+     * @throws IllegalArgumentException when {@code m} does not have the given layout
+     */
+    public static void write(StreamMemory m, MemoryLayout layout, StorageDType dtype, DataOutput out)
+            throws IOException {
+        if (!layout.matches(m)) {
+            throw new IllegalArgumentException("memory does not have the layout " + layout);
+        }
+        CRC32C crc = new CRC32C();
+        out.writeInt(MAGIC);
+        out.writeShort(CURRENT_VERSION);
+        ByteBuffer h = ByteBuffer.allocate(2 + ModelFingerprint.BYTES + 8 + 2 + m.layerCount() * 29);
+        h.put((byte) dtype.code()).put((byte) 0).put(m.fingerprint().bytes()).putLong(m.tokensConsumed())
+                .putShort((short) m.layerCount());
+        for (int i = 0; i < m.layerCount(); i++) {
+            putLayerHeader(h, layout.layers().get(i), m.layer(i));
+        }
+        crc.update(h.array(), 0, h.position());
+        out.write(h.array(), 0, h.position());
+        byte[] chunk = new byte[CHUNK_BYTES];
+        for (int i = 0; i < m.layerCount(); i++) {
+            for (float[] a : payloadArrays(m.layer(i))) {
+                writeFloats(a, dtype, out, crc, chunk);
+            }
+        }
+        out.writeInt((int) crc.getValue());
+    }
+
+    private static void putLayerHeader(ByteBuffer h, MemoryLayout.Layer layer, LayerMemory l) {
+        h.put((byte) layer.kind());
+        if (layer instanceof MemoryLayout.DeltaNet d) {
+            h.putInt(d.valueHeads()).putInt(d.keyDim()).putInt(d.valueDim()).putInt(d.convHistory()).putInt(d.qkDim())
+                    .putInt(d.vDim());
+        } else {
+            MemoryLayout.Attention a = (MemoryLayout.Attention) layer;
+            h.putInt(a.window()).putInt(a.rowSize()).putLong(((AttentionLayerMemory) l).position());
+        }
+    }
+
+    static float[][] payloadArrays(LayerMemory l) {
+        if (l instanceof DeltaNetLayerMemory d) {
+            return new float[][] {d.state(), d.convQ(), d.convK(), d.convV()};
+        }
+        AttentionLayerMemory a = (AttentionLayerMemory) l;
+        return new float[][] {a.keys(), a.values()};
+    }
+
+    private static void writeFloats(float[] a, StorageDType dtype, DataOutput out, Checksum crc, byte[] chunk)
+            throws IOException {
+        ByteBuffer bb = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
+        int per = chunk.length / dtype.bytes();
+        for (int i = 0; i < a.length; i += per) {
+            int n = Math.min(per, a.length - i);
+            bb.clear();
+            if (dtype == StorageDType.FP32) {
+                bb.asFloatBuffer().put(a, i, n);
+            } else {
+                for (int j = 0; j < n; j++) {
+                    bb.putShort(2 * j, HalfFloats.floatToBf16(a[i + j]));
+                }
+            }
+            int bytes = n * dtype.bytes();
+            crc.update(chunk, 0, bytes);
+            out.write(chunk, 0, bytes);
+        }
+    }
+
+    /**
+     * Reads one memory of the expected layout (version 1 or 2).
+     *
+     * @throws MemoryFormatException on a wrong magic, an unknown version, shapes other than
+     *         {@code expected}, truncation or a checksum mismatch
+     */
+    public static StreamMemory read(DataInput in, MemoryLayout expected) throws IOException {
+        try {
+            int magic = in.readInt();
+            if (magic != MAGIC) {
+                throw new MemoryFormatException(String.format(
+                        "not a stream memory: magic 0x%08X, expected 0x%08X (\"GDNM\")", magic, MAGIC));
+            }
+            int version = in.readUnsignedShort();
+            return switch (version) {
+                case 1 -> readBody(in, expected, 1);
+                case 2 -> readBody(in, expected, 2);
+                default -> throw new MemoryFormatException("stream memory format version " + version
+                        + " is not supported, expected 1 or 2" + (version > CURRENT_VERSION
+                                ? " (written by a newer release)" : ""));
+            };
+        } catch (EOFException e) {
+            throw new MemoryFormatException("stream memory is truncated: the input ended before the memory did", e);
+        }
+    }
+
+    private static StreamMemory readBody(DataInput in, MemoryLayout expected, int version) throws IOException {
+        Checksum headerCrc = new CRC32C();
+        StorageDType dtype = StorageDType.FP32;
+        if (version >= 2) {
+            int code = in.readUnsignedByte();
+            int reserved = in.readUnsignedByte();
+            headerCrc.update(code);
+            headerCrc.update(reserved);
+            dtype = StorageDType.ofCode(code);
+            if (reserved != 0) {
+                throw new MemoryFormatException("reserved header byte is " + reserved + ", expected 0");
+            }
+        }
+        byte[] fp = new byte[ModelFingerprint.BYTES];
+        in.readFully(fp);
+        long tokens = in.readLong();
+        int count = in.readUnsignedShort();
+        ByteBuffer fixed = ByteBuffer.allocate(ModelFingerprint.BYTES + 10).put(fp).putLong(tokens)
+                .putShort((short) count);
+        headerCrc.update(fixed.array(), 0, fixed.position());
+        if (tokens < 0) {
+            throw new MemoryFormatException("tokens consumed is " + tokens + ", expected >= 0");
+        }
+        if (count != expected.layers().size()) {
+            throw new MemoryFormatException("memory has " + count + " layers, expected " + expected.layers().size()
+                    + " " + expected);
+        }
+        long[] positions = new long[count];
+        for (int i = 0; i < count; i++) {
+            positions[i] = readLayerHeader(in, expected.layers().get(i), i, headerCrc);
+        }
+        Checksum crc = version >= 2 ? headerCrc : new CRC32();
+        byte[] chunk = new byte[CHUNK_BYTES];
+        LayerMemory[] layers = new LayerMemory[count];
+        for (int i = 0; i < count; i++) {
+            MemoryLayout.Layer l = expected.layers().get(i);
+            if (l instanceof MemoryLayout.DeltaNet d) {
+                float[] state = readFloats(in, d.stateFloats(), dtype, crc, chunk);
+                float[] q = readFloats(in, d.convHistory() * d.qkDim(), dtype, crc, chunk);
+                float[] k = readFloats(in, d.convHistory() * d.qkDim(), dtype, crc, chunk);
+                float[] v = readFloats(in, d.convHistory() * d.vDim(), dtype, crc, chunk);
+                layers[i] = new DeltaNetLayerMemory(state, q, k, v);
+            } else {
+                MemoryLayout.Attention a = (MemoryLayout.Attention) l;
+                float[] keys = readFloats(in, a.window() * a.rowSize(), dtype, crc, chunk);
+                float[] values = readFloats(in, a.window() * a.rowSize(), dtype, crc, chunk);
+                layers[i] = new AttentionLayerMemory(a.window(), a.rowSize(), keys, values, positions[i]);
+            }
+        }
+        int stored = in.readInt();
+        int computed = (int) crc.getValue();
+        if (stored != computed) {
+            throw new MemoryFormatException(String.format("stream memory is corrupt: stored %s 0x%08X, computed 0x%08X",
+                    version >= 2 ? "CRC32C" : "CRC32", stored, computed));
+        }
+        return new StreamMemory(layers, tokens, ModelFingerprint.of(fp));
+    }
+
+    /** Reads and checks one layer descriptor; returns the attention position (0 for other layers). */
+    private static long readLayerHeader(DataInput in, MemoryLayout.Layer expected, int index, Checksum crc)
+            throws IOException {
+        int kind = in.readUnsignedByte();
+        crc.update(kind);
+        if (kind != expected.kind()) {
+            throw new MemoryFormatException("layer " + index + " has kind " + kind + ", expected " + expected.kind()
+                    + " (" + expected + ")");
+        }
+        if (expected instanceof MemoryLayout.DeltaNet d) {
+            ByteBuffer b = ByteBuffer.allocate(24);
+            for (int j = 0; j < 6; j++) {
+                b.putInt(in.readInt());
+            }
+            crc.update(b.array(), 0, 24);
+            b.flip();
+            MemoryLayout.DeltaNet found = new MemoryLayout.DeltaNet(b.getInt(), b.getInt(), b.getInt(), b.getInt(),
+                    b.getInt(), b.getInt());
+            if (!found.equals(d)) {
+                throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + d);
+            }
+            return 0;
+        }
+        MemoryLayout.Attention a = (MemoryLayout.Attention) expected;
+        ByteBuffer b = ByteBuffer.allocate(16);
+        b.putInt(in.readInt()).putInt(in.readInt()).putLong(in.readLong());
+        crc.update(b.array(), 0, 16);
+        b.flip();
+        MemoryLayout.Attention found = new MemoryLayout.Attention(b.getInt(), b.getInt());
+        long position = b.getLong();
+        if (!found.equals(a)) {
+            throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + a);
+        }
+        if (position < 0) {
+            throw new MemoryFormatException("layer " + index + " position is " + position + ", expected >= 0");
+        }
+        return position;
+    }
+
+    private static float[] readFloats(DataInput in, int n, StorageDType dtype, Checksum crc, byte[] chunk)
+            throws IOException {
+        float[] out = new float[n];
+        ByteBuffer bb = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
+        int per = chunk.length / dtype.bytes();
+        for (int i = 0; i < n; i += per) {
+            int m = Math.min(per, n - i);
+            int bytes = m * dtype.bytes();
+            in.readFully(chunk, 0, bytes);
+            crc.update(chunk, 0, bytes);
+            if (dtype == StorageDType.FP32) {
+                bb.clear();
+                bb.asFloatBuffer().get(out, i, m);
+            } else {
+                for (int j = 0; j < m; j++) {
+                    out[i + j] = HalfFloats.bf16ToFloat(bb.getShort(2 * j));
+                }
+            }
+        }
+        return out;
+    }
+}

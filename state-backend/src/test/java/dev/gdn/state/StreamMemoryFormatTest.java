@@ -1,0 +1,135 @@
+package dev.gdn.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.StreamMemory;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Round trips and every corruption of the binary format. */
+@Timeout(120)
+class StreamMemoryFormatTest {
+
+    static byte[] write(StreamMemory m, MemoryLayout layout, StorageDType dtype) throws IOException {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        StreamMemoryFormat.write(m, layout, dtype, new DataOutputStream(bos));
+        return bos.toByteArray();
+    }
+
+    static StreamMemory read(byte[] bytes, MemoryLayout layout) throws IOException {
+        return StreamMemoryFormat.read(new DataInputStream(new ByteArrayInputStream(bytes)), layout);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gdn-tiny", "gdn-gva-negeig", "h1-swa"})
+    void fp32RoundTripIsBitwise(String name) throws IOException {
+        GatedDeltaNetModel m = TestModels.model(name);
+        StreamMemory mem = TestModels.memoryAfter(m, 37, 1);
+        byte[] bytes = write(mem, TestModels.layout(m), StorageDType.FP32);
+        StreamMemory back = read(bytes, TestModels.layout(m));
+        assertThat(back).isEqualTo(mem);
+        assertThat(back.fingerprint()).isEqualTo(m.fingerprint());
+        assertThat(back.tokensConsumed()).isEqualTo(37);
+        assertThat(bytes.length).isBetween((int) TestModels.layout(m).payloadBytes(StorageDType.FP32),
+                (int) TestModels.layout(m).payloadBytes(StorageDType.FP32) + 400);
+    }
+
+    @Test
+    void bf16RoundTripIsWithinHalfAnUlpOfBf16() throws IOException {
+        GatedDeltaNetModel m = TestModels.model("h1-swa");
+        StreamMemory mem = TestModels.memoryAfter(m, 50, 2);
+        byte[] bytes = write(mem, TestModels.layout(m), StorageDType.BF16);
+        assertThat(bytes.length).isLessThan((int) TestModels.layout(m).payloadBytes(StorageDType.FP32) / 2 + 400);
+        StreamMemory back = read(bytes, TestModels.layout(m));
+        float[] a = ((DeltaNetLayerMemory) mem.layer(0)).state();
+        float[] b = ((DeltaNetLayerMemory) back.layer(0)).state();
+        for (int i = 0; i < a.length; i++) {
+            assertThat(Math.abs(b[i] - a[i])).as("element %d", i).isLessThanOrEqualTo(Math.abs(a[i]) * 0x1p-8f);
+        }
+        assertThat(back.tokensConsumed()).isEqualTo(mem.tokensConsumed());
+    }
+
+    @Test
+    void everyTruncationIsAClearError() throws IOException {
+        GatedDeltaNetModel m = TestModels.model("gdn-gva-negeig");
+        MemoryLayout layout = TestModels.layout(m);
+        byte[] bytes = write(TestModels.memoryAfter(m, 5, 3), layout, StorageDType.FP32);
+        for (int cut : new int[] {0, 3, 5, 6, 40, 60, 100, bytes.length / 2, bytes.length - 4, bytes.length - 1}) {
+            byte[] part = java.util.Arrays.copyOf(bytes, cut);
+            assertThatThrownBy(() -> read(part, layout)).as("cut at %d", cut)
+                    .isInstanceOf(MemoryFormatException.class).hasMessageContaining("truncated");
+        }
+    }
+
+    @Test
+    void everyFlippedByteIsDetected() throws IOException {
+        GatedDeltaNetModel m = TestModels.model("gdn-gva-negeig");
+        MemoryLayout layout = TestModels.layout(m);
+        StreamMemory mem = TestModels.memoryAfter(m, 9, 4);
+        byte[] bytes = write(mem, layout, StorageDType.FP32);
+        Random r = new Random(5);
+        for (int trial = 0; trial < 300; trial++) {
+            byte[] bad = bytes.clone();
+            int at = trial < 120 ? trial : r.nextInt(bad.length);
+            bad[at] ^= (byte) (1 << r.nextInt(8));
+            assertThatThrownBy(() -> read(bad, layout)).as("flip at %d", at).isInstanceOf(MemoryFormatException.class);
+        }
+    }
+
+    @Test
+    void wrongMagicVersionAndShapesNameWhatWasFound() throws IOException {
+        GatedDeltaNetModel tiny = TestModels.model("gdn-tiny");
+        GatedDeltaNetModel gva = TestModels.model("gdn-gva-negeig");
+        byte[] bytes = write(TestModels.memoryAfter(tiny, 3, 6), TestModels.layout(tiny), StorageDType.FP32);
+
+        byte[] magic = bytes.clone();
+        magic[0] = 'X';
+        assertThatThrownBy(() -> read(magic, TestModels.layout(tiny)))
+                .hasMessageContaining("not a stream memory: magic 0x58444E4D, expected 0x47444E4D");
+
+        byte[] version = bytes.clone();
+        ByteBuffer.wrap(version).putShort(4, (short) 9);
+        assertThatThrownBy(() -> read(version, TestModels.layout(tiny)))
+                .hasMessageContaining("format version 9 is not supported, expected 1 or 2 (written by a newer release)");
+
+        assertThatThrownBy(() -> read(bytes, TestModels.layout(gva)))
+                .hasMessageContaining("memory has 3 layers, expected 2");
+
+        byte[] dtype = bytes.clone();
+        dtype[6] = 7;
+        assertThatThrownBy(() -> read(dtype, TestModels.layout(tiny))).hasMessageContaining("storage dtype code 7");
+    }
+
+    @Test
+    void shapesAreCheckedAgainstTheExpectedLayoutNotTrusted() throws IOException {
+        GatedDeltaNetModel h1 = TestModels.model("h1-swa");
+        MemoryLayout layout = TestModels.layout(h1);
+        byte[] bytes = write(TestModels.memoryAfter(h1, 20, 7), layout, StorageDType.FP32);
+        // layer 0 descriptor starts after magic(4) version(2) dtype(1) reserved(1) fp(32) tokens(8) count(2) kind(1)
+        byte[] bad = bytes.clone();
+        ByteBuffer.wrap(bad).putInt(51, 1 << 30); // HV = 2^30 declared
+        assertThatThrownBy(() -> read(bad, layout)).isInstanceOf(MemoryFormatException.class)
+                .hasMessageContaining("layer 0 is deltanet[HV=1073741824")
+                .hasMessageContaining("expected deltanet[HV=2");
+    }
+
+    @Test
+    void writingAMemoryOfAnotherLayoutIsRefused() {
+        GatedDeltaNetModel tiny = TestModels.model("gdn-tiny");
+        GatedDeltaNetModel gva = TestModels.model("gdn-gva-negeig");
+        assertThatThrownBy(() -> write(gva.newMemory(), TestModels.layout(tiny), StorageDType.FP32))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not have the layout");
+    }
+}
