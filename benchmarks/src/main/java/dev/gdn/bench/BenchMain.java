@@ -26,7 +26,7 @@ public final class BenchMain {
         Collection<RunResult> results = new Runner(opts).run();
         System.out.println();
         System.out.println(String.format(Locale.ROOT, "%-58s %12s %14s %12s", "benchmark", "ms/op", "tokens/s",
-                "state GB/s"));
+                "GB/s"));
         for (RunResult r : results) {
             var p = r.getParams();
             String name = p.getBenchmark().replaceAll(".*\\.", "");
@@ -47,6 +47,9 @@ public final class BenchMain {
                 if (!name.equals("copyStates")) {
                     tokens = streams * (double) t / (ms * 1e-3);
                 }
+            } else if (p.getBenchmark().contains("Serialization")) {
+                double fp32Bytes = 4.0 * 21 * (6 * 256 * 512 + 3 * (1536 + 1536 + 3072));
+                gbs = fp32Bytes / (ms * 1e-3) / 1e9; // memory (fp32 floats) per second
             } else if (p.getBenchmark().contains("ModelForward")) {
                 boolean decode = p.getParam("mode").equals("decode");
                 tokens = (decode ? 64 : 16 * 64) / (ms * 1e-3);

@@ -106,6 +106,7 @@ class StateInspectCommandTest {
     void listsEveryStream() {
         var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model", MODEL.toString());
         assertThat(r.code()).as(r.err()).isZero();
+        r.out().forEach(System.out::println);
         GatedDeltaNetModel m = GatedDeltaNetModel.load(MODEL, CpuKernels.reference());
         assertThat(r.out()).hasSize(4);
         assertThat(r.out().get(0)).startsWith("stream s0 tokens=1 bytes=").contains("fingerprint=" + m.fingerprint().shortHex());

@@ -44,9 +44,21 @@ public final class Parallel implements AutoCloseable {
         return threads;
     }
 
+    /** Total work (in multiply-adds, roughly) below which handing tasks to the pool costs more than it saves. */
+    public static final long MIN_PARALLEL_WORK = 1L << 18;
+
     /** Runs {@code body.accept(i)} for every i in [0, n) and returns when all are done. */
     public void forEach(int n, IntConsumer body) {
-        if (pool == null || n <= 1) {
+        forEach(n, Long.MAX_VALUE, body);
+    }
+
+    /**
+     * As {@link #forEach(int, IntConsumer)}, on the calling thread when the whole job
+     * ({@code n * workPerTask}) is too small to be worth the hand-off to other threads.
+     */
+    public void forEach(int n, long workPerTask, IntConsumer body) {
+        boolean small = workPerTask < Long.MAX_VALUE / Math.max(1, n) && n * workPerTask < MIN_PARALLEL_WORK;
+        if (pool == null || n <= 1 || small) {
             for (int i = 0; i < n; i++) {
                 body.accept(i);
             }

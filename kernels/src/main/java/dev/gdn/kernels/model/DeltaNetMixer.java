@@ -63,7 +63,8 @@ final class DeltaNetMixer {
         float[] gate = w.gProj() == null ? null : Linear.apply(par, m, x, rows, d, w.gProj(), vDim, null);
 
         int width = config.convSize();
-        par.forEach(streams * 3, task -> {
+        long convWork = (long) (offsets[streams] / Math.max(1, streams) + 1) * Math.max(kDim, vDim) * width;
+        par.forEach(streams * 3, convWork, task -> {
             int s = task / 3;
             int which = task % 3;
             int r0 = offsets[s];
@@ -84,7 +85,7 @@ final class DeltaNetMixer {
         float[] beta = new float[rows * hv];
         float betaScale = config.allowNegEigval() ? 2f : 1f;
         int kd = config.headDim();
-        par.forEach(rows, r -> {
+        par.forEach(rows, 2L * kDim + 64L * hv, r -> {
             for (int h = 0; h < config.numHeads(); h++) {
                 Norms.l2NormInPlace(m, q, r * kDim + h * kd, kd);
                 Norms.l2NormInPlace(m, k, r * kDim + h * kd, kd);
@@ -98,7 +99,8 @@ final class DeltaNetMixer {
 
         float[] o = new float[rows * vDim];
         float scale = (float) (1.0 / Math.sqrt(kd));
-        par.forEach(streams * hv, task -> {
+        long ruleWork = 3L * shape.headStateSize() * (offsets[streams] / Math.max(1, streams) + 1);
+        par.forEach(streams * hv, ruleWork, task -> {
             int s = task / hv;
             int j = task % hv;
             int r0 = offsets[s];
@@ -108,7 +110,7 @@ final class DeltaNetMixer {
         });
 
         int vd = config.headValueDim();
-        par.forEach(rows, r -> {
+        par.forEach(rows, 40L * vDim, r -> {
             for (int j = 0; j < hv; j++) {
                 int off = r * vDim + j * vd;
                 Norms.gatedRmsNormInPlace(m, o, off, vd, w.oNorm(), config.normEps(), gate, off);

@@ -165,7 +165,7 @@ public final class GatedDeltaNetModel {
         int inter = config.intermediateSize();
         float[] gate = Linear.apply(par, m, x, rows, d, w.gate(), inter, null);
         float[] up = Linear.apply(par, m, x, rows, d, w.up(), inter, null);
-        par.forEach(rows, r -> {
+        par.forEach(rows, 40L * inter, r -> {
             for (int i = r * inter; i < (r + 1) * inter; i++) {
                 gate[i] = Activations.silu(gate[i]) * up[i];
             }
@@ -175,7 +175,7 @@ public final class GatedDeltaNetModel {
 
     private void rmsNormRows(float[] x, float[] weight, float[] out, int rows) {
         int d = config.hiddenSize();
-        cpu.parallel().forEach(rows, r -> Norms.rmsNorm(cpu.math(), x, r * d, d, weight, config.normEps(), out, r * d));
+        cpu.parallel().forEach(rows, 4L * d, r -> Norms.rmsNorm(cpu.math(), x, r * d, d, weight, config.normEps(), out, r * d));
     }
 
     private static void addInPlace(float[] h, float[] y) {

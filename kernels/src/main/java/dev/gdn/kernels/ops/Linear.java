@@ -23,7 +23,8 @@ public final class Linear {
         float[] y = new float[rows * out];
         int rowTiles = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
         int colTiles = (out + COL_BLOCK - 1) / COL_BLOCK;
-        par.forEach(rowTiles * colTiles, task -> {
+        long work = (long) Math.min(rows, ROW_BLOCK) * Math.min(out, COL_BLOCK) * in;
+        par.forEach(rowTiles * colTiles, work, task -> {
             int r0 = (task / colTiles) * ROW_BLOCK;
             int c0 = (task % colTiles) * COL_BLOCK;
             int nr = Math.min(ROW_BLOCK, rows - r0);
