@@ -143,6 +143,20 @@ public final class GatedDeltaNetModel {
         return new ForwardResult(offsets, normed, out, d, config.vocabSize());
     }
 
+    /**
+     * The LM head on some rows of final hidden states.
+     *
+     * @param hidden {@code [rows, D]} (as in {@link ForwardResult#hidden()})
+     * @param from   first row
+     * @param rows   number of rows
+     * @return {@code [rows, vocab]}
+     */
+    public float[] logits(float[] hidden, int from, int rows) {
+        int d = config.hiddenSize();
+        float[] x = java.util.Arrays.copyOfRange(hidden, from * d, (from + rows) * d);
+        return Linear.apply(cpu.parallel(), cpu.math(), x, rows, d, weights.lmHead(), config.vocabSize(), null);
+    }
+
     private float[] mix(int layer, float[] x, int[] offsets, List<StreamInput> batch) {
         if (mixers[layer] instanceof DeltaNetMixer dm) {
             List<DeltaNetLayerMemory> mems = new ArrayList<>(batch.size());

@@ -1,0 +1,193 @@
+package dev.gdn.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gdn.demo.DemoEvent;
+import dev.gdn.demo.EventFiles;
+import dev.gdn.demo.RecallTask;
+import dev.gdn.job.EmbeddedKafka;
+import dev.gdn.job.GdnJob;
+import dev.gdn.job.LocalRun;
+import dev.gdn.operator.GdnOptions;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gdn run}: the streaming job. By default on an embedded Kafka broker and a local Flink cluster
+ * with the bundled recall model and a seeded demo workload; with {@code --bootstrap-servers} against a
+ * user's Kafka and model.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run the Gated DeltaNet streaming job.",
+            "Default: an embedded Kafka broker, a local Flink cluster, the bundled recall model and a seeded",
+            "demo workload; prints progress, then `recall: ...` and `run: ...`. With --bootstrap-servers it",
+            "runs against your Kafka and --model and produces nothing itself."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:every event has exactly one result or dead-letter record", "1:events lost or duplicated",
+            "2:bad input or the run failed"})
+public final class RunCommand implements Callable<Integer> {
+
+    @Option(names = "--model", paramLabel = "DIR", description = "checkpoint folder (default: the bundled recall model)")
+    Path model;
+
+    @Option(names = "--events", defaultValue = "10000", description = "demo events to produce (default ${DEFAULT-VALUE})")
+    int events;
+
+    @Option(names = "--streams", defaultValue = "100", description = "demo streams (default ${DEFAULT-VALUE})")
+    int streams;
+
+    @Option(names = "--bad-events", defaultValue = "0", description = "malformed demo events mixed in (default ${DEFAULT-VALUE})")
+    int badEvents;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the demo workload (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--input-file", paramLabel = "FILE", description = "replay a JSON-lines file of events instead")
+    Path inputFile;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "write the committed results, sorted by stream and event")
+    Path out;
+
+    @Option(names = "--stop-after", paramLabel = "N", description = "stop with a savepoint after the first N events")
+    Integer stopAfter;
+
+    @Option(names = "--savepoint-dir", paramLabel = "DIR", description = "where --stop-after writes its savepoint")
+    Path savepointDir;
+
+    @Option(names = "--from-savepoint", paramLabel = "DIR", description = "resume from a --stop-after savepoint")
+    Path fromSavepoint;
+
+    @Option(names = "--parallelism", defaultValue = "2", description = "operator parallelism (default ${DEFAULT-VALUE})")
+    int parallelism;
+
+    @Option(names = "--state-backend", defaultValue = "hashmap", description = "hashmap or rocksdb (default ${DEFAULT-VALUE})")
+    String stateBackend;
+
+    @Option(names = "--batch-max-keys", defaultValue = "256", description = "default ${DEFAULT-VALUE}")
+    int batchMaxKeys;
+
+    @Option(names = "--batch-max-delay", defaultValue = "20ms", description = "default ${DEFAULT-VALUE}")
+    String batchMaxDelay;
+
+    @Option(names = "--checkpoint-interval", defaultValue = "1s", description = "default ${DEFAULT-VALUE}")
+    String checkpointInterval;
+
+    @Option(names = "--top-k", defaultValue = "5", description = "next tokens per result; 0 = off (default ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--emit-embedding", description = "add the final hidden state to each result")
+    boolean emitEmbedding;
+
+    @Option(names = "--bootstrap-servers", description = "your Kafka: run the job against it, produce nothing")
+    String bootstrapServers;
+
+    @Option(names = "--input-topic", defaultValue = "gdn-events", description = "default ${DEFAULT-VALUE}")
+    String inputTopic;
+
+    @Option(names = "--output-topic", defaultValue = "gdn-results", description = "default ${DEFAULT-VALUE}")
+    String outputTopic;
+
+    @Option(names = "--dead-letter-topic", defaultValue = "gdn-dead-letter", description = "default ${DEFAULT-VALUE}")
+    String deadLetterTopic;
+
+    @Option(names = "--stall-timeout", defaultValue = "120s", description = "give up after this long without results")
+    String stallTimeout;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path modelDir = model != null ? model : defaultModel();
+        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
+            throw new IllegalArgumentException("--model " + modelDir + ": no config.json there");
+        }
+        if ((stopAfter == null) != (savepointDir == null)) {
+            throw new IllegalArgumentException("--stop-after N and --savepoint-dir DIR go together");
+        }
+        Configuration c = new Configuration();
+        c.set(GdnOptions.MODEL_PATH, modelDir.toAbsolutePath().toString());
+        c.set(GdnOptions.STATE_BACKEND, stateBackend);
+        c.set(GdnOptions.BATCH_MAX_KEYS, batchMaxKeys);
+        c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
+        c.set(GdnOptions.CHECKPOINT_INTERVAL, Durations.parse(checkpointInterval, "--checkpoint-interval"));
+        c.set(GdnOptions.TOP_K, topK);
+        c.set(GdnOptions.EMIT_EMBEDDING, emitEmbedding);
+        c.set(GdnOptions.INPUT_TOPIC, inputTopic);
+        c.set(GdnOptions.OUTPUT_TOPIC, outputTopic);
+        c.set(GdnOptions.DEAD_LETTER_TOPIC, deadLetterTopic);
+        Path work = Files.createTempDirectory("gdn-run");
+        c.set(GdnOptions.CHECKPOINT_DIR, work.resolve("checkpoints").toUri().toString());
+        GdnOptions.validate(c);
+
+        if (bootstrapServers != null) {
+            c.set(GdnOptions.BOOTSTRAP_SERVERS, bootstrapServers);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism,
+                    GdnJob.flinkConfiguration(c));
+            GdnJob.build(env, c);
+            o.println("running against " + bootstrapServers + ": " + inputTopic + " -> " + outputTopic
+                    + " (dead letters: " + deadLetterTopic + "); Ctrl-C to stop");
+            o.flush();
+            env.execute("gdn");
+            return 0;
+        }
+
+        List<DemoEvent> all = inputFile != null ? EventFiles.read(inputFile)
+                : RecallTask.generate(events, streams, badEvents, seed);
+        int done = 0;
+        if (fromSavepoint != null) {
+            ObjectNode marker = LocalRun.readMarker(fromSavepoint);
+            done = marker.get("events_done").asInt();
+            fromSavepoint = Path.of(marker.get("savepoint").asText().replaceFirst("^file:", ""));
+            if (done > all.size()) {
+                throw new IllegalArgumentException("the savepoint covers " + done + " events but only " + all.size()
+                        + " are given: use the same workload options as the run that took it");
+            }
+        }
+        int upTo = stopAfter == null ? all.size() : Math.min(stopAfter, all.size());
+        if (upTo < done) {
+            throw new IllegalArgumentException("--stop-after " + upTo + " is before the savepoint's " + done + " events");
+        }
+        err.println("gdn run: starting an embedded Kafka broker ...");
+        err.flush();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            kafka.createTopics(parallelism, inputTopic, outputTopic, deadLetterTopic);
+            c.set(GdnOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            err.printf("gdn run: %d events (%d already in the savepoint) over %s, model %s, parallelism %d%n",
+                    upTo - done, done, inputFile != null ? inputFile : streams + " demo streams", modelDir,
+                    parallelism);
+            err.flush();
+            LocalRun.Outcome result = LocalRun.run(new LocalRun.Plan(c, all, parallelism, done, upTo, savepointDir,
+                    fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout")), err);
+            if (out != null) {
+                Files.write(out, result.verdict().sortedResults());
+            }
+            if (result.savepoint() != null) {
+                o.println("savepoint: " + result.savepoint() + " (resume with --from-savepoint " + savepointDir + ")");
+            }
+            if (result.verdict().unexpected() > 0 || result.verdict().missing() > 0) {
+                o.println("events without exactly one result or dead letter: missing=" + result.verdict().missing()
+                        + " unexpected=" + result.verdict().unexpected());
+            }
+            o.println(result.verdict().recallLine());
+            o.println(result.verdict().runLine(result.elapsedSeconds()));
+            o.flush();
+            return result.verdict().ok() ? 0 : 1;
+        }
+    }
+
+    private static Path defaultModel() {
+        String home = System.getProperty("gdn.home");
+        return (home == null ? Path.of(".") : Path.of(home)).resolve("models/recall");
+    }
+}

@@ -1,0 +1,13 @@
+package dev.gdn.demo;
+
+/**
+ * One event as `gdn run` produces it: the Kafka key (stream), the JSON value, and the expected next
+ * token for gets (-1 otherwise).
+ *
+ * @param stream  Kafka key; null for a deliberately key-less bad event
+ * @param id      event id (also inside the value when the value is well-formed)
+ * @param value   the JSON value bytes as sent
+ * @param expect  the token a get must predict, or -1
+ */
+public record DemoEvent(String stream, String id, byte[] value, int expect) {
+}

@@ -1,0 +1,55 @@
+package dev.gdn.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads a JSON-lines file of events: {@code {"stream": key, "id": ..., "tokens": [...], "expect": n}};
+ * {@code stream} becomes the Kafka key and is removed from the value; {@code expect} (optional) is the
+ * token a get must predict. A line that is not a JSON object with a string {@code stream} is sent as
+ * it is, key-less, and so ends in the dead-letter topic.
+ */
+public final class EventFiles {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private EventFiles() {
+    }
+
+    public static List<DemoEvent> read(Path file) throws IOException {
+        List<DemoEvent> out = new ArrayList<>();
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int n = 0;
+            while ((line = in.readLine()) != null) {
+                n++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode node;
+                try {
+                    node = JSON.readTree(line);
+                } catch (IOException e) {
+                    node = null;
+                }
+                if (node == null || !node.isObject() || !node.path("stream").isTextual()) {
+                    out.add(new DemoEvent(null, "line-" + n, line.getBytes(StandardCharsets.UTF_8), -1));
+                    continue;
+                }
+                ObjectNode o = (ObjectNode) node;
+                String stream = o.remove("stream").asText();
+                int expect = o.path("expect").isIntegralNumber() ? o.get("expect").asInt() : -1;
+                String id = o.path("id").isValueNode() ? o.get("id").asText() : stream + "/line-" + n;
+                out.add(new DemoEvent(stream, id, JSON.writeValueAsBytes(o), expect));
+            }
+        }
+        return out;
+    }
+}

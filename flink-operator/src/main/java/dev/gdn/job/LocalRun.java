@@ -1,0 +1,185 @@
+package dev.gdn.job;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gdn.demo.DemoEvent;
+import dev.gdn.operator.GdnOptions;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * One run of the job on a local Flink MiniCluster against a Kafka cluster: produce the events, run the
+ * job, read the committed results and dead letters back (read_committed) until every event is
+ * accounted for, then cancel the job, or stop it with a savepoint.
+ */
+public final class LocalRun {
+    /** File written next to a savepoint taken by {@code --stop-after}: how many events it covers. */
+    public static final String MARKER = "gdn-run.json";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What to run. */
+    public record Plan(Configuration options, List<DemoEvent> events, int parallelism, int alreadyDone,
+            int produceUpTo, Path savepointDir, Path fromSavepoint, Duration stallTimeout) {
+    }
+
+    /** What happened. */
+    public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint) {
+    }
+
+    private LocalRun() {
+    }
+
+    /**
+     * Runs the plan; {@code progress} receives a line every couple of seconds.
+     *
+     * @throws IllegalStateException when no progress is made for the stall timeout
+     */
+    public static Outcome run(Plan plan, PrintWriter progress) throws Exception {
+        Configuration c = plan.options();
+        String servers = c.get(GdnOptions.BOOTSTRAP_SERVERS);
+        List<DemoEvent> expected = plan.events().subList(plan.alreadyDone(), plan.produceUpTo());
+        produce(servers, c.get(GdnOptions.INPUT_TOPIC), plan.events().subList(0, plan.produceUpTo()));
+
+        Configuration flink = GdnJob.flinkConfiguration(c);
+        if (plan.fromSavepoint() != null) {
+            flink.set(StateRecoveryOptions.SAVEPOINT_PATH, plan.fromSavepoint().toString());
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(plan.parallelism(), flink);
+        GdnJob.build(env, c);
+        long start = System.nanoTime();
+        JobClient job = env.executeAsync("gdn");
+        List<RunReport.Committed> results = new ArrayList<>();
+        List<RunReport.Committed> dead = new ArrayList<>();
+        String savepoint = null;
+        try (KafkaConsumer<byte[], byte[]> consumer = committedReader(servers)) {
+            List<TopicPartition> out = partitions(consumer, c.get(GdnOptions.OUTPUT_TOPIC));
+            List<TopicPartition> dlq = partitions(consumer, c.get(GdnOptions.DEAD_LETTER_TOPIC));
+            List<TopicPartition> all = new ArrayList<>(out);
+            all.addAll(dlq);
+            consumer.assign(all);
+            consumer.seekToBeginning(all);
+            long lastChange = System.nanoTime();
+            long lastPrint = 0;
+            int seen = 0;
+            while (results.size() + dead.size() < expected.size()) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
+                    (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC)) ? results : dead)
+                            .add(new RunReport.Committed(key, r.value()));
+                }
+                long now = System.nanoTime();
+                int total = results.size() + dead.size();
+                if (total != seen) {
+                    seen = total;
+                    lastChange = now;
+                }
+                if (now - lastPrint > 2_000_000_000L) {
+                    lastPrint = now;
+                    progress.printf("progress: %d of %d events answered (results=%d dead_letter=%d) after %.1f s%n",
+                            total, expected.size(), results.size(), dead.size(), (now - start) / 1e9);
+                    progress.flush();
+                }
+                if (job.getJobStatus().get().isGloballyTerminalState()) {
+                    throw new IllegalStateException("the job ended early: " + job.getJobStatus().get()
+                            + " (see the log above)");
+                }
+                if (now - lastChange > plan.stallTimeout().toNanos()) {
+                    throw new IllegalStateException("no new results for " + plan.stallTimeout().toSeconds() + " s; "
+                            + total + " of " + expected.size() + " events answered");
+                }
+            }
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            if (plan.savepointDir() != null) {
+                savepoint = job.stopWithSavepoint(false, plan.savepointDir().toUri().toString(),
+                        SavepointFormatType.CANONICAL).get(5, TimeUnit.MINUTES);
+                ObjectNode marker = JSON.createObjectNode().put("events_done", plan.produceUpTo())
+                        .put("savepoint", savepoint);
+                Files.createDirectories(plan.savepointDir());
+                Files.writeString(plan.savepointDir().resolve(MARKER), marker.toPrettyString());
+            } else {
+                job.cancel().get(1, TimeUnit.MINUTES);
+            }
+            RunReport.Verdict v = new RunReport(expected).check(results, dead);
+            return new Outcome(v, elapsed, savepoint);
+        } catch (Exception e) {
+            try {
+                job.cancel().get(1, TimeUnit.MINUTES);
+            } catch (Exception ignored) {
+                // the job may already have ended; the original failure is what matters
+            }
+            throw e;
+        }
+    }
+
+    /** Reads the marker a savepoint run left: the savepoint path and how many events it covered. */
+    public static ObjectNode readMarker(Path dir) throws java.io.IOException {
+        Path m = Files.isRegularFile(dir.resolve(MARKER)) ? dir.resolve(MARKER)
+                : dir.getParent() == null ? dir.resolve(MARKER) : dir.getParent().resolve(MARKER);
+        if (!Files.isRegularFile(m)) {
+            throw new IllegalArgumentException("--from-savepoint " + dir + ": no " + MARKER
+                    + " found there or in its parent; give the --savepoint-dir of a `gdn run --stop-after` run");
+        }
+        return (ObjectNode) JSON.readTree(m.toFile());
+    }
+
+    static void produce(String servers, String topic, List<DemoEvent> events) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            int partitions = producer.partitionsFor(topic).size();
+            for (int i = 0; i < events.size(); i++) {
+                DemoEvent e = events.get(i);
+                byte[] key = e.stream() == null ? null : e.stream().getBytes(StandardCharsets.UTF_8);
+                // explicit partitions (Kafka's own hash for keys, the position for key-less records), so
+                // that a resumed run re-produces every event at the offset its savepoint expects
+                int partition = key == null ? i % partitions : Utils.toPositive(Utils.murmur2(key)) % partitions;
+                producer.send(new ProducerRecord<>(topic, partition, key, e.value()));
+            }
+            producer.flush();
+        }
+    }
+
+    static KafkaConsumer<byte[], byte[]> committedReader(String servers) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    static List<TopicPartition> partitions(KafkaConsumer<?, ?> consumer, String topic) {
+        List<TopicPartition> tp = new ArrayList<>();
+        for (PartitionInfo pi : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+            tp.add(new TopicPartition(topic, pi.partition()));
+        }
+        return tp;
+    }
+}

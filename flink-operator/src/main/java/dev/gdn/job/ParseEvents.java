@@ -1,0 +1,49 @@
+package dev.gdn.job;
+
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.operator.EventParser;
+import dev.gdn.operator.GdnOptions;
+import dev.gdn.operator.StreamEvent;
+import java.nio.file.Path;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/** Valid events go on; malformed ones go to the dead-letter side output with the reason, counted. */
+public final class ParseEvents extends ProcessFunction<RawEvent, StreamEvent> {
+    private static final long serialVersionUID = 1L;
+
+    /** The side output of refused events. */
+    public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {
+        private static final long serialVersionUID = 1L;
+    };
+
+    private final Configuration config;
+    private transient EventParser parser;
+    private transient Counter deadLetters;
+
+    public ParseEvents(Configuration config) {
+        this.config = config;
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        ModelConfig mc = ModelConfig.load(Path.of(config.get(GdnOptions.MODEL_PATH)));
+        parser = new EventParser(mc.vocabSize(), config.get(GdnOptions.EVENT_MAX_TOKENS));
+        deadLetters = getRuntimeContext().getMetricGroup().addGroup("gdn").counter("deadLetters");
+    }
+
+    @Override
+    public void processElement(RawEvent raw, Context ctx, Collector<StreamEvent> out) {
+        EventParser.Parsed p = parser.parse(raw.key, raw.value);
+        if (p.ok()) {
+            out.collect(p.event());
+        } else {
+            deadLetters.inc();
+            ctx.output(DEAD_LETTERS, new DeadLetter(raw, p.error()));
+        }
+    }
+}

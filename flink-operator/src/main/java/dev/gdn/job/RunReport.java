@@ -1,0 +1,116 @@
+package dev.gdn.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gdn.demo.DemoEvent;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Matches the committed results and dead letters of a run against the events sent: every event must
+ * have exactly one result or one dead-letter record; gets are checked against their expected token.
+ */
+public final class RunReport {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A committed record of the output or dead-letter topic. */
+    public record Committed(String key, byte[] value) {
+    }
+
+    private final List<DemoEvent> events;
+    private final Map<String, List<Integer>> eventIndex = new HashMap<>();
+    private final Map<String, Integer> eventOrder = new HashMap<>();
+
+    public RunReport(List<DemoEvent> events) {
+        this.events = events;
+        for (int i = 0; i < events.size(); i++) {
+            DemoEvent e = events.get(i);
+            eventIndex.computeIfAbsent(e.stream() + "\u0000" + e.id(), k -> new ArrayList<>()).add(i);
+            eventOrder.put(e.stream() + "\u0000" + e.id(), i);
+        }
+    }
+
+    /** The verdict of a finished run. */
+    public record Verdict(int events, int results, int deadLetters, int streams, int gets, int correct, int missing,
+            int unexpected, List<String> sortedResults) {
+        public boolean ok() {
+            return missing == 0 && unexpected == 0;
+        }
+
+        public double accuracy() {
+            return gets == 0 ? Double.NaN : correct / (double) gets;
+        }
+
+        public String recallLine() {
+            return String.format(Locale.ROOT, "recall: gets=%d correct=%d accuracy=%.4f", gets, correct, accuracy());
+        }
+
+        public String runLine(double elapsedSeconds) {
+            return String.format(Locale.ROOT, "run: events_in=%d results=%d dead_letter=%d streams=%d elapsed_s=%.1f",
+                    events, results, deadLetters, streams, elapsedSeconds);
+        }
+    }
+
+    public Verdict check(List<Committed> results, List<Committed> deadLetters) throws IOException {
+        Map<String, Integer> resultCount = new HashMap<>();
+        Map<String, Integer> dlqCount = new HashMap<>();
+        List<Object[]> sortable = new ArrayList<>();
+        int gets = 0;
+        int correct = 0;
+        int unexpected = 0;
+        for (Committed c : results) {
+            String value = new String(c.value(), StandardCharsets.UTF_8);
+            JsonNode r = JSON.readTree(value);
+            String k = c.key() + "\u0000" + r.path("id").asText(null);
+            Integer order = eventOrder.get(k);
+            if (order == null) {
+                unexpected++;
+                continue;
+            }
+            resultCount.merge(k, 1, Integer::sum);
+            sortable.add(new Object[] {c.key(), order, value});
+            int expect = events.get(order).expect();
+            if (expect >= 0) {
+                gets++;
+                JsonNode top = r.path("top_k");
+                if (top.isArray() && !top.isEmpty() && top.get(0).path("token").asInt(-1) == expect) {
+                    correct++;
+                }
+            }
+        }
+        for (Committed c : deadLetters) {
+            dlqCount.merge(signature(c.key(), c.value()), 1, Integer::sum);
+        }
+        int missing = 0;
+        java.util.Set<String> streams = new java.util.HashSet<>();
+        for (DemoEvent e : events) {
+            if (e.stream() != null) {
+                streams.add(e.stream());
+            }
+            String k = e.stream() + "\u0000" + e.id();
+            if (resultCount.getOrDefault(k, 0) > 0) {
+                resultCount.merge(k, -1, Integer::sum);
+            } else if (dlqCount.getOrDefault(signature(e.stream(), e.value()), 0) > 0) {
+                dlqCount.merge(signature(e.stream(), e.value()), -1, Integer::sum);
+            } else {
+                missing++;
+            }
+        }
+        unexpected += resultCount.values().stream().mapToInt(Integer::intValue).sum();
+        unexpected += dlqCount.values().stream().mapToInt(Integer::intValue).sum();
+        sortable.sort(Comparator.<Object[], String>comparing(o -> (String) o[0]).thenComparing(o -> (Integer) o[1]));
+        List<String> sorted = sortable.stream().map(o -> (String) o[2]).toList();
+        return new Verdict(events.size(), results.size(), deadLetters.size(), streams.size(), gets, correct, missing,
+                unexpected, sorted);
+    }
+
+    private static String signature(String key, byte[] value) {
+        return key + "\u0000" + new String(value, StandardCharsets.ISO_8859_1);
+    }
+}

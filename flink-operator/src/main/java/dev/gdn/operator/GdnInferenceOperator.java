@@ -1,0 +1,291 @@
+package dev.gdn.operator;
+
+import dev.gdn.kernels.model.ForwardResult;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.StreamMemory;
+import dev.gdn.state.MemoryLayout;
+import dev.gdn.state.ModelChangePolicy;
+import dev.gdn.state.StorageDType;
+import dev.gdn.state.StreamMemorySerializer;
+import dev.gdn.state.StreamMemoryState;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.Meter;
+import org.apache.flink.metrics.MeterView;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+/**
+ * The keyed inference operator: it advances each stream's memory with its events, batching many
+ * streams into one forward pass.
+ *
+ * <p>Behaviour:
+ * <ul>
+ *   <li>Events are buffered per key, in arrival order. A <em>bundle</em> is flushed when it holds
+ *       {@code gdn.batch.max-keys} keys or {@code gdn.batch.max-tokens} tokens, when its oldest event
+ *       has waited {@code gdn.batch.max-delay}, before every checkpoint barrier
+ *       ({@link #prepareSnapshotPreBarrier}), and at end of input. The buffer is therefore always empty
+ *       when state is snapshotted: nothing but the memories needs checkpointing.</li>
+ *   <li>A flush reads each key's memory from keyed state, runs one batched forward over all keys (each
+ *       key's events as one stretch of tokens), writes each memory back and emits one result per event,
+ *       in per-key order. A {@code reset} control event clears the memory at its place in the order (the
+ *       key's events before and after it run in separate passes).</li>
+ *   <li>A key's results do not depend on the other keys in its bundle (the kernels are batch-invariant),
+ *       so a replay after a failure gives the same bytes whatever the bundles were.</li>
+ * </ul>
+ * Timer lifecycle: the first event of an empty buffer registers one processing-time timer at
+ * {@code now + max-delay}; a flush for any reason leaves it registered but makes it stale (it checks
+ * the bundle generation and does nothing); the next event of an empty buffer registers a new one.
+ */
+public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<String, String>>
+        implements OneInputStreamOperator<StreamEvent, Tuple2<String, String>>, BoundedOneInput {
+    private static final long serialVersionUID = 1L;
+
+    private final Configuration config;
+
+    private transient GatedDeltaNetModel model;
+    private transient StreamMemorySerializer serializer;
+    private transient ValueState<StreamMemory> memoryState;
+    private transient ValueState<float[]> lastHiddenState;
+    private transient EventScorer scorer;
+    private transient Map<String, List<StreamEvent>> pending;
+    private transient int pendingTokens;
+    private transient long generation;
+    private transient int maxKeys;
+    private transient int maxTokens;
+    private transient long maxDelayMillis;
+
+    private transient Histogram bundleKeys;
+    private transient Histogram bundleTokens;
+    private transient Histogram bundleMillis;
+    private transient Meter tokensPerSecond;
+    private transient Counter resets;
+    private transient long lastBundleStateBytes;
+
+    /**
+     * @param config the job's options ({@link GdnOptions}); validated here
+     * @throws IllegalArgumentException naming an invalid option
+     */
+    public GdnInferenceOperator(Configuration config) {
+        GdnOptions.validate(config);
+        if (!config.getOptional(GdnOptions.MODEL_PATH).isPresent()) {
+            throw new IllegalArgumentException(GdnOptions.MODEL_PATH.key() + " is not set");
+        }
+        this.config = config;
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        model = ModelCache.get(config.get(GdnOptions.MODEL_PATH), config.get(GdnOptions.CPU_THREADS));
+        serializer = new StreamMemorySerializer(MemoryLayout.of(model.config()), model.fingerprint(),
+                StorageDType.valueOf(config.get(GdnOptions.STORAGE).toUpperCase(Locale.ROOT)),
+                ModelChangePolicy.valueOf(config.get(GdnOptions.ON_MODEL_CHANGE).toUpperCase(Locale.ROOT)));
+        memoryState = getRuntimeContext().getState(
+                StreamMemoryState.descriptor(serializer, config.get(GdnOptions.IDLE_TTL)));
+        ValueStateDescriptor<float[]> hidden = new ValueStateDescriptor<>("last-hidden",
+                PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO);
+        if (!config.get(GdnOptions.IDLE_TTL).isZero()) {
+            hidden.enableTimeToLive(StateTtlConfig.newBuilder(config.get(GdnOptions.IDLE_TTL))
+                    .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired).build());
+        }
+        lastHiddenState = getRuntimeContext().getState(hidden);
+        scorer = new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING));
+        pending = new LinkedHashMap<>();
+        maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
+        maxTokens = config.get(GdnOptions.BATCH_MAX_TOKENS);
+        maxDelayMillis = config.get(GdnOptions.BATCH_MAX_DELAY).toMillis();
+
+        var g = getMetricGroup().addGroup("gdn");
+        bundleKeys = g.histogram("bundleKeys", new DescriptiveStatisticsHistogram(1000));
+        bundleTokens = g.histogram("bundleTokens", new DescriptiveStatisticsHistogram(1000));
+        bundleMillis = g.histogram("bundleComputeMillis", new DescriptiveStatisticsHistogram(1000));
+        tokensPerSecond = g.meter("tokensPerSecond", new MeterView(10));
+        resets = g.counter("resets");
+        g.gauge("stateBytesPerStream", () -> MemoryLayout.of(model.config()).payloadBytes(serializer.storage()));
+        g.gauge("bundleStateBytes", () -> lastBundleStateBytes);
+    }
+
+    @Override
+    public void processElement(StreamRecord<StreamEvent> element) throws Exception {
+        StreamEvent e = element.getValue();
+        if (pending.isEmpty()) {
+            long bundle = generation;
+            long now = getProcessingTimeService().getCurrentProcessingTime();
+            getProcessingTimeService().registerTimer(now + maxDelayMillis, t -> {
+                if (generation == bundle) {
+                    flush();
+                }
+            });
+        }
+        List<StreamEvent> events = pending.computeIfAbsent(e.stream, k -> new ArrayList<>());
+        events.add(e);
+        pendingTokens += e.tokens.length;
+        if (pending.size() >= maxKeys || pendingTokens >= maxTokens) {
+            flush();
+        }
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        flush();
+    }
+
+    @Override
+    public void endInput() throws Exception {
+        flush();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        super.finish();
+    }
+
+    /** Keys buffered now (visible for testing). */
+    int pendingKeys() {
+        return pending.size();
+    }
+
+    /** Runs every buffered event; a no-op when nothing is buffered. */
+    void flush() throws Exception {
+        if (pending.isEmpty()) {
+            return;
+        }
+        long start = System.nanoTime();
+        generation++;
+        Map<String, List<StreamEvent>> bundle = pending;
+        pending = new LinkedHashMap<>();
+        int tokens = pendingTokens;
+        pendingTokens = 0;
+
+        List<KeyWork> work = new ArrayList<>(bundle.size());
+        long stateBytes = 0;
+        for (Map.Entry<String, List<StreamEvent>> en : bundle.entrySet()) {
+            setCurrentKey(en.getKey());
+            StreamMemory m = memoryState.value();
+            m = m == null ? model.newMemory() : serializer.bind(m);
+            stateBytes += m.payloadBytes();
+            work.add(new KeyWork(en.getKey(), en.getValue(), m, lastHiddenState.value()));
+        }
+        // rounds: each key contributes its next stretch of events up to (not including) a reset
+        boolean more = true;
+        while (more) {
+            more = false;
+            List<KeyWork> active = new ArrayList<>();
+            List<StreamInput> batch = new ArrayList<>();
+            for (KeyWork w : work) {
+                w.applyResets(this);
+                List<StreamEvent> stretch = w.nextStretch();
+                if (!stretch.isEmpty()) {
+                    active.add(w);
+                    batch.add(new StreamInput(w.memory, concat(stretch)));
+                    w.stretch = stretch;
+                }
+                more |= w.hasMore();
+            }
+            if (batch.isEmpty()) {
+                continue;
+            }
+            ForwardResult r = model.forward(batch, false);
+            int d = model.config().hiddenSize();
+            for (int i = 0; i < active.size(); i++) {
+                KeyWork w = active.get(i);
+                int first = r.offsets()[i];
+                int last = r.offsets()[i + 1] - 1;
+                w.results.addAll(List.of(scorer.score(w.stretch, r.hidden(), first, w.lastHidden,
+                        w.memory.tokensConsumed())));
+                w.lastHidden = java.util.Arrays.copyOfRange(r.hidden(), last * d, (last + 1) * d);
+            }
+        }
+        for (KeyWork w : work) {
+            setCurrentKey(w.key);
+            memoryState.update(w.memory);
+            if (w.lastHidden == null) {
+                lastHiddenState.clear();
+            } else {
+                lastHiddenState.update(w.lastHidden);
+            }
+            for (String json : w.results) {
+                output.collect(new StreamRecord<>(Tuple2.of(w.key, json)));
+            }
+        }
+        long micros = (System.nanoTime() - start) / 1000;
+        bundleKeys.update(bundle.size());
+        bundleTokens.update(tokens);
+        bundleMillis.update(micros / 1000);
+        tokensPerSecond.markEvent(tokens);
+        lastBundleStateBytes = stateBytes;
+    }
+
+    private static int[] concat(List<StreamEvent> events) {
+        int n = 0;
+        for (StreamEvent e : events) {
+            n += e.tokens.length;
+        }
+        int[] out = new int[n];
+        int o = 0;
+        for (StreamEvent e : events) {
+            System.arraycopy(e.tokens, 0, out, o, e.tokens.length);
+            o += e.tokens.length;
+        }
+        return out;
+    }
+
+    /** One key's share of a bundle while it is being run. */
+    private static final class KeyWork {
+        final String key;
+        final List<StreamEvent> events;
+        final StreamMemory memory;
+        final List<String> results = new ArrayList<>();
+        float[] lastHidden;
+        int next;
+        List<StreamEvent> stretch;
+
+        KeyWork(String key, List<StreamEvent> events, StreamMemory memory, float[] lastHidden) {
+            this.key = key;
+            this.events = events;
+            this.memory = memory;
+            this.lastHidden = lastHidden;
+        }
+
+        /** Applies the reset events at the head of what is left. */
+        void applyResets(GdnInferenceOperator op) {
+            while (next < events.size() && events.get(next).reset) {
+                memory.reset();
+                lastHidden = null;
+                op.resets.inc();
+                results.add(op.scorer.resetResult(events.get(next)));
+                next++;
+            }
+        }
+
+        List<StreamEvent> nextStretch() {
+            int from = next;
+            while (next < events.size() && !events.get(next).reset) {
+                next++;
+            }
+            return events.subList(from, next);
+        }
+
+        boolean hasMore() {
+            return next < events.size();
+        }
+    }
+}

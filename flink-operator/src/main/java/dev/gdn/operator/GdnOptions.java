@@ -1,0 +1,131 @@
+package dev.gdn.operator;
+
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.Configuration;
+
+/** Every option of the inference operator and the Kafka job, in one place. */
+public final class GdnOptions {
+    private GdnOptions() {
+    }
+
+    public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("gdn.model.path").stringType()
+            .noDefaultValue()
+            .withDescription("Checkpoint folder (config.json + model.safetensors) every TaskManager can read.");
+
+    public static final ConfigOption<Integer> BATCH_MAX_KEYS = ConfigOptions.key("gdn.batch.max-keys").intType()
+            .defaultValue(256)
+            .withDescription("Flush a bundle once it holds events of this many distinct streams.");
+
+    public static final ConfigOption<Integer> BATCH_MAX_TOKENS = ConfigOptions.key("gdn.batch.max-tokens").intType()
+            .defaultValue(16384)
+            .withDescription("Flush a bundle once its events hold this many tokens in all.");
+
+    public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key("gdn.batch.max-delay")
+            .durationType().defaultValue(Duration.ofMillis(20))
+            .withDescription("Flush a bundle once its oldest event has waited this long (processing time).");
+
+    public static final ConfigOption<Integer> EVENT_MAX_TOKENS = ConfigOptions.key("gdn.event.max-tokens").intType()
+            .defaultValue(4096)
+            .withDescription("Events with more tokens go to the dead-letter topic.");
+
+    public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("gdn.output.top-k").intType().defaultValue(5)
+            .withDescription("Next tokens (with probabilities) in each result; 0 turns them off.");
+
+    public static final ConfigOption<Boolean> EMIT_EMBEDDING = ConfigOptions.key("gdn.output.emit-embedding")
+            .booleanType().defaultValue(false)
+            .withDescription("Add the final hidden state after each event to its result.");
+
+    public static final ConfigOption<Integer> CPU_THREADS = ConfigOptions.key("gdn.cpu.threads").intType()
+            .defaultValue(0)
+            .withDescription("Threads of the CPU kernels per operator instance; 0 = one per core.");
+
+    public static final ConfigOption<Duration> IDLE_TTL = ConfigOptions.key("gdn.state.idle-ttl").durationType()
+            .defaultValue(Duration.ZERO)
+            .withDescription("Drop a stream's memory after this long without events (processing time); 0 = never.");
+
+    public static final ConfigOption<String> STORAGE = ConfigOptions.key("gdn.state.storage").stringType()
+            .defaultValue("fp32")
+            .withDescription("How memories are stored in state and checkpoints: fp32 (exact) or bf16 (half the bytes).");
+
+    public static final ConfigOption<String> ON_MODEL_CHANGE = ConfigOptions.key("gdn.state.on-model-change")
+            .stringType().defaultValue("fail")
+            .withDescription("Memories of another model on restore: fail (default) or reset (start those streams afresh).");
+
+    public static final ConfigOption<String> STATE_BACKEND = ConfigOptions.key("gdn.state.backend").stringType()
+            .defaultValue("hashmap")
+            .withDescription("hashmap (memories on the JVM heap) or rocksdb (on local disk, incremental checkpoints).");
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("gdn.checkpoint.interval")
+            .durationType().defaultValue(Duration.ofSeconds(2))
+            .withDescription("Checkpoint interval; results become visible to read_committed readers at each checkpoint.");
+
+    public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("gdn.checkpoint.dir").stringType()
+            .noDefaultValue()
+            .withDescription("Checkpoint directory (a file-system URI such as file:///... or s3://...).");
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("gdn.kafka.bootstrap-servers")
+            .stringType().noDefaultValue().withDescription("Kafka bootstrap servers.");
+
+    public static final ConfigOption<String> INPUT_TOPIC = ConfigOptions.key("gdn.kafka.input-topic").stringType()
+            .defaultValue("gdn-events").withDescription("Topic of events (key = stream id, value = JSON event).");
+
+    public static final ConfigOption<String> OUTPUT_TOPIC = ConfigOptions.key("gdn.kafka.output-topic").stringType()
+            .defaultValue("gdn-results").withDescription("Topic of results, one per event (key = stream id).");
+
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("gdn.kafka.dead-letter-topic")
+            .stringType().defaultValue("gdn-dead-letter")
+            .withDescription("Topic of malformed events with the reason.");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("gdn.kafka.group-id").stringType()
+            .defaultValue("gdn").withDescription("Consumer group of the source (offsets live in checkpoints).");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions
+            .key("gdn.kafka.transactional-id-prefix").stringType().defaultValue("gdn")
+            .withDescription("Prefix of the exactly-once sinks' transactional ids; unique per job on a cluster.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("gdn.kafka.transaction-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("Kafka transaction timeout; must not exceed the broker's transaction.max.timeout.ms "
+                    + "(15 min by default) and must exceed the checkpoint interval plus restart time.");
+
+    /**
+     * Checks the values an operator needs, naming the option and the value on error.
+     *
+     * @throws IllegalArgumentException on an invalid value
+     */
+    public static void validate(Configuration c) {
+        positive(c, BATCH_MAX_KEYS);
+        positive(c, BATCH_MAX_TOKENS);
+        positive(c, EVENT_MAX_TOKENS);
+        if (c.get(TOP_K) < 0) {
+            throw new IllegalArgumentException(TOP_K.key() + " must be >= 0, got " + c.get(TOP_K));
+        }
+        if (c.get(CPU_THREADS) < 0) {
+            throw new IllegalArgumentException(CPU_THREADS.key() + " must be >= 0, got " + c.get(CPU_THREADS));
+        }
+        if (c.get(BATCH_MAX_DELAY).isNegative() || c.get(BATCH_MAX_DELAY).isZero()) {
+            throw new IllegalArgumentException(BATCH_MAX_DELAY.key() + " must be > 0, got " + c.get(BATCH_MAX_DELAY));
+        }
+        oneOf(c, STORAGE, "fp32", "bf16");
+        oneOf(c, ON_MODEL_CHANGE, "fail", "reset");
+        oneOf(c, STATE_BACKEND, "hashmap", "rocksdb");
+    }
+
+    private static void positive(Configuration c, ConfigOption<Integer> o) {
+        if (c.get(o) < 1) {
+            throw new IllegalArgumentException(o.key() + " must be >= 1, got " + c.get(o));
+        }
+    }
+
+    private static void oneOf(Configuration c, ConfigOption<String> o, String... values) {
+        String v = c.get(o);
+        for (String ok : values) {
+            if (ok.equals(v)) {
+                return;
+            }
+        }
+        throw new IllegalArgumentException(o.key() + " is '" + v + "', expected one of " + String.join(", ", values));
+    }
+}

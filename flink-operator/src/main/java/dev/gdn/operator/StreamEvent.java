@@ -1,0 +1,45 @@
+package dev.gdn.operator;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A parsed, valid event of one stream: new tokens, or the control event that resets the stream.
+ * A Flink POJO (public fields, no-arg constructor) so it travels between tasks without Kryo.
+ */
+public final class StreamEvent {
+    /** The stream (Kafka key). */
+    public String stream;
+    /** The event id as given, echoed in the result; null when absent. */
+    public String id;
+    /** New tokens, in order; empty for a control event. */
+    public int[] tokens;
+    /** True for {@code {"control":"reset"}}. */
+    public boolean reset;
+
+    public StreamEvent() {
+    }
+
+    public StreamEvent(String stream, String id, int[] tokens, boolean reset) {
+        this.stream = stream;
+        this.id = id;
+        this.tokens = tokens;
+        this.reset = reset;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof StreamEvent e && reset == e.reset && Objects.equals(stream, e.stream)
+                && Objects.equals(id, e.id) && Arrays.equals(tokens, e.tokens);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(stream, id, Arrays.hashCode(tokens), reset);
+    }
+
+    @Override
+    public String toString() {
+        return stream + "/" + id + (reset ? " reset" : " " + Arrays.toString(tokens));
+    }
+}
