@@ -98,6 +98,10 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--dead-letter-topic", defaultValue = "gdn-dead-letter", description = "default ${DEFAULT-VALUE}")
     String deadLetterTopic;
 
+    @Option(names = "--inject-failure-after", paramLabel = "N", defaultValue = "0",
+            description = "fail the job once after N events to watch it recover exactly once (0 = never)")
+    long injectFailureAfter;
+
     @Option(names = "--stall-timeout", defaultValue = "120s", description = "give up after this long without results")
     String stallTimeout;
 
@@ -168,7 +172,7 @@ public final class RunCommand implements Callable<Integer> {
                     parallelism);
             err.flush();
             LocalRun.Outcome result = LocalRun.run(new LocalRun.Plan(c, all, parallelism, done, upTo, savepointDir,
-                    fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout")), err);
+                    fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout"), injectFailureAfter), err);
             if (out != null) {
                 Files.write(out, result.verdict().sortedResults());
             }

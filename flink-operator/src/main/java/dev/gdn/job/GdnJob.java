@@ -17,8 +17,10 @@ import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -52,6 +54,9 @@ public final class GdnJob {
         f.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         f.set(StateBackendOptions.STATE_BACKEND, c.get(GdnOptions.STATE_BACKEND));
         f.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        f.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofSeconds(1));
         c.getOptional(GdnOptions.CHECKPOINT_DIR).ifPresent(d -> {
             f.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
             f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, d);
@@ -61,6 +66,14 @@ public final class GdnJob {
 
     /** Adds the pipeline to {@code env}. */
     public static void build(StreamExecutionEnvironment env, Configuration c) {
+        build(env, c, 0);
+    }
+
+    /**
+     * Adds the pipeline to {@code env}; with {@code failAfter > 0} the job fails once after that many
+     * events (see {@link FailOnce}) and recovers from its last checkpoint.
+     */
+    public static void build(StreamExecutionEnvironment env, Configuration c, long failAfter) {
         GdnOptions.validate(c);
         String servers = c.getOptional(GdnOptions.BOOTSTRAP_SERVERS)
                 .orElseThrow(() -> new IllegalArgumentException(GdnOptions.BOOTSTRAP_SERVERS.key() + " is not set"));
@@ -79,7 +92,12 @@ public final class GdnJob {
                 .sinkTo(sink(c, servers, "dead-letters", deadLetterSerializer(c.get(GdnOptions.DEAD_LETTER_TOPIC))))
                 .uid("gdn-dead-letter-sink").name("dead-letter sink");
         TypeInformation<Tuple2<String, String>> resultType = Types.TUPLE(Types.STRING, Types.STRING);
-        events.keyBy(e -> e.stream, Types.STRING)
+        DataStream<StreamEvent> valid = events;
+        if (failAfter > 0) {
+            FailOnce.arm();
+            valid = events.map(new FailOnce(failAfter)).uid("gdn-inject-failure").name("inject failure");
+        }
+        valid.keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid(OPERATOR_UID)
                 .sinkTo(sink(c, servers, "results", resultSerializer(c.get(GdnOptions.OUTPUT_TOPIC))))
                 .uid("gdn-result-sink").name("result sink");

@@ -43,7 +43,7 @@ public final class LocalRun {
 
     /** What to run. */
     public record Plan(Configuration options, List<DemoEvent> events, int parallelism, int alreadyDone,
-            int produceUpTo, Path savepointDir, Path fromSavepoint, Duration stallTimeout) {
+            int produceUpTo, Path savepointDir, Path fromSavepoint, Duration stallTimeout, long failAfter) {
     }
 
     /** What happened. */
@@ -69,7 +69,7 @@ public final class LocalRun {
             flink.set(StateRecoveryOptions.SAVEPOINT_PATH, plan.fromSavepoint().toString());
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(plan.parallelism(), flink);
-        GdnJob.build(env, c);
+        GdnJob.build(env, c, plan.failAfter());
         long start = System.nanoTime();
         JobClient job = env.executeAsync("gdn");
         List<RunReport.Committed> results = new ArrayList<>();
@@ -85,6 +85,7 @@ public final class LocalRun {
             long lastChange = System.nanoTime();
             long lastPrint = 0;
             int seen = 0;
+            boolean reported = false;
             while (results.size() + dead.size() < expected.size()) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
@@ -102,6 +103,10 @@ public final class LocalRun {
                     progress.printf("progress: %d of %d events answered (results=%d dead_letter=%d) after %.1f s%n",
                             total, expected.size(), results.size(), dead.size(), (now - start) / 1e9);
                     progress.flush();
+                }
+                if (plan.failAfter() > 0 && FailOnce.fired() && !reported) {
+                    reported = true;
+                    progress.println("progress: injected failure fired; the job restarts from its last checkpoint");
                 }
                 if (job.getJobStatus().get().isGloballyTerminalState()) {
                     throw new IllegalStateException("the job ended early: " + job.getJobStatus().get()

@@ -1,0 +1,41 @@
+package dev.gdn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code gdn run} on the embedded default: its output contract and exit codes. */
+@Timeout(300)
+class RunCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void demoRunPrintsTheSummaryLinesAndWritesSortedResults() throws Exception {
+        Path out = dir.resolve("results.jsonl");
+        var r = ParityCommandTest.run("run", "--model", "../models/recall", "--events", "400", "--streams", "12",
+                "--bad-events", "6", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> lines = r.out();
+        assertThat(lines.get(lines.size() - 2)).matches("recall: gets=\\d+ correct=\\d+ accuracy=(0|1)\\.\\d{4}");
+        assertThat(r.last()).matches("run: events_in=400 results=394 dead_letter=6 streams=12 elapsed_s=\\d+\\.\\d");
+        List<String> results = Files.readAllLines(out);
+        assertThat(results).hasSize(394);
+        assertThat(results.get(0)).startsWith("{\"stream\":\"stream-0\",\"id\":\"stream-0/0s\"");
+    }
+
+    @Test
+    void badOptionsExitWithTwo() {
+        var r = ParityCommandTest.run("run", "--model", "../models/recall", "--stop-after", "10");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--stop-after N and --savepoint-dir DIR go together");
+        var m = ParityCommandTest.run("run", "--model", dir.toString());
+        assertThat(m.code()).isEqualTo(2);
+        assertThat(m.err()).contains("no config.json there");
+    }
+}

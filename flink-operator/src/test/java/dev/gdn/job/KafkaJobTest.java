@@ -1,0 +1,157 @@
+package dev.gdn.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gdn.demo.DemoEvent;
+import dev.gdn.demo.RecallTask;
+import dev.gdn.operator.GdnOptions;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole job against a real in-process Kafka broker (KRaft) on a Flink MiniCluster: exactly once end
+ * to end with dead letters, recovery from an injected failure, and stop-with-savepoint then resume; each
+ * compared record for record with a failure-free run.
+ */
+@Timeout(600)
+class KafkaJobTest {
+    static final Path MODEL = Path.of("../models/recall").toAbsolutePath().normalize();
+    static EmbeddedKafka kafka;
+    static List<DemoEvent> events = RecallTask.generate(900, 24, 9, 5);
+    static List<String> failureFree;
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void startKafka() throws Exception {
+        kafka = EmbeddedKafka.start();
+    }
+
+    @AfterAll
+    static void stopKafka() throws Exception {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    static Configuration options(String run) throws Exception {
+        return options(run, kafka);
+    }
+
+    static Configuration options(String run, EmbeddedKafka kafka) throws Exception {
+        Configuration c = new Configuration();
+        c.set(GdnOptions.MODEL_PATH, MODEL.toString());
+        c.set(GdnOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        c.set(GdnOptions.INPUT_TOPIC, run + "-in");
+        c.set(GdnOptions.OUTPUT_TOPIC, run + "-out");
+        c.set(GdnOptions.DEAD_LETTER_TOPIC, run + "-dlq");
+        c.set(GdnOptions.GROUP_ID, run);
+        c.set(GdnOptions.TRANSACTIONAL_ID_PREFIX, run);
+        c.set(GdnOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(500));
+        c.set(GdnOptions.CHECKPOINT_DIR, dir.resolve(run).toUri().toString());
+        c.set(GdnOptions.CPU_THREADS, 2);
+        kafka.createTopics(2, run + "-in", run + "-out", run + "-dlq");
+        return c;
+    }
+
+    static LocalRun.Outcome run(Configuration c, int done, int upTo, Path savepointDir, Path from, long failAfter)
+            throws Exception {
+        StringWriter log = new StringWriter();
+        LocalRun.Outcome o = LocalRun.run(new LocalRun.Plan(c, events, 2, done, upTo, savepointDir, from,
+                Duration.ofSeconds(120), failAfter), new PrintWriter(log));
+        System.out.print(log);
+        return o;
+    }
+
+    static synchronized List<String> failureFree() throws Exception {
+        if (failureFree == null) {
+            LocalRun.Outcome o = run(options("clean"), 0, events.size(), null, null, 0);
+            assertThat(o.verdict().ok()).isTrue();
+            failureFree = o.verdict().sortedResults();
+        }
+        return failureFree;
+    }
+
+    @Test
+    void everyEventHasExactlyOneResultOrDeadLetter() throws Exception {
+        List<String> clean = failureFree();
+        assertThat(clean).hasSize(events.size() - 9);
+        LocalRun.Outcome o = run(options("eo"), 0, events.size(), null, null, 0);
+        RunReport.Verdict v = o.verdict();
+        assertThat(v.ok()).as("missing=%d unexpected=%d", v.missing(), v.unexpected()).isTrue();
+        assertThat(v.results()).isEqualTo(events.size() - 9);
+        assertThat(v.deadLetters()).isEqualTo(9);
+        assertThat(v.accuracy()).isGreaterThan(0.99);
+        // a second run gives the same bytes: the CPU backend is deterministic and batch-invariant
+        assertThat(v.sortedResults()).containsExactlyElementsOf(clean);
+
+        // dead letters keep the original bytes and key and say why
+        List<ConsumerRecord<byte[], byte[]>> dlq = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = LocalRun.committedReader(kafka.bootstrapServers())) {
+            var parts = LocalRun.partitions(c, "eo-dlq");
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long until = System.currentTimeMillis() + 30_000;
+            while (dlq.size() < 9 && System.currentTimeMillis() < until) {
+                c.poll(Duration.ofMillis(200)).forEach(dlq::add);
+            }
+        }
+        assertThat(dlq).hasSize(9);
+        assertThat(dlq).allSatisfy(r -> assertThat(r.headers().lastHeader(GdnJob.REASON_HEADER)).isNotNull());
+        List<String> reasons = dlq.stream()
+                .map(r -> new String(r.headers().lastHeader(GdnJob.REASON_HEADER).value(), StandardCharsets.UTF_8))
+                .toList();
+        assertThat(reasons).anyMatch(s -> s.startsWith("not JSON")).anyMatch(s -> s.contains("outside the vocabulary"))
+                .anyMatch(s -> s.contains("missing 'tokens'")).anyMatch(s -> s.contains("unknown control"));
+        List<String> originals = dlq.stream().map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList();
+        assertThat(originals).contains("{not json");
+    }
+
+    @Test
+    void afterAnInjectedFailureTheCommittedOutputEqualsTheFailureFreeRun() throws Exception {
+        List<String> clean = failureFree();
+        FailOnce.arm();
+        LocalRun.Outcome o = run(options("fail"), 0, events.size(), null, null, 400);
+        assertThat(FailOnce.fired()).as("the injected failure happened").isTrue();
+        assertThat(o.verdict().ok()).isTrue();
+        assertThat(o.verdict().sortedResults()).containsExactlyElementsOf(clean);
+    }
+
+    @Test
+    void stopWithSavepointThenResumeEqualsTheUninterruptedRun() throws Exception {
+        List<String> clean = failureFree();
+        Path savepoints = dir.resolve("savepoints");
+        Configuration first = options("stop");
+        LocalRun.Outcome a = run(first, 0, 350, savepoints, null, 0);
+        assertThat(a.savepoint()).isNotNull();
+        assertThat(a.verdict().ok()).isTrue();
+        var marker = LocalRun.readMarker(savepoints);
+        assertThat(marker.get("events_done").asInt()).isEqualTo(350);
+        // as `gdn run --from-savepoint` does: a fresh broker with the same topics, every event produced again;
+        // the restored source offsets skip the events the savepoint already covers
+        LocalRun.Outcome b;
+        try (EmbeddedKafka fresh = EmbeddedKafka.start()) {
+            b = run(options("stop", fresh), 350, events.size(), null, Path.of(a.savepoint().replaceFirst("^file:", "")),
+                    0);
+        }
+        assertThat(b.verdict().ok()).isTrue();
+        List<String> both = new ArrayList<>(a.verdict().sortedResults());
+        both.addAll(b.verdict().sortedResults());
+        assertThat(both.stream().sorted().toList()).containsExactlyElementsOf(clean.stream().sorted().toList());
+        assertThat(clean).containsAll(b.verdict().sortedResults());
+    }
+}

@@ -1,0 +1,301 @@
+package dev.gdn.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.checkpoint.SavepointType;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The inference operator in Flink's operator harness, processing time driven explicitly: every flush
+ * trigger, the timer, key isolation, batch invariance, resets, and snapshot/restore under hashmap and
+ * RocksDB.
+ */
+@Timeout(300)
+class GdnInferenceOperatorTest {
+    static final Path MODEL = Path.of("../kernels/src/test/resources/fixtures/fla/models/gdn-tiny").toAbsolutePath()
+            .normalize();
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path checkpoints;
+
+    static Configuration config(int maxKeys, int maxTokens, long delayMs) {
+        Configuration c = new Configuration();
+        c.set(GdnOptions.MODEL_PATH, MODEL.toString());
+        c.set(GdnOptions.BATCH_MAX_KEYS, maxKeys);
+        c.set(GdnOptions.BATCH_MAX_TOKENS, maxTokens);
+        c.set(GdnOptions.BATCH_MAX_DELAY, Duration.ofMillis(delayMs));
+        c.set(GdnOptions.CPU_THREADS, 2);
+        return c;
+    }
+
+    static KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> harness(Configuration c,
+            StateBackend backend) throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(new GdnInferenceOperator(c), (StreamEvent e) -> e.stream,
+                Types.STRING);
+        h.setStateBackend(backend);
+        h.setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toUri()));
+        return h;
+    }
+
+    static StreamEvent ev(String stream, String id, int... tokens) {
+        return new StreamEvent(stream, id, tokens, false);
+    }
+
+    static List<String> values(KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> h) {
+        List<String> out = new ArrayList<>();
+        for (Tuple2<String, String> t : h.extractOutputValues()) {
+            out.add(t.f1);
+        }
+        return out;
+    }
+
+    static GdnInferenceOperator op(KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> h) {
+        return (GdnInferenceOperator) h.getOneInputOperator();
+    }
+
+    @Test
+    void flushesWhenTheBundleHoldsMaxKeys() throws Exception {
+        try (var h = harness(config(3, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("a", "1", 5, 6), 0);
+            h.processElement(ev("b", "1", 7), 0);
+            h.processElement(ev("a", "2", 8), 0);
+            assertThat(h.extractOutputValues()).isEmpty();
+            assertThat(op(h).pendingKeys()).isEqualTo(2);
+            h.processElement(ev("c", "1", 9), 0);
+            assertThat(h.extractOutputValues()).hasSize(4);
+            assertThat(op(h).pendingKeys()).isZero();
+        }
+    }
+
+    @Test
+    void flushesWhenTheBundleHoldsMaxTokens() throws Exception {
+        try (var h = harness(config(100, 6, 60_000), new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("a", "1", 1, 2, 3), 0);
+            h.processElement(ev("b", "1", 4, 5), 0);
+            assertThat(h.extractOutputValues()).isEmpty();
+            h.processElement(ev("a", "2", 6), 0);
+            assertThat(h.extractOutputValues()).hasSize(3);
+        }
+    }
+
+    @Test
+    void flushesWhenTheOldestEventHasWaitedMaxDelay() throws Exception {
+        try (var h = harness(config(100, 10_000, 20), new HashMapStateBackend())) {
+            h.open();
+            h.setProcessingTime(1_000);
+            h.processElement(ev("a", "1", 1, 2), 0);
+            h.setProcessingTime(1_010);
+            h.processElement(ev("b", "1", 3), 0);
+            h.setProcessingTime(1_019);
+            assertThat(h.extractOutputValues()).isEmpty();
+            h.setProcessingTime(1_020);
+            assertThat(h.extractOutputValues()).hasSize(2);
+            // a stale timer of a bundle flushed early does nothing; the next bundle gets its own
+            h.processElement(ev("a", "2", 4), 0);
+            h.setProcessingTime(1_039);
+            assertThat(h.extractOutputValues()).hasSize(2);
+            h.setProcessingTime(1_040);
+            assertThat(h.extractOutputValues()).hasSize(3);
+        }
+    }
+
+    @Test
+    void flushesBeforeEveryCheckpointBarrierAndAtEndOfInput() throws Exception {
+        try (var h = harness(config(100, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("a", "1", 1, 2), 0);
+            h.prepareSnapshotPreBarrier(1);
+            assertThat(h.extractOutputValues()).hasSize(1);
+            h.processElement(ev("b", "1", 3), 0);
+            op(h).endInput();
+            assertThat(h.extractOutputValues()).hasSize(2);
+        }
+    }
+
+    @Test
+    void oneResultPerEventInOrderWithTheSurpriseOfEachEvent() throws Exception {
+        try (var h = harness(config(100, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("a", "e1", 1, 2, 3), 0);
+            h.processElement(ev("a", "e2", 4), 0);
+            h.processElement(ev("a", "e3", 5, 6), 0);
+            op(h).endInput();
+            List<JsonNode> r = new ArrayList<>();
+            for (String s : values(h)) {
+                r.add(JSON.readTree(s));
+            }
+            assertThat(r).extracting(n -> n.get("id").asText()).containsExactly("e1", "e2", "e3");
+            assertThat(r).extracting(n -> n.get("tokens_consumed").asLong()).containsExactly(3L, 4L, 6L);
+            assertThat(r).allSatisfy(n -> assertThat(n.get("top_k")).hasSize(5));
+            assertThat(r.get(0).get("nll").asDouble()).isPositive(); // tokens 2 and 3 have predictions
+            assertThat(r.get(1).get("nll").asDouble()).isPositive();
+        }
+    }
+
+    @Test
+    void aStreamsResultsDoNotDependOnItsBundle() throws Exception {
+        Random rnd = new Random(3);
+        List<StreamEvent> aEvents = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            int[] t = new int[1 + rnd.nextInt(4)];
+            for (int j = 0; j < t.length; j++) {
+                t[j] = rnd.nextInt(384);
+            }
+            aEvents.add(ev("a", "a" + i, t));
+        }
+        List<String> alone;
+        try (var h = harness(config(1, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            for (StreamEvent e : aEvents) {
+                h.processElement(e, 0);
+            }
+            op(h).endInput();
+            alone = values(h);
+        }
+        List<String> crowded = new ArrayList<>();
+        try (var h = harness(config(7, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            for (int i = 0; i < aEvents.size(); i++) {
+                h.processElement(aEvents.get(i), 0);
+                for (int k = 0; k < i % 5; k++) {
+                    h.processElement(ev("other-" + k, "x" + i, rnd.nextInt(384), rnd.nextInt(384)), 0);
+                }
+            }
+            op(h).endInput();
+            for (Tuple2<String, String> t : h.extractOutputValues()) {
+                if (t.f0.equals("a")) {
+                    crowded.add(t.f1);
+                }
+            }
+        }
+        // streams never leak into each other and the bytes are the same whatever shared the bundle
+        assertThat(crowded).containsExactlyElementsOf(alone);
+    }
+
+    @Test
+    void resetStartsTheStreamAfresh() throws Exception {
+        try (var h = harness(config(100, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("a", "1", 10, 11, 12), 0);
+            h.processElement(new StreamEvent("a", "r", new int[0], true), 0);
+            h.processElement(ev("a", "2", 20, 21), 0);
+            h.processElement(ev("b", "1", 20, 21), 0);
+            op(h).endInput();
+            List<Tuple2<String, String>> out = h.extractOutputValues();
+            JsonNode reset = JSON.readTree(out.get(1).f1);
+            assertThat(reset.get("control").asText()).isEqualTo("reset");
+            assertThat(reset.get("tokens_consumed").asLong()).isZero();
+            JsonNode a2 = JSON.readTree(out.get(2).f1);
+            JsonNode b1 = JSON.readTree(out.stream().filter(t -> t.f0.equals("b")).findFirst().orElseThrow().f1);
+            assertThat(a2.get("tokens_consumed").asLong()).isEqualTo(2);
+            assertThat(a2.get("top_k")).isEqualTo(b1.get("top_k"));
+            assertThat(a2.get("nll")).isEqualTo(b1.get("nll"));
+        }
+    }
+
+    static List<StreamEvent> workload(long seed, int n) {
+        Random r = new Random(seed);
+        List<StreamEvent> events = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int[] t = new int[1 + r.nextInt(3)];
+            for (int j = 0; j < t.length; j++) {
+                t[j] = r.nextInt(384);
+            }
+            events.add(ev("s" + r.nextInt(6), "e" + i, t));
+        }
+        return events;
+    }
+
+    List<String> runWithRestore(StateBackend first, StateBackend second, List<StreamEvent> events, int cut)
+            throws Exception {
+        List<String> out = new ArrayList<>();
+        OperatorSubtaskState snap;
+        try (var h = harness(config(4, 10_000, 60_000), first)) {
+            h.open();
+            for (int i = 0; i < cut; i++) {
+                h.processElement(events.get(i), 0);
+            }
+            // the flush before the barrier empties the buffer, so the snapshot holds memories only
+            h.prepareSnapshotPreBarrier(1);
+            snap = first.getClass() == second.getClass() ? h.snapshot(1, 1)
+                    : h.snapshotWithLocalState(1, 1, SavepointType.savepoint(SavepointFormatType.CANONICAL))
+                            .getJobManagerOwnedState();
+            out.addAll(values(h));
+        }
+        try (var h = harness(config(4, 10_000, 60_000), second)) {
+            h.initializeState(snap);
+            h.open();
+            for (int i = cut; i < events.size(); i++) {
+                h.processElement(events.get(i), 0);
+            }
+            op(h).endInput();
+            out.addAll(values(h));
+        }
+        return out;
+    }
+
+    @Test
+    void snapshotAndRestoreUnderHashmapAndRocksDbContinueExactly() throws Exception {
+        List<StreamEvent> events = workload(7, 40);
+        List<String> uninterrupted;
+        try (var h = harness(config(4, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            for (StreamEvent e : events) {
+                h.processElement(e, 0);
+            }
+            op(h).endInput();
+            uninterrupted = values(h);
+        }
+        assertThat(uninterrupted).hasSize(events.size());
+        for (StateBackend[] pair : new StateBackend[][] {
+            {new HashMapStateBackend(), new HashMapStateBackend()},
+            {new EmbeddedRocksDBStateBackend(true), new EmbeddedRocksDBStateBackend(true)},
+            {new EmbeddedRocksDBStateBackend(true), new HashMapStateBackend()}}) {
+            assertThat(sortedById(runWithRestore(pair[0], pair[1], events, 23)))
+                    .as(pair[0].getClass().getSimpleName() + " -> " + pair[1].getClass().getSimpleName())
+                    .containsExactlyElementsOf(sortedById(uninterrupted));
+        }
+    }
+
+    static List<String> sortedById(List<String> results) {
+        return results.stream().sorted(java.util.Comparator.comparingInt(s -> {
+            try {
+                return Integer.parseInt(JSON.readTree(s).get("id").asText().substring(1));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        })).toList();
+    }
+
+    @Test
+    void invalidOptionsAreNamed() {
+        Configuration c = config(0, 10, 20);
+        assertThatThrownBy(() -> new GdnInferenceOperator(c)).hasMessageContaining("gdn.batch.max-keys must be >= 1, got 0");
+        Configuration d = config(1, 10, 20);
+        d.set(GdnOptions.STORAGE, "fp8");
+        assertThatThrownBy(() -> new GdnInferenceOperator(d)).hasMessageContaining("gdn.state.storage is 'fp8'");
+    }
+}
