@@ -50,6 +50,9 @@ public final class BenchMain {
             } else if (p.getBenchmark().contains("Serialization")) {
                 double fp32Bytes = 4.0 * 21 * (6 * 256 * 512 + 3 * (1536 + 1536 + 3072));
                 gbs = fp32Bytes / (ms * 1e-3) / 1e9; // memory (fp32 floats) per second
+            } else if (p.getBenchmark().contains("OperatorOverhead")) {
+                int keys = Integer.parseInt(p.getParam("keys"));
+                tokens = keys * 2.5 / (ms * 1e-3); // recall events average 2.5 tokens
             } else if (p.getBenchmark().contains("ModelForward")) {
                 boolean decode = p.getParam("mode").equals("decode");
                 tokens = (decode ? 64 : 16 * 64) / (ms * 1e-3);

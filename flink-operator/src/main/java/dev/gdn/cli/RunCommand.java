@@ -102,6 +102,10 @@ public final class RunCommand implements Callable<Integer> {
             description = "fail the job once after N events to watch it recover exactly once (0 = never)")
     long injectFailureAfter;
 
+    @Option(names = "--rate", paramLabel = "EVENTS_PER_S", defaultValue = "0",
+            description = "send events at this fixed rate and report p50/p99 latency (0 = all at once)")
+    double rate;
+
     @Option(names = "--stall-timeout", defaultValue = "120s", description = "give up after this long without results")
     String stallTimeout;
 
@@ -172,7 +176,7 @@ public final class RunCommand implements Callable<Integer> {
                     parallelism);
             err.flush();
             LocalRun.Outcome result = LocalRun.run(new LocalRun.Plan(c, all, parallelism, done, upTo, savepointDir,
-                    fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout"), injectFailureAfter), err);
+                    fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout"), injectFailureAfter, rate), err);
             if (out != null) {
                 Files.write(out, result.verdict().sortedResults());
             }
@@ -182,6 +186,11 @@ public final class RunCommand implements Callable<Integer> {
             if (result.verdict().unexpected() > 0 || result.verdict().missing() > 0) {
                 o.println("events without exactly one result or dead letter: missing=" + result.verdict().missing()
                         + " unexpected=" + result.verdict().unexpected());
+            }
+            if (rate > 0) {
+                o.printf(java.util.Locale.ROOT, "latency: rate=%.0f/s p50_ms=%d p99_ms=%d max_ms=%d "
+                        + "(send to committed read, steady state, checkpoint interval %s)%n", rate, result.latencyQuantile(0.5),
+                        result.latencyQuantile(0.99), result.latencyQuantile(1.0), checkpointInterval);
             }
             o.println(result.verdict().recallLine());
             o.println(result.verdict().runLine(result.elapsedSeconds()));

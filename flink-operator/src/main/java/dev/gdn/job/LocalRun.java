@@ -43,11 +43,22 @@ public final class LocalRun {
 
     /** What to run. */
     public record Plan(Configuration options, List<DemoEvent> events, int parallelism, int alreadyDone,
-            int produceUpTo, Path savepointDir, Path fromSavepoint, Duration stallTimeout, long failAfter) {
+            int produceUpTo, Path savepointDir, Path fromSavepoint, Duration stallTimeout, long failAfter,
+            double eventsPerSecond) {
     }
 
-    /** What happened. */
-    public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint) {
+    /**
+     * What happened. {@code latenciesMillis}: for a paced run ({@code eventsPerSecond > 0}), the time from
+     * sending each event to reading its committed result, sorted; empty otherwise.
+     */
+    public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint, long[] latenciesMillis) {
+        /** The q-quantile (0..1) of the latencies, or -1 without any. */
+        public long latencyQuantile(double q) {
+            if (latenciesMillis.length == 0) {
+                return -1;
+            }
+            return latenciesMillis[Math.min(latenciesMillis.length - 1, (int) Math.ceil(q * latenciesMillis.length) - 1)];
+        }
     }
 
     private LocalRun() {
@@ -62,7 +73,14 @@ public final class LocalRun {
         Configuration c = plan.options();
         String servers = c.get(GdnOptions.BOOTSTRAP_SERVERS);
         List<DemoEvent> expected = plan.events().subList(plan.alreadyDone(), plan.produceUpTo());
-        produce(servers, c.get(GdnOptions.INPUT_TOPIC), plan.events().subList(0, plan.produceUpTo()));
+        boolean paced = plan.eventsPerSecond() > 0;
+        if (!paced) {
+            produce(servers, c.get(GdnOptions.INPUT_TOPIC), plan.events().subList(0, plan.produceUpTo()));
+        } else if (plan.alreadyDone() > 0) {
+            produce(servers, c.get(GdnOptions.INPUT_TOPIC), plan.events().subList(0, plan.alreadyDone()));
+        }
+        java.util.Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
+        List<Long> latencies = new ArrayList<>();
 
         Configuration flink = GdnJob.flinkConfiguration(c);
         if (plan.fromSavepoint() != null) {
@@ -72,6 +90,19 @@ public final class LocalRun {
         GdnJob.build(env, c, plan.failAfter());
         long start = System.nanoTime();
         JobClient job = env.executeAsync("gdn");
+        Thread pacer = null;
+        if (paced) {
+            pacer = new Thread(() -> {
+                try {
+                    producePaced(servers, c.get(GdnOptions.INPUT_TOPIC), plan.events(), plan.alreadyDone(),
+                            plan.produceUpTo(), plan.eventsPerSecond(), sentAt);
+                } catch (Exception e) {
+                    progress.println("producer failed: " + e);
+                }
+            }, "gdn-paced-producer");
+            pacer.setDaemon(true);
+            pacer.start();
+        }
         List<RunReport.Committed> results = new ArrayList<>();
         List<RunReport.Committed> dead = new ArrayList<>();
         String savepoint = null;
@@ -86,9 +117,21 @@ public final class LocalRun {
             long lastPrint = 0;
             int seen = 0;
             boolean reported = false;
+            long firstResultAt = 0;
             while (results.size() + dead.size() < expected.size()) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
                     String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
+                    if (paced && r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC))) {
+                        long now = System.nanoTime();
+                        if (firstResultAt == 0) {
+                            firstResultAt = now;
+                        }
+                        Long t0 = sentAt.get(key + "\u0000" + idOf(r.value()));
+                        // steady state: events sent after the first result (start-up and model load excluded)
+                        if (t0 != null && t0 > firstResultAt) {
+                            latencies.add((now - t0) / 1_000_000);
+                        }
+                    }
                     (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC)) ? results : dead)
                             .add(new RunReport.Committed(key, r.value()));
                 }
@@ -129,7 +172,8 @@ public final class LocalRun {
                 job.cancel().get(1, TimeUnit.MINUTES);
             }
             RunReport.Verdict v = new RunReport(expected).check(results, dead);
-            return new Outcome(v, elapsed, savepoint);
+            long[] lat = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+            return new Outcome(v, elapsed, savepoint, lat);
         } catch (Exception e) {
             try {
                 job.cancel().get(1, TimeUnit.MINUTES);
@@ -166,6 +210,41 @@ public final class LocalRun {
                 // explicit partitions (Kafka's own hash for keys, the position for key-less records), so
                 // that a resumed run re-produces every event at the offset its savepoint expects
                 int partition = key == null ? i % partitions : Utils.toPositive(Utils.murmur2(key)) % partitions;
+                producer.send(new ProducerRecord<>(topic, partition, key, e.value()));
+            }
+            producer.flush();
+        }
+    }
+
+    private static String idOf(byte[] resultJson) {
+        try {
+            return JSON.readTree(resultJson).path("id").asText(null);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /** Sends events {@code [from, to)} at a fixed rate, recording when each was sent. */
+    static void producePaced(String servers, String topic, List<DemoEvent> events, int from, int to, double rate,
+            java.util.Map<String, Long> sentAt) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            int partitions = producer.partitionsFor(topic).size();
+            long start = System.nanoTime();
+            for (int i = from; i < to; i++) {
+                long due = start + (long) ((i - from) * 1e9 / rate);
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+                DemoEvent e = events.get(i);
+                byte[] key = e.stream() == null ? null : e.stream().getBytes(StandardCharsets.UTF_8);
+                int partition = key == null ? i % partitions : Utils.toPositive(Utils.murmur2(key)) % partitions;
+                sentAt.put(e.stream() + "\u0000" + e.id(), System.nanoTime());
                 producer.send(new ProducerRecord<>(topic, partition, key, e.value()));
             }
             producer.flush();

@@ -72,7 +72,7 @@ class KafkaJobTest {
             throws Exception {
         StringWriter log = new StringWriter();
         LocalRun.Outcome o = LocalRun.run(new LocalRun.Plan(c, events, 2, done, upTo, savepointDir, from,
-                Duration.ofSeconds(120), failAfter), new PrintWriter(log));
+                Duration.ofSeconds(120), failAfter, 0), new PrintWriter(log));
         System.out.print(log);
         return o;
     }
