@@ -43,6 +43,9 @@ public final class ModelInfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "parameters:       %,d%n", parameters(m.weights()));
         out.printf(Locale.ROOT, "layers:           %d (%d gated deltanet, %d sliding-window attention)%n",
                 c.numLayers(), c.deltaNetLayerCount(), c.numLayers() - c.deltaNetLayerCount());
+        if (!c.labels().isEmpty()) {
+            out.printf(Locale.ROOT, "classes:          %s%n", c.labels());
+        }
         out.printf(Locale.ROOT, "shape:            hidden %d, heads %d, value heads %d, K %d, V %d, vocab %d%n",
                 c.hiddenSize(), c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim(), c.vocabSize());
         for (StorageDType d : StorageDType.values()) {
@@ -56,7 +59,8 @@ public final class ModelInfoCommand implements Callable<Integer> {
 
     static long parameters(ModelWeights w) {
         Map<float[], Boolean> seen = new IdentityHashMap<>();
-        long n = count(seen, w.embeddings()) + count(seen, w.finalNorm()) + count(seen, w.lmHead());
+        long n = count(seen, w.embeddings()) + count(seen, w.finalNorm()) + count(seen, w.lmHead())
+                + count(seen, w.score());
         for (ModelWeights.BlockWeights b : w.layers()) {
             n += count(seen, b.attnNorm()) + count(seen, b.mlpNorm()) + count(seen, b.mlp().gate())
                     + count(seen, b.mlp().up()) + count(seen, b.mlp().down());

@@ -13,8 +13,11 @@ import java.util.List;
  *
  * <pre>
  * {"stream": "s1", "id": "e7", "tokens": 3, "tokens_consumed": 123, "nll": 2.3456,
- *  "top_k": [{"token": 308, "p": 0.98}, ...], "embedding": [...]}
+ *  "top_k": [{"token": 308, "p": 0.98}, ...], "label": "anomaly", "probs": {"normal": 0.1, "anomaly": 0.9},
+ *  "embedding": [...]}
  * </pre>
+ * {@code label} and {@code probs} appear when the checkpoint has a classification head
+ * ({@code score.weight} and {@code id2label}): the class of the stream after the event.
  * {@code nll} is the mean negative log-likelihood of the event's tokens, each given everything before
  * it (the surprise: an anomaly score); tokens with nothing before them (the first token a stream ever
  * sends, or the first after a reset) have no prediction and are left out; {@code nll} is null when no
@@ -111,12 +114,11 @@ final class EventScorer {
                 }
             }
             consumed += e.tokens.length;
-            float[] emb = null;
-            if (embedding) {
-                emb = java.util.Arrays.copyOfRange(hidden, (firstRow + eventEnd[i] - 1) * d,
-                        (firstRow + eventEnd[i]) * d);
-            }
-            out[i] = json(e, consumed, counted == 0 ? null : sum / counted, topTokens[i], topProbs[i], emb);
+            float[] last = java.util.Arrays.copyOfRange(hidden, (firstRow + eventEnd[i] - 1) * d,
+                    (firstRow + eventEnd[i]) * d);
+            float[] classes = model.weights().score() == null ? null : model.classify(last);
+            out[i] = json(e, consumed, counted == 0 ? null : sum / counted, topTokens[i], topProbs[i],
+                    embedding ? last : null, classes, model.config().labels());
             start = eventEnd[i];
         }
         return out;
@@ -124,7 +126,7 @@ final class EventScorer {
 
     /** The result of a reset control event. */
     String resetResult(StreamEvent e) {
-        return json(e, 0, null, null, null, null);
+        return json(e, 0, null, null, null, null, null, List.of());
     }
 
     private static double logSumExp(float[] x, int off, int n) {
@@ -160,7 +162,8 @@ final class EventScorer {
         }
     }
 
-    private static String json(StreamEvent e, long consumed, Double nll, int[] top, float[] probs, float[] emb) {
+    private static String json(StreamEvent e, long consumed, Double nll, int[] top, float[] probs, float[] emb,
+            float[] classes, List<String> labels) {
         StringWriter w = new StringWriter(128);
         try (JsonGenerator g = JSON.createGenerator(w)) {
             g.writeStartObject();
@@ -191,6 +194,20 @@ final class EventScorer {
                     g.writeEndObject();
                 }
                 g.writeEndArray();
+            }
+            if (classes != null) {
+                int best = 0;
+                for (int c = 1; c < classes.length; c++) {
+                    if (classes[c] > classes[best]) {
+                        best = c;
+                    }
+                }
+                g.writeStringField("label", labels.get(best));
+                g.writeObjectFieldStart("probs");
+                for (int c = 0; c < classes.length; c++) {
+                    g.writeNumberField(labels.get(c), classes[c]);
+                }
+                g.writeEndObject();
             }
             if (emb != null) {
                 g.writeArrayFieldStart("embedding");

@@ -290,6 +290,44 @@ class GdnInferenceOperatorTest {
         })).toList();
     }
 
+    /** gdn-tiny with a two-class head: {@code score.weight [2, 128]} and {@code id2label}. */
+    static Path classifier(Path dir) throws Exception {
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(MODEL.resolve("config.json").toFile());
+        json.putObject("id2label").put("0", "calm").put("1", "alarm");
+        java.nio.file.Files.writeString(dir.resolve("config.json"), json.toString());
+        var w = new dev.gdn.kernels.io.SafetensorsWriter();
+        try (var f = dev.gdn.kernels.io.SafetensorsFile.open(MODEL.resolve("model.safetensors"))) {
+            for (var t : f.tensors().values()) {
+                w.addF32(t.name(), f.floats(t.name()), t.shape());
+            }
+        }
+        float[] score = new float[2 * 128];
+        Random r = new Random(2);
+        for (int i = 0; i < score.length; i++) {
+            score[i] = (float) r.nextGaussian();
+        }
+        w.addF32("score.weight", score, 2, 128).write(dir.resolve("model.safetensors"));
+        return dir;
+    }
+
+    @Test
+    void aClassificationHeadAddsTheLabelAndItsProbabilities(@TempDir Path dir) throws Exception {
+        Configuration c = config(100, 10_000, 60_000);
+        c.set(GdnOptions.MODEL_PATH, classifier(dir).toString());
+        c.set(GdnOptions.EMIT_EMBEDDING, true);
+        try (var h = harness(c, new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("a", "1", 5, 6, 7), 0);
+            op(h).endInput();
+            JsonNode r = JSON.readTree(values(h).get(0));
+            double calm = r.get("probs").get("calm").asDouble();
+            double alarm = r.get("probs").get("alarm").asDouble();
+            assertThat(calm + alarm).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+            assertThat(r.get("label").asText()).isEqualTo(calm >= alarm ? "calm" : "alarm");
+            assertThat(r.get("embedding")).hasSize(128);
+        }
+    }
+
     @Test
     void invalidOptionsAreNamed() {
         Configuration c = config(0, 10, 20);

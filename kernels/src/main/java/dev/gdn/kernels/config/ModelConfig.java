@@ -22,10 +22,21 @@ import java.util.Optional;
  * @param intermediateSize  MLP width
  * @param tieWordEmbeddings LM head shares the embedding matrix
  * @param attention         sliding-window attention layers of a hybrid, if any
+ * @param labels            names of the classes of a classification head ({@code id2label}, in id order);
+ *                          empty without one
  */
 public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim,
         int headValueDim, int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval,
-        float normEps, int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention) {
+        float normEps, int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention,
+        java.util.List<String> labels) {
+
+    /** A config without classification labels. */
+    public ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim, int headValueDim,
+            int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval, float normEps,
+            int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention) {
+        this(vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers, convSize, useShortConv,
+                useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, attention, java.util.List.of());
+    }
 
     /** Reads {@code dir/config.json}. */
     public static ModelConfig load(Path dir) {

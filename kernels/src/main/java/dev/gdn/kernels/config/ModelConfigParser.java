@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -119,7 +120,33 @@ public final class ModelConfigParser {
         Optional<AttentionConfig> attn = parseAttention(root.get("attn"), source, hidden, layers);
         return new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
                 r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
-                (float) eps, intermediate, r.bool("tie_word_embeddings", false), attn);
+                (float) eps, intermediate, r.bool("tie_word_embeddings", false), attn, labels(root.get("id2label"), source));
+    }
+
+    /** {@code id2label} ({"0": "normal", "1": "anomaly"}) as names in id order; ids must be 0..n-1. */
+    private static java.util.List<String> labels(JsonNode node, String source) {
+        if (node == null || node.isNull()) {
+            return java.util.List.of();
+        }
+        if (!node.isObject()) {
+            throw new ConfigException(source + ": id2label must be an object of id -> name, found " + node);
+        }
+        String[] names = new String[node.size()];
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> e = it.next();
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException ex) {
+                throw new ConfigException(source + ": id2label key '" + e.getKey() + "' is not a class id");
+            }
+            if (id < 0 || id >= names.length || names[id] != null) {
+                throw new ConfigException(source + ": id2label ids must be 0.." + (names.length - 1)
+                        + " without gaps, found " + e.getKey());
+            }
+            names[id] = e.getValue().asText();
+        }
+        return java.util.List.of(names);
     }
 
     private static Optional<AttentionConfig> parseAttention(JsonNode node, String source, int hidden, int layers) {

@@ -157,6 +157,35 @@ public final class GatedDeltaNetModel {
         return Linear.apply(cpu.parallel(), cpu.math(), x, rows, d, weights.lmHead(), config.vocabSize(), null);
     }
 
+    /**
+     * Class probabilities from the classification head on one final hidden state.
+     *
+     * @param hidden {@code [D]}
+     * @return {@code [labels]}, summing to 1
+     * @throws IllegalStateException when the checkpoint has no classification head
+     */
+    public float[] classify(float[] hidden) {
+        float[] w = weights.score();
+        if (w == null) {
+            throw new IllegalStateException("this model has no classification head (score.weight)");
+        }
+        int n = config.labels().size();
+        float[] logits = new float[n];
+        cpu.math().matmulTransposed(hidden, 0, 1, config.hiddenSize(), w, 0, n, logits, 0, n);
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : logits) {
+            sum += Math.exp(v - max);
+        }
+        for (int i = 0; i < n; i++) {
+            logits[i] = (float) (Math.exp(logits[i] - max) / sum);
+        }
+        return logits;
+    }
+
     private float[] mix(int layer, float[] x, int[] offsets, List<StreamInput> batch) {
         if (mixers[layer] instanceof DeltaNetMixer dm) {
             List<DeltaNetLayerMemory> mems = new ArrayList<>(batch.size());

@@ -74,6 +74,7 @@ public final class ModelFingerprint {
         }
         update(md, buf, w.finalNorm());
         update(md, buf, w.lmHead());
+        update(md, buf, w.score());
         return new ModelFingerprint(md.digest());
     }
 
@@ -85,7 +86,8 @@ public final class ModelFingerprint {
                 .append(";layers=").append(c.numLayers()).append(";conv=").append(c.convSize())
                 .append(";short_conv=").append(c.useShortConv()).append(";gate=").append(c.useGate())
                 .append(";neg_eig=").append(c.allowNegEigval()).append(";eps=").append(Float.floatToIntBits(c.normEps()))
-                .append(";mlp=").append(c.intermediateSize()).append(";tied=").append(c.tieWordEmbeddings());
+                .append(";mlp=").append(c.intermediateSize()).append(";tied=").append(c.tieWordEmbeddings())
+                .append(";labels=").append(c.labels());
         c.attention().ifPresent(a -> sb.append(";attn=").append(new TreeSet<>(a.layers())).append(',')
                 .append(a.numHeads()).append(',').append(a.numKvHeads()).append(',').append(a.headDim()).append(',')
                 .append(a.windowSize()).append(',').append(Double.doubleToLongBits(a.ropeTheta())).append(',')

@@ -17,11 +17,15 @@ import java.util.Set;
  * @param layers     one per block: token mixer, its pre-norm and the MLP
  * @param finalNorm  {@code [D]}
  * @param lmHead     {@code [vocab, D]}; the embeddings array itself when tied
+ * @param score      classification head {@code [labels, D]} ({@code score.weight}), or null
  */
-public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[] finalNorm, float[] lmHead) {
+public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[] finalNorm, float[] lmHead,
+        float[] score) {
 
-    /** Tensors a checkpoint may carry that the language-model forward does not read. */
-    static final Set<String> OPTIONAL_EXTRAS = Set.of("score.weight");
+    /** Without a classification head. */
+    public ModelWeights(float[] embeddings, List<BlockWeights> layers, float[] finalNorm, float[] lmHead) {
+        this(embeddings, layers, finalNorm, lmHead, null);
+    }
 
     /** One block: {@code h = h + mixer(attnNorm(h)); h = h + mlp(mlpNorm(h))}. */
     public record BlockWeights(float[] attnNorm, MixerWeights mixer, float[] mlpNorm, MlpWeights mlp) {
@@ -101,9 +105,20 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
         } else {
             head = l.get("lm_head.weight", c.vocabSize(), d);
         }
+        float[] score = null;
+        if (src.contains("score.weight")) {
+            if (c.labels().isEmpty()) {
+                throw new SafetensorsFormatException(src.dir() + ": the checkpoint has a classification head "
+                        + "(score.weight) but config.json has no id2label naming its classes");
+            }
+            score = l.get("score.weight", c.labels().size(), d);
+        } else if (!c.labels().isEmpty()) {
+            throw new SafetensorsFormatException(src.dir() + ": config.json names " + c.labels().size()
+                    + " classes (id2label) but the checkpoint has no score.weight");
+        }
         List<String> unexpected = new ArrayList<>();
         for (String n : src.names()) {
-            if (!read.contains(n) && !OPTIONAL_EXTRAS.contains(n)) {
+            if (!read.contains(n)) {
                 unexpected.add(n);
             }
         }
@@ -112,7 +127,7 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
                     + (unexpected.size() > 8 ? unexpected.subList(0, 8) + " and " + (unexpected.size() - 8) + " more"
                             : unexpected));
         }
-        return new ModelWeights(emb, List.copyOf(blocks), norm, head);
+        return new ModelWeights(emb, List.copyOf(blocks), norm, head, score);
     }
 
     private static DeltaNetWeights deltaNet(Loader l, String p, ModelConfig c) {

@@ -1,0 +1,37 @@
+package dev.gdn.job;
+
+import dev.gdn.operator.GdnOptions;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Entry point on a Flink cluster ({@code flink run -c dev.gdn.job.GdnJobMain gdn.jar --gdn.model.path /models/x
+ * --gdn.kafka.bootstrap-servers kafka:9092 ...}): every {@code --gdn.*} argument is an option of
+ * {@link GdnOptions}. Checkpointing and state backend settings come from the job's options unless the
+ * cluster configuration sets them.
+ */
+public final class GdnJobMain {
+    private GdnJobMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Configuration c = Configuration.fromMap(parse(args));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GdnJob.flinkConfiguration(c));
+        GdnJob.build(env, c);
+        env.execute("gdn " + c.get(GdnOptions.INPUT_TOPIC) + " -> " + c.get(GdnOptions.OUTPUT_TOPIC));
+    }
+
+    static Map<String, String> parse(String[] args) {
+        Map<String, String> m = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--gdn.") || i + 1 >= args.length) {
+                throw new IllegalArgumentException("expected --gdn.<option> <value> pairs, found '" + a + "'");
+            }
+            m.put(a.substring(2), args[++i]);
+        }
+        return m;
+    }
+}
