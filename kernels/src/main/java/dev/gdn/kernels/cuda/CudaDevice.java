@@ -1,0 +1,244 @@
+package dev.gdn.kernels.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.cuda.global.nvrtc;
+import org.bytedeco.cuda.nvrtc._nvrtcProgram;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+/**
+ * One GPU through the driver API: its primary context (made current on every thread that calls in),
+ * kernels compiled from CUDA C resources by NVRTC to a CUBIN for this device's architecture and cached
+ * on disk, and device allocations, all released on {@link #close()}.
+ */
+public final class CudaDevice implements AutoCloseable {
+    private static final int CACHE_MAGIC = 0x47444E43; // "GDNC"
+    private static final int CACHE_VERSION = 1;
+
+    private final int ordinal;
+    private final CUctx_st context = new CUctx_st();
+    private final int major;
+    private final int minor;
+    private final int driver;
+    private final List<Long> allocations = new ArrayList<>();
+    private final List<CUmod_st> modules = new ArrayList<>();
+
+    /**
+     * @throws CudaException with the probe's reason when CUDA is unavailable
+     */
+    public CudaDevice(int ordinal) {
+        CudaProbe.unavailableReason().ifPresent(r -> {
+            throw new CudaException("CUDA unavailable: " + r);
+        });
+        this.ordinal = ordinal;
+        Cuda.check("cuDevicePrimaryCtxRetain", cudart.cuDevicePrimaryCtxRetain(context, ordinal));
+        bind();
+        int[] v = new int[1];
+        Cuda.check("cuDeviceGetAttribute(major)",
+                cudart.cuDeviceGetAttribute(v, cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ordinal));
+        major = v[0];
+        Cuda.check("cuDeviceGetAttribute(minor)",
+                cudart.cuDeviceGetAttribute(v, cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal));
+        minor = v[0];
+        Cuda.check("cuDriverGetVersion", cudart.cuDriverGetVersion(v));
+        driver = v[0];
+    }
+
+    /** Makes this device's context current on the calling thread (contexts are per OS thread). */
+    public void bind() {
+        Cuda.check("cuCtxSetCurrent", cudart.cuCtxSetCurrent(context));
+    }
+
+    /** {@code sm_XY} of this device. */
+    public String architecture() {
+        return "sm_" + major + minor;
+    }
+
+    public int driverVersion() {
+        return driver;
+    }
+
+    /** Allocates device memory, released on close. */
+    public long allocate(long bytes) {
+        bind();
+        LongPointer p = new LongPointer(1);
+        Cuda.check("cuMemAlloc(" + bytes + ")", cudart.cuMemAlloc(p, bytes));
+        long ptr = p.get();
+        allocations.add(ptr);
+        return ptr;
+    }
+
+    public void upload(long dst, float[] src) {
+        bind();
+        try (org.bytedeco.javacpp.FloatPointer h = new org.bytedeco.javacpp.FloatPointer(src)) {
+            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 4L * src.length));
+        }
+    }
+
+    public void upload(long dst, int[] src) {
+        bind();
+        try (org.bytedeco.javacpp.IntPointer h = new org.bytedeco.javacpp.IntPointer(src)) {
+            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 4L * src.length));
+        }
+    }
+
+    public void download(float[] dst, long src) {
+        bind();
+        try (org.bytedeco.javacpp.FloatPointer h = new org.bytedeco.javacpp.FloatPointer(dst.length)) {
+            Cuda.check("cuMemcpyDtoH", cudart.cuMemcpyDtoH(h, src, 4L * dst.length));
+            h.get(dst);
+        }
+    }
+
+    public void synchronize() {
+        bind();
+        Cuda.check("cuCtxSynchronize", cudart.cuCtxSynchronize());
+    }
+
+    /**
+     * A kernel from a CUDA C resource, compiled for this device (cached on disk by source, options,
+     * architecture and driver).
+     */
+    public CUfunc_st function(String resource, String name, String... options) {
+        bind();
+        byte[] cubin = cubin(resource, options);
+        CUmod_st module = new CUmod_st();
+        try (BytePointer image = new BytePointer(cubin)) {
+            Cuda.check("cuModuleLoadData(" + resource + ")", cudart.cuModuleLoadData(module, image));
+        }
+        modules.add(module);
+        CUfunc_st f = new CUfunc_st();
+        Cuda.check("cuModuleGetFunction(" + name + ")", cudart.cuModuleGetFunction(f, module, name));
+        return f;
+    }
+
+    /** Launches {@code f}; each argument is a {@link Pointer} to a host cell holding its value. */
+    public void launch(CUfunc_st f, int[] grid, int[] block, Pointer... args) {
+        bind();
+        try (PointerPointer<Pointer> params = new PointerPointer<>(args)) {
+            Cuda.check("cuLaunchKernel", cudart.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1],
+                    block[2], 0, null, params, null));
+        }
+    }
+
+    private byte[] cubin(String resource, String[] options) {
+        String source;
+        try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new CudaException("kernel source " + resource + " is not on the classpath");
+            }
+            source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new CudaException("reading " + resource + " failed", e);
+        }
+        List<String> opts = new ArrayList<>(List.of("--gpu-architecture=" + architecture(), "-std=c++17"));
+        opts.addAll(List.of(options));
+        Path cache = cachePath(source, opts);
+        byte[] cached = readCache(cache);
+        if (cached != null) {
+            return cached;
+        }
+        _nvrtcProgram prog = new _nvrtcProgram();
+        Cuda.checkNvrtc("nvrtcCreateProgram(" + resource + ")",
+                nvrtc.nvrtcCreateProgram(prog, new BytePointer(source), new BytePointer(resource), 0,
+                        (PointerPointer<?>) null, (PointerPointer<?>) null));
+        try {
+            BytePointer[] o = opts.stream().map(BytePointer::new).toArray(BytePointer[]::new);
+            int rc = nvrtc.nvrtcCompileProgram(prog, o.length, new PointerPointer<>(o));
+            if (rc != 0) {
+                SizeTPointer logSize = new SizeTPointer(1);
+                nvrtc.nvrtcGetProgramLogSize(prog, logSize);
+                BytePointer log = new BytePointer(logSize.get());
+                nvrtc.nvrtcGetProgramLog(prog, log);
+                throw new CudaException("nvrtcCompileProgram(" + resource + ", " + opts + ") failed: "
+                        + nvrtc.nvrtcGetErrorString(rc).getString() + "\n" + log.getString());
+            }
+            SizeTPointer size = new SizeTPointer(1);
+            Cuda.checkNvrtc("nvrtcGetCUBINSize", nvrtc.nvrtcGetCUBINSize(prog, size));
+            byte[] bin = new byte[(int) size.get()];
+            Cuda.checkNvrtc("nvrtcGetCUBIN", nvrtc.nvrtcGetCUBIN(prog, bin));
+            writeCache(cache, bin);
+            return bin;
+        } finally {
+            nvrtc.nvrtcDestroyProgram(prog);
+        }
+    }
+
+    private Path cachePath(String source, List<String> opts) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(source.getBytes(StandardCharsets.UTF_8));
+            md.update(String.join(" ", opts).getBytes(StandardCharsets.UTF_8));
+            String key = HexFormat.of().formatHex(md.digest()).substring(0, 24) + "-" + architecture() + "-" + driver;
+            String dir = System.getProperty("gdn.cubin.cache", System.getProperty("user.home") + "/.cache/gdn/cubin");
+            return Path.of(dir, key + ".cubin");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A cached CUBIN (magic, version, length, bytes), or null when absent or not in this format. */
+    private static byte[] readCache(Path p) {
+        try {
+            if (!Files.isRegularFile(p)) {
+                return null;
+            }
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(p));
+            if (b.remaining() < 12 || b.getInt() != CACHE_MAGIC || b.getInt() != CACHE_VERSION) {
+                return null;
+            }
+            int n = b.getInt();
+            if (n != b.remaining()) {
+                return null;
+            }
+            byte[] bin = new byte[n];
+            b.get(bin);
+            return bin;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void writeCache(Path p, byte[] bin) {
+        try {
+            Files.createDirectories(p.getParent());
+            ByteBuffer b = ByteBuffer.allocate(12 + bin.length).putInt(CACHE_MAGIC).putInt(CACHE_VERSION)
+                    .putInt(bin.length).put(bin);
+            Path tmp = Files.createTempFile(p.getParent(), "cubin", ".part");
+            Files.write(tmp, b.array());
+            Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            // the cache is an optimisation: compiling again next time is correct, only slower
+        }
+    }
+
+    @Override
+    public void close() {
+        bind();
+        for (long a : allocations) {
+            cudart.cuMemFree(a);
+        }
+        allocations.clear();
+        for (CUmod_st m : modules) {
+            cudart.cuModuleUnload(m);
+        }
+        modules.clear();
+        cudart.cuDevicePrimaryCtxRelease(ordinal);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.gdn.kernels.cuda;
+
+import static dev.gdn.kernels.parity.RelativeError.of;
+
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.LongPointer;
+
+/**
+ * Parity-gated timer of the CUDA one-token step on the FLA benchmark shapes: each shape is first
+ * checked against the reference on a sample of streams (1e-5), then timed with CUDA events; the
+ * device-to-device copy bandwidth is measured in the same run. Prints a table; writes JSON to the
+ * file given as the first argument.
+ */
+public final class CudaStepBench {
+    private CudaStepBench() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (!CudaProbe.available()) {
+            System.out.println("CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
+            System.exit(3);
+        }
+        List<String> json = new ArrayList<>();
+        try (CudaDevice d = new CudaDevice(0)) {
+            double copy = copyBandwidth(d, 1L << 30);
+            System.out.printf(Locale.ROOT, "device %s, driver %d; device-to-device copy: %.0f GB/s (read + write)%n",
+                    d.architecture(), d.driverVersion(), copy / 1e9);
+            json.add(String.format(Locale.ROOT, "{\"what\":\"copy\",\"bytes\":%d,\"gbps\":%.1f}", 1L << 30, copy / 1e9));
+            int[][] shapes = {{256, 16, 128, 128}, {1024, 16, 128, 128}, {512, 6, 256, 512}};
+            System.out.println("| N | H | K | V | parity o / state | ms | state GB/s | % of copy |");
+            for (int[] s : shapes) {
+                DeltaRuleShape shape = new DeltaRuleShape(s[1], s[1], s[2], s[3]);
+                // parity on a sample of the same shape
+                CudaGatedDeltaRuleStep step = new CudaGatedDeltaRuleStep(d, shape);
+                CudaStepHarness sample = new CudaStepHarness(shape, 4, 3);
+                float[][] ref = sample.reference();
+                float[][] got = sample.gpu(d, step);
+                double eo = of(got[0], ref[0]).value();
+                double es = of(got[1], ref[1]).value();
+                if (!(eo <= 1e-5 && es <= 1e-5)) {
+                    System.out.printf(Locale.ROOT, "PARITY FAILED for %s: o %.2e state %.2e; not timing%n", shape, eo, es);
+                    System.exit(1);
+                }
+                double ms = time(d, step, shape, s[0]);
+                double bytes = 2.0 * 4 * s[0] * (double) shape.stateSize();
+                double gbps = bytes / (ms * 1e-3);
+                System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %.1e / %.1e | %.3f | %.0f | %.0f%% |%n", s[0], s[1],
+                        s[2], s[3], eo, es, ms, gbps / 1e9, 100 * gbps / copy);
+                json.add(String.format(Locale.ROOT, "{\"N\":%d,\"H\":%d,\"K\":%d,\"V\":%d,\"parity_o\":%.2e,"
+                        + "\"parity_state\":%.2e,\"ms\":%.4f,\"gbps\":%.1f,\"fraction_of_copy\":%.3f}", s[0], s[1], s[2],
+                        s[3], eo, es, ms, gbps / 1e9, gbps / copy));
+            }
+        }
+        if (args.length > 0) {
+            Files.writeString(Path.of(args[0]), "[" + String.join(",\n", json) + "]\n");
+        }
+    }
+
+    static double time(CudaDevice d, CudaGatedDeltaRuleStep step, DeltaRuleShape shape, int n) {
+        Random r = new Random(1);
+        long dq = d.allocate(4L * n * shape.qkRowSize());
+        long dk = d.allocate(4L * n * shape.qkRowSize());
+        long dv = d.allocate(4L * n * shape.vRowSize());
+        long dg = d.allocate(4L * n * shape.valueHeads());
+        long db = d.allocate(4L * n * shape.valueHeads());
+        long ds = d.allocate(4L * n);
+        long dp = d.allocate(4L * n * shape.stateSize());
+        long dout = d.allocate(4L * n * shape.vRowSize());
+        d.upload(dq, CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()));
+        d.upload(dk, CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()));
+        d.upload(dv, CudaStepHarness.gaussian(r, n * shape.vRowSize(), 1f));
+        float[] g = new float[n * shape.valueHeads()];
+        java.util.Arrays.fill(g, -0.01f);
+        d.upload(dg, g);
+        float[] b = new float[g.length];
+        java.util.Arrays.fill(b, 0.5f);
+        d.upload(db, b);
+        int[] slots = new int[n];
+        for (int i = 0; i < n; i++) {
+            slots[i] = i;
+        }
+        d.upload(ds, slots);
+        float scale = (float) (1 / Math.sqrt(shape.keyDim()));
+        for (int i = 0; i < 5; i++) {
+            step.step(n, dq, dk, dv, dg, db, ds, dp, dout, scale);
+        }
+        int iters = 50;
+        return timed(d, iters, () -> step.step(n, dq, dk, dv, dg, db, ds, dp, dout, scale));
+    }
+
+    static double copyBandwidth(CudaDevice d, long bytes) {
+        long src = d.allocate(bytes);
+        long dst = d.allocate(bytes);
+        CUfunc_st copy = d.function("/dev/gdn/kernels/cuda/gated_delta_rule_step.cu", "copy_floats", "-DK_DIM=128");
+        long n4 = bytes / 16;
+        Runnable run = () -> d.launch(copy, new int[] {132 * 16, 1, 1}, new int[] {512, 1, 1},
+                new LongPointer(1).put(src), new LongPointer(1).put(dst), new LongPointer(1).put(n4));
+        for (int i = 0; i < 3; i++) {
+            run.run();
+        }
+        double ms = timed(d, 20, run);
+        return 2.0 * bytes / (ms * 1e-3);
+    }
+
+    /** Mean milliseconds of {@code iters} launches, by CUDA events. */
+    static double timed(CudaDevice d, int iters, Runnable launch) {
+        CUevent_st start = new CUevent_st();
+        CUevent_st end = new CUevent_st();
+        Cuda.check("cuEventCreate", cudart.cuEventCreate(start, 0));
+        Cuda.check("cuEventCreate", cudart.cuEventCreate(end, 0));
+        d.synchronize();
+        Cuda.check("cuEventRecord", cudart.cuEventRecord(start, null));
+        for (int i = 0; i < iters; i++) {
+            launch.run();
+        }
+        Cuda.check("cuEventRecord", cudart.cuEventRecord(end, null));
+        Cuda.check("cuEventSynchronize", cudart.cuEventSynchronize(end));
+        float[] ms = new float[1];
+        Cuda.check("cuEventElapsedTime", cudart.cuEventElapsedTime(ms, start, end));
+        cudart.cuEventDestroy(start);
+        cudart.cuEventDestroy(end);
+        return ms[0] / iters;
+    }
+}

@@ -1,0 +1,108 @@
+package dev.gdn.kernels.cuda;
+
+import dev.gdn.kernels.deltarule.DeltaRuleInputs;
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import dev.gdn.kernels.deltarule.RecurrentGatedDeltaRule;
+import java.util.Random;
+
+/** Random one-token inputs for N streams, run on the GPU and by the reference loop. */
+final class CudaStepHarness {
+    final DeltaRuleShape shape;
+    final int streams;
+    final int poolSlots;
+    final int[] slots;
+    final float[] q;
+    final float[] k;
+    final float[] v;
+    final float[] g;
+    final float[] beta;
+    final float[] pool;
+    final float scale;
+
+    CudaStepHarness(DeltaRuleShape shape, int streams, long seed) {
+        this.shape = shape;
+        this.streams = streams;
+        this.poolSlots = streams + 2;
+        Random r = new Random(seed);
+        slots = new int[streams];
+        java.util.List<Integer> perm = new java.util.ArrayList<>();
+        for (int i = 0; i < poolSlots; i++) {
+            perm.add(i);
+        }
+        java.util.Collections.shuffle(perm, r);
+        for (int i = 0; i < streams; i++) {
+            slots[i] = perm.get(i);
+        }
+        q = unitRows(r, streams * shape.heads(), shape.keyDim());
+        k = unitRows(r, streams * shape.heads(), shape.keyDim());
+        v = gaussian(r, streams * shape.vRowSize(), 1f);
+        g = new float[streams * shape.valueHeads()];
+        beta = new float[g.length];
+        for (int i = 0; i < g.length; i++) {
+            g[i] = r.nextInt(8) == 0 ? -20f * r.nextFloat() : -0.2f * r.nextFloat();
+            beta[i] = r.nextFloat();
+        }
+        pool = gaussian(r, poolSlots * shape.stateSize(), 0.3f);
+        scale = (float) (1 / Math.sqrt(shape.keyDim()));
+    }
+
+    /** The reference: returns {out [N, HV, V], pool after}. */
+    float[][] reference() {
+        float[] p = pool.clone();
+        float[] out = new float[streams * shape.vRowSize()];
+        RecurrentGatedDeltaRule rule = new RecurrentGatedDeltaRule();
+        for (int n = 0; n < streams; n++) {
+            DeltaRuleInputs in = new DeltaRuleInputs(shape, n, 1, q, k, v, g, beta, scale);
+            rule.forward(in, p, slots[n] * shape.stateSize(), out);
+        }
+        return new float[][] {out, p};
+    }
+
+    /** The GPU: returns {out, pool after}. */
+    float[][] gpu(CudaDevice d, CudaGatedDeltaRuleStep step) {
+        long dq = d.allocate(4L * q.length);
+        long dk = d.allocate(4L * k.length);
+        long dv = d.allocate(4L * v.length);
+        long dg = d.allocate(4L * g.length);
+        long db = d.allocate(4L * beta.length);
+        long ds = d.allocate(4L * slots.length);
+        long dp = d.allocate(4L * pool.length);
+        long dout = d.allocate(4L * streams * shape.vRowSize());
+        d.upload(dq, q);
+        d.upload(dk, k);
+        d.upload(dv, v);
+        d.upload(dg, g);
+        d.upload(db, beta);
+        d.upload(ds, slots);
+        d.upload(dp, pool);
+        step.step(streams, dq, dk, dv, dg, db, ds, dp, dout, scale);
+        d.synchronize();
+        float[] out = new float[streams * shape.vRowSize()];
+        float[] p = new float[pool.length];
+        d.download(out, dout);
+        d.download(p, dp);
+        return new float[][] {out, p};
+    }
+
+    static float[] gaussian(Random r, int n, float s) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) r.nextGaussian() * s;
+        }
+        return a;
+    }
+
+    static float[] unitRows(Random r, int rows, int width) {
+        float[] a = gaussian(r, rows * width, 1f);
+        for (int i = 0; i < rows; i++) {
+            double ss = 0;
+            for (int j = 0; j < width; j++) {
+                ss += a[i * width + j] * a[i * width + j];
+            }
+            for (int j = 0; j < width; j++) {
+                a[i * width + j] /= (float) Math.sqrt(ss);
+            }
+        }
+        return a;
+    }
+}
