@@ -1,6 +1,9 @@
 package dev.gdn.cli;
 
 import dev.gdn.kernels.config.ConfigException;
+import dev.gdn.kernels.cuda.CudaDevice;
+import dev.gdn.kernels.cuda.CudaProbe;
+import dev.gdn.kernels.cuda.CudaRuleAdapter;
 import dev.gdn.kernels.io.SafetensorsFormatException;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
@@ -26,7 +29,8 @@ import picocli.CommandLine.Option;
             "Op:    --op FILE"},
         exitCodeListHeading = "Exit codes:%n",
         exitCodeList = {"0:every tensor within tolerance", "1:a tensor out of tolerance",
-            "2:bad input (missing file, wrong shapes, unsupported config)"})
+            "2:bad input (missing file, wrong shapes, unsupported config)",
+            "3:--backend cuda where CUDA is unavailable"})
 public final class ParityCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "DIR", description = "checkpoint folder (config.json + model.safetensors)")
@@ -43,7 +47,9 @@ public final class ParityCommand implements Callable<Integer> {
     Path op;
 
     @Option(names = "--backend", defaultValue = "cpu",
-            description = "cpu (fast kernels) or reference (plain loops in double); default ${DEFAULT-VALUE}")
+            description = {"cpu (fast kernels), reference (plain loops in double), cuda (the GPU; exit 3 when "
+                + "unavailable) or auto (cuda when available, else cpu); default ${DEFAULT-VALUE}.",
+                "The CUDA backend runs the gated delta rule (--op); the whole-model forward is CPU-only so far."})
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads; 0 = one per core")
@@ -60,13 +66,23 @@ public final class ParityCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
+            if (!java.util.Set.of("cpu", "reference", "cuda", "auto").contains(backend)) {
+                return bad(err, "--backend '" + backend + "' is not one of cpu, reference, cuda, auto");
+            }
             ParityReport report;
             if (op != null) {
                 if (model != null || expected != null) {
                     return bad(err, "--op excludes --model and --expected");
                 }
                 requireFile(op, "--op");
-                report = OpParity.check(OpParity.read(op), tolerance == null ? 1e-5 : tolerance);
+                double tol = tolerance == null ? 1e-5 : tolerance;
+                OpParity.Case c = OpParity.read(op);
+                report = OpParity.check(c, tol);
+                if (useCuda(err)) {
+                    try (CudaDevice d = new CudaDevice(0)) {
+                        OpParity.compare(report, "cuda_recurrent", c, new CudaRuleAdapter(d), tol);
+                    }
+                }
             } else {
                 if (model == null || expected == null) {
                     return bad(err, "give --model DIR and --expected FILE, or --op FILE");
@@ -75,6 +91,13 @@ public final class ParityCommand implements Callable<Integer> {
                 if (!Files.isDirectory(model)) {
                     return bad(err, "--model " + model + ": not a directory");
                 }
+                if (backend.equals("cuda")) {
+                    CudaProbe.unavailableReason().ifPresent(r -> {
+                        throw new CudaUnavailable(r);
+                    });
+                    return bad(err, "--backend cuda: the whole-model forward runs on the CPU only so far; "
+                            + "use --backend cpu (or --op FILE for the GPU gated delta rule)");
+                }
                 GatedDeltaNetModel m = GatedDeltaNetModel.load(model, kernels());
                 report = ModelParity.check(m, expected, pieces, tolerance == null ? 1e-4 : tolerance);
             }
@@ -82,17 +105,56 @@ public final class ParityCommand implements Callable<Integer> {
             out.println(report.verdict());
             out.flush();
             return report.pass() ? 0 : 1;
+        } catch (CudaUnavailable e) {
+            err.println("CUDA unavailable: " + e.getMessage());
+            err.flush();
+            return EXIT_CUDA_UNAVAILABLE;
         } catch (SafetensorsFormatException | ConfigException | IllegalArgumentException e) {
             return bad(err, e.getMessage());
         }
     }
 
+    /** Exit code when {@code --backend cuda} is forced where CUDA cannot work. */
+    static final int EXIT_CUDA_UNAVAILABLE = 3;
+
+    private static final class CudaUnavailable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CudaUnavailable(String reason) {
+            super(reason);
+        }
+    }
+
+    /** Whether to run the GPU forms: cuda (forced: unavailable is exit 3), auto (when available). */
+    private boolean useCuda(PrintWriter err) {
+        switch (backend) {
+            case "cuda" -> {
+                CudaProbe.unavailableReason().ifPresent(r -> {
+                    throw new CudaUnavailable(r);
+                });
+                return true;
+            }
+            case "auto" -> {
+                if (CudaProbe.available()) {
+                    return true;
+                }
+                err.println("INFO backend auto: using the CPU (" + CudaProbe.unavailableReason().orElse("") + ")");
+                err.flush();
+                return false;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
     private CpuKernels kernels() {
         return switch (backend) {
-            case "cpu" -> CpuKernels.fast(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
+            case "cpu", "auto" -> CpuKernels.fast(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
                     CpuKernels.DEFAULT_CHUNK_THRESHOLD);
             case "reference" -> CpuKernels.reference();
-            default -> throw new IllegalArgumentException("--backend '" + backend + "' is not one of cpu, reference");
+            default -> throw new IllegalArgumentException("--backend '" + backend
+                    + "' is not one of cpu, reference, cuda, auto");
         };
     }
 

@@ -83,4 +83,18 @@ class ParityCommandTest {
         assertThat(wrongModel.code()).isEqualTo(2);
         assertThat(wrongModel.err()).contains("logits has shape [2, 160, 384], expected [2, 160, 256]");
     }
+
+    @Test
+    void forcingCudaWhereItCannotWorkExitsWithThree() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.gdn.kernels.cuda.CudaProbe.available(),
+                "this machine has CUDA: the forced-unavailable path cannot be exercised here");
+        String op = FLA.resolve("ops/b3-t1-h2-k64-v64.safetensors").toString();
+        Result r = run("parity", "--op", op, "--backend", "cuda");
+        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.err()).startsWith("CUDA unavailable: ");
+        Result auto = run("parity", "--op", op, "--backend", "auto");
+        assertThat(auto.code()).isZero();
+        assertThat(auto.err()).contains("INFO backend auto: using the CPU");
+        assertThat(auto.last()).startsWith("parity: PASS");
+    }
 }

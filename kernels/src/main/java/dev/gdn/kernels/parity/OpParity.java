@@ -91,7 +91,8 @@ public final class OpParity {
         return r;
     }
 
-    private static void compare(ParityReport r, String form, Case c, GatedDeltaRule rule, double tol) {
+    /** Adds the lines of another form (a GPU kernel, say) to a report. */
+    public static void compare(ParityReport r, String form, Case c, GatedDeltaRule rule, double tol) {
         float[][] out = c.run(rule);
         r.add(form + " o", out[0], c.oRef(), tol);
         r.add(form + " ht", out[1], c.htRef(), tol);

@@ -36,13 +36,16 @@ public final class CudaStepBench {
             System.out.printf(Locale.ROOT, "device %s, driver %d; device-to-device copy: %.0f GB/s (read + write)%n",
                     d.architecture(), d.driverVersion(), copy / 1e9);
             json.add(String.format(Locale.ROOT, "{\"what\":\"copy\",\"bytes\":%d,\"gbps\":%.1f}", 1L << 30, copy / 1e9));
-            int[][] shapes = {{256, 16, 128, 128}, {1024, 16, 128, 128}, {512, 6, 256, 512}};
-            System.out.println("| N | H | K | V | parity o / state | ms | state GB/s | % of copy |");
+            int[][] shapes = {{256, 16, 128, 128, 1}, {1024, 16, 128, 128, 1}, {512, 6, 256, 512, 1},
+                {256, 16, 128, 128, 64}, {64, 6, 256, 512, 64}};
+            System.out.println("| N | H | K | V | tokens/stream | parity o / state | ms | state GB/s | % of copy | M tokens/s |");
             for (int[] s : shapes) {
                 DeltaRuleShape shape = new DeltaRuleShape(s[1], s[1], s[2], s[3]);
                 // parity on a sample of the same shape
-                CudaGatedDeltaRuleStep step = new CudaGatedDeltaRuleStep(d, shape);
-                CudaStepHarness sample = new CudaStepHarness(shape, 4, 3);
+                CudaRecurrentGatedDeltaRule step = new CudaRecurrentGatedDeltaRule(d, shape);
+                int[] lengths = new int[4];
+                java.util.Arrays.fill(lengths, s[4]);
+                CudaStepHarness sample = new CudaStepHarness(shape, lengths, 3);
                 float[][] ref = sample.reference();
                 float[][] got = sample.gpu(d, step);
                 double eo = of(got[0], ref[0]).value();
@@ -51,14 +54,15 @@ public final class CudaStepBench {
                     System.out.printf(Locale.ROOT, "PARITY FAILED for %s: o %.2e state %.2e; not timing%n", shape, eo, es);
                     System.exit(1);
                 }
-                double ms = time(d, step, shape, s[0]);
+                double ms = time(d, step, shape, s[0], s[4]);
                 double bytes = 2.0 * 4 * s[0] * (double) shape.stateSize();
                 double gbps = bytes / (ms * 1e-3);
-                System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %.1e / %.1e | %.3f | %.0f | %.0f%% |%n", s[0], s[1],
-                        s[2], s[3], eo, es, ms, gbps / 1e9, 100 * gbps / copy);
-                json.add(String.format(Locale.ROOT, "{\"N\":%d,\"H\":%d,\"K\":%d,\"V\":%d,\"parity_o\":%.2e,"
-                        + "\"parity_state\":%.2e,\"ms\":%.4f,\"gbps\":%.1f,\"fraction_of_copy\":%.3f}", s[0], s[1], s[2],
-                        s[3], eo, es, ms, gbps / 1e9, gbps / copy));
+                double mtps = s[0] * (double) s[4] / (ms * 1e-3) / 1e6;
+                System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %d | %.1e / %.1e | %.3f | %.0f | %.0f%% | %.2f |%n",
+                        s[0], s[1], s[2], s[3], s[4], eo, es, ms, gbps / 1e9, 100 * gbps / copy, mtps);
+                json.add(String.format(Locale.ROOT, "{\"N\":%d,\"H\":%d,\"K\":%d,\"V\":%d,\"T\":%d,\"parity_o\":%.2e,"
+                        + "\"parity_state\":%.2e,\"ms\":%.4f,\"gbps\":%.1f,\"fraction_of_copy\":%.3f,\"mtok_s\":%.3f}",
+                        s[0], s[1], s[2], s[3], s[4], eo, es, ms, gbps / 1e9, gbps / copy, mtps));
             }
         }
         if (args.length > 0) {
@@ -66,15 +70,17 @@ public final class CudaStepBench {
         }
     }
 
-    static double time(CudaDevice d, CudaGatedDeltaRuleStep step, DeltaRuleShape shape, int n) {
+    static double time(CudaDevice d, CudaRecurrentGatedDeltaRule step, DeltaRuleShape shape, int streams, int t) {
         Random r = new Random(1);
+        int n = streams * t;
         long dq = d.allocate(4L * n * shape.qkRowSize());
         long dk = d.allocate(4L * n * shape.qkRowSize());
         long dv = d.allocate(4L * n * shape.vRowSize());
         long dg = d.allocate(4L * n * shape.valueHeads());
         long db = d.allocate(4L * n * shape.valueHeads());
-        long ds = d.allocate(4L * n);
-        long dp = d.allocate(4L * n * shape.stateSize());
+        long ds = d.allocate(4L * streams);
+        long doff = d.allocate(4L * (streams + 1));
+        long dp = d.allocate(4L * streams * shape.stateSize());
         long dout = d.allocate(4L * n * shape.vRowSize());
         d.upload(dq, CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()));
         d.upload(dk, CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()));
@@ -85,23 +91,26 @@ public final class CudaStepBench {
         float[] b = new float[g.length];
         java.util.Arrays.fill(b, 0.5f);
         d.upload(db, b);
-        int[] slots = new int[n];
-        for (int i = 0; i < n; i++) {
+        int[] slots = new int[streams];
+        int[] offsets = new int[streams + 1];
+        for (int i = 0; i < streams; i++) {
             slots[i] = i;
+            offsets[i + 1] = offsets[i] + t;
         }
         d.upload(ds, slots);
+        d.upload(doff, offsets);
         float scale = (float) (1 / Math.sqrt(shape.keyDim()));
         for (int i = 0; i < 5; i++) {
-            step.step(n, dq, dk, dv, dg, db, ds, dp, dout, scale);
+            step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale);
         }
-        int iters = 50;
-        return timed(d, iters, () -> step.step(n, dq, dk, dv, dg, db, ds, dp, dout, scale));
+        int iters = t > 1 ? 20 : 50;
+        return timed(d, iters, () -> step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale));
     }
 
     static double copyBandwidth(CudaDevice d, long bytes) {
         long src = d.allocate(bytes);
         long dst = d.allocate(bytes);
-        CUfunc_st copy = d.function("/dev/gdn/kernels/cuda/gated_delta_rule_step.cu", "copy_floats", "-DK_DIM=128");
+        CUfunc_st copy = d.function("/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu", "copy_floats", "-DK_DIM=128");
         long n4 = bytes / 16;
         Runnable run = () -> d.launch(copy, new int[] {132 * 16, 1, 1}, new int[] {512, 1, 1},
                 new LongPointer(1).put(src), new LongPointer(1).put(dst), new LongPointer(1).put(n4));

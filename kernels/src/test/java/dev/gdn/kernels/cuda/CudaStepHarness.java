@@ -5,10 +5,12 @@ import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import dev.gdn.kernels.deltarule.RecurrentGatedDeltaRule;
 import java.util.Random;
 
-/** Random one-token inputs for N streams, run on the GPU and by the reference loop. */
+/** Random inputs for N streams of given run lengths, run on the GPU and by the reference loop. */
 final class CudaStepHarness {
     final DeltaRuleShape shape;
     final int streams;
+    final int[] offsets;
+    final int rows;
     final int poolSlots;
     final int[] slots;
     final float[] q;
@@ -19,9 +21,25 @@ final class CudaStepHarness {
     final float[] pool;
     final float scale;
 
+    /** One token per stream: the decode step. */
     CudaStepHarness(DeltaRuleShape shape, int streams, long seed) {
+        this(shape, ones(streams), seed);
+    }
+
+    static int[] ones(int n) {
+        int[] a = new int[n];
+        java.util.Arrays.fill(a, 1);
+        return a;
+    }
+
+    CudaStepHarness(DeltaRuleShape shape, int[] lengths, long seed) {
         this.shape = shape;
-        this.streams = streams;
+        this.streams = lengths.length;
+        this.offsets = new int[streams + 1];
+        for (int i = 0; i < streams; i++) {
+            offsets[i + 1] = offsets[i] + lengths[i];
+        }
+        this.rows = offsets[streams];
         this.poolSlots = streams + 2;
         Random r = new Random(seed);
         slots = new int[streams];
@@ -33,10 +51,10 @@ final class CudaStepHarness {
         for (int i = 0; i < streams; i++) {
             slots[i] = perm.get(i);
         }
-        q = unitRows(r, streams * shape.heads(), shape.keyDim());
-        k = unitRows(r, streams * shape.heads(), shape.keyDim());
-        v = gaussian(r, streams * shape.vRowSize(), 1f);
-        g = new float[streams * shape.valueHeads()];
+        q = unitRows(r, rows * shape.heads(), shape.keyDim());
+        k = unitRows(r, rows * shape.heads(), shape.keyDim());
+        v = gaussian(r, rows * shape.vRowSize(), 1f);
+        g = new float[rows * shape.valueHeads()];
         beta = new float[g.length];
         for (int i = 0; i < g.length; i++) {
             g[i] = r.nextInt(8) == 0 ? -20f * r.nextFloat() : -0.2f * r.nextFloat();
@@ -49,25 +67,28 @@ final class CudaStepHarness {
     /** The reference: returns {out [N, HV, V], pool after}. */
     float[][] reference() {
         float[] p = pool.clone();
-        float[] out = new float[streams * shape.vRowSize()];
+        float[] out = new float[rows * shape.vRowSize()];
         RecurrentGatedDeltaRule rule = new RecurrentGatedDeltaRule();
         for (int n = 0; n < streams; n++) {
-            DeltaRuleInputs in = new DeltaRuleInputs(shape, n, 1, q, k, v, g, beta, scale);
+            DeltaRuleInputs in = new DeltaRuleInputs(shape, offsets[n], offsets[n + 1] - offsets[n], q, k, v, g, beta,
+                    scale);
             rule.forward(in, p, slots[n] * shape.stateSize(), out);
         }
         return new float[][] {out, p};
     }
 
     /** The GPU: returns {out, pool after}. */
-    float[][] gpu(CudaDevice d, CudaGatedDeltaRuleStep step) {
+    float[][] gpu(CudaDevice d, CudaRecurrentGatedDeltaRule step) {
         long dq = d.allocate(4L * q.length);
         long dk = d.allocate(4L * k.length);
         long dv = d.allocate(4L * v.length);
         long dg = d.allocate(4L * g.length);
         long db = d.allocate(4L * beta.length);
         long ds = d.allocate(4L * slots.length);
+        long doff = d.allocate(4L * offsets.length);
         long dp = d.allocate(4L * pool.length);
-        long dout = d.allocate(4L * streams * shape.vRowSize());
+        long dout = d.allocate(4L * Math.max(1, rows) * shape.vRowSize());
+        d.upload(doff, offsets);
         d.upload(dq, q);
         d.upload(dk, k);
         d.upload(dv, v);
@@ -75,9 +96,9 @@ final class CudaStepHarness {
         d.upload(db, beta);
         d.upload(ds, slots);
         d.upload(dp, pool);
-        step.step(streams, dq, dk, dv, dg, db, ds, dp, dout, scale);
+        step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale);
         d.synchronize();
-        float[] out = new float[streams * shape.vRowSize()];
+        float[] out = new float[rows * shape.vRowSize()];
         float[] p = new float[pool.length];
         d.download(out, dout);
         d.download(p, dp);

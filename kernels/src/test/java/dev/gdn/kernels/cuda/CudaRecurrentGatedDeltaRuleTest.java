@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Timeout;
 /** The CUDA one-token step against the double-precision reference, on the device. */
 @Tag("gpu")
 @Timeout(300)
-class CudaGatedDeltaRuleStepTest {
+class CudaRecurrentGatedDeltaRuleTest {
 
     @BeforeAll
     static void requireGpu() {
@@ -25,7 +25,7 @@ class CudaGatedDeltaRuleStepTest {
         try (CudaDevice d = new CudaDevice(0)) {
             CudaStepHarness h = new CudaStepHarness(shape, streams, 17);
             float[][] ref = h.reference();
-            float[][] got = h.gpu(d, new CudaGatedDeltaRuleStep(d, shape));
+            float[][] got = h.gpu(d, new CudaRecurrentGatedDeltaRule(d, shape));
             assertClose(shape + " o", got[0], ref[0], 1e-5);
             assertClose(shape + " state pool", got[1], ref[1], 1e-5);
         }
@@ -38,6 +38,30 @@ class CudaGatedDeltaRuleStepTest {
     }
 
     @Test
+    void runsOfManyTokensPerStreamVarlenInOneLaunch() {
+        DeltaRuleShape shape = new DeltaRuleShape(2, 4, 64, 48);
+        try (CudaDevice d = new CudaDevice(0)) {
+            CudaStepHarness h = new CudaStepHarness(shape, new int[] {1, 64, 0, 65, 7, 257}, 23);
+            float[][] ref = h.reference();
+            float[][] got = h.gpu(d, new CudaRecurrentGatedDeltaRule(d, shape));
+            assertClose("varlen o", got[0], ref[0], 1e-5);
+            assertClose("varlen state pool", got[1], ref[1], 1e-5);
+        }
+    }
+
+    @Test
+    void everyFlaOpFixtureThroughTheCudaForm() {
+        try (CudaDevice d = new CudaDevice(0)) {
+            dev.gdn.kernels.testing.Fixtures.opCases().forEach(file -> {
+                var c = dev.gdn.kernels.parity.OpParity.read(file);
+                float[][] out = c.run(new CudaRuleAdapter(d));
+                assertClose(file.getFileName() + " o", out[0], c.oRef(), 1e-5);
+                assertClose(file.getFileName() + " ht", out[1], c.htRef(), 1e-5);
+            });
+        }
+    }
+
+    @Test
     void flaBenchmarkShapes() {
         check(new DeltaRuleShape(16, 16, 128, 128), 8);
         check(new DeltaRuleShape(6, 6, 256, 512), 4);
@@ -47,7 +71,7 @@ class CudaGatedDeltaRuleStepTest {
     void aStreamsResultIsBitwiseTheSameAloneAndInABatch() {
         DeltaRuleShape shape = new DeltaRuleShape(4, 4, 128, 128);
         try (CudaDevice d = new CudaDevice(0)) {
-            CudaGatedDeltaRuleStep step = new CudaGatedDeltaRuleStep(d, shape);
+            CudaRecurrentGatedDeltaRule step = new CudaRecurrentGatedDeltaRule(d, shape);
             CudaStepHarness batch = new CudaStepHarness(shape, 16, 5);
             float[][] all = batch.gpu(d, step);
             // stream 0 alone: same inputs, same slot contents

@@ -1,0 +1,52 @@
+package dev.gdn.kernels.cuda;
+
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+
+/**
+ * The token-by-token gated delta rule on the GPU ({@code gated_delta_rule_recurrent.cu}) for a batch
+ * of streams whose states live in a device-resident pool addressed by slot indices: the decay, the
+ * delta update and the output read fused, fp32, the state kept in registers over a stream's whole run
+ * and updated in place. One token per stream is the decode step.
+ *
+ * <p>Device arrays (addresses from {@link CudaDevice#allocate}): {@code q, k: [rows, H, K]}
+ * (L2-normalised), {@code v: [rows, HV, V]}, {@code g, beta: [rows, HV]}, {@code offsets: [N + 1]}
+ * (int; stream n owns rows {@code [offsets[n], offsets[n+1])}), {@code slots: [N]} (int),
+ * {@code pool: [slots, HV, K, V]}, {@code out: [rows, HV, V]}.
+ */
+public final class CudaRecurrentGatedDeltaRule {
+    private static final int KSPLIT = 4;
+
+    private final CudaDevice device;
+    private final DeltaRuleShape shape;
+    private final CUfunc_st function;
+
+    /**
+     * @throws IllegalArgumentException when K is not a multiple of 4
+     */
+    public CudaRecurrentGatedDeltaRule(CudaDevice device, DeltaRuleShape shape) {
+        if (shape.keyDim() % KSPLIT != 0) {
+            throw new IllegalArgumentException("keyDim " + shape.keyDim() + " must be a multiple of " + KSPLIT);
+        }
+        this.device = device;
+        this.shape = shape;
+        this.function = device.function("/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu",
+                "gated_delta_rule_recurrent", "-DK_DIM=" + shape.keyDim(), "-DKSPLIT=" + KSPLIT);
+    }
+
+    /** Advances {@code streams} streams over their rows (asynchronous on the default stream). */
+    public void run(int streams, long q, long k, long v, long g, long beta, long offsets, long slots, long pool,
+            long out, float scale) {
+        int[] grid = {(shape.valueDim() + 31) / 32, shape.valueHeads(), streams};
+        int[] block = {32, KSPLIT, 1};
+        device.launch(function, grid, block, new LongPointer(1).put(q), new LongPointer(1).put(k),
+                new LongPointer(1).put(v), new LongPointer(1).put(g), new LongPointer(1).put(beta),
+                new LongPointer(1).put(offsets), new LongPointer(1).put(slots), new LongPointer(1).put(pool),
+                new LongPointer(1).put(out), new IntPointer(1).put(shape.heads()),
+                new IntPointer(1).put(shape.valueHeads()), new IntPointer(1).put(shape.valueDim()),
+                new FloatPointer(1).put(scale));
+    }
+}
