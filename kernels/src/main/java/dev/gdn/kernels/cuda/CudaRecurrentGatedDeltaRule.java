@@ -23,6 +23,7 @@ public final class CudaRecurrentGatedDeltaRule {
     private final CudaDevice device;
     private final DeltaRuleShape shape;
     private final CUfunc_st function;
+    private final CUfunc_st stepFunction;
 
     /**
      * @throws IllegalArgumentException when K is not a multiple of 4
@@ -33,8 +34,11 @@ public final class CudaRecurrentGatedDeltaRule {
         }
         this.device = device;
         this.shape = shape;
-        this.function = device.function("/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu",
-                "gated_delta_rule_recurrent", "-DK_DIM=" + shape.keyDim(), "-DKSPLIT=" + KSPLIT);
+        String src = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
+        this.function = device.function(src, "gated_delta_rule_recurrent", "-DK_DIM=" + shape.keyDim(),
+                "-DKSPLIT=" + KSPLIT);
+        this.stepFunction = device.function(src, "gated_delta_rule_step", "-DK_DIM=" + shape.keyDim(),
+                "-DKSPLIT=" + KSPLIT);
     }
 
     /** Advances {@code streams} streams over their rows (asynchronous on the default stream). */
@@ -48,5 +52,20 @@ public final class CudaRecurrentGatedDeltaRule {
                 new LongPointer(1).put(out), new IntPointer(1).put(shape.heads()),
                 new IntPointer(1).put(shape.valueHeads()), new IntPointer(1).put(shape.valueDim()),
                 new FloatPointer(1).put(scale));
+    }
+
+    /**
+     * The decode step: exactly one token per stream, row n belonging to stream n (no offsets);
+     * the same results as {@link #run} with offsets {@code 0..N}.
+     */
+    public void step(int streams, long q, long k, long v, long g, long beta, long slots, long pool, long out,
+            float scale) {
+        int[] grid = {(shape.valueDim() + 31) / 32, shape.valueHeads(), streams};
+        int[] block = {32, KSPLIT, 1};
+        device.launch(stepFunction, grid, block, new LongPointer(1).put(q), new LongPointer(1).put(k),
+                new LongPointer(1).put(v), new LongPointer(1).put(g), new LongPointer(1).put(beta),
+                new LongPointer(1).put(slots), new LongPointer(1).put(pool), new LongPointer(1).put(out),
+                new IntPointer(1).put(shape.heads()), new IntPointer(1).put(shape.valueHeads()),
+                new IntPointer(1).put(shape.valueDim()), new FloatPointer(1).put(scale));
     }
 }

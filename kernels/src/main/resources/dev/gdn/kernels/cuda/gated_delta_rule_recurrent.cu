@@ -122,6 +122,93 @@ gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2
     }
 }
 
+// The decode step (exactly one token per stream, no offsets): the same arithmetic as one iteration of
+// the run kernel above, without its loop and its third barrier; the path of every one-token bundle.
+extern "C" __global__ void __launch_bounds__(32 * KSPLIT)
+gated_delta_rule_step(const float* __restrict__ q,      // [N, H, K], L2-normalised
+                      const float* __restrict__ k,      // [N, H, K], L2-normalised
+                      const float* __restrict__ v,      // [N, HV, V]
+                      const float* __restrict__ g,      // [N, HV] log-decay
+                      const float* __restrict__ beta,   // [N, HV]
+                      const int* __restrict__ slots,    // [N] pool slot of each stream
+                      float* __restrict__ pool,         // [slots, HV, K, V]
+                      float* __restrict__ out,          // [N, HV, V]
+                      int H, int HV, int V, float scale)
+{
+    const int n = blockIdx.z;
+    const int j = blockIdx.y;
+    const int tx = threadIdx.x;
+    const int ty = threadIdx.y;
+    const int c = blockIdx.x * 32 + tx;
+    const int h = j / (HV / H);
+    const bool active = c < V;
+
+    const float* kh = k + ((size_t)n * H + h) * K_DIM;
+    const float* qh = q + ((size_t)n * H + h) * K_DIM;
+    float* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
+    const float alpha = expf(g[(size_t)n * HV + j]);
+    const float b = beta[(size_t)n * HV + j];
+
+    __shared__ float red_k[KSPLIT][32];
+    __shared__ float red_q[KSPLIT][32];
+    __shared__ float red_kq[32 * KSPLIT];
+    __shared__ float u_s[32];
+
+    // k . (scale q): a fixed-order block reduction
+    const int tid = ty * 32 + tx;
+    float p = 0.f;
+    for (int r = tid; r < K_DIM; r += 32 * KSPLIT) {
+        p = fmaf(kh[r], qh[r] * scale, p);
+    }
+    red_kq[tid] = p;
+
+    float s[ROWS];
+    float ak = 0.f;
+    float aq = 0.f;
+#pragma unroll
+    for (int i = 0; i < ROWS; i++) {
+        const int row = ty * ROWS + i;
+        s[i] = active ? S[(size_t)row * V + c] : 0.f;
+        ak = fmaf(s[i], kh[row], ak);
+        aq = fmaf(s[i], qh[row] * scale, aq);
+    }
+    red_k[ty][tx] = ak;
+    red_q[ty][tx] = aq;
+    __syncthreads();
+
+    if (ty == 0) {
+        float kq = 0.f;
+        for (int t = 0; t < 32 * KSPLIT; t++) {
+            kq += red_kq[t];
+        }
+        float sk = 0.f;
+        float sq = 0.f;
+#pragma unroll
+        for (int y = 0; y < KSPLIT; y++) {
+            sk += red_k[y][tx];
+            sq += red_q[y][tx];
+        }
+        if (active) {
+            const size_t vo = ((size_t)n * HV + j) * V + c;
+            const float u = b * (v[vo] - alpha * sk);
+            u_s[tx] = u;
+            out[vo] = fmaf(kq, u, alpha * sq);
+        } else {
+            u_s[tx] = 0.f;
+        }
+    }
+    __syncthreads();
+
+    if (active) {
+        const float u = u_s[tx];
+#pragma unroll
+        for (int i = 0; i < ROWS; i++) {
+            const int row = ty * ROWS + i;
+            S[(size_t)row * V + c] = fmaf(kh[row], u, alpha * s[i]);
+        }
+    }
+}
+
 // Device-to-device copy of n4 float4s: the bandwidth ceiling the step is compared with.
 extern "C" __global__ void copy_floats(const float4* __restrict__ src, float4* __restrict__ dst, size_t n4)
 {

@@ -25,9 +25,13 @@ class CudaRecurrentGatedDeltaRuleTest {
         try (CudaDevice d = new CudaDevice(0)) {
             CudaStepHarness h = new CudaStepHarness(shape, streams, 17);
             float[][] ref = h.reference();
-            float[][] got = h.gpu(d, new CudaRecurrentGatedDeltaRule(d, shape));
+            CudaRecurrentGatedDeltaRule rule = new CudaRecurrentGatedDeltaRule(d, shape);
+            float[][] got = h.gpu(d, rule);
             assertClose(shape + " o", got[0], ref[0], 1e-5);
             assertClose(shape + " state pool", got[1], ref[1], 1e-5);
+            float[][] decode = h.gpu(d, rule, true);
+            assertClose(shape + " decode o", decode[0], ref[0], 1e-5);
+            assertClose(shape + " decode state pool", decode[1], ref[1], 1e-5);
         }
     }
 

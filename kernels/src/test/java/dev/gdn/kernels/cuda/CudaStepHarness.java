@@ -79,6 +79,11 @@ final class CudaStepHarness {
 
     /** The GPU: returns {out, pool after}. */
     float[][] gpu(CudaDevice d, CudaRecurrentGatedDeltaRule step) {
+        return gpu(d, step, false);
+    }
+
+    /** As {@link #gpu(CudaDevice, CudaRecurrentGatedDeltaRule)}, through the decode kernel when {@code decode}. */
+    float[][] gpu(CudaDevice d, CudaRecurrentGatedDeltaRule step, boolean decode) {
         long dq = d.allocate(4L * q.length);
         long dk = d.allocate(4L * k.length);
         long dv = d.allocate(4L * v.length);
@@ -96,7 +101,14 @@ final class CudaStepHarness {
         d.upload(db, beta);
         d.upload(ds, slots);
         d.upload(dp, pool);
-        step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale);
+        if (decode) {
+            if (rows != streams) {
+                throw new IllegalStateException("the decode kernel takes exactly one token per stream");
+            }
+            step.step(streams, dq, dk, dv, dg, db, ds, dp, dout, scale);
+        } else {
+            step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale);
+        }
         d.synchronize();
         float[] out = new float[rows * shape.vRowSize()];
         float[] p = new float[pool.length];
