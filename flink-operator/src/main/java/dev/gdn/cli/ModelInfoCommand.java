@@ -57,24 +57,12 @@ public final class ModelInfoCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Parameters of the checkpoint: every distinct weight array once (a tied LM head counts once). */
     static long parameters(ModelWeights w) {
         Map<float[], Boolean> seen = new IdentityHashMap<>();
-        long n = count(seen, w.embeddings()) + count(seen, w.finalNorm()) + count(seen, w.lmHead())
-                + count(seen, w.score());
-        for (ModelWeights.BlockWeights b : w.layers()) {
-            n += count(seen, b.attnNorm()) + count(seen, b.mlpNorm()) + count(seen, b.mlp().gate())
-                    + count(seen, b.mlp().up()) + count(seen, b.mlp().down());
-            if (b.mixer() instanceof ModelWeights.DeltaNetWeights d) {
-                for (float[] t : new float[][] {d.qProj(), d.kProj(), d.vProj(), d.aProj(), d.bProj(), d.aLog(),
-                    d.dtBias(), d.qConv(), d.kConv(), d.vConv(), d.gProj(), d.oNorm(), d.oProj()}) {
-                    n += count(seen, t);
-                }
-            } else if (b.mixer() instanceof ModelWeights.AttentionWeights a) {
-                for (float[] t : new float[][] {a.qProj(), a.kProj(), a.vProj(), a.oProj(), a.qBias(), a.kBias(),
-                    a.vBias()}) {
-                    n += count(seen, t);
-                }
-            }
+        long n = 0;
+        for (float[] t : w.tensors()) {
+            n += count(seen, t);
         }
         return n;
     }

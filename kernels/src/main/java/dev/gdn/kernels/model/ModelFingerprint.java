@@ -53,28 +53,9 @@ public final class ModelFingerprint {
         }
         md.update(canonical(c).getBytes(StandardCharsets.UTF_8));
         ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-        update(md, buf, w.embeddings());
-        for (ModelWeights.BlockWeights b : w.layers()) {
-            update(md, buf, b.attnNorm());
-            if (b.mixer() instanceof ModelWeights.DeltaNetWeights d) {
-                for (float[] t : new float[][] {d.qProj(), d.kProj(), d.vProj(), d.aProj(), d.bProj(), d.aLog(),
-                    d.dtBias(), d.qConv(), d.kConv(), d.vConv(), d.gProj(), d.oNorm(), d.oProj()}) {
-                    update(md, buf, t);
-                }
-            } else if (b.mixer() instanceof ModelWeights.AttentionWeights a) {
-                for (float[] t : new float[][] {a.qProj(), a.kProj(), a.vProj(), a.oProj(), a.qBias(), a.kBias(),
-                    a.vBias()}) {
-                    update(md, buf, t);
-                }
-            }
-            update(md, buf, b.mlpNorm());
-            update(md, buf, b.mlp().gate());
-            update(md, buf, b.mlp().up());
-            update(md, buf, b.mlp().down());
+        for (float[] t : w.tensors()) {
+            update(md, buf, t);
         }
-        update(md, buf, w.finalNorm());
-        update(md, buf, w.lmHead());
-        update(md, buf, w.score());
         return new ModelFingerprint(md.digest());
     }
 

@@ -77,6 +77,29 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
     }
 
     /**
+     * Every weight array in one fixed order (embeddings; per block its norm, token mixer, MLP norm and
+     * MLP; final norm; LM head; classification head), with null where an optional tensor is absent. A
+     * tied LM head appears twice as the same array.
+     */
+    public List<float[]> tensors() {
+        List<float[]> t = new ArrayList<>();
+        t.add(embeddings);
+        for (BlockWeights b : layers) {
+            t.add(b.attnNorm());
+            if (b.mixer() instanceof DeltaNetWeights d) {
+                t.addAll(java.util.Arrays.asList(d.qProj(), d.kProj(), d.vProj(), d.aProj(), d.bProj(), d.aLog(),
+                        d.dtBias(), d.qConv(), d.kConv(), d.vConv(), d.gProj(), d.oNorm(), d.oProj()));
+            } else if (b.mixer() instanceof AttentionWeights a) {
+                t.addAll(java.util.Arrays.asList(a.qProj(), a.kProj(), a.vProj(), a.oProj(), a.qBias(), a.kBias(),
+                        a.vBias()));
+            }
+            t.addAll(java.util.Arrays.asList(b.mlpNorm(), b.mlp().gate(), b.mlp().up(), b.mlp().down()));
+        }
+        t.addAll(java.util.Arrays.asList(finalNorm, lmHead, score));
+        return t;
+    }
+
+    /**
      * Loads and checks every tensor the config implies.
      *
      * @throws SafetensorsFormatException naming a missing, mis-shaped or unexpected tensor

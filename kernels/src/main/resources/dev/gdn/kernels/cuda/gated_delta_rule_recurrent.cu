@@ -23,6 +23,96 @@ static_assert(K_DIM % KSPLIT == 0, "K_DIM must be a multiple of KSPLIT");
 #define ROWS (K_DIM / KSPLIT)
 #define THREADS (32 * KSPLIT)
 
+// Shared memory of one block: the partial sums of S^T k, S^T q and k.q, and the block's u.
+struct Shared {
+    float red_k[KSPLIT][32];
+    float red_q[KSPLIT][32];
+    float red_kq[THREADS];
+    float u[32];
+};
+
+// One token for the block's slice of S (held in s[]): reads k, q, v, g, beta of row t, writes the
+// output row and leaves the updated slice in s[]. Every reduction has a fixed order.
+__device__ __forceinline__ void advance_token(float (&s)[ROWS], Shared& sh, const float* __restrict__ q,
+                                              const float* __restrict__ k, const float* __restrict__ v,
+                                              const float* __restrict__ g, const float* __restrict__ beta,
+                                              float* __restrict__ out, size_t t, int h, int j, int H, int HV,
+                                              int V, int c, bool active, float scale)
+{
+    const int tx = threadIdx.x;
+    const int ty = threadIdx.y;
+    const int tid = ty * 32 + tx;
+    const float* kh = k + (t * H + h) * K_DIM;
+    const float* qh = q + (t * H + h) * K_DIM;
+    const float alpha = expf(g[t * HV + j]);
+    const float b = beta[t * HV + j];
+
+    float p = 0.f;
+    for (int r = tid; r < K_DIM; r += THREADS) {
+        p = fmaf(kh[r], qh[r] * scale, p);
+    }
+    sh.red_kq[tid] = p;
+
+    float ak = 0.f;
+    float aq = 0.f;
+#pragma unroll
+    for (int i = 0; i < ROWS; i++) {
+        const int row = ty * ROWS + i;
+        ak = fmaf(s[i], kh[row], ak);
+        aq = fmaf(s[i], qh[row] * scale, aq);
+    }
+    sh.red_k[ty][tx] = ak;
+    sh.red_q[ty][tx] = aq;
+    __syncthreads();
+
+    if (ty == 0) {
+        float kq = 0.f;
+        for (int i = 0; i < THREADS; i++) {
+            kq += sh.red_kq[i];
+        }
+        float sk = 0.f;
+        float sq = 0.f;
+#pragma unroll
+        for (int y = 0; y < KSPLIT; y++) {
+            sk += sh.red_k[y][tx];
+            sq += sh.red_q[y][tx];
+        }
+        if (active) {
+            const size_t vo = (t * HV + j) * V + c;
+            const float u = b * (v[vo] - alpha * sk);
+            sh.u[tx] = u;
+            out[vo] = fmaf(kq, u, alpha * sq);
+        } else {
+            sh.u[tx] = 0.f;
+        }
+    }
+    __syncthreads();
+
+    const float u = sh.u[tx];
+#pragma unroll
+    for (int i = 0; i < ROWS; i++) {
+        s[i] = fmaf(kh[ty * ROWS + i], u, alpha * s[i]);
+    }
+}
+
+__device__ __forceinline__ void load_slice(float (&s)[ROWS], const float* __restrict__ S, int V, int c, bool active)
+{
+#pragma unroll
+    for (int i = 0; i < ROWS; i++) {
+        s[i] = active ? S[(size_t)(threadIdx.y * ROWS + i) * V + c] : 0.f;
+    }
+}
+
+__device__ __forceinline__ void store_slice(const float (&s)[ROWS], float* __restrict__ S, int V, int c, bool active)
+{
+    if (active) {
+#pragma unroll
+        for (int i = 0; i < ROWS; i++) {
+            S[(size_t)(threadIdx.y * ROWS + i) * V + c] = s[i];
+        }
+    }
+}
+
 extern "C" __global__ void __launch_bounds__(THREADS)
 gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2-normalised
                            const float* __restrict__ k,      // [rows, H, K], L2-normalised
@@ -37,94 +127,22 @@ gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2
 {
     const int n = blockIdx.z;
     const int j = blockIdx.y;
-    const int tx = threadIdx.x;
-    const int ty = threadIdx.y;
-    const int tid = ty * 32 + tx;
-    const int c = blockIdx.x * 32 + tx;
-    const int h = j / (HV / H);
+    const int c = blockIdx.x * 32 + threadIdx.x;
     const bool active = c < V;
-
     float* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
-
-    __shared__ float red_k[KSPLIT][32];
-    __shared__ float red_q[KSPLIT][32];
-    __shared__ float red_kq[THREADS];
-    __shared__ float u_s[32];
-
+    __shared__ Shared sh;
     float s[ROWS];
-#pragma unroll
-    for (int i = 0; i < ROWS; i++) {
-        s[i] = active ? S[(size_t)(ty * ROWS + i) * V + c] : 0.f;
+    load_slice(s, S, V, c, active);
+    for (int t = offsets[n]; t < offsets[n + 1]; t++) {
+        advance_token(s, sh, q, k, v, g, beta, out, (size_t)t, j / (HV / H), j, H, HV, V, c, active, scale);
+        __syncthreads(); // the shared buffers are reused by the next token
     }
-
-    const int first = offsets[n];
-    const int last = offsets[n + 1];
-    for (int t = first; t < last; t++) {
-        const float* kh = k + ((size_t)t * H + h) * K_DIM;
-        const float* qh = q + ((size_t)t * H + h) * K_DIM;
-        const float alpha = expf(g[(size_t)t * HV + j]);
-        const float b = beta[(size_t)t * HV + j];
-
-        float p = 0.f;
-        for (int r = tid; r < K_DIM; r += THREADS) {
-            p = fmaf(kh[r], qh[r] * scale, p);
-        }
-        red_kq[tid] = p;
-
-        float ak = 0.f;
-        float aq = 0.f;
-#pragma unroll
-        for (int i = 0; i < ROWS; i++) {
-            const int row = ty * ROWS + i;
-            ak = fmaf(s[i], kh[row], ak);
-            aq = fmaf(s[i], qh[row] * scale, aq);
-        }
-        red_k[ty][tx] = ak;
-        red_q[ty][tx] = aq;
-        __syncthreads();
-
-        if (ty == 0) {
-            float kq = 0.f;
-            for (int i = 0; i < THREADS; i++) {
-                kq += red_kq[i];
-            }
-            float sk = 0.f;
-            float sq = 0.f;
-#pragma unroll
-            for (int y = 0; y < KSPLIT; y++) {
-                sk += red_k[y][tx];
-                sq += red_q[y][tx];
-            }
-            if (active) {
-                const size_t vo = ((size_t)t * HV + j) * V + c;
-                const float u = b * (v[vo] - alpha * sk);
-                u_s[tx] = u;
-                out[vo] = fmaf(kq, u, alpha * sq);
-            } else {
-                u_s[tx] = 0.f;
-            }
-        }
-        __syncthreads();
-
-        const float u = u_s[tx];
-#pragma unroll
-        for (int i = 0; i < ROWS; i++) {
-            s[i] = fmaf(kh[ty * ROWS + i], u, alpha * s[i]);
-        }
-        __syncthreads(); // shared buffers are reused by the next token
-    }
-
-    if (active) {
-#pragma unroll
-        for (int i = 0; i < ROWS; i++) {
-            S[(size_t)(ty * ROWS + i) * V + c] = s[i];
-        }
-    }
+    store_slice(s, S, V, c, active);
 }
 
-// The decode step (exactly one token per stream, no offsets): the same arithmetic as one iteration of
-// the run kernel above, without its loop and its third barrier; the path of every one-token bundle.
-extern "C" __global__ void __launch_bounds__(32 * KSPLIT)
+// The decode step: exactly one token per stream, row n belonging to stream n (no offsets, no loop):
+// the path of every one-token bundle.
+extern "C" __global__ void __launch_bounds__(THREADS)
 gated_delta_rule_step(const float* __restrict__ q,      // [N, H, K], L2-normalised
                       const float* __restrict__ k,      // [N, H, K], L2-normalised
                       const float* __restrict__ v,      // [N, HV, V]
@@ -137,76 +155,14 @@ gated_delta_rule_step(const float* __restrict__ q,      // [N, H, K], L2-normali
 {
     const int n = blockIdx.z;
     const int j = blockIdx.y;
-    const int tx = threadIdx.x;
-    const int ty = threadIdx.y;
-    const int c = blockIdx.x * 32 + tx;
-    const int h = j / (HV / H);
+    const int c = blockIdx.x * 32 + threadIdx.x;
     const bool active = c < V;
-
-    const float* kh = k + ((size_t)n * H + h) * K_DIM;
-    const float* qh = q + ((size_t)n * H + h) * K_DIM;
     float* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
-    const float alpha = expf(g[(size_t)n * HV + j]);
-    const float b = beta[(size_t)n * HV + j];
-
-    __shared__ float red_k[KSPLIT][32];
-    __shared__ float red_q[KSPLIT][32];
-    __shared__ float red_kq[32 * KSPLIT];
-    __shared__ float u_s[32];
-
-    // k . (scale q): a fixed-order block reduction
-    const int tid = ty * 32 + tx;
-    float p = 0.f;
-    for (int r = tid; r < K_DIM; r += 32 * KSPLIT) {
-        p = fmaf(kh[r], qh[r] * scale, p);
-    }
-    red_kq[tid] = p;
-
+    __shared__ Shared sh;
     float s[ROWS];
-    float ak = 0.f;
-    float aq = 0.f;
-#pragma unroll
-    for (int i = 0; i < ROWS; i++) {
-        const int row = ty * ROWS + i;
-        s[i] = active ? S[(size_t)row * V + c] : 0.f;
-        ak = fmaf(s[i], kh[row], ak);
-        aq = fmaf(s[i], qh[row] * scale, aq);
-    }
-    red_k[ty][tx] = ak;
-    red_q[ty][tx] = aq;
-    __syncthreads();
-
-    if (ty == 0) {
-        float kq = 0.f;
-        for (int t = 0; t < 32 * KSPLIT; t++) {
-            kq += red_kq[t];
-        }
-        float sk = 0.f;
-        float sq = 0.f;
-#pragma unroll
-        for (int y = 0; y < KSPLIT; y++) {
-            sk += red_k[y][tx];
-            sq += red_q[y][tx];
-        }
-        if (active) {
-            const size_t vo = ((size_t)n * HV + j) * V + c;
-            const float u = b * (v[vo] - alpha * sk);
-            u_s[tx] = u;
-            out[vo] = fmaf(kq, u, alpha * sq);
-        } else {
-            u_s[tx] = 0.f;
-        }
-    }
-    __syncthreads();
-
-    if (active) {
-        const float u = u_s[tx];
-#pragma unroll
-        for (int i = 0; i < ROWS; i++) {
-            const int row = ty * ROWS + i;
-            S[(size_t)row * V + c] = fmaf(kh[row], u, alpha * s[i]);
-        }
-    }
+    load_slice(s, S, V, c, active);
+    advance_token(s, sh, q, k, v, g, beta, out, (size_t)n, j / (HV / H), j, H, HV, V, c, active, scale);
+    store_slice(s, S, V, c, active);
 }
 
 // Device-to-device copy of n4 float4s: the bandwidth ceiling the step is compared with.
