@@ -141,6 +141,15 @@ class KafkaJobTest {
         assertThat(a.verdict().ok()).isTrue();
         var marker = LocalRun.readMarker(savepoints);
         assertThat(marker.get("events_done").asInt()).isEqualTo(350);
+        // the job's own savepoint holds one memory per stream seen, readable by `gdn state inspect`
+        var model = dev.gdn.operator.ModelCache.get(MODEL.toString(), 2);
+        var serializer = new dev.gdn.state.StreamMemorySerializer(dev.gdn.state.MemoryLayout.of(model.config()),
+                model.fingerprint(), dev.gdn.state.StorageDType.FP32, dev.gdn.state.ModelChangePolicy.FAIL);
+        var memories = SavepointMemories.read(a.savepoint(), GdnJob.OPERATOR_UID, serializer, null);
+        long streamsSeen = events.subList(0, 350).stream().filter(e -> e.stream() != null).map(DemoEvent::stream)
+                .distinct().count();
+        assertThat(memories).hasSize((int) streamsSeen);
+        assertThat(memories).allSatisfy(m -> assertThat(m.memory().tokensConsumed()).isPositive());
         // as `gdn run --from-savepoint` does: a fresh broker with the same topics, every event produced again;
         // the restored source offsets skip the events the savepoint already covers
         LocalRun.Outcome b;
