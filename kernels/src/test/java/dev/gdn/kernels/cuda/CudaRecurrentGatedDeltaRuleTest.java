@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -15,9 +15,15 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(300)
 class CudaRecurrentGatedDeltaRuleTest {
 
-    @BeforeAll
-    static void requireGpu() {
-        CudaProbe.unavailableReason().ifPresent(r -> System.out.println("skipping GPU tests: CUDA unavailable: " + r));
+    private static boolean told;
+
+    /** Every test skips (and is counted as skipped) where CUDA is unavailable; the reason is printed once. */
+    @BeforeEach
+    void requireGpu() {
+        if (!told) {
+            told = true;
+            CudaProbe.unavailableReason().ifPresent(r -> System.out.println("skipping GPU tests: CUDA unavailable: " + r));
+        }
         assumeTrue(CudaProbe.available(), () -> "CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
     }
 
