@@ -207,9 +207,7 @@ public final class LocalRun {
             for (int i = 0; i < events.size(); i++) {
                 DemoEvent e = events.get(i);
                 byte[] key = e.stream() == null ? null : e.stream().getBytes(StandardCharsets.UTF_8);
-                // explicit partitions (Kafka's own hash for keys, the position for key-less records), so
-                // that a resumed run re-produces every event at the offset its savepoint expects
-                int partition = key == null ? i % partitions : Utils.toPositive(Utils.murmur2(key)) % partitions;
+                int partition = partitionOf(key, i, partitions);
                 producer.send(new ProducerRecord<>(topic, partition, key, e.value()));
             }
             producer.flush();
@@ -222,6 +220,14 @@ public final class LocalRun {
         } catch (java.io.IOException e) {
             return null;
         }
+    }
+
+    /**
+     * Explicit partitions (Kafka's own hash for keys, the position for key-less records), so that a
+     * resumed run re-produces every event at the offset its savepoint expects.
+     */
+    static int partitionOf(byte[] key, int index, int partitions) {
+        return key == null ? index % partitions : Utils.toPositive(Utils.murmur2(key)) % partitions;
     }
 
     /** Sends events {@code [from, to)} at a fixed rate, recording when each was sent. */
@@ -243,7 +249,7 @@ public final class LocalRun {
                 }
                 DemoEvent e = events.get(i);
                 byte[] key = e.stream() == null ? null : e.stream().getBytes(StandardCharsets.UTF_8);
-                int partition = key == null ? i % partitions : Utils.toPositive(Utils.murmur2(key)) % partitions;
+                int partition = partitionOf(key, i, partitions);
                 sentAt.put(e.stream() + "\u0000" + e.id(), System.nanoTime());
                 producer.send(new ProducerRecord<>(topic, partition, key, e.value()));
             }

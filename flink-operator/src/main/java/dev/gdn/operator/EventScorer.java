@@ -40,19 +40,18 @@ final class EventScorer {
 
     /**
      * @param events        the events of the stretch, in order
+     * @param flatTokens    their tokens, concatenated (as fed to the forward pass)
      * @param hidden        {@code [rows, D]} final hidden states of the whole bundle
      * @param firstRow      row of the stretch's first token
      * @param previous      hidden state after the stream's previous token ({@code [D]}), or null
      * @param consumedAfter tokens consumed by the stream after the whole stretch
      * @return one JSON document per event
      */
-    String[] score(List<StreamEvent> events, float[] hidden, int firstRow, float[] previous, long consumedAfter) {
+    String[] score(List<StreamEvent> events, int[] flatTokens, float[] hidden, int firstRow, float[] previous,
+            long consumedAfter) {
         int d = model.config().hiddenSize();
         int vocab = model.config().vocabSize();
-        int total = 0;
-        for (StreamEvent e : events) {
-            total += e.tokens.length;
-        }
+        int total = flatTokens.length;
         // prediction rows: [previous?, h_0 .. h_{total-1}]; row r predicts the token at position r + offset
         // (position total = the next token after the stretch)
         int offset = previous == null ? 1 : 0;
@@ -72,13 +71,6 @@ final class EventScorer {
         for (int i = 0; i < events.size(); i++) {
             pos += events.get(i).tokens.length;
             eventEnd[i] = pos;
-        }
-        int[] flatTokens = new int[total];
-        int k = 0;
-        for (StreamEvent e : events) {
-            for (int t : e.tokens) {
-                flatTokens[k++] = t;
-            }
         }
         for (int b = 0; b < predRows; b += ROW_BLOCK) {
             int n = Math.min(ROW_BLOCK, predRows - b);

@@ -117,7 +117,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         bundleMillis = g.histogram("bundleComputeMillis", new DescriptiveStatisticsHistogram(1000));
         tokensPerSecond = g.meter("tokensPerSecond", new MeterView(10));
         resets = g.counter("resets");
-        g.gauge("stateBytesPerStream", () -> MemoryLayout.of(model.config()).payloadBytes(serializer.storage()));
+        long bytesPerStream = serializer.layout().payloadBytes(serializer.storage());
+        g.gauge("stateBytesPerStream", () -> bytesPerStream);
         g.gauge("bundleStateBytes", () -> lastBundleStateBytes);
     }
 
@@ -209,7 +210,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 KeyWork w = active.get(i);
                 int first = r.offsets()[i];
                 int last = r.offsets()[i + 1] - 1;
-                w.results.addAll(List.of(scorer.score(w.stretch, r.hidden(), first, w.lastHidden,
+                w.results.addAll(List.of(scorer.score(w.stretch, batch.get(i).tokens(), r.hidden(), first, w.lastHidden,
                         w.memory.tokensConsumed())));
                 w.lastHidden = java.util.Arrays.copyOfRange(r.hidden(), last * d, (last + 1) * d);
             }

@@ -64,7 +64,7 @@ public final class StreamMemoryFormat {
         CRC32C crc = new CRC32C();
         out.writeInt(MAGIC);
         out.writeShort(CURRENT_VERSION);
-        ByteBuffer h = ByteBuffer.allocate(2 + ModelFingerprint.BYTES + 8 + 2 + m.layerCount() * 29);
+        ByteBuffer h = ByteBuffer.allocate(2 + ModelFingerprint.BYTES + 8 + 2 + m.layerCount() * MAX_LAYER_HEADER_BYTES);
         h.put((byte) dtype.code()).put((byte) 0).put(m.fingerprint().bytes()).putLong(m.tokensConsumed())
                 .putShort((short) m.layerCount());
         for (int i = 0; i < m.layerCount(); i++) {
@@ -81,7 +81,11 @@ public final class StreamMemoryFormat {
         out.writeInt((int) crc.getValue());
     }
 
-    private static void putLayerHeader(ByteBuffer h, MemoryLayout.Layer layer, LayerMemory l) {
+    /** Bytes of the largest layer descriptor. */
+    static final int MAX_LAYER_HEADER_BYTES = 25;
+
+    /** One layer's descriptor (identical in versions 1 and 2). */
+    static void putLayerHeader(ByteBuffer h, MemoryLayout.Layer layer, LayerMemory l) {
         h.put((byte) layer.kind());
         if (layer instanceof MemoryLayout.DeltaNet d) {
             h.putInt(d.valueHeads()).putInt(d.keyDim()).putInt(d.valueDim()).putInt(d.convHistory()).putInt(d.qkDim())

@@ -19,20 +19,11 @@ final class LegacyFormatV1 {
         out.write(m.fingerprint().bytes());
         out.writeLong(m.tokensConsumed());
         out.writeShort(m.layerCount());
+        ByteBuffer h = ByteBuffer.allocate(m.layerCount() * StreamMemoryFormat.MAX_LAYER_HEADER_BYTES);
         for (int i = 0; i < m.layerCount(); i++) {
-            MemoryLayout.Layer l = layout.layers().get(i);
-            out.writeByte(l.kind());
-            if (l instanceof MemoryLayout.DeltaNet d) {
-                for (int v : new int[] {d.valueHeads(), d.keyDim(), d.valueDim(), d.convHistory(), d.qkDim(), d.vDim()}) {
-                    out.writeInt(v);
-                }
-            } else {
-                MemoryLayout.Attention a = (MemoryLayout.Attention) l;
-                out.writeInt(a.window());
-                out.writeInt(a.rowSize());
-                out.writeLong(((dev.gdn.kernels.model.AttentionLayerMemory) m.layer(i)).position());
-            }
+            StreamMemoryFormat.putLayerHeader(h, layout.layers().get(i), m.layer(i));
         }
+        out.write(h.array(), 0, h.position());
         CRC32 crc = new CRC32();
         for (int i = 0; i < m.layerCount(); i++) {
             for (float[] a : StreamMemoryFormat.payloadArrays(m.layer(i))) {
