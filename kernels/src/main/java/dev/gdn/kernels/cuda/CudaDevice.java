@@ -84,6 +84,55 @@ public final class CudaDevice implements AutoCloseable {
         return ptr;
     }
 
+    /** Frees an allocation made by {@link #allocate}. */
+    public void free(long ptr) {
+        if (allocations.remove(Long.valueOf(ptr))) {
+            bind();
+            Cuda.check("cuMemFree", cudart.cuMemFree(ptr));
+        }
+    }
+
+    /** Sets {@code count} 32-bit words at {@code dst} to zero. */
+    public void zero(long dst, long count) {
+        bind();
+        Cuda.check("cuMemsetD32", cudart.cuMemsetD32(dst, 0, count));
+    }
+
+    /** Free and total device memory in bytes. */
+    public long[] memoryInfo() {
+        bind();
+        try (SizeTPointer free = new SizeTPointer(1); SizeTPointer total = new SizeTPointer(1)) {
+            Cuda.check("cuMemGetInfo", cudart.cuMemGetInfo(free, total));
+            return new long[] {free.get(), total.get()};
+        }
+    }
+
+    /** Copies {@code bytes} from a host pointer to the device. */
+    public void upload(long dst, Pointer src, long bytes) {
+        bind();
+        Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, src, bytes));
+    }
+
+    /** Copies {@code bytes} from the device to a host pointer. */
+    public void download(Pointer dst, long src, long bytes) {
+        bind();
+        Cuda.check("cuMemcpyDtoH", cudart.cuMemcpyDtoH(dst, src, bytes));
+    }
+
+    public void upload(long dst, short[] src) {
+        bind();
+        try (org.bytedeco.javacpp.ShortPointer h = new org.bytedeco.javacpp.ShortPointer(src)) {
+            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 2L * src.length));
+        }
+    }
+
+    public void upload(long dst, double[] src) {
+        bind();
+        try (org.bytedeco.javacpp.DoublePointer h = new org.bytedeco.javacpp.DoublePointer(src)) {
+            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 8L * src.length));
+        }
+    }
+
     public void upload(long dst, float[] src) {
         bind();
         try (org.bytedeco.javacpp.FloatPointer h = new org.bytedeco.javacpp.FloatPointer(src)) {
@@ -128,12 +177,23 @@ public final class CudaDevice implements AutoCloseable {
         return f;
     }
 
-    /** Launches {@code f}; each argument is a {@link Pointer} to a host cell holding its value. */
+    /**
+     * Launches {@code f}; each argument is a {@link Pointer} to a host cell holding its value. The cells
+     * are released once the launch is queued (the driver copies the values), so pass fresh ones.
+     */
     public void launch(CUfunc_st f, int[] grid, int[] block, Pointer... args) {
+        launch(f, grid, block, 0, args);
+    }
+
+    /** Launches {@code f} with {@code sharedBytes} of dynamic shared memory. */
+    public void launch(CUfunc_st f, int[] grid, int[] block, int sharedBytes, Pointer... args) {
         bind();
         try (PointerPointer<Pointer> params = new PointerPointer<>(args)) {
             Cuda.check("cuLaunchKernel", cudart.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1],
-                    block[2], 0, null, params, null));
+                    block[2], sharedBytes, null, params, null));
+        }
+        for (Pointer a : args) {
+            a.close();
         }
     }
 

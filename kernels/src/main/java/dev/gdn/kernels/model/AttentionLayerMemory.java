@@ -78,6 +78,19 @@ public final class AttentionLayerMemory implements LayerMemory {
         position++;
     }
 
+    /**
+     * Counts {@code tokens} more positions whose keys and values a forward engine has already written
+     * into {@link #keys()} and {@link #values()} (position p in slot p mod W).
+     *
+     * @throws IllegalArgumentException when tokens &lt; 0
+     */
+    public void advancePosition(long tokens) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+        }
+        position += tokens;
+    }
+
     @Override
     public AttentionLayerMemory copy() {
         return new AttentionLayerMemory(window, rowSize, keys.clone(), values.clone(), position);

@@ -27,16 +27,19 @@ public final class GatedDeltaNetModel {
     private final CpuKernels cpu;
     private final Object[] mixers;
     private final ModelFingerprint fingerprint;
+    private final ForwardEngine engine;
 
     public GatedDeltaNetModel(ModelConfig config, ModelWeights weights, CpuKernels cpu) {
-        this(config, weights, cpu, ModelFingerprint.compute(config, weights));
+        this(config, weights, cpu, ModelFingerprint.compute(config, weights), null);
     }
 
-    private GatedDeltaNetModel(ModelConfig config, ModelWeights weights, CpuKernels cpu, ModelFingerprint fingerprint) {
+    private GatedDeltaNetModel(ModelConfig config, ModelWeights weights, CpuKernels cpu, ModelFingerprint fingerprint,
+            ForwardEngine engine) {
         this.config = config;
         this.weights = weights;
         this.cpu = cpu;
         this.fingerprint = fingerprint;
+        this.engine = engine;
         this.mixers = new Object[config.numLayers()];
         for (int i = 0; i < mixers.length; i++) {
             BlockWeights b = weights.layers().get(i);
@@ -71,7 +74,25 @@ public final class GatedDeltaNetModel {
 
     /** The same weights computed by other kernels. */
     public GatedDeltaNetModel withKernels(CpuKernels other) {
-        return new GatedDeltaNetModel(config, weights, other, fingerprint);
+        return new GatedDeltaNetModel(config, weights, other, fingerprint, engine);
+    }
+
+    /**
+     * The same weights with the forward pass and LM head computed by {@code e} (built for these
+     * weights), or by the CPU kernels again when {@code e} is null.
+     */
+    public GatedDeltaNetModel withEngine(ForwardEngine e) {
+        return new GatedDeltaNetModel(config, weights, cpu, fingerprint, e);
+    }
+
+    /** The engine computing forward passes, if not the CPU kernels. */
+    public java.util.Optional<ForwardEngine> engine() {
+        return java.util.Optional.ofNullable(engine);
+    }
+
+    /** Where forward passes run, for logs: the engine's name or the CPU kernels'. */
+    public String backendName() {
+        return engine != null ? engine.name() : cpu.name();
     }
 
     /** Hash of the config and weights, computed once at load; every memory this model makes carries it. */
@@ -114,6 +135,13 @@ public final class GatedDeltaNetModel {
             checkInput(s, in);
             offsets[s + 1] = offsets[s] + in.tokens().length;
         }
+        if (engine != null) {
+            ForwardResult r = engine.forward(batch, offsets, logits);
+            for (StreamInput in : batch) {
+                in.memory().advance(in.tokens().length);
+            }
+            return r;
+        }
         int rows = offsets[batch.size()];
         int d = config.hiddenSize();
         var m = cpu.math();
@@ -154,6 +182,9 @@ public final class GatedDeltaNetModel {
     public float[] logits(float[] hidden, int from, int rows) {
         int d = config.hiddenSize();
         float[] x = java.util.Arrays.copyOfRange(hidden, from * d, (from + rows) * d);
+        if (engine != null) {
+            return engine.logits(x, rows);
+        }
         return Linear.apply(cpu.parallel(), cpu.math(), x, rows, d, weights.lmHead(), config.vocabSize(), null);
     }
 

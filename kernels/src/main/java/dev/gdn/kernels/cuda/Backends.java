@@ -1,0 +1,57 @@
+package dev.gdn.kernels.cuda;
+
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * Chooses where a model's forward passes run: {@code cpu}, {@code cuda} (forced: unavailable is an
+ * error) or {@code auto} (CUDA when a device, a driver and the CUDA 13 libraries are present, else
+ * the CPU with one INFO line saying why).
+ */
+public final class Backends {
+    /** The backend names accepted by {@link #apply}. */
+    public static final java.util.List<String> NAMES = java.util.List.of("auto", "cpu", "cuda");
+
+    private Backends() {
+    }
+
+    /**
+     * @param model     a model on the CPU kernels
+     * @param backend   auto, cpu or cuda
+     * @param precision matrix products on the GPU
+     * @param info      receives the one line auto prints when it falls back to the CPU
+     * @return the model as is (cpu) or computing on GPU 0 (cuda)
+     * @throws IllegalArgumentException naming the value when backend is not one of the names
+     * @throws CudaUnavailableException with the reason when cuda is forced and cannot work
+     */
+    public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
+            Consumer<String> info) {
+        switch (backend.toLowerCase(Locale.ROOT)) {
+            case "cpu" -> {
+                return model;
+            }
+            case "cuda" -> {
+                String reason = CudaProbe.unavailableReason().orElse(null);
+                if (reason != null) {
+                    throw new CudaUnavailableException(reason);
+                }
+                return onGpu(model, precision);
+            }
+            case "auto" -> {
+                String reason = CudaProbe.unavailableReason().orElse(null);
+                if (reason != null) {
+                    info.accept("INFO backend auto: using the CPU (" + reason + ")");
+                    return model;
+                }
+                return onGpu(model, precision);
+            }
+            default -> throw new IllegalArgumentException("backend '" + backend + "' is not one of " + NAMES);
+        }
+    }
+
+    private static GatedDeltaNetModel onGpu(GatedDeltaNetModel model, MatmulPrecision precision) {
+        return model.withEngine(new CudaForward(new CudaDevice(0), model, precision,
+                CudaForward.DEFAULT_MAX_ROWS_PER_PASS));
+    }
+}

@@ -1,0 +1,429 @@
+package dev.gdn.kernels.cuda;
+
+import dev.gdn.kernels.config.AttentionConfig;
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import dev.gdn.kernels.model.ForwardEngine;
+import dev.gdn.kernels.model.ForwardResult;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.ModelWeights;
+import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
+import dev.gdn.kernels.model.ModelWeights.BlockWeights;
+import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.StreamMemory;
+import java.util.List;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * The whole Gated DeltaNet forward pass on one GPU: weights uploaded once (matrices in fp32 or bf16),
+ * every operation of a block in CUDA kernels or cuBLAS, the stream memories in a device pool
+ * ({@link CudaMemoryPool}) while a batch runs.
+ *
+ * <p>Two ways in: {@link #forward} (the {@link ForwardEngine} contract: host memories are copied into
+ * the pool, advanced, and copied back, so keyed state stays the source of truth), and the resident API
+ * ({@link #reserve}, {@link #advance}) where memories stay on the GPU between calls and only tokens
+ * travel (what the benchmark measures). Batches larger than {@code maxRowsPerPass} rows run as several
+ * passes of whole streams, which bounds activation memory without changing any result.
+ *
+ * <p>Batch invariance: every custom kernel computes a stream from its own rows only, in a fixed order
+ * (bitwise invariant); cuBLAS may choose another algorithm for another number of rows, so the
+ * projections of a row can differ in the last bits between batch sizes (measured in the GPU tests).
+ * Not thread-safe on its own: callers share it through {@link GatedDeltaNetModel}, which serialises.
+ */
+public final class CudaForward implements ForwardEngine {
+    /** Rows of the LM head computed at once (bounds the logits buffer). */
+    private static final int LOGIT_BLOCK = 4096;
+
+    private final CudaDevice device;
+    private final ModelConfig c;
+    private final MatmulPrecision precision;
+    private final int maxRowsPerPass;
+    private final Cublas blas;
+    private final CudaModelOps ops;
+    private final CudaRecurrentGatedDeltaRule rule;
+    private final DeltaRuleShape shape;
+    private final long embeddings;
+    private final long finalNorm;
+    private final DeviceMatrix lmHead;
+    private final Object[] layers;
+    private final CudaMemoryPool pool;
+    private final DeviceScratch scratch;
+    private final long weightBytes;
+
+    private record Mlp(long norm, DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down) {
+    }
+
+    private record DeltaLayer(long norm, DeviceMatrix q, DeviceMatrix k, DeviceMatrix v, DeviceMatrix a,
+            DeviceMatrix b, DeviceMatrix g, long negA, long dtBias, long qConv, long kConv, long vConv, long oNorm,
+            DeviceMatrix o, Mlp mlp) {
+    }
+
+    private record AttentionLayer(long norm, DeviceMatrix q, DeviceMatrix k, DeviceMatrix v, DeviceMatrix o,
+            long qBias, long kBias, long vBias, long invFreq, AttentionConfig cfg, Mlp mlp) {
+    }
+
+    /** Rows one pass computes at most by default. */
+    public static final int DEFAULT_MAX_ROWS_PER_PASS = 16384;
+
+    /**
+     * Uploads the model's weights to {@code device}, which the engine then owns (closed with it).
+     *
+     * @param maxRowsPerPass most tokens one pass computes at once (larger batches are split by streams)
+     * @throws CudaException naming the failed call (e.g. out of device memory)
+     * @throws IllegalArgumentException when the model's shapes are outside what the kernels support
+     */
+    public CudaForward(CudaDevice device, GatedDeltaNetModel model, MatmulPrecision precision, int maxRowsPerPass) {
+        this.c = model.config();
+        try {
+            checkSupported(c, maxRowsPerPass);
+            this.device = device;
+            this.precision = precision;
+            this.maxRowsPerPass = maxRowsPerPass;
+            device.bind();
+            long before = device.memoryInfo()[0];
+            this.blas = new Cublas(device);
+            this.ops = new CudaModelOps(device, c.convSize());
+            this.shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
+            this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape) : null;
+            ModelWeights w = model.weights();
+            int d = c.hiddenSize();
+            this.embeddings = floats(w.embeddings());
+            this.finalNorm = floats(w.finalNorm());
+            this.lmHead = matrix(w.lmHead(), c.vocabSize(), d);
+            this.layers = new Object[c.numLayers()];
+            for (int l = 0; l < layers.length; l++) {
+                BlockWeights bw = w.layers().get(l);
+                Mlp mlp = new Mlp(floats(bw.mlpNorm()), matrix(bw.mlp().gate(), c.intermediateSize(), d),
+                        matrix(bw.mlp().up(), c.intermediateSize(), d), matrix(bw.mlp().down(), d, c.intermediateSize()));
+                if (bw.mixer() instanceof DeltaNetWeights dw) {
+                    float[] negA = new float[c.numValueHeads()];
+                    for (int j = 0; j < negA.length; j++) {
+                        negA[j] = (float) -Math.exp(dw.aLog()[j]);
+                    }
+                    layers[l] = new DeltaLayer(floats(bw.attnNorm()), matrix(dw.qProj(), c.keyDim(), d),
+                            matrix(dw.kProj(), c.keyDim(), d), matrix(dw.vProj(), c.valueDim(), d),
+                            matrix(dw.aProj(), c.numValueHeads(), d), matrix(dw.bProj(), c.numValueHeads(), d),
+                            dw.gProj() == null ? null : matrix(dw.gProj(), c.valueDim(), d), floats(negA),
+                            floats(dw.dtBias()), floats(dw.qConv()), floats(dw.kConv()), floats(dw.vConv()),
+                            floats(dw.oNorm()), matrix(dw.oProj(), d, c.valueDim()), mlp);
+                } else {
+                    AttentionWeights aw = (AttentionWeights) bw.mixer();
+                    AttentionConfig a = c.attention().orElseThrow();
+                    int q = a.numHeads() * a.headDim();
+                    int kv = a.numKvHeads() * a.headDim();
+                    double[] inv = new double[a.headDim() / 2];
+                    for (int i = 0; i < inv.length; i++) {
+                        inv[i] = Math.pow(a.ropeTheta(), -2.0 * i / a.headDim());
+                    }
+                    long invFreq = device.allocate(8L * inv.length);
+                    device.upload(invFreq, inv);
+                    layers[l] = new AttentionLayer(floats(bw.attnNorm()), matrix(aw.qProj(), q, d), matrix(aw.kProj(), kv, d),
+                            matrix(aw.vProj(), kv, d), matrix(aw.oProj(), d, q), floats(aw.qBias()), floats(aw.kBias()),
+                            floats(aw.vBias()), invFreq, a, mlp);
+                }
+            }
+            device.synchronize();
+            this.weightBytes = before - device.memoryInfo()[0];
+            this.pool = new CudaMemoryPool(device, c, 1);
+            this.scratch = new DeviceScratch(device);
+        } catch (RuntimeException | Error e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    private static void checkSupported(ModelConfig c, int maxRowsPerPass) {
+        if (maxRowsPerPass < 1) {
+            throw new IllegalArgumentException("maxRowsPerPass must be >= 1, got " + maxRowsPerPass);
+        }
+        if (c.convSize() < 1 || c.convSize() > 16) {
+            throw new IllegalArgumentException("conv_size " + c.convSize() + " is outside [1, 16] for the CUDA kernels");
+        }
+        c.attention().ifPresent(a -> {
+            if (a.windowSize() > 8192) {
+                throw new IllegalArgumentException("attention window_size " + a.windowSize()
+                        + " is above 8192, the CUDA kernel's limit");
+            }
+        });
+    }
+
+    @Override
+    public String name() {
+        return "cuda (" + device.architecture() + ", " + precision.label() + " matmuls)";
+    }
+
+    public MatmulPrecision precision() {
+        return precision;
+    }
+
+    /** Device bytes of one stream's memory in the pool. */
+    public long memoryBytesPerStream() {
+        return pool.bytesPerSlot();
+    }
+
+    /** Device bytes the weights (and kernels, cuBLAS workspace) took at load. */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    @Override
+    public synchronized ForwardResult forward(List<StreamInput> batch, int[] offsets, boolean logits) {
+        int n = batch.size();
+        int rows = offsets[n];
+        int d = c.hiddenSize();
+        float[] hidden = new float[rows * d];
+        float[] out = logits ? new float[Math.multiplyExact(rows, c.vocabSize())] : null;
+        int first = 0;
+        while (first < n) {
+            int last = first + 1;
+            while (last < n && offsets[last + 1] - offsets[first] <= maxRowsPerPass) {
+                last++;
+            }
+            StreamMemory[] mems = new StreamMemory[last - first];
+            int[] slots = new int[mems.length];
+            int[] off = new int[mems.length + 1];
+            int[] tokens = new int[offsets[last] - offsets[first]];
+            for (int i = 0; i < mems.length; i++) {
+                StreamInput in = batch.get(first + i);
+                mems[i] = in.memory();
+                slots[i] = i;
+                off[i + 1] = off[i] + in.tokens().length;
+                System.arraycopy(in.tokens(), 0, tokens, off[i], in.tokens().length);
+            }
+            pool.ensureCapacity(mems.length);
+            pool.upload(mems);
+            pass(slots, off, tokens, logits, hidden, offsets[first] * d, out, (long) offsets[first] * c.vocabSize());
+            pool.download(mems);
+            first = last;
+        }
+        return new ForwardResult(offsets, hidden, out, d, c.vocabSize());
+    }
+
+    @Override
+    public synchronized float[] logits(float[] x, int rows) {
+        int d = c.hiddenSize();
+        long dx = scratch.get("normed", 4L * rows * d);
+        device.upload(dx, x);
+        float[] out = new float[Math.multiplyExact(rows, c.vocabSize())];
+        lmHead(dx, rows, out, 0);
+        return out;
+    }
+
+    // ---- resident memories ----
+
+    /** Makes room for {@code slots} resident streams, all zero (earlier contents are lost). */
+    public synchronized void reserve(int slots) {
+        pool.ensureCapacity(slots);
+        for (int s = 0; s < slots; s++) {
+            pool.clear(s);
+        }
+    }
+
+    /**
+     * Advances resident streams: stream n (slot {@code slots[n]}) consumes
+     * {@code tokens[offsets[n] .. offsets[n+1])}. Nothing is copied back; the LM head runs when
+     * {@code logits} is set (its output stays on the device).
+     *
+     * @param slots   {@code [N]} distinct slots below the reserved count
+     * @param offsets {@code [N + 1]}
+     * @param tokens  {@code [rows]}
+     */
+    public synchronized void advance(int[] slots, int[] offsets, int[] tokens, boolean logits) {
+        for (int s : slots) {
+            if (s < 0 || s >= pool.capacity()) {
+                throw new IllegalArgumentException("slot " + s + " is outside [0, " + pool.capacity() + ")");
+            }
+        }
+        pass(slots, offsets, tokens, logits, null, 0, null, 0);
+    }
+
+    /** Waits for all queued GPU work. */
+    public void synchronize() {
+        device.synchronize();
+    }
+
+    public CudaDevice device() {
+        return device;
+    }
+
+    // ---- one pass ----
+
+    private void pass(int[] slots, int[] offsets, int[] tokens, boolean logits, float[] hiddenOut, int hiddenAt,
+            float[] logitsOut, long logitsAt) {
+        device.bind();
+        int n = slots.length;
+        int rows = offsets[n];
+        int d = c.hiddenSize();
+        float eps = c.normEps();
+        long h = scratch.get("h", 4L * rows * d);
+        long normed = scratch.get("normed", 4L * rows * d);
+        long mixed = scratch.get("mixed", 4L * rows * d);
+        long dTokens = scratch.ints("tokens", tokens);
+        long dOffsets = scratch.ints("offsets", offsets);
+        long dSlots = scratch.ints("slots", slots);
+        ops.embed(embeddings, dTokens, h, rows, d);
+        ops.addRmsNorm(h, 0, norm(layers[0]), normed, rows, d, eps);
+        for (int l = 0; l < layers.length; l++) {
+            if (layers[l] instanceof DeltaLayer dl) {
+                deltaMix(l, dl, normed, mixed, n, rows, dSlots, dOffsets, slots);
+            } else {
+                attentionMix(l, (AttentionLayer) layers[l], normed, mixed, n, rows, dSlots, dOffsets, slots, offsets);
+            }
+            Mlp mlp = mlp(layers[l]);
+            ops.addRmsNorm(h, mixed, mlp.norm(), normed, rows, d, eps);
+            int inter = c.intermediateSize();
+            long gate = scratch.get("mlpGate", 4L * rows * inter);
+            long up = scratch.get("mlpUp", 4L * rows * inter);
+            linear(normed, rows, mlp.gate(), gate);
+            linear(normed, rows, mlp.up(), up);
+            ops.swiglu(gate, up, (long) rows * inter);
+            linear(gate, rows, mlp.down(), mixed);
+            long next = l + 1 < layers.length ? norm(layers[l + 1]) : finalNorm;
+            ops.addRmsNorm(h, mixed, next, normed, rows, d, eps);
+        }
+        if (logits) {
+            lmHead(normed, rows, logitsOut, logitsAt);
+        }
+        if (hiddenOut != null) {
+            try (FloatPointer host = new FloatPointer((long) rows * d)) {
+                device.download(host, normed, 4L * rows * d);
+                host.get(hiddenOut, hiddenAt, rows * d);
+            }
+        }
+    }
+
+    private void lmHead(long normed, int rows, float[] out, long at) {
+        int vocab = c.vocabSize();
+        int d = c.hiddenSize();
+        long buf = scratch.get("logits", 4L * Math.min(rows, LOGIT_BLOCK) * vocab);
+        for (int r = 0; r < rows; r += LOGIT_BLOCK) {
+            int nr = Math.min(LOGIT_BLOCK, rows - r);
+            linear(normed + 4L * r * d, nr, lmHead, buf);
+            if (out != null) {
+                try (FloatPointer host = new FloatPointer((long) nr * vocab)) {
+                    device.download(host, buf, 4L * nr * vocab);
+                    host.get(out, (int) (at + (long) r * vocab), nr * vocab);
+                }
+            }
+        }
+    }
+
+    private void deltaMix(int l, DeltaLayer w, long x, long y, int n, int rows, long dSlots, long dOffsets, int[] slots) {
+        int kDim = c.keyDim();
+        int vDim = c.valueDim();
+        int hv = c.numValueHeads();
+        long q = scratch.get("q", 4L * rows * kDim);
+        long k = scratch.get("k", 4L * rows * kDim);
+        long v = scratch.get("v", 4L * rows * vDim);
+        long a = scratch.get("a", 4L * rows * hv);
+        long b = scratch.get("b", 4L * rows * hv);
+        long g = scratch.get("g", 4L * rows * hv);
+        long beta = scratch.get("beta", 4L * rows * hv);
+        long o = scratch.get("o", 4L * rows * vDim);
+        long gate = w.g() == null ? 0 : scratch.get("gate", 4L * rows * vDim);
+        linear(x, rows, w.q(), q);
+        linear(x, rows, w.k(), k);
+        linear(x, rows, w.v(), v);
+        linear(x, rows, w.a(), a);
+        linear(x, rows, w.b(), b);
+        if (gate != 0) {
+            linear(x, rows, w.g(), gate);
+        }
+        if (c.useShortConv()) {
+            ops.shortConv(q, w.qConv(), pool.part(l, 1), dSlots, dOffsets, n, kDim);
+            ops.shortConv(k, w.kConv(), pool.part(l, 2), dSlots, dOffsets, n, kDim);
+            ops.shortConv(v, w.vConv(), pool.part(l, 3), dSlots, dOffsets, n, vDim);
+        } else {
+            ops.silu(q, (long) rows * kDim);
+            ops.silu(k, (long) rows * kDim);
+            ops.silu(v, (long) rows * vDim);
+        }
+        ops.l2NormHeads(q, k, rows * c.numHeads(), c.headDim());
+        ops.gates(a, b, w.negA(), w.dtBias(), g, beta, rows, hv, c.allowNegEigval() ? 2f : 1f);
+        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        if (rows == n) {
+            rule.step(n, q, k, v, g, beta, dSlots, pool.part(l, 0), o, scale);
+        } else {
+            rule.run(n, q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o, scale);
+        }
+        ops.gatedRmsNorm(o, gate, w.oNorm(), rows * hv, c.headValueDim(), c.normEps());
+        linear(o, rows, w.o(), y);
+    }
+
+    private void attentionMix(int l, AttentionLayer w, long x, long y, int n, int rows, long dSlots, long dOffsets,
+            int[] slots, int[] offsets) {
+        AttentionConfig a = w.cfg();
+        int qRow = a.numHeads() * a.headDim();
+        int kvRow = a.numKvHeads() * a.headDim();
+        int window = a.windowSize();
+        long q = scratch.get("aq", 4L * rows * qRow);
+        long k = scratch.get("ak", 4L * rows * kvRow);
+        long v = scratch.get("av", 4L * rows * kvRow);
+        long o = scratch.get("ao", 4L * rows * qRow);
+        linear(x, rows, w.q(), q);
+        linear(x, rows, w.k(), k);
+        linear(x, rows, w.v(), v);
+        if (w.qBias() != 0) {
+            ops.addBias(q, w.qBias(), rows, qRow);
+            ops.addBias(k, w.kBias(), rows, kvRow);
+            ops.addBias(v, w.vBias(), rows, kvRow);
+        }
+        int[] cached = new int[n];
+        int[] start = new int[n];
+        int[] next = new int[n];
+        for (int i = 0; i < n; i++) {
+            long pos = pool.position(l, slots[i]);
+            cached[i] = (int) Math.min(pos, window);
+            start[i] = (int) ((pos - cached[i]) % window);
+            next[i] = (int) (pos % window);
+        }
+        long dCached = scratch.ints("cached", cached);
+        long dStart = scratch.ints("start", start);
+        long dNext = scratch.ints("next", next);
+        ops.windowAttention(q, k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, dCached, dStart, w.invFreq(),
+                o, n, a.numHeads(), a.numKvHeads(), a.headDim(), window, (float) (1.0 / Math.sqrt(a.headDim())));
+        ops.ringAppend(k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, dNext, n, window, kvRow);
+        for (int i = 0; i < n; i++) {
+            pool.advance(l, slots[i], offsets[i + 1] - offsets[i]);
+        }
+        linear(o, rows, w.o(), y);
+    }
+
+    private void linear(long x, int rows, DeviceMatrix w, long y) {
+        boolean bf16 = precision == MatmulPrecision.BF16;
+        long xb = bf16 ? scratch.get("bf16", 4L * rows * w.cols()) : 0;
+        long parts = bf16 ? scratch.get("bf16parts", 8L * rows * w.rows()) : 0;
+        blas.linear(ops, x, xb, parts, rows, w, y);
+    }
+
+    private static long norm(Object layer) {
+        return layer instanceof DeltaLayer d ? d.norm() : ((AttentionLayer) layer).norm();
+    }
+
+    private static Mlp mlp(Object layer) {
+        return layer instanceof DeltaLayer d ? d.mlp() : ((AttentionLayer) layer).mlp();
+    }
+
+    private long floats(float[] a) {
+        if (a == null) {
+            return 0;
+        }
+        long p = device.allocate(4L * a.length);
+        device.upload(p, a);
+        return p;
+    }
+
+    private DeviceMatrix matrix(float[] w, int rows, int cols) {
+        return DeviceMatrix.upload(device, w, rows, cols, precision);
+    }
+
+    /** Releases the pool, scratch, cuBLAS and the device (weights included). */
+    @Override
+    public synchronized void close() {
+        pool.close();
+        scratch.close();
+        blas.close();
+        device.close();
+    }
+}

@@ -1,0 +1,215 @@
+package dev.gdn.kernels.cuda;
+
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.model.AttentionLayerMemory;
+import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.StreamMemory;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * Stream memories resident on the GPU: for every layer, one device array per part with a slot per
+ * stream, in the same per-stream layout as the host's {@link StreamMemory} (so a slot is filled and
+ * read back with one copy per part):
+ * <ul>
+ *   <li>Gated DeltaNet layer: {@code state [slots, HV, K, V]}, {@code convQ, convK [slots, W-1, H*K]},
+ *       {@code convV [slots, W-1, HV*V]}</li>
+ *   <li>attention layer: {@code keys, values [slots, Wnd, Hkv*Dh]} ring buffers, and each slot's
+ *       position on the host</li>
+ * </ul>
+ */
+final class CudaMemoryPool implements AutoCloseable {
+    private final CudaDevice device;
+    private final ModelConfig c;
+    private int capacity;
+    /** Per layer: device addresses of its parts (delta: state, convQ, convK, convV; attention: keys, values). */
+    private long[][] parts;
+    /** Per layer: floats of each part per slot. */
+    private final long[][] partFloats;
+    /** Per attention layer: the position of each slot. */
+    private long[][] positions;
+
+    CudaMemoryPool(CudaDevice device, ModelConfig c, int capacity) {
+        this.device = device;
+        this.c = c;
+        this.partFloats = new long[c.numLayers()][];
+        for (int l = 0; l < c.numLayers(); l++) {
+            if (c.isAttentionLayer(l)) {
+                var a = c.attention().orElseThrow();
+                long ring = (long) a.windowSize() * a.numKvHeads() * a.headDim();
+                partFloats[l] = new long[] {ring, ring};
+            } else {
+                long hist = c.convSize() - 1L;
+                partFloats[l] = new long[] {(long) c.numValueHeads() * c.headDim() * c.headValueDim(),
+                    c.useShortConv() ? hist * c.keyDim() : 0, c.useShortConv() ? hist * c.keyDim() : 0,
+                    c.useShortConv() ? hist * c.valueDim() : 0};
+            }
+        }
+        allocate(Math.max(1, capacity));
+    }
+
+    int capacity() {
+        return capacity;
+    }
+
+    /** Device bytes of one stream's memory. */
+    long bytesPerSlot() {
+        long n = 0;
+        for (long[] p : partFloats) {
+            for (long f : p) {
+                n += 4 * f;
+            }
+        }
+        return n;
+    }
+
+    /** Makes room for at least {@code slots} streams; the contents of every slot are lost when it grows. */
+    void ensureCapacity(int slots) {
+        if (slots > capacity) {
+            release();
+            allocate(slots);
+        }
+    }
+
+    /** Device address of part {@code part} of layer {@code layer} (all slots). */
+    long part(int layer, int part) {
+        return parts[layer][part];
+    }
+
+    long position(int layer, int slot) {
+        return positions[layer][slot];
+    }
+
+    void advance(int layer, int slot, long tokens) {
+        positions[layer][slot] += tokens;
+    }
+
+    /** Zeroes a slot: the memory of a stream that has seen nothing. */
+    void clear(int slot) {
+        for (int l = 0; l < parts.length; l++) {
+            for (int p = 0; p < parts[l].length; p++) {
+                if (partFloats[l][p] > 0) {
+                    device.zero(parts[l][p] + 4 * slot * partFloats[l][p], partFloats[l][p]);
+                }
+            }
+            if (positions[l] != null) {
+                positions[l][slot] = 0;
+            }
+        }
+    }
+
+    /** Copies memories {@code mems} into slots {@code 0 .. mems.length - 1}. */
+    void upload(StreamMemory[] mems) {
+        try (Staging s = new Staging(mems.length)) {
+            for (int l = 0; l < parts.length; l++) {
+                for (int p = 0; p < parts[l].length; p++) {
+                    long per = partFloats[l][p];
+                    if (per == 0) {
+                        continue;
+                    }
+                    for (int i = 0; i < mems.length; i++) {
+                        float[] src = array(mems[i], l, p);
+                        s.buffer.position(i * per).put(src, 0, src.length);
+                    }
+                    s.buffer.position(0);
+                    device.upload(parts[l][p], s.buffer, 4L * per * mems.length);
+                }
+                if (positions[l] != null) {
+                    for (int i = 0; i < mems.length; i++) {
+                        positions[l][i] = ((AttentionLayerMemory) mems[i].layer(l)).position();
+                    }
+                }
+            }
+        }
+    }
+
+    /** Copies slots {@code 0 .. mems.length - 1} back into {@code mems}, positions included. */
+    void download(StreamMemory[] mems) {
+        try (Staging s = new Staging(mems.length)) {
+            for (int l = 0; l < parts.length; l++) {
+                for (int p = 0; p < parts[l].length; p++) {
+                    long per = partFloats[l][p];
+                    if (per == 0) {
+                        continue;
+                    }
+                    s.buffer.position(0);
+                    device.download(s.buffer, parts[l][p], 4L * per * mems.length);
+                    for (int i = 0; i < mems.length; i++) {
+                        float[] dst = array(mems[i], l, p);
+                        s.buffer.position(i * per).get(dst, 0, dst.length);
+                    }
+                }
+                if (positions[l] != null) {
+                    for (int i = 0; i < mems.length; i++) {
+                        AttentionLayerMemory am = (AttentionLayerMemory) mems[i].layer(l);
+                        am.advancePosition(positions[l][i] - am.position());
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] array(StreamMemory m, int layer, int part) {
+        if (m.layer(layer) instanceof DeltaNetLayerMemory d) {
+            return switch (part) {
+                case 0 -> d.state();
+                case 1 -> d.convQ();
+                case 2 -> d.convK();
+                default -> d.convV();
+            };
+        }
+        AttentionLayerMemory a = (AttentionLayerMemory) m.layer(layer);
+        return part == 0 ? a.keys() : a.values();
+    }
+
+    /** A pinned-free host buffer big enough for the largest part of {@code streams} streams. */
+    private final class Staging implements AutoCloseable {
+        final FloatPointer buffer;
+
+        Staging(int streams) {
+            long max = 0;
+            for (long[] p : partFloats) {
+                for (long f : p) {
+                    max = Math.max(max, f);
+                }
+            }
+            buffer = new FloatPointer(Math.max(1, max * streams));
+        }
+
+        @Override
+        public void close() {
+            buffer.position(0);
+            buffer.close();
+        }
+    }
+
+    private void allocate(int slots) {
+        capacity = slots;
+        parts = new long[partFloats.length][];
+        positions = new long[partFloats.length][];
+        for (int l = 0; l < partFloats.length; l++) {
+            parts[l] = new long[partFloats[l].length];
+            for (int p = 0; p < parts[l].length; p++) {
+                if (partFloats[l][p] > 0) {
+                    parts[l][p] = device.allocate(4L * partFloats[l][p] * slots);
+                    device.zero(parts[l][p], partFloats[l][p] * slots);
+                }
+            }
+            positions[l] = c.isAttentionLayer(l) ? new long[slots] : null;
+        }
+    }
+
+    private void release() {
+        for (long[] layer : parts) {
+            for (long a : layer) {
+                if (a != 0) {
+                    device.free(a);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        release();
+    }
+}

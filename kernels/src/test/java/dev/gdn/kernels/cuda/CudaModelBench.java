@@ -1,0 +1,156 @@
+package dev.gdn.kernels.cuda;
+
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.io.HalfFloats;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.ForwardResult;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.ModelWeights;
+import dev.gdn.kernels.model.RandomWeights;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.StreamMemory;
+import dev.gdn.kernels.parity.RelativeError;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Parity-gated timer of the whole model on the GPU: an FLA-1B-shaped model (hidden 2048, 21 layers,
+ * 6 heads, K 256, V 512, vocab 32000) with seeded random weights rounded to bf16 (a bf16 checkpoint),
+ * memories resident on the GPU, LM head included. Each precision is first checked against the CPU
+ * forward of the same weights (logits within 1e-4 with fp32 matrix products, 1e-3 with bf16 ones) on a
+ * few streams; then 1, 64, 256, 1024 streams advance by one token and by 64-token pieces.
+ * The device-to-device copy bandwidth is measured in the same run.
+ *
+ * <p>Arguments: {@code [out.json] [layers]} (21 by default).
+ */
+public final class CudaModelBench {
+    private CudaModelBench() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (!CudaProbe.available()) {
+            System.out.println("CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
+            System.exit(3);
+        }
+        int layers = args.length > 1 ? Integer.parseInt(args[1]) : 21;
+        List<String> json = new ArrayList<>();
+        ModelConfig c = RandomWeights.fla1b(layers);
+        long t0 = System.nanoTime();
+        ModelWeights w = RandomWeights.of(c, 1);
+        for (float[] t : w.tensors()) {
+            if (t != null) {
+                for (int i = 0; i < t.length; i++) {
+                    t[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(t[i]));
+                }
+            }
+        }
+        GatedDeltaNetModel cpu = new GatedDeltaNetModel(c, w, CpuKernels.fast());
+        System.out.printf(Locale.ROOT, "FLA-1B shape, %d layers, random weights ready in %.1f s%n", layers,
+                (System.nanoTime() - t0) / 1e9);
+        double copy;
+        try (CudaDevice d = new CudaDevice(0)) {
+            copy = CudaStepBench.copyBandwidth(d, 1L << 30);
+            System.out.printf(Locale.ROOT, "device %s, driver %d; device-to-device copy: %.0f GB/s (read + write)%n",
+                    d.architecture(), d.driverVersion(), copy / 1e9);
+        }
+        json.add(String.format(Locale.ROOT, "{\"what\":\"copy\",\"gbps\":%.1f}", copy / 1e9));
+        int[] streamCounts = {1, 64, 256, 1024};
+        for (MatmulPrecision p : new MatmulPrecision[] {MatmulPrecision.BF16, MatmulPrecision.FP32}) {
+            CudaForward engine = new CudaForward(new CudaDevice(0), cpu, p, CudaForward.DEFAULT_MAX_ROWS_PER_PASS);
+            try {
+                GatedDeltaNetModel gpu = cpu.withEngine(engine);
+                double tol = p == MatmulPrecision.FP32 ? 1e-4 : 1e-3;
+                double err = parity(cpu, gpu);
+                System.out.printf(Locale.ROOT, "%s matmuls: weights %.2f GiB on the GPU, memory per stream %.1f MiB; "
+                        + "parity vs CPU logits %.2e (tolerance %.0e)%n", p.label(), engine.weightBytes() / (double) (1L << 30),
+                        engine.memoryBytesPerStream() / (double) (1 << 20), err, tol);
+                if (!(err <= tol)) {
+                    System.out.println("PARITY FAILED for " + p.label() + "; not timing");
+                    json.add(String.format(Locale.ROOT, "{\"precision\":\"%s\",\"parity\":%.3e,\"failed\":true}",
+                            p.label(), err));
+                    continue;
+                }
+                long free = engine.device().memoryInfo()[0];
+                System.out.println("| precision | streams | tokens/stream | ms per call | tokens/s | state GB/s | % of copy |");
+                for (int t : new int[] {1, 64}) {
+                    for (int n : streamCounts) {
+                        if ((long) n * engine.memoryBytesPerStream() > free - (6L << 30)) {
+                            System.out.printf(Locale.ROOT, "| %s | %d | %d | skipped: %.1f GiB of memories do not fit "
+                                    + "next to the weights |%n", p.label(), n, t,
+                                    n * engine.memoryBytesPerStream() / (double) (1L << 30));
+                            continue;
+                        }
+                        double ms = time(engine, n, t);
+                        double tps = n * (double) t / (ms * 1e-3);
+                        double stateBytes = 2.0 * n * engine.memoryBytesPerStream();
+                        double gbps = stateBytes / (ms * 1e-3);
+                        System.out.printf(Locale.ROOT, "| %s | %d | %d | %.3f | %.0f | %.0f | %.0f%% |%n", p.label(), n, t,
+                                ms, tps, gbps / 1e9, 100 * gbps / copy);
+                        json.add(String.format(Locale.ROOT, "{\"precision\":\"%s\",\"streams\":%d,\"tokens\":%d,"
+                                + "\"ms\":%.4f,\"tokens_per_s\":%.1f,\"state_gbps\":%.1f,\"copy_gbps\":%.1f,"
+                                + "\"parity\":%.3e,\"bytes_per_stream\":%d}", p.label(), n, t, ms, tps, gbps / 1e9,
+                                copy / 1e9, err, engine.memoryBytesPerStream()));
+                    }
+                }
+            } finally {
+                engine.close();
+            }
+        }
+        if (args.length > 0) {
+            Files.writeString(Path.of(args[0]), "[" + String.join(",\n", json) + "]\n");
+        }
+    }
+
+    /** Relative error of the GPU's logits against the CPU's: 3 streams of 5, 70 and 1 tokens, then a step. */
+    static double parity(GatedDeltaNetModel cpu, GatedDeltaNetModel gpu) {
+        Random r = new Random(3);
+        int[] lengths = {5, 70, 1};
+        List<StreamMemory> cm = new ArrayList<>();
+        List<StreamMemory> gm = new ArrayList<>();
+        for (int i = 0; i < lengths.length; i++) {
+            cm.add(cpu.newMemory());
+            gm.add(gpu.newMemory());
+        }
+        double worst = 0;
+        for (int round = 0; round < 2; round++) {
+            List<StreamInput> cb = new ArrayList<>();
+            List<StreamInput> gb = new ArrayList<>();
+            for (int i = 0; i < lengths.length; i++) {
+                int[] toks = r.ints(round == 0 ? lengths[i] : 1, 0, cpu.config().vocabSize()).toArray();
+                cb.add(new StreamInput(cm.get(i), toks));
+                gb.add(new StreamInput(gm.get(i), toks.clone()));
+            }
+            ForwardResult c = cpu.forward(cb);
+            ForwardResult g = gpu.forward(gb);
+            worst = Math.max(worst, RelativeError.of(g.logits(), c.logits()).value());
+        }
+        return worst;
+    }
+
+    /** Mean wall milliseconds of one call advancing {@code n} resident streams by {@code t} tokens (LM head included). */
+    static double time(CudaForward engine, int n, int t) {
+        engine.reserve(n);
+        Random r = new Random(n * 31L + t);
+        int[] slots = new int[n];
+        int[] offsets = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            slots[i] = i;
+            offsets[i + 1] = offsets[i] + t;
+        }
+        int[] tokens = r.ints(n * t, 0, 32000).toArray();
+        engine.advance(slots, offsets, tokens, true);
+        engine.synchronize();
+        int iters = (int) Math.max(3, Math.min(30, 20000 / (n * t)));
+        long start = System.nanoTime();
+        for (int i = 0; i < iters; i++) {
+            engine.advance(slots, offsets, tokens, true);
+        }
+        engine.synchronize();
+        return (System.nanoTime() - start) / 1e6 / iters;
+    }
+}
