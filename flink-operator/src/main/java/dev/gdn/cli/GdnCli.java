@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
 public final class GdnCli implements Runnable {
     /** Exit code for bad input: a missing file, wrong shapes, an unsupported config. */
     public static final int EXIT_BAD_INPUT = 2;
+    /** Exit code when {@code --backend cuda} is forced where CUDA cannot work. */
+    public static final int EXIT_CUDA_UNAVAILABLE = 3;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -34,6 +36,13 @@ public final class GdnCli implements Runnable {
         CommandLine cl = new CommandLine(new GdnCli());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            for (Throwable c = ex; c != null; c = c.getCause()) {
+                if (c instanceof dev.gdn.kernels.cuda.CudaUnavailableException) {
+                    cmd.getErr().println("CUDA unavailable: " + c.getMessage());
+                    cmd.getErr().flush();
+                    return EXIT_CUDA_UNAVAILABLE;
+                }
+            }
             cmd.getErr().println("error: " + rootMessage(ex));
             cmd.getErr().flush();
             return EXIT_BAD_INPUT;

@@ -1,7 +1,11 @@
 package dev.gdn.cli;
 
 import dev.gdn.kernels.config.ConfigException;
+import dev.gdn.kernels.cuda.Backends;
+import dev.gdn.kernels.cuda.CudaChunkedGatedDeltaRule;
 import dev.gdn.kernels.cuda.CudaDevice;
+import dev.gdn.kernels.cuda.CudaUnavailableException;
+import dev.gdn.kernels.cuda.MatmulPrecision;
 import dev.gdn.kernels.cuda.CudaProbe;
 import dev.gdn.kernels.cuda.CudaRuleAdapter;
 import dev.gdn.kernels.io.SafetensorsFormatException;
@@ -49,8 +53,13 @@ public final class ParityCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu",
             description = {"cpu (fast kernels), reference (plain loops in double), cuda (the GPU; exit 3 when "
                 + "unavailable) or auto (cuda when available, else cpu); default ${DEFAULT-VALUE}.",
-                "The CUDA backend runs the gated delta rule (--op); the whole-model forward is CPU-only so far."})
+                "With --op, cuda adds the GPU's recurrent and chunkwise kernels to the CPU forms."})
     String backend;
+
+    @Option(names = "--matmul-precision", defaultValue = "fp32",
+            description = "GPU matrix products: fp32, tf32 or bf16 (default ${DEFAULT-VALUE}; the default "
+                + "--tolerance becomes 1e-2 with tf32 or bf16)")
+    String matmulPrecision;
 
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads; 0 = one per core")
     int threads;
@@ -81,6 +90,9 @@ public final class ParityCommand implements Callable<Integer> {
                 if (useCuda(err)) {
                     try (CudaDevice d = new CudaDevice(0)) {
                         OpParity.compare(report, "cuda_recurrent", c, new CudaRuleAdapter(d), tol);
+                        if (CudaChunkedGatedDeltaRule.supports(c.shape())) {
+                            OpParity.compare(report, "cuda_chunk", c, new CudaRuleAdapter(d, true), 10 * tol);
+                        }
                     }
                 }
             } else {
@@ -91,37 +103,34 @@ public final class ParityCommand implements Callable<Integer> {
                 if (!Files.isDirectory(model)) {
                     return bad(err, "--model " + model + ": not a directory");
                 }
-                if (backend.equals("cuda")) {
-                    CudaProbe.unavailableReason().ifPresent(r -> {
-                        throw new CudaUnavailable(r);
-                    });
-                    return bad(err, "--backend cuda: the whole-model forward runs on the CPU only so far; "
-                            + "use --backend cpu (or --op FILE for the GPU gated delta rule)");
-                }
+                MatmulPrecision precision = MatmulPrecision.parse(matmulPrecision);
                 GatedDeltaNetModel m = GatedDeltaNetModel.load(model, kernels());
-                report = ModelParity.check(m, expected, pieces, tolerance == null ? 1e-4 : tolerance);
+                if (backend.equals("cuda") || backend.equals("auto")) {
+                    m = Backends.apply(m, backend, precision, line -> {
+                        err.println(line);
+                        err.flush();
+                    });
+                }
+                double tol = tolerance != null ? tolerance
+                        : m.engine().isPresent() && precision != MatmulPrecision.FP32 ? 1e-2 : 1e-4;
+                try {
+                    report = ModelParity.check(m, expected, pieces, tol);
+                } finally {
+                    m.engine().ifPresent(e -> e.close());
+                }
+                err.println("backend: " + m.backendName());
+                err.flush();
             }
             report.lines().forEach(l -> out.println(l));
             out.println(report.verdict());
             out.flush();
             return report.pass() ? 0 : 1;
-        } catch (CudaUnavailable e) {
+        } catch (CudaUnavailableException e) {
             err.println("CUDA unavailable: " + e.getMessage());
             err.flush();
-            return EXIT_CUDA_UNAVAILABLE;
+            return GdnCli.EXIT_CUDA_UNAVAILABLE;
         } catch (SafetensorsFormatException | ConfigException | IllegalArgumentException e) {
             return bad(err, e.getMessage());
-        }
-    }
-
-    /** Exit code when {@code --backend cuda} is forced where CUDA cannot work. */
-    static final int EXIT_CUDA_UNAVAILABLE = 3;
-
-    private static final class CudaUnavailable extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        CudaUnavailable(String reason) {
-            super(reason);
         }
     }
 
@@ -130,7 +139,7 @@ public final class ParityCommand implements Callable<Integer> {
         switch (backend) {
             case "cuda" -> {
                 CudaProbe.unavailableReason().ifPresent(r -> {
-                    throw new CudaUnavailable(r);
+                    throw new CudaUnavailableException(r);
                 });
                 return true;
             }
@@ -150,7 +159,7 @@ public final class ParityCommand implements Callable<Integer> {
 
     private CpuKernels kernels() {
         return switch (backend) {
-            case "cpu", "auto" -> CpuKernels.fast(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
+            case "cpu", "auto", "cuda" -> CpuKernels.fast(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
                     CpuKernels.DEFAULT_CHUNK_THRESHOLD);
             case "reference" -> CpuKernels.reference();
             default -> throw new IllegalArgumentException("--backend '" + backend

@@ -7,6 +7,8 @@ import dev.gdn.demo.RecallTask;
 import dev.gdn.job.EmbeddedKafka;
 import dev.gdn.job.GdnJob;
 import dev.gdn.job.LocalRun;
+import dev.gdn.kernels.cuda.CudaProbe;
+import dev.gdn.kernels.cuda.CudaUnavailableException;
 import dev.gdn.operator.GdnOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -68,6 +70,15 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--parallelism", defaultValue = "2", description = "operator parallelism (default ${DEFAULT-VALUE})")
     int parallelism;
 
+    @Option(names = "--backend", defaultValue = "auto",
+            description = "where the model runs: auto (the GPU when CUDA is usable, else the CPU), cpu, or cuda "
+                + "(exit 3 when unusable); default ${DEFAULT-VALUE}")
+    String backend;
+
+    @Option(names = "--matmul-precision", defaultValue = "fp32",
+            description = "GPU matrix products: fp32, tf32 or bf16 (default ${DEFAULT-VALUE})")
+    String matmulPrecision;
+
     @Option(names = "--state-backend", defaultValue = "hashmap", description = "hashmap or rocksdb (default ${DEFAULT-VALUE})")
     String stateBackend;
 
@@ -112,10 +123,29 @@ public final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Says where the model will run; forced cuda where it cannot work fails here, before anything starts. */
+    private void announceBackend(PrintWriter err) {
+        if (!java.util.List.of("auto", "cpu", "cuda").contains(backend)) {
+            throw new IllegalArgumentException("--backend '" + backend + "' is not one of auto, cpu, cuda");
+        }
+        String reason = backend.equals("cpu") ? null : CudaProbe.unavailableReason().orElse(null);
+        if (backend.equals("cuda") && reason != null) {
+            throw new CudaUnavailableException(reason);
+        }
+        if (backend.equals("auto") && reason != null) {
+            err.println("INFO backend auto: using the CPU (" + reason + ")");
+        } else {
+            err.println("gdn run: model on " + (backend.equals("cpu") ? "the CPU" : "the GPU (CUDA, "
+                    + matmulPrecision + " matmuls)"));
+        }
+        err.flush();
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        announceBackend(err);
         Path modelDir = model != null ? model : defaultModel();
         if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
             throw new IllegalArgumentException("--model " + modelDir + ": no config.json there");
@@ -126,6 +156,8 @@ public final class RunCommand implements Callable<Integer> {
         Configuration c = new Configuration();
         c.set(GdnOptions.MODEL_PATH, modelDir.toAbsolutePath().toString());
         c.set(GdnOptions.STATE_BACKEND, stateBackend);
+        c.set(GdnOptions.BACKEND, backend);
+        c.set(GdnOptions.MATMUL_PRECISION, matmulPrecision);
         c.set(GdnOptions.BATCH_MAX_KEYS, batchMaxKeys);
         c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Durations.parse(checkpointInterval, "--checkpoint-interval"));

@@ -1,5 +1,6 @@
 package dev.gdn.operator;
 
+import dev.gdn.kernels.cuda.MatmulPrecision;
 import dev.gdn.kernels.model.ForwardResult;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.StreamInput;
@@ -92,7 +93,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     @Override
     public void open() throws Exception {
         super.open();
-        model = ModelCache.get(config.get(GdnOptions.MODEL_PATH), config.get(GdnOptions.CPU_THREADS));
+        model = ModelCache.get(config.get(GdnOptions.MODEL_PATH), config.get(GdnOptions.CPU_THREADS),
+                config.get(GdnOptions.BACKEND), MatmulPrecision.parse(config.get(GdnOptions.MATMUL_PRECISION)));
         serializer = new StreamMemorySerializer(MemoryLayout.of(model.config()), model.fingerprint(),
                 StorageDType.valueOf(config.get(GdnOptions.STORAGE).toUpperCase(Locale.ROOT)),
                 ModelChangePolicy.valueOf(config.get(GdnOptions.ON_MODEL_CHANGE).toUpperCase(Locale.ROOT)));

@@ -41,6 +41,16 @@ public final class GdnOptions {
             .defaultValue(0)
             .withDescription("Threads of the CPU kernels per operator instance; 0 = one per core.");
 
+    public static final ConfigOption<String> BACKEND = ConfigOptions.key("gdn.backend").stringType()
+            .defaultValue("auto")
+            .withDescription("Where the model runs: auto (the GPU when CUDA is usable, else the CPU with one INFO line "
+                    + "saying why), cpu, or cuda (fail when CUDA is unusable).");
+
+    public static final ConfigOption<String> MATMUL_PRECISION = ConfigOptions.key("gdn.cuda.matmul-precision")
+            .stringType().defaultValue("fp32")
+            .withDescription("Matrix products on the GPU: fp32 (the CPU's results within rounding), tf32 (tensor "
+                    + "cores, ~1e-3) or bf16 (weights in bfloat16: half the GPU memory and bandwidth, ~1e-2).");
+
     public static final ConfigOption<Duration> IDLE_TTL = ConfigOptions.key("gdn.state.idle-ttl").durationType()
             .defaultValue(Duration.ZERO)
             .withDescription("Drop a stream's memory after this long without events (processing time); 0 = never.");
@@ -111,6 +121,8 @@ public final class GdnOptions {
         oneOf(c, STORAGE, "fp32", "bf16");
         oneOf(c, ON_MODEL_CHANGE, "fail", "reset");
         oneOf(c, STATE_BACKEND, "hashmap", "rocksdb");
+        oneOf(c, BACKEND, "auto", "cpu", "cuda");
+        oneOf(c, MATMUL_PRECISION, "fp32", "tf32", "bf16");
     }
 
     private static void positive(Configuration c, ConfigOption<Integer> o) {

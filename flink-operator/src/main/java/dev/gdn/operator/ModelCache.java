@@ -1,25 +1,49 @@
 package dev.gdn.operator;
 
+import dev.gdn.kernels.cuda.Backends;
+import dev.gdn.kernels.cuda.MatmulPrecision;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One loaded model per JVM and path: every operator instance of a TaskManager shares the weights and
- * the CPU thread pool (the forward pass is safe to call from several task threads at once).
+ * One loaded model per JVM, path and backend: every operator instance of a TaskManager shares the
+ * weights, the CPU thread pool or the GPU engine (the forward pass is safe to call from several task
+ * threads at once; on the GPU calls take turns). Native libraries and the GPU context are set up once
+ * per JVM.
  */
 public final class ModelCache {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
     private static final Map<String, GatedDeltaNetModel> MODELS = new ConcurrentHashMap<>();
 
     private ModelCache() {
     }
 
-    /** The model at {@code path}, loaded on first use with {@code threads} CPU threads (0 = all cores). */
+    /** The model at {@code path} on the CPU with {@code threads} threads (0 = all cores). */
     public static GatedDeltaNetModel get(String path, int threads) {
+        return get(path, threads, "cpu", MatmulPrecision.FP32);
+    }
+
+    /**
+     * The model at {@code path}, loaded on first use.
+     *
+     * @param backend   auto, cpu or cuda (see {@link Backends#apply})
+     * @param precision GPU matrix products
+     * @throws dev.gdn.kernels.cuda.CudaUnavailableException when cuda is forced and unusable
+     */
+    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        return MODELS.computeIfAbsent(Path.of(path).toAbsolutePath().normalize() + "#" + t,
-                k -> GatedDeltaNetModel.load(Path.of(path), CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD)));
+        String key = Path.of(path).toAbsolutePath().normalize() + "#" + t + "#" + backend + "#" + precision;
+        return MODELS.computeIfAbsent(key, k -> {
+            GatedDeltaNetModel cpu = GatedDeltaNetModel.load(Path.of(path),
+                    CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD));
+            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, LOG::info);
+            LOG.info("model {} runs on {}", path, m.backendName());
+            return m;
+        });
     }
 }

@@ -96,5 +96,21 @@ class ParityCommandTest {
         assertThat(auto.code()).isZero();
         assertThat(auto.err()).contains("INFO backend auto: using the CPU");
         assertThat(auto.last()).startsWith("parity: PASS");
+
+        String tiny = FLA.resolve("models/gdn-tiny").toString();
+        String expected = FLA.resolve("models/gdn-tiny/expected.safetensors").toString();
+        Result model = run("parity", "--model", tiny, "--expected", expected, "--backend", "cuda");
+        assertThat(model.code()).isEqualTo(3);
+        assertThat(model.err()).startsWith("CUDA unavailable: ");
+        Result modelAuto = run("parity", "--model", tiny, "--expected", expected, "--backend", "auto",
+                "--matmul-precision", "bf16");
+        assertThat(modelAuto.code()).isZero();
+        assertThat(modelAuto.err()).contains("INFO backend auto: using the CPU").contains("backend: cpu");
+        assertThat(modelAuto.last()).startsWith("parity: PASS");
+        assertThat(run("parity", "--model", tiny, "--expected", expected, "--matmul-precision", "fp8").err())
+                .contains("'fp8'");
+        Result job = run("run", "--backend", "cuda", "--events", "10");
+        assertThat(job.code()).isEqualTo(3);
+        assertThat(job.err()).startsWith("CUDA unavailable: ");
     }
 }

@@ -25,12 +25,12 @@ final class Cublas implements AutoCloseable {
      * {@code y = x W^T}.
      *
      * @param x       {@code [rows, in]} fp32 on the device
-     * @param xBf16   scratch of {@code 2 * rows * in} bf16 values, used with bf16 weights
+     * @param xBf16   x split into {@code [2, rows, in]} bf16 parts, used with bf16 weights
      * @param parts   scratch of {@code 2 * rows * out} floats, used with bf16 weights
      * @param w       {@code [out, in]}
      * @param y       {@code [rows, out]} fp32 on the device
      */
-    void linear(CudaModelOps ops, long x, long xBf16, long parts, int rows, DeviceMatrix w, long y) {
+    void linear(long x, long xBf16, long parts, int rows, DeviceMatrix w, long y, CudaModelOps ops) {
         device.bind();
         int m = w.rows();
         int k = w.cols();
@@ -44,8 +44,8 @@ final class Cublas implements AutoCloseable {
                     new DevicePointer(x), cudart.CUDA_R_32F, k, zero, new DevicePointer(y), cudart.CUDA_R_32F, m,
                     cublas.CUBLAS_COMPUTE_32F_FAST_TF32, cublas.CUBLAS_GEMM_DEFAULT));
             case BF16 -> {
-                // activations as hi + lo bf16 rows: one product over 2 * rows columns reads W once
-                ops.toBf16Split(x, xBf16, (long) rows * k);
+                // activations as hi + lo bf16 rows (already split by the caller): one product over
+                // 2 * rows columns reads W once
                 check("cublasGemmEx(bf16)", cublas.cublasGemmEx(handle, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, m,
                         2 * rows, k, one, new DevicePointer(w.address()), cudart.CUDA_R_16BF, k,
                         new DevicePointer(xBf16), cudart.CUDA_R_16BF, k, zero, new DevicePointer(parts),

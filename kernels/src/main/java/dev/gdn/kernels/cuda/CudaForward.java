@@ -42,6 +42,7 @@ public final class CudaForward implements ForwardEngine {
     private final Cublas blas;
     private final CudaModelOps ops;
     private final CudaRecurrentGatedDeltaRule rule;
+    private final CudaChunkedGatedDeltaRule chunk;
     private final DeltaRuleShape shape;
     private final long embeddings;
     private final long finalNorm;
@@ -50,6 +51,8 @@ public final class CudaForward implements ForwardEngine {
     private final CudaMemoryPool pool;
     private final DeviceScratch scratch;
     private final long weightBytes;
+    /** The activations of the last {@link #prepare}. */
+    private long prepared;
 
     private record Mlp(long norm, DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down) {
     }
@@ -62,6 +65,12 @@ public final class CudaForward implements ForwardEngine {
     private record AttentionLayer(long norm, DeviceMatrix q, DeviceMatrix k, DeviceMatrix v, DeviceMatrix o,
             long qBias, long kBias, long vBias, long invFreq, AttentionConfig cfg, Mlp mlp) {
     }
+
+    /**
+     * Run length from which a stream's gated delta rule takes the chunkwise kernel (shorter runs: the
+     * recurrent one, one-token batches: the decode step).
+     */
+    public static final int CHUNK_FROM = 16;
 
     /** Rows one pass computes at most by default. */
     public static final int DEFAULT_MAX_ROWS_PER_PASS = 16384;
@@ -86,6 +95,8 @@ public final class CudaForward implements ForwardEngine {
             this.ops = new CudaModelOps(device, c.convSize());
             this.shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
             this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape) : null;
+            this.chunk = c.deltaNetLayerCount() > 0 && CudaChunkedGatedDeltaRule.supports(shape)
+                    ? new CudaChunkedGatedDeltaRule(device, shape) : null;
             ModelWeights w = model.weights();
             int d = c.hiddenSize();
             this.embeddings = floats(w.embeddings());
@@ -275,9 +286,11 @@ public final class CudaForward implements ForwardEngine {
             int inter = c.intermediateSize();
             long gate = scratch.get("mlpGate", 4L * rows * inter);
             long up = scratch.get("mlpUp", 4L * rows * inter);
+            prepare(normed, rows, d);
             linear(normed, rows, mlp.gate(), gate);
             linear(normed, rows, mlp.up(), up);
             ops.swiglu(gate, up, (long) rows * inter);
+            prepare(gate, rows, inter);
             linear(gate, rows, mlp.down(), mixed);
             long next = l + 1 < layers.length ? norm(layers[l + 1]) : finalNorm;
             ops.addRmsNorm(h, mixed, next, normed, rows, d, eps);
@@ -299,6 +312,7 @@ public final class CudaForward implements ForwardEngine {
         long buf = scratch.get("logits", 4L * Math.min(rows, LOGIT_BLOCK) * vocab);
         for (int r = 0; r < rows; r += LOGIT_BLOCK) {
             int nr = Math.min(LOGIT_BLOCK, rows - r);
+            prepare(normed + 4L * r * d, nr, d);
             linear(normed + 4L * r * d, nr, lmHead, buf);
             if (out != null) {
                 try (FloatPointer host = new FloatPointer((long) nr * vocab)) {
@@ -322,6 +336,7 @@ public final class CudaForward implements ForwardEngine {
         long beta = scratch.get("beta", 4L * rows * hv);
         long o = scratch.get("o", 4L * rows * vDim);
         long gate = w.g() == null ? 0 : scratch.get("gate", 4L * rows * vDim);
+        prepare(x, rows, c.hiddenSize());
         linear(x, rows, w.q(), q);
         linear(x, rows, w.k(), k);
         linear(x, rows, w.v(), v);
@@ -344,10 +359,15 @@ public final class CudaForward implements ForwardEngine {
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
         if (rows == n) {
             rule.step(n, q, k, v, g, beta, dSlots, pool.part(l, 0), o, scale);
+        } else if (chunk != null) {
+            // each stream takes the form its own run length calls for: the result never depends on the batch
+            rule.run(n, q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o, scale, CHUNK_FROM - 1);
+            chunk.run(n, q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o, scale, CHUNK_FROM);
         } else {
             rule.run(n, q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o, scale);
         }
         ops.gatedRmsNorm(o, gate, w.oNorm(), rows * hv, c.headValueDim(), c.normEps());
+        prepare(o, rows, vDim);
         linear(o, rows, w.o(), y);
     }
 
@@ -361,6 +381,7 @@ public final class CudaForward implements ForwardEngine {
         long k = scratch.get("ak", 4L * rows * kvRow);
         long v = scratch.get("av", 4L * rows * kvRow);
         long o = scratch.get("ao", 4L * rows * qRow);
+        prepare(x, rows, c.hiddenSize());
         linear(x, rows, w.q(), q);
         linear(x, rows, w.k(), k);
         linear(x, rows, w.v(), v);
@@ -387,14 +408,33 @@ public final class CudaForward implements ForwardEngine {
         for (int i = 0; i < n; i++) {
             pool.advance(l, slots[i], offsets[i + 1] - offsets[i]);
         }
+        prepare(o, rows, qRow);
         linear(o, rows, w.o(), y);
     }
 
+    /**
+     * Gets activations x {@code [rows, cols]} ready for the products that follow: with bf16 weights,
+     * splits them once into bf16 parts shared by every product of x until the next call.
+     */
+    private void prepare(long x, int rows, int cols) {
+        prepared = x;
+        if (precision == MatmulPrecision.BF16) {
+            ops.toBf16Split(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
+        }
+    }
+
+    /** {@code y = x W^T} for the activations of the last {@link #prepare}. */
     private void linear(long x, int rows, DeviceMatrix w, long y) {
-        boolean bf16 = precision == MatmulPrecision.BF16;
-        long xb = bf16 ? scratch.get("bf16", 4L * rows * w.cols()) : 0;
-        long parts = bf16 ? scratch.get("bf16parts", 8L * rows * w.rows()) : 0;
-        blas.linear(ops, x, xb, parts, rows, w, y);
+        if (x != prepared) {
+            throw new IllegalStateException("activations not prepared for the product");
+        }
+        long xb = 0;
+        long parts = 0;
+        if (precision == MatmulPrecision.BF16) {
+            xb = scratch.get("bf16", 4L * rows * w.cols());
+            parts = scratch.get("bf16parts", 8L * rows * w.rows());
+        }
+        blas.linear(x, xb, parts, rows, w, y, ops);
     }
 
     private static long norm(Object layer) {
@@ -423,6 +463,7 @@ public final class CudaForward implements ForwardEngine {
     public synchronized void close() {
         pool.close();
         scratch.close();
+        ops.close();
         blas.close();
         device.close();
     }

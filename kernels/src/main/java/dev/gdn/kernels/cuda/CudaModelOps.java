@@ -1,10 +1,6 @@
 package dev.gdn.kernels.cuda;
 
 import org.bytedeco.cuda.cudart.CUfunc_st;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
-import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.javacpp.Pointer;
 
 /**
  * Launchers for the kernels of {@code model_ops.cu}: embedding gather, RMSNorm with the residual add,
@@ -18,6 +14,7 @@ final class CudaModelOps {
     private static final int ELEMENTWISE_BLOCKS = 132 * 8;
 
     private final CudaDevice d;
+    private final LaunchArgs args;
     private final CUfunc_st embed;
     private final CUfunc_st addRmsNorm;
     private final CUfunc_st shortConv;
@@ -37,6 +34,7 @@ final class CudaModelOps {
      */
     CudaModelOps(CudaDevice d, int convWidth) {
         this.d = d;
+        this.args = new LaunchArgs(d);
         String w = "-DCONV_W=" + convWidth;
         embed = d.function(SOURCE, "embed_rows", w);
         addRmsNorm = d.function(SOURCE, "add_rmsnorm", w);
@@ -55,12 +53,13 @@ final class CudaModelOps {
 
     /** {@code h[r] = emb[tokens[r]]}; emb {@code [vocab, D]}, tokens {@code [rows]} int, h {@code [rows, D]}. */
     void embed(long emb, long tokens, long h, int rows, int dim) {
-        d.launch(embed, grid(rows), block(ROW_THREADS), p(emb), p(tokens), p(h), i(dim));
+        args.reset().add(emb).add(tokens).add(h).addInt(dim).launch(embed, rows, 1, 1, ROW_THREADS, 1, 1, 0);
     }
 
     /** {@code h += y} (y may be 0 for none), then {@code out = rmsNorm(h) * w}; all {@code [rows, D]}. */
     void addRmsNorm(long h, long y, long w, long out, int rows, int dim, float eps) {
-        d.launch(addRmsNorm, grid(rows), block(ROW_THREADS), p(h), p(y), p(w), p(out), i(dim), f(eps));
+        args.reset().add(h).add(y).add(w).add(out).addInt(dim).addFloat(eps)
+                .launch(addRmsNorm, rows, 1, 1, ROW_THREADS, 1, 1, 0);
     }
 
     /**
@@ -71,47 +70,49 @@ final class CudaModelOps {
      * @param offsets {@code [N + 1]} int
      */
     void shortConv(long x, long weight, long cache, long slots, long offsets, int streams, int dim) {
-        d.launch(shortConv, new int[] {(dim + 127) / 128, streams, 1}, block(128), p(x), p(weight), p(cache), p(slots),
-                p(offsets), i(dim));
+        args.reset().add(x).add(weight).add(cache).add(slots).add(offsets).addInt(dim)
+                .launch(shortConv, (dim + 127) / 128, streams, 1, 128, 1, 1, 0);
     }
 
     void silu(long x, long n) {
-        d.launch(silu, grid(ELEMENTWISE_BLOCKS), block(256), p(x), l(n));
+        args.reset().add(x).add(n).launch(silu, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
     }
 
     /** L2-normalises every head of q and k, each {@code [heads, K]}. */
     void l2NormHeads(long q, long k, int heads, int dim) {
-        d.launch(l2Norm, new int[] {heads, 2, 1}, block(32), p(q), p(k), i(dim));
+        args.reset().add(q).add(k).addInt(dim).launch(l2Norm, heads, 2, 1, 32, 1, 1, 0);
     }
 
     /** g, beta {@code [rows, HV]} from the a, b projections; negA, dtBias {@code [HV]}. */
     void gates(long a, long b, long negA, long dtBias, long g, long beta, int rows, int hv, float betaScale) {
         int total = rows * hv;
-        d.launch(gates, grid((total + 255) / 256), block(256), p(a), p(b), p(negA), p(dtBias), p(g), p(beta),
-                i(total), i(hv), f(betaScale));
+        args.reset().add(a).add(b).add(negA).add(dtBias).add(g).add(beta).addInt(total).addInt(hv)
+                .addFloat(betaScale)
+                .launch(gates, (total + 255) / 256, 1, 1, 256, 1, 1, 0);
     }
 
     /** Per head of o {@code [heads, V]}: {@code rmsNorm(o) * w * silu(gate)}; gate 0 for none. */
     void gatedRmsNorm(long o, long gate, long w, int heads, int dim, float eps) {
-        d.launch(gatedRmsNorm, grid(heads), block(32), p(o), p(gate), p(w), i(dim), f(eps));
+        args.reset().add(o).add(gate).add(w).addInt(dim).addFloat(eps).launch(gatedRmsNorm, heads, 1, 1, 32, 1, 1, 0);
     }
 
     void swiglu(long gate, long up, long n) {
-        d.launch(swiglu, grid(ELEMENTWISE_BLOCKS), block(256), p(gate), p(up), l(n));
+        args.reset().add(gate).add(up).add(n).launch(swiglu, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
     }
 
     void addBias(long y, long bias, int rows, int cols) {
-        d.launch(addBias, grid(ELEMENTWISE_BLOCKS), block(256), p(y), p(bias), l((long) rows * cols), i(cols));
+        args.reset().add(y).add(bias).add((long) rows * cols).addInt(cols)
+                .launch(addBias, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
     }
 
     /** x {@code [n]} fp32 to y {@code [2, n]} bf16: the rounded values, then what rounding left out. */
     void toBf16Split(long x, long y, long n) {
-        d.launch(toBf16Split, grid(ELEMENTWISE_BLOCKS), block(256), p(x), p(y), l(n));
+        args.reset().add(x).add(y).add(n).launch(toBf16Split, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
     }
 
     /** {@code y[i] = parts[i] + parts[n + i]}. */
     void addHalves(long parts, long y, long n) {
-        d.launch(addHalves, grid(ELEMENTWISE_BLOCKS), block(256), p(parts), p(y), l(n));
+        args.reset().add(parts).add(y).add(n).launch(addHalves, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
     }
 
     /**
@@ -124,39 +125,20 @@ final class CudaModelOps {
     void windowAttention(long q, long k, long v, long ringK, long ringV, long slots, long offsets, long cached,
             long start, long invFreq, long out, int streams, int hq, int hkv, int dh, int window, float scale) {
         int shared = 4 * (dh + window + 128);
-        d.launch(attention, new int[] {streams, hq, 1}, block(128), shared, p(q), p(k), p(v), p(ringK), p(ringV),
-                p(slots), p(offsets), p(cached), p(start), p(invFreq), p(out), i(hq), i(hkv), i(dh), i(window),
-                f(scale));
+        args.reset().add(q).add(k).add(v).add(ringK).add(ringV).add(slots).add(offsets).add(cached).add(start)
+                .add(invFreq).add(out).addInt(hq).addInt(hkv).addInt(dh).addInt(window).addFloat(scale)
+                .launch(attention, streams, hq, 1, 128, 1, 1, shared);
     }
 
     /** Appends each stream's k, v rows to its ring; {@code next [N]} int: ring slot of its next position. */
     void ringAppend(long k, long v, long ringK, long ringV, long slots, long offsets, long next, int streams,
             int window, int row) {
-        d.launch(ringAppend, grid(streams), block(256), p(k), p(v), p(ringK), p(ringV), p(slots), p(offsets), p(next),
-                i(window), i(row));
+        args.reset().add(k).add(v).add(ringK).add(ringV).add(slots).add(offsets).add(next).addInt(window)
+                .addInt(row)
+                .launch(ringAppend, streams, 1, 1, 256, 1, 1, 0);
     }
 
-    private static int[] grid(int x) {
-        return new int[] {x, 1, 1};
-    }
-
-    private static int[] block(int x) {
-        return new int[] {x, 1, 1};
-    }
-
-    private static Pointer p(long address) {
-        return new LongPointer(1).put(address);
-    }
-
-    private static Pointer l(long value) {
-        return new LongPointer(1).put(value);
-    }
-
-    private static Pointer i(int value) {
-        return new IntPointer(1).put(value);
-    }
-
-    private static Pointer f(float value) {
-        return new FloatPointer(1).put(value);
+    void close() {
+        args.close();
     }
 }

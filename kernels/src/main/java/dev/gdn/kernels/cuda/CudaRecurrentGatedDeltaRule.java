@@ -2,9 +2,6 @@ package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import org.bytedeco.cuda.cudart.CUfunc_st;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
-import org.bytedeco.javacpp.LongPointer;
 
 /**
  * The token-by-token gated delta rule on the GPU ({@code gated_delta_rule_recurrent.cu}) for a batch
@@ -24,6 +21,7 @@ public final class CudaRecurrentGatedDeltaRule {
     private final DeltaRuleShape shape;
     private final CUfunc_st function;
     private final CUfunc_st stepFunction;
+    private final LaunchArgs args;
 
     /**
      * @throws IllegalArgumentException when K is not a multiple of 4
@@ -34,6 +32,7 @@ public final class CudaRecurrentGatedDeltaRule {
         }
         this.device = device;
         this.shape = shape;
+        this.args = new LaunchArgs(device);
         String src = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
         this.function = device.function(src, "gated_delta_rule_recurrent", "-DK_DIM=" + shape.keyDim(),
                 "-DKSPLIT=" + KSPLIT);
@@ -44,14 +43,16 @@ public final class CudaRecurrentGatedDeltaRule {
     /** Advances {@code streams} streams over their rows (asynchronous on the default stream). */
     public void run(int streams, long q, long k, long v, long g, long beta, long offsets, long slots, long pool,
             long out, float scale) {
-        int[] grid = {(shape.valueDim() + 31) / 32, shape.valueHeads(), streams};
-        int[] block = {32, KSPLIT, 1};
-        device.launch(function, grid, block, new LongPointer(1).put(q), new LongPointer(1).put(k),
-                new LongPointer(1).put(v), new LongPointer(1).put(g), new LongPointer(1).put(beta),
-                new LongPointer(1).put(offsets), new LongPointer(1).put(slots), new LongPointer(1).put(pool),
-                new LongPointer(1).put(out), new IntPointer(1).put(shape.heads()),
-                new IntPointer(1).put(shape.valueHeads()), new IntPointer(1).put(shape.valueDim()),
-                new FloatPointer(1).put(scale));
+        run(streams, q, k, v, g, beta, offsets, slots, pool, out, scale, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #run}, leaving streams of more than {@code maxTokens} tokens untouched (for the chunk kernel). */
+    public void run(int streams, long q, long k, long v, long g, long beta, long offsets, long slots, long pool,
+            long out, float scale, int maxTokens) {
+        args.reset().add(q).add(k).add(v).add(g).add(beta).add(offsets).add(slots).add(pool).add(out)
+                .addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
+                .addInt(maxTokens)
+                .launch(function, (shape.valueDim() + 31) / 32, shape.valueHeads(), streams, 32, KSPLIT, 1, 0);
     }
 
     /**
@@ -60,12 +61,8 @@ public final class CudaRecurrentGatedDeltaRule {
      */
     public void step(int streams, long q, long k, long v, long g, long beta, long slots, long pool, long out,
             float scale) {
-        int[] grid = {(shape.valueDim() + 31) / 32, shape.valueHeads(), streams};
-        int[] block = {32, KSPLIT, 1};
-        device.launch(stepFunction, grid, block, new LongPointer(1).put(q), new LongPointer(1).put(k),
-                new LongPointer(1).put(v), new LongPointer(1).put(g), new LongPointer(1).put(beta),
-                new LongPointer(1).put(slots), new LongPointer(1).put(pool), new LongPointer(1).put(out),
-                new IntPointer(1).put(shape.heads()), new IntPointer(1).put(shape.valueHeads()),
-                new IntPointer(1).put(shape.valueDim()), new FloatPointer(1).put(scale));
+        args.reset().add(q).add(k).add(v).add(g).add(beta).add(slots).add(pool).add(out).addInt(shape.heads())
+                .addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
+                .launch(stepFunction, (shape.valueDim() + 31) / 32, shape.valueHeads(), streams, 32, KSPLIT, 1, 0);
     }
 }

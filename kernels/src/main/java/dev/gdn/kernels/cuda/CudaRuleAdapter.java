@@ -6,15 +6,24 @@ import dev.gdn.kernels.deltarule.GatedDeltaRule;
 import java.util.Arrays;
 
 /**
- * The CUDA recurrent form behind the host-array {@link GatedDeltaRule} interface, for parity checks:
- * each call uploads one sequence and its state, runs the kernel and downloads the results. Not a fast
- * path (the model keeps states on the device); a way to hold the GPU kernel to the same fixtures.
+ * A CUDA form (recurrent or chunkwise) behind the host-array {@link GatedDeltaRule} interface, for
+ * parity checks: each call uploads one sequence and its state, runs the kernel and downloads the
+ * results. Not a fast path (the model keeps states on the device); a way to hold the GPU kernels to the
+ * same fixtures.
  */
 public final class CudaRuleAdapter implements GatedDeltaRule {
     private final CudaDevice device;
+    private final boolean chunked;
 
+    /** The recurrent form. */
     public CudaRuleAdapter(CudaDevice device) {
+        this(device, false);
+    }
+
+    /** The chunkwise form when {@code chunked} (see {@link CudaChunkedGatedDeltaRule#supports}). */
+    public CudaRuleAdapter(CudaDevice device, boolean chunked) {
         this.device = device;
+        this.chunked = chunked;
     }
 
     @Override
@@ -42,11 +51,18 @@ public final class CudaRuleAdapter implements GatedDeltaRule {
         device.upload(dSlot, new int[] {0});
         long dp = upload(st);
         long dout = device.allocate(4L * t * s.vRowSize());
-        new CudaRecurrentGatedDeltaRule(device, s).run(1, dq, dk, dv, dg, db, dOff, dSlot, dp, dout, in.scale());
+        if (chunked) {
+            new CudaChunkedGatedDeltaRule(device, s).run(1, dq, dk, dv, dg, db, dOff, dSlot, dp, dout, in.scale(), 1);
+        } else {
+            new CudaRecurrentGatedDeltaRule(device, s).run(1, dq, dk, dv, dg, db, dOff, dSlot, dp, dout, in.scale());
+        }
         device.synchronize();
         float[] o = new float[t * s.vRowSize()];
         device.download(o, dout);
         device.download(st, dp);
+        for (long a : new long[] {dq, dk, dv, dg, db, dOff, dSlot, dp, dout}) {
+            device.free(a);
+        }
         System.arraycopy(o, 0, out, r0 * s.vRowSize(), o.length);
         System.arraycopy(st, 0, state, stateOffset, st.length);
     }

@@ -23,11 +23,11 @@ static_assert(K_DIM % KSPLIT == 0, "K_DIM must be a multiple of KSPLIT");
 #define ROWS (K_DIM / KSPLIT)
 #define THREADS (32 * KSPLIT)
 
-// Shared memory of one block: the partial sums of S^T k, S^T q and k.q, and the block's u.
+// Shared memory of one block: the partial sums of S^T k, S^T q and k.q (one per warp), and the block's u.
 struct Shared {
     float red_k[KSPLIT][32];
     float red_q[KSPLIT][32];
-    float red_kq[THREADS];
+    float red_kq[KSPLIT];
     float u[32];
 };
 
@@ -51,7 +51,13 @@ __device__ __forceinline__ void advance_token(float (&s)[ROWS], Shared& sh, cons
     for (int r = tid; r < K_DIM; r += THREADS) {
         p = fmaf(kh[r], qh[r] * scale, p);
     }
-    sh.red_kq[tid] = p;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        p += __shfl_xor_sync(0xffffffffu, p, o);
+    }
+    if (tx == 0) {
+        sh.red_kq[ty] = p;
+    }
 
     float ak = 0.f;
     float aq = 0.f;
@@ -67,8 +73,9 @@ __device__ __forceinline__ void advance_token(float (&s)[ROWS], Shared& sh, cons
 
     if (ty == 0) {
         float kq = 0.f;
-        for (int i = 0; i < THREADS; i++) {
-            kq += sh.red_kq[i];
+#pragma unroll
+        for (int y = 0; y < KSPLIT; y++) {
+            kq += sh.red_kq[y];
         }
         float sk = 0.f;
         float sq = 0.f;
@@ -123,12 +130,16 @@ gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2
                            const int* __restrict__ slots,    // [N] pool slot of each stream
                            float* __restrict__ pool,         // [slots, HV, K, V]
                            float* __restrict__ out,          // [rows, HV, V]
-                           int H, int HV, int V, float scale)
+                           int H, int HV, int V, float scale,
+                           int maxTokens)                    // longer runs are left to the chunk kernel
 {
     const int n = blockIdx.z;
     const int j = blockIdx.y;
     const int c = blockIdx.x * 32 + threadIdx.x;
     const bool active = c < V;
+    if (offsets[n + 1] - offsets[n] > maxTokens) {
+        return;
+    }
     float* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
     __shared__ Shared sh;
     float s[ROWS];

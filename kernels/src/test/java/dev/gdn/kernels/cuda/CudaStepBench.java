@@ -39,35 +39,53 @@ public final class CudaStepBench {
             int[][] shapes = {{256, 16, 128, 128, 1}, {1024, 16, 128, 128, 1}, {512, 6, 256, 512, 1},
                 {256, 16, 128, 128, 64}, {64, 6, 256, 512, 64},
                 {8, 16, 128, 128, 4096}, {4, 6, 256, 512, 8192}};
-            System.out.println("| N | H | K | V | tokens/stream | parity o / state | ms | state GB/s | % of copy | M tokens/s |");
+            System.out.println("| N | H | K | V | tokens/stream | form | parity o / state | ms | state GB/s "
+                    + "| % of copy | M tokens/s |");
             for (int[] s : shapes) {
                 DeltaRuleShape shape = new DeltaRuleShape(s[1], s[1], s[2], s[3]);
-                // parity on a sample of the same shape
                 long c0 = System.nanoTime();
                 CudaRecurrentGatedDeltaRule step = new CudaRecurrentGatedDeltaRule(d, shape);
+                CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d, shape);
                 System.out.printf(Locale.ROOT, "kernels for K=%d ready in %.1f s (NVRTC compile or disk cache)%n", s[2],
                         (System.nanoTime() - c0) / 1e9);
+                // parity on a sample of the same shape; the double-precision reference is slow, so long
+                // prefills are checked on their first 128 tokens
                 int[] lengths = new int[4];
-                // the double-precision reference is slow: long prefills are checked on their first 128 tokens
                 java.util.Arrays.fill(lengths, Math.min(s[4], 128));
                 CudaStepHarness sample = new CudaStepHarness(shape, lengths, 3);
                 float[][] ref = sample.reference();
-                float[][] got = sample.gpu(d, step, s[4] == 1);
-                double eo = of(got[0], ref[0]).value();
-                double es = of(got[1], ref[1]).value();
-                if (!(eo <= 1e-5 && es <= 1e-5)) {
-                    System.out.printf(Locale.ROOT, "PARITY FAILED for %s: o %.2e state %.2e; not timing%n", shape, eo, es);
-                    System.exit(1);
+                List<String> forms = s[4] == 1 ? List.of("recurrent") : List.of("recurrent", "chunk");
+                for (String form : forms) {
+                    boolean chunked = form.equals("chunk");
+                    float[][] got = chunked ? sample.gpuChunked(d, chunk) : sample.gpu(d, step, s[4] == 1);
+                    double tol = chunked ? 1e-4 : 1e-5;
+                    double eo = of(got[0], ref[0]).value();
+                    double es = of(got[1], ref[1]).value();
+                    if (!(eo <= tol && es <= tol)) {
+                        System.out.printf(Locale.ROOT, "PARITY FAILED for %s %s: o %.2e state %.2e; not timing%n", shape,
+                                form, eo, es);
+                        System.exit(1);
+                    }
+                    double ms = time(d, shape, s[0], s[4], a -> {
+                        if (chunked) {
+                            chunk.run(s[0], a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scaleOf(shape), 1);
+                        } else if (s[4] == 1) {
+                            step.step(s[0], a[0], a[1], a[2], a[3], a[4], a[5], a[7], a[8], scaleOf(shape));
+                        } else {
+                            step.run(s[0], a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scaleOf(shape));
+                        }
+                    });
+                    double bytes = 2.0 * 4 * s[0] * (double) shape.stateSize();
+                    double gbps = bytes / (ms * 1e-3);
+                    double mtps = s[0] * (double) s[4] / (ms * 1e-3) / 1e6;
+                    System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %d | %s | %.1e / %.1e | %.3f | %.0f | %.0f%% "
+                            + "| %.2f |%n", s[0], s[1], s[2], s[3], s[4], form, eo, es, ms, gbps / 1e9, 100 * gbps / copy,
+                            mtps);
+                    json.add(String.format(Locale.ROOT, "{\"N\":%d,\"H\":%d,\"K\":%d,\"V\":%d,\"T\":%d,"
+                            + "\"form\":\"%s\",\"parity_o\":%.2e,\"parity_state\":%.2e,\"ms\":%.4f,\"gbps\":%.1f,"
+                            + "\"fraction_of_copy\":%.3f,\"mtok_s\":%.3f}", s[0], s[1], s[2], s[3], s[4], form, eo, es,
+                            ms, gbps / 1e9, gbps / copy, mtps));
                 }
-                double ms = time(d, step, shape, s[0], s[4]);
-                double bytes = 2.0 * 4 * s[0] * (double) shape.stateSize();
-                double gbps = bytes / (ms * 1e-3);
-                double mtps = s[0] * (double) s[4] / (ms * 1e-3) / 1e6;
-                System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %d | %.1e / %.1e | %.3f | %.0f | %.0f%% | %.2f |%n",
-                        s[0], s[1], s[2], s[3], s[4], eo, es, ms, gbps / 1e9, 100 * gbps / copy, mtps);
-                json.add(String.format(Locale.ROOT, "{\"N\":%d,\"H\":%d,\"K\":%d,\"V\":%d,\"T\":%d,\"parity_o\":%.2e,"
-                        + "\"parity_state\":%.2e,\"ms\":%.4f,\"gbps\":%.1f,\"fraction_of_copy\":%.3f,\"mtok_s\":%.3f}",
-                        s[0], s[1], s[2], s[3], s[4], eo, es, ms, gbps / 1e9, gbps / copy, mtps));
             }
         }
         if (args.length > 0) {
@@ -75,7 +93,16 @@ public final class CudaStepBench {
         }
     }
 
-    static double time(CudaDevice d, CudaRecurrentGatedDeltaRule step, DeltaRuleShape shape, int streams, int t) {
+    static float scaleOf(DeltaRuleShape shape) {
+        return (float) (1 / Math.sqrt(shape.keyDim()));
+    }
+
+    /**
+     * Mean milliseconds of {@code launch} over {@code streams} streams of {@code t} random tokens; it gets
+     * the device arrays {q, k, v, g, beta, slots, offsets, pool, out}.
+     */
+    static double time(CudaDevice d, DeltaRuleShape shape, int streams, int t,
+            java.util.function.Consumer<long[]> launch) {
         Random r = new Random(1);
         int n = streams * t;
         long dq = d.allocate(4L * n * shape.qkRowSize());
@@ -104,14 +131,15 @@ public final class CudaStepBench {
         }
         d.upload(ds, slots);
         d.upload(doff, offsets);
-        float scale = (float) (1 / Math.sqrt(shape.keyDim()));
-        for (int i = 0; i < 5; i++) {
-            step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale);
+        long[] a = {dq, dk, dv, dg, db, ds, doff, dp, dout, 0};
+        for (int i = 0; i < 3; i++) {
+            launch.accept(a);
         }
-        if (t == 1) {
-            return timed(d, 50, () -> step.step(streams, dq, dk, dv, dg, db, ds, dp, dout, scale));
+        double ms = timed(d, t > 1000 ? 5 : 20, () -> launch.accept(a));
+        for (long p : new long[] {dq, dk, dv, dg, db, ds, doff, dp, dout}) {
+            d.free(p);
         }
-        return timed(d, t > 1000 ? 5 : 20, () -> step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale));
+        return ms;
     }
 
     static double copyBandwidth(CudaDevice d, long bytes) {

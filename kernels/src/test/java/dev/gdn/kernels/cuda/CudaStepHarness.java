@@ -84,6 +84,25 @@ final class CudaStepHarness {
 
     /** As {@link #gpu(CudaDevice, CudaRecurrentGatedDeltaRule)}, through the decode kernel when {@code decode}. */
     float[][] gpu(CudaDevice d, CudaRecurrentGatedDeltaRule step, boolean decode) {
+        if (decode && rows != streams) {
+            throw new IllegalStateException("the decode kernel takes exactly one token per stream");
+        }
+        return gpu(d, a -> {
+            if (decode) {
+                step.step(streams, a[0], a[1], a[2], a[3], a[4], a[5], a[7], a[8], scale);
+            } else {
+                step.run(streams, a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scale);
+            }
+        });
+    }
+
+    /** Through the chunkwise kernel (every stream, whatever its length). */
+    float[][] gpuChunked(CudaDevice d, CudaChunkedGatedDeltaRule chunk) {
+        return gpu(d, a -> chunk.run(streams, a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scale, 1));
+    }
+
+    /** Uploads the inputs, runs {@code launch} on {q, k, v, g, beta, slots, offsets, pool, out}, downloads. */
+    private float[][] gpu(CudaDevice d, java.util.function.Consumer<long[]> launch) {
         long dq = d.allocate(4L * q.length);
         long dk = d.allocate(4L * k.length);
         long dv = d.allocate(4L * v.length);
@@ -101,19 +120,15 @@ final class CudaStepHarness {
         d.upload(db, beta);
         d.upload(ds, slots);
         d.upload(dp, pool);
-        if (decode) {
-            if (rows != streams) {
-                throw new IllegalStateException("the decode kernel takes exactly one token per stream");
-            }
-            step.step(streams, dq, dk, dv, dg, db, ds, dp, dout, scale);
-        } else {
-            step.run(streams, dq, dk, dv, dg, db, doff, ds, dp, dout, scale);
-        }
+        launch.accept(new long[] {dq, dk, dv, dg, db, ds, doff, dp, dout});
         d.synchronize();
         float[] out = new float[rows * shape.vRowSize()];
         float[] p = new float[pool.length];
         d.download(out, dout);
         d.download(p, dp);
+        for (long a : new long[] {dq, dk, dv, dg, db, ds, doff, dp, dout}) {
+            d.free(a);
+        }
         return new float[][] {out, p};
     }
 
