@@ -16,10 +16,11 @@ public final class CudaChunkedGatedDeltaRule {
     /** Tokens per chunk. */
     public static final int CHUNK = 32;
     private static final int THREADS = 256;
+    /** Value columns of the state a block owns. */
+    private static final int TILE = 64;
     private static final int MAX_SHARED = 200 * 1024;
 
     private final DeltaRuleShape shape;
-    private final int tile;
     private final int sharedBytes;
     private final CUfunc_st function;
     private final LaunchArgs args;
@@ -29,14 +30,13 @@ public final class CudaChunkedGatedDeltaRule {
      */
     public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape) {
         if (!supports(shape)) {
-            throw new IllegalArgumentException(shape + " is outside the chunk kernel's shapes (V a multiple of 32, "
-                    + "shared memory within " + MAX_SHARED / 1024 + " KiB)");
+            throw new IllegalArgumentException(shape + " is outside the chunk kernel's shapes (K a multiple of 16, "
+                    + "V of 64, shared memory within " + MAX_SHARED / 1024 + " KiB)");
         }
         this.shape = shape;
-        this.tile = tile(shape);
-        this.sharedBytes = sharedBytes(shape.keyDim(), tile);
+        this.sharedBytes = sharedBytes(shape.keyDim());
         this.function = device.function("/dev/gdn/kernels/cuda/gated_delta_rule_chunk.cu", "gated_delta_rule_chunk",
-                "-DK_DIM=" + shape.keyDim(), "-DCHUNK=" + CHUNK, "-DVT=" + tile);
+                "-DK_DIM=" + shape.keyDim());
         device.bind();
         Cuda.check("cuFuncSetAttribute(max dynamic shared memory " + sharedBytes + ")", cudart.cuFuncSetAttribute(
                 function, cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes));
@@ -45,15 +45,12 @@ public final class CudaChunkedGatedDeltaRule {
 
     /** Whether the kernel handles heads of this shape. */
     public static boolean supports(DeltaRuleShape shape) {
-        return tile(shape) > 0 && sharedBytes(shape.keyDim(), tile(shape)) <= MAX_SHARED;
+        return shape.keyDim() % 16 == 0 && shape.valueDim() % TILE == 0 && sharedBytes(shape.keyDim()) <= MAX_SHARED;
     }
 
-    private static int tile(DeltaRuleShape shape) {
-        return shape.valueDim() % 64 == 0 ? 64 : shape.valueDim() % 32 == 0 ? 32 : 0;
-    }
-
-    private static int sharedBytes(int k, int vt) {
-        return 4 * (2 * CHUNK * (k + 1) + k * vt + 2 * CHUNK * (CHUNK + 1) + 2 * CHUNK * vt + 4 * CHUNK);
+    /** Ks, Qs {@code [C, K+4]}, the state slice {@code [K, 64]}, U {@code [C, 64]}, A, M {@code [C, C+1]}, 4 x {@code [C]}. */
+    private static int sharedBytes(int k) {
+        return 4 * (2 * CHUNK * (k + 4) + k * TILE + CHUNK * TILE + 2 * CHUNK * (CHUNK + 1) + 4 * CHUNK);
     }
 
     /**
@@ -65,6 +62,6 @@ public final class CudaChunkedGatedDeltaRule {
         args.reset().add(q).add(k).add(v).add(g).add(beta).add(offsets).add(slots).add(pool).add(out)
                 .addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
                 .addInt(minTokens)
-                .launch(function, shape.valueDim() / tile, shape.valueHeads(), streams, THREADS, 1, 1, sharedBytes);
+                .launch(function, shape.valueDim() / TILE, shape.valueHeads(), streams, THREADS, 1, 1, sharedBytes);
     }
 }

@@ -70,7 +70,7 @@ public final class CudaForward implements ForwardEngine {
      * Run length from which a stream's gated delta rule takes the chunkwise kernel (shorter runs: the
      * recurrent one, one-token batches: the decode step).
      */
-    public static final int CHUNK_FROM = 16;
+    public static final int CHUNK_FROM = 32;
 
     /** Rows one pass computes at most by default. */
     public static final int DEFAULT_MAX_ROWS_PER_PASS = 16384;
