@@ -109,6 +109,9 @@ class ParityCommandTest {
         assertThat(modelAuto.last()).startsWith("parity: PASS");
         assertThat(run("parity", "--model", tiny, "--expected", expected, "--matmul-precision", "fp8").err())
                 .contains("'fp8'");
+        Result bench = run("bench", "--what", "step");
+        assertThat(bench.code()).isEqualTo(3);
+        assertThat(bench.err()).startsWith("CUDA unavailable: ");
         Result job = run("run", "--backend", "cuda", "--events", "10");
         assertThat(job.code()).isEqualTo(3);
         assertThat(job.err()).startsWith("CUDA unavailable: ");

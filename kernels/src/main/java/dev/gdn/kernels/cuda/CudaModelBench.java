@@ -26,18 +26,27 @@ import java.util.Random;
  * few streams; then 1, 64, 256, 1024 streams advance by one token and by 64-token pieces.
  * The device-to-device copy bandwidth is measured in the same run.
  *
- * <p>Arguments: {@code [out.json] [layers]} (21 by default).
+ * <p>Arguments: {@code [out.json] [layers]} (21 by default); also {@code gdn bench gpu}.
  */
 public final class CudaModelBench {
     private CudaModelBench() {
     }
 
     public static void main(String[] args) throws IOException {
+        System.exit(run(args.length > 0 ? Path.of(args[0]) : null, args.length > 1 ? Integer.parseInt(args[1]) : 21));
+    }
+
+    /**
+     * Runs the table, printing it to stdout and writing JSON to {@code json} (may be null).
+     *
+     * @return 0, 1 when a parity gate failed (that precision is not timed), 3 when CUDA is unavailable
+     */
+    public static int run(Path jsonFile, int layers) throws IOException {
         if (!CudaProbe.available()) {
             System.out.println("CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
-            System.exit(3);
+            return 3;
         }
-        int layers = args.length > 1 ? Integer.parseInt(args[1]) : 21;
+        int code = 0;
         List<String> json = new ArrayList<>();
         ModelConfig c = RandomWeights.fla1b(layers);
         long t0 = System.nanoTime();
@@ -71,6 +80,7 @@ public final class CudaModelBench {
                         engine.memoryBytesPerStream() / (double) (1 << 20), err, tol);
                 if (!(err <= tol)) {
                     System.out.println("PARITY FAILED for " + p.label() + "; not timing");
+                    code = 1;
                     json.add(String.format(Locale.ROOT, "{\"precision\":\"%s\",\"parity\":%.3e,\"failed\":true}",
                             p.label(), err));
                     continue;
@@ -101,9 +111,10 @@ public final class CudaModelBench {
                 engine.close();
             }
         }
-        if (args.length > 0) {
-            Files.writeString(Path.of(args[0]), "[" + String.join(",\n", json) + "]\n");
+        if (jsonFile != null) {
+            Files.writeString(jsonFile, "[" + String.join(",\n", json) + "]\n");
         }
+        return code;
     }
 
     /** Relative error of the GPU's logits against the CPU's: 3 streams of 5, 70 and 1 tokens, then a step. */

@@ -26,11 +26,28 @@ public final class CudaStepBench {
     }
 
     public static void main(String[] args) throws IOException {
+        System.exit(run(args.length > 0 ? Path.of(args[0]) : null));
+    }
+
+    /**
+     * Runs the table, printing it to stdout and writing JSON to {@code json} (may be null).
+     *
+     * @return 0, 1 when a parity gate failed (nothing after it is timed), 3 when CUDA is unavailable
+     */
+    public static int run(Path json) throws IOException {
+        List<String> rows = new ArrayList<>();
+        int code = run(rows);
+        if (json != null) {
+            Files.writeString(json, "[" + String.join(",\n", rows) + "]\n");
+        }
+        return code;
+    }
+
+    private static int run(List<String> json) {
         if (!CudaProbe.available()) {
             System.out.println("CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
-            System.exit(3);
+            return 3;
         }
-        List<String> json = new ArrayList<>();
         try (CudaDevice d = new CudaDevice(0)) {
             double copy = copyBandwidth(d, 1L << 30);
             System.out.printf(Locale.ROOT, "device %s, driver %d; device-to-device copy: %.0f GB/s (read + write)%n",
@@ -64,7 +81,7 @@ public final class CudaStepBench {
                     if (!(eo <= tol && es <= tol)) {
                         System.out.printf(Locale.ROOT, "PARITY FAILED for %s %s: o %.2e state %.2e; not timing%n", shape,
                                 form, eo, es);
-                        System.exit(1);
+                        return 1;
                     }
                     double ms = time(d, shape, s[0], s[4], a -> {
                         if (chunked) {
@@ -88,9 +105,7 @@ public final class CudaStepBench {
                 }
             }
         }
-        if (args.length > 0) {
-            Files.writeString(Path.of(args[0]), "[" + String.join(",\n", json) + "]\n");
-        }
+        return 0;
     }
 
     static float scaleOf(DeltaRuleShape shape) {

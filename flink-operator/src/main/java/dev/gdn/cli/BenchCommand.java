@@ -1,0 +1,63 @@
+package dev.gdn.cli;
+
+import dev.gdn.kernels.cuda.CudaModelBench;
+import dev.gdn.kernels.cuda.CudaProbe;
+import dev.gdn.kernels.cuda.CudaStepBench;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gdn bench gpu}: the parity-gated GPU benchmarks. Each table is timed only after its kernels
+ * pass their parity gate, and prints the device-to-device copy bandwidth measured in the same run.
+ * (CPU benchmarks are JMH: see docs/BENCHMARKS.md.)
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Parity-gated GPU benchmarks (the gated delta rule per layer, and a whole FLA-1B-shaped model).",
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:every table timed", "1:a parity gate failed (that part is not timed)",
+            "3:CUDA unavailable"})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--what", defaultValue = "all",
+            description = "step (gated delta rule: decode, 64-token pieces, prefill), model (FLA-1B shape with random "
+                + "bf16-rounded weights, 1..1024 streams) or all (default ${DEFAULT-VALUE})")
+    String what;
+
+    @Option(names = "--layers", defaultValue = "21", description = "layers of the model benchmark (default ${DEFAULT-VALUE})")
+    int layers;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "also write step.json / model.json there")
+    Path out;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!java.util.List.of("step", "model", "all").contains(what)) {
+            throw new IllegalArgumentException("--what '" + what + "' is not one of step, model, all");
+        }
+        if (layers < 1) {
+            throw new IllegalArgumentException("--layers must be >= 1, got " + layers);
+        }
+        String reason = CudaProbe.unavailableReason().orElse(null);
+        if (reason != null) {
+            spec.commandLine().getErr().println("CUDA unavailable: " + reason);
+            spec.commandLine().getErr().flush();
+            return GdnCli.EXIT_CUDA_UNAVAILABLE;
+        }
+        if (out != null) {
+            Files.createDirectories(out);
+        }
+        int code = 0;
+        if (!what.equals("model")) {
+            code = Math.max(code, CudaStepBench.run(out == null ? null : out.resolve("step.json")));
+        }
+        if (code != 3 && !what.equals("step")) {
+            code = Math.max(code, CudaModelBench.run(out == null ? null : out.resolve("model.json"), layers));
+        }
+        return code;
+    }
+}
