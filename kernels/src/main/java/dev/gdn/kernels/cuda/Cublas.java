@@ -15,10 +15,13 @@ final class Cublas implements AutoCloseable {
     private final FloatPointer one = new FloatPointer(1).put(1f);
     private final FloatPointer zero = new FloatPointer(1).put(0f);
 
-    Cublas(CudaDevice device) {
+    /** Work goes to the device's launch stream; {@code workspace} (device bytes) keeps cuBLAS from allocating during graph capture. */
+    Cublas(CudaDevice device, long workspace, long workspaceBytes) {
         this.device = device;
         device.bind();
         check("cublasCreate_v2", cublas.cublasCreate_v2(handle));
+        check("cublasSetStream_v2", cublas.cublasSetStream_v2(handle, device.launchStream()));
+        check("cublasSetWorkspace_v2", cublas.cublasSetWorkspace_v2(handle, new DevicePointer(workspace), workspaceBytes));
     }
 
     /**

@@ -13,6 +13,7 @@ import java.util.List;
 import org.bytedeco.cuda.cudart.CUctx_st;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.cuda.global.nvrtc;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
@@ -38,6 +39,8 @@ public final class CudaDevice implements AutoCloseable {
     private final int driver;
     private final List<Long> allocations = new ArrayList<>();
     private final List<CUmod_st> modules = new ArrayList<>();
+    private final List<CUstream_st> streams = new ArrayList<>();
+    private CUstream_st launchStream;
 
     /**
      * @throws CudaException with the probe's reason when CUDA is unavailable
@@ -82,6 +85,24 @@ public final class CudaDevice implements AutoCloseable {
         long ptr = p.get();
         allocations.add(ptr);
         return ptr;
+    }
+
+    /**
+     * Creates a stream (blocking: the synchronous copies of this class, on the legacy default stream,
+     * stay ordered with its work) and sends every later kernel launch of this device to it.
+     */
+    public CUstream_st useNewStream() {
+        bind();
+        CUstream_st s = new CUstream_st();
+        Cuda.check("cuStreamCreate", cudart.cuStreamCreate(s, 0));
+        streams.add(s);
+        launchStream = s;
+        return s;
+    }
+
+    /** The stream kernel launches go to (null: the legacy default stream). */
+    CUstream_st launchStream() {
+        return launchStream;
     }
 
     /** Frees an allocation made by {@link #allocate}. */
@@ -190,7 +211,7 @@ public final class CudaDevice implements AutoCloseable {
         bind();
         try (PointerPointer<Pointer> params = new PointerPointer<>(args)) {
             Cuda.check("cuLaunchKernel", cudart.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1],
-                    block[2], sharedBytes, null, params, null));
+                    block[2], sharedBytes, launchStream, params, null));
         }
         for (Pointer a : args) {
             a.close();
@@ -299,6 +320,11 @@ public final class CudaDevice implements AutoCloseable {
             cudart.cuModuleUnload(m);
         }
         modules.clear();
+        for (CUstream_st st : streams) {
+            cudart.cuStreamDestroy(st);
+        }
+        streams.clear();
+        launchStream = null;
         cudart.cuDevicePrimaryCtxRelease(ordinal);
     }
 }

@@ -13,6 +13,7 @@ import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
 import dev.gdn.kernels.model.StreamInput;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.List;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
@@ -34,11 +35,15 @@ import org.bytedeco.javacpp.FloatPointer;
 public final class CudaForward implements ForwardEngine {
     /** Rows of the LM head computed at once (bounds the logits buffer). */
     private static final int LOGIT_BLOCK = 4096;
+    /** Device bytes cuBLAS may use as workspace (fixed, so that graph capture never allocates). */
+    private static final long CUBLAS_WORKSPACE = 32L << 20;
 
     private final CudaDevice device;
     private final ModelConfig c;
     private final MatmulPrecision precision;
     private final int maxRowsPerPass;
+    private final CUstream_st stream;
+    private final GraphCache graphs;
     private final Cublas blas;
     private final CudaModelOps ops;
     private final CudaRecurrentGatedDeltaRule rule;
@@ -91,7 +96,9 @@ public final class CudaForward implements ForwardEngine {
             this.maxRowsPerPass = maxRowsPerPass;
             device.bind();
             long before = device.memoryInfo()[0];
-            this.blas = new Cublas(device);
+            this.stream = device.useNewStream();
+            this.blas = new Cublas(device, device.allocate(CUBLAS_WORKSPACE), CUBLAS_WORKSPACE);
+            this.graphs = new GraphCache(device, stream);
             this.ops = new CudaModelOps(device, c.convSize());
             this.shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
             this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape) : null;
@@ -217,7 +224,7 @@ public final class CudaForward implements ForwardEngine {
         long dx = scratch.get("normed", 4L * rows * d);
         device.upload(dx, x);
         float[] out = new float[Math.multiplyExact(rows, c.vocabSize())];
-        lmHead(dx, rows, out, 0);
+        lmHeadBlocks(dx, rows, out, 0);
         return out;
     }
 
@@ -249,6 +256,11 @@ public final class CudaForward implements ForwardEngine {
         pass(slots, offsets, tokens, logits, null, 0, null, 0);
     }
 
+    /** CUDA graphs captured so far (one-token batches of a repeated size). */
+    public int graphsCaptured() {
+        return graphs.captures();
+    }
+
     /** Waits for all queued GPU work. */
     public void synchronize() {
         device.synchronize();
@@ -260,26 +272,88 @@ public final class CudaForward implements ForwardEngine {
 
     // ---- one pass ----
 
+    /**
+     * One pass: copies the batch's tokens, offsets, slots and attention positions up, runs the layers
+     * (as a CUDA graph for one-token batches of a size seen before), then copies the results down.
+     */
     private void pass(int[] slots, int[] offsets, int[] tokens, boolean logits, float[] hiddenOut, int hiddenAt,
             float[] logitsOut, long logitsAt) {
         device.bind();
         int n = slots.length;
         int rows = offsets[n];
         int d = c.hiddenSize();
+        long dTokens = scratch.ints("tokens", tokens);
+        long dOffsets = scratch.ints("offsets", offsets);
+        long dSlots = scratch.ints("slots", slots);
+        long[] positions = new long[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            if (layers[l] instanceof AttentionLayer a) {
+                positions[l] = scratch.ints("positions" + l, attentionPositions(l, a.cfg().windowSize(), slots));
+            }
+        }
+        Runnable body = () -> layers(n, rows, dTokens, dOffsets, dSlots, positions, logits);
+        if (rows == n && rows <= LOGIT_BLOCK) {
+            // the one-token step: the same launches for the same batch size, replayed as a graph
+            graphs.validate(scratch.generation() * 1_000_003L + pool.generation());
+            graphs.run(2L * n + (logits ? 1 : 0), body);
+        } else {
+            body.run();
+        }
+        for (int l = 0; l < layers.length; l++) {
+            if (layers[l] instanceof AttentionLayer) {
+                for (int i = 0; i < n; i++) {
+                    pool.advance(l, slots[i], offsets[i + 1] - offsets[i]);
+                }
+            }
+        }
+        if (hiddenOut != null) {
+            try (FloatPointer host = new FloatPointer((long) rows * d)) {
+                device.download(host, scratch.get("normed", 4L * rows * d), 4L * rows * d);
+                host.get(hiddenOut, hiddenAt, rows * d);
+            }
+        }
+        if (logits && logitsOut != null && rows <= LOGIT_BLOCK) {
+            int vocab = c.vocabSize();
+            try (FloatPointer host = new FloatPointer((long) rows * vocab)) {
+                device.download(host, scratch.get("logits", 4L * rows * vocab), 4L * rows * vocab);
+                host.get(logitsOut, (int) logitsAt, rows * vocab);
+            }
+        } else if (logits && logitsOut != null) {
+            lmHeadBlocks(scratch.get("normed", 4L * rows * d), rows, logitsOut, logitsAt);
+        }
+    }
+
+    /** Per stream: ring entries in view, ring slot of the oldest, ring slot of the next position ({@code [3, N]}). */
+    private int[] attentionPositions(int layer, int window, int[] slots) {
+        int n = slots.length;
+        int[] p = new int[3 * n];
+        for (int i = 0; i < n; i++) {
+            long pos = pool.position(layer, slots[i]);
+            int cached = (int) Math.min(pos, window);
+            p[i] = cached;
+            p[n + i] = (int) ((pos - cached) % window);
+            p[2 * n + i] = (int) (pos % window);
+        }
+        return p;
+    }
+
+    /**
+     * The device work of a pass: no host copies, and no allocation once a shape has run (the LM head
+     * included only up to one block of rows; larger ones go through {@link #lmHeadBlocks}).
+     */
+    private void layers(int n, int rows, long dTokens, long dOffsets, long dSlots, long[] positions, boolean logits) {
+        int d = c.hiddenSize();
         float eps = c.normEps();
         long h = scratch.get("h", 4L * rows * d);
         long normed = scratch.get("normed", 4L * rows * d);
         long mixed = scratch.get("mixed", 4L * rows * d);
-        long dTokens = scratch.ints("tokens", tokens);
-        long dOffsets = scratch.ints("offsets", offsets);
-        long dSlots = scratch.ints("slots", slots);
         ops.embed(embeddings, dTokens, h, rows, d);
         ops.addRmsNorm(h, 0, norm(layers[0]), normed, rows, d, eps);
         for (int l = 0; l < layers.length; l++) {
             if (layers[l] instanceof DeltaLayer dl) {
-                deltaMix(l, dl, normed, mixed, n, rows, dSlots, dOffsets, slots);
+                deltaMix(l, dl, normed, mixed, n, rows, dSlots, dOffsets);
             } else {
-                attentionMix(l, (AttentionLayer) layers[l], normed, mixed, n, rows, dSlots, dOffsets, slots, offsets);
+                attentionMix(l, (AttentionLayer) layers[l], normed, mixed, n, rows, dSlots, dOffsets, positions[l]);
             }
             Mlp mlp = mlp(layers[l]);
             ops.addRmsNorm(h, mixed, mlp.norm(), normed, rows, d, eps);
@@ -295,18 +369,15 @@ public final class CudaForward implements ForwardEngine {
             long next = l + 1 < layers.length ? norm(layers[l + 1]) : finalNorm;
             ops.addRmsNorm(h, mixed, next, normed, rows, d, eps);
         }
-        if (logits) {
-            lmHead(normed, rows, logitsOut, logitsAt);
-        }
-        if (hiddenOut != null) {
-            try (FloatPointer host = new FloatPointer((long) rows * d)) {
-                device.download(host, normed, 4L * rows * d);
-                host.get(hiddenOut, hiddenAt, rows * d);
-            }
+        if (logits && rows <= LOGIT_BLOCK) {
+            long buf = scratch.get("logits", 4L * rows * c.vocabSize());
+            prepare(normed, rows, d);
+            linear(normed, rows, lmHead, buf);
         }
     }
 
-    private void lmHead(long normed, int rows, float[] out, long at) {
+    /** The LM head over any number of rows, block by block, each block copied down when done. */
+    private void lmHeadBlocks(long normed, int rows, float[] out, long at) {
         int vocab = c.vocabSize();
         int d = c.hiddenSize();
         long buf = scratch.get("logits", 4L * Math.min(rows, LOGIT_BLOCK) * vocab);
@@ -323,7 +394,7 @@ public final class CudaForward implements ForwardEngine {
         }
     }
 
-    private void deltaMix(int l, DeltaLayer w, long x, long y, int n, int rows, long dSlots, long dOffsets, int[] slots) {
+    private void deltaMix(int l, DeltaLayer w, long x, long y, int n, int rows, long dSlots, long dOffsets) {
         int kDim = c.keyDim();
         int vDim = c.valueDim();
         int hv = c.numValueHeads();
@@ -372,7 +443,7 @@ public final class CudaForward implements ForwardEngine {
     }
 
     private void attentionMix(int l, AttentionLayer w, long x, long y, int n, int rows, long dSlots, long dOffsets,
-            int[] slots, int[] offsets) {
+            long positions) {
         AttentionConfig a = w.cfg();
         int qRow = a.numHeads() * a.headDim();
         int kvRow = a.numKvHeads() * a.headDim();
@@ -390,24 +461,11 @@ public final class CudaForward implements ForwardEngine {
             ops.addBias(k, w.kBias(), rows, kvRow);
             ops.addBias(v, w.vBias(), rows, kvRow);
         }
-        int[] cached = new int[n];
-        int[] start = new int[n];
-        int[] next = new int[n];
-        for (int i = 0; i < n; i++) {
-            long pos = pool.position(l, slots[i]);
-            cached[i] = (int) Math.min(pos, window);
-            start[i] = (int) ((pos - cached[i]) % window);
-            next[i] = (int) (pos % window);
-        }
-        long dCached = scratch.ints("cached", cached);
-        long dStart = scratch.ints("start", start);
-        long dNext = scratch.ints("next", next);
-        ops.windowAttention(q, k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, dCached, dStart, w.invFreq(),
-                o, n, a.numHeads(), a.numKvHeads(), a.headDim(), window, (float) (1.0 / Math.sqrt(a.headDim())));
-        ops.ringAppend(k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, dNext, n, window, kvRow);
-        for (int i = 0; i < n; i++) {
-            pool.advance(l, slots[i], offsets[i + 1] - offsets[i]);
-        }
+        // positions: [3, N] ints (ring entries in view, oldest slot, next slot)
+        ops.windowAttention(q, k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, positions, positions + 4L * n,
+                w.invFreq(), o, n, a.numHeads(), a.numKvHeads(), a.headDim(), window,
+                (float) (1.0 / Math.sqrt(a.headDim())));
+        ops.ringAppend(k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, positions + 8L * n, n, window, kvRow);
         prepare(o, rows, qRow);
         linear(o, rows, w.o(), y);
     }
@@ -461,6 +519,7 @@ public final class CudaForward implements ForwardEngine {
     /** Releases the pool, scratch, cuBLAS and the device (weights included). */
     @Override
     public synchronized void close() {
+        graphs.close();
         pool.close();
         scratch.close();
         ops.close();

@@ -21,6 +21,7 @@ final class CudaMemoryPool implements AutoCloseable {
     private final CudaDevice device;
     private final ModelConfig c;
     private int capacity;
+    private long generation;
     /** Per layer: device addresses of its parts (delta: state, convQ, convK, convV; attention: keys, values). */
     private long[][] parts;
     /** Per layer: floats of each part per slot. */
@@ -182,7 +183,13 @@ final class CudaMemoryPool implements AutoCloseable {
         }
     }
 
+    /** Changes whenever the parts move. */
+    long generation() {
+        return generation;
+    }
+
     private void allocate(int slots) {
+        generation++;
         capacity = slots;
         parts = new long[partFloats.length][];
         positions = new long[partFloats.length][];

@@ -7,6 +7,7 @@ import java.util.Map;
 final class DeviceScratch implements AutoCloseable {
     private final CudaDevice device;
     private final Map<String, long[]> buffers = new HashMap<>(); // name -> {address, bytes}
+    private long generation;
 
     DeviceScratch(CudaDevice device) {
         this.device = device;
@@ -21,6 +22,7 @@ final class DeviceScratch implements AutoCloseable {
         if (b != null) {
             device.free(b[0]);
         }
+        generation++;
         long size = Math.max(256, bytes + bytes / 4);
         long a = device.allocate(size);
         buffers.put(name, new long[] {a, size});
@@ -32,6 +34,11 @@ final class DeviceScratch implements AutoCloseable {
         long a = get(name, 4L * values.length);
         device.upload(a, values);
         return a;
+    }
+
+    /** Changes whenever a buffer moves (a captured graph holding old addresses is then stale). */
+    long generation() {
+        return generation;
     }
 
     long bytes() {

@@ -53,7 +53,8 @@ final class LaunchArgs implements AutoCloseable {
     /** Launches {@code f} with the arguments added since {@link #reset()}. */
     void launch(CUfunc_st f, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes) {
         device.bind();
-        Cuda.check("cuLaunchKernel", cudart.cuLaunchKernel(f, gx, gy, gz, bx, by, bz, sharedBytes, null, params, null));
+        Cuda.check("cuLaunchKernel", cudart.cuLaunchKernel(f, gx, gy, gz, bx, by, bz, sharedBytes,
+                device.launchStream(), params, null));
     }
 
     @Override

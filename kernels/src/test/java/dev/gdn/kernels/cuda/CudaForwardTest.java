@@ -137,7 +137,10 @@ class CudaForwardTest {
         return m.forward(batch).logits();
     }
 
-    /** Streams of 1 to 130 tokens in one batch, then a one-token step each: GPU = CPU within 1e-4. */
+    /**
+     * Streams of 1 to 130 tokens in one batch, then one-token steps (the later ones replayed as a CUDA
+     * graph): GPU = CPU within 1e-4.
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void varlenBatchesAndDecodeStepsMatchTheCpu(String name) {
@@ -153,7 +156,7 @@ class CudaForwardTest {
                 cm.add(cpu.newMemory());
                 gm.add(gpu.newMemory());
             }
-            for (int round = 0; round < 3; round++) {
+            for (int round = 0; round < 6; round++) {
                 List<StreamInput> cb = new ArrayList<>();
                 List<StreamInput> gb = new ArrayList<>();
                 for (int i = 0; i < lengths.length; i++) {
@@ -171,6 +174,7 @@ class CudaForwardTest {
                 assertClose(name + " round " + round + " LM head on rows", gpu.logits(g.hidden(), 1, 2),
                         cpu.logits(g.hidden(), 1, 2), 1e-4);
             }
+            assertThat(((CudaForward) gpu.engine().orElseThrow()).graphsCaptured()).as("graphs captured").isPositive();
             for (int i = 0; i < lengths.length; i++) {
                 assertThat(gm.get(i).tokensConsumed()).isEqualTo(cm.get(i).tokensConsumed());
                 for (int l = 0; l < cpu.config().numLayers(); l++) {
