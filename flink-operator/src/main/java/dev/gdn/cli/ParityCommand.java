@@ -107,7 +107,7 @@ public final class ParityCommand implements Callable<Integer> {
                 GatedDeltaNetModel m = GatedDeltaNetModel.load(model, kernels());
                 if (backend.equals("cuda") || backend.equals("auto")) {
                     m = Backends.apply(m, backend, precision, line -> {
-                        err.println(line);
+                        err.println("INFO " + line);
                         err.flush();
                     });
                 }

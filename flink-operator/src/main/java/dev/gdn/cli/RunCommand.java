@@ -123,29 +123,26 @@ public final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Says where the model will run; forced cuda where it cannot work fails here, before anything starts. */
-    private void announceBackend(PrintWriter err) {
+    /**
+     * Forced cuda where CUDA cannot work fails here, before anything starts (exit 3). Where the model
+     * runs, and why auto fell back to the CPU, the operator logs once at INFO.
+     */
+    private void checkBackend() {
         if (!java.util.List.of("auto", "cpu", "cuda").contains(backend)) {
             throw new IllegalArgumentException("--backend '" + backend + "' is not one of auto, cpu, cuda");
         }
-        String reason = backend.equals("cpu") ? null : CudaProbe.unavailableReason().orElse(null);
-        if (backend.equals("cuda") && reason != null) {
-            throw new CudaUnavailableException(reason);
+        if (backend.equals("cuda")) {
+            CudaProbe.unavailableReason().ifPresent(r -> {
+                throw new CudaUnavailableException(r);
+            });
         }
-        if (backend.equals("auto") && reason != null) {
-            err.println("INFO backend auto: using the CPU (" + reason + ")");
-        } else {
-            err.println("gdn run: model on " + (backend.equals("cpu") ? "the CPU" : "the GPU (CUDA, "
-                    + matmulPrecision + " matmuls)"));
-        }
-        err.flush();
     }
 
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        announceBackend(err);
+        checkBackend();
         Path modelDir = model != null ? model : defaultModel();
         if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
             throw new IllegalArgumentException("--model " + modelDir + ": no config.json there");

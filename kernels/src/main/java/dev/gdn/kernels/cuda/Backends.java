@@ -20,7 +20,7 @@ public final class Backends {
      * @param model     a model on the CPU kernels
      * @param backend   auto, cpu or cuda
      * @param precision matrix products on the GPU
-     * @param info      receives the one line auto prints when it falls back to the CPU
+     * @param info      receives the one line (for an INFO log) saying why auto falls back to the CPU
      * @return the model as is (cpu) or computing on GPU 0 (cuda)
      * @throws IllegalArgumentException naming the value when backend is not one of the names
      * @throws CudaUnavailableException with the reason when cuda is forced and cannot work
@@ -41,7 +41,7 @@ public final class Backends {
             case "auto" -> {
                 String reason = CudaProbe.unavailableReason().orElse(null);
                 if (reason != null) {
-                    info.accept("INFO backend auto: using the CPU (" + reason + ")");
+                    info.accept("backend auto: using the CPU (" + reason + ")");
                     return model;
                 }
                 return onGpu(model, precision);

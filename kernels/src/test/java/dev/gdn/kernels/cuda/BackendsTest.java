@@ -33,7 +33,7 @@ class BackendsTest {
         assumeFalse(CudaProbe.available(), "this machine has CUDA: CudaForwardTest covers it");
         List<String> info = new ArrayList<>();
         assertThat(Backends.apply(cpu, "auto", MatmulPrecision.BF16, info::add)).isSameAs(cpu);
-        assertThat(info).singleElement().asString().startsWith("INFO backend auto: using the CPU (")
+        assertThat(info).singleElement().asString().startsWith("backend auto: using the CPU (")
                 .contains(CudaProbe.unavailableReason().orElseThrow());
         assertThatThrownBy(() -> Backends.apply(cpu, "cuda", MatmulPrecision.FP32, s -> { }))
                 .isInstanceOf(CudaUnavailableException.class)

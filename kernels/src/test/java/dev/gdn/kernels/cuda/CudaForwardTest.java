@@ -2,7 +2,6 @@ package dev.gdn.kernels.cuda;
 
 import static dev.gdn.kernels.testing.Close.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gdn.kernels.io.HalfFloats;
 import dev.gdn.kernels.io.SafetensorsFile;
@@ -34,15 +33,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Tag("gpu")
 @Timeout(600)
 class CudaForwardTest {
-    private static boolean told;
-
     @BeforeEach
     void requireGpu() {
-        if (!told) {
-            told = true;
-            CudaProbe.unavailableReason().ifPresent(r -> System.out.println("skipping GPU tests: CUDA unavailable: " + r));
-        }
-        assumeTrue(CudaProbe.available(), () -> "CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
+        Gpu.require();
     }
 
     static List<String> models() {
@@ -56,28 +49,24 @@ class CudaForwardTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void fixturesMatchFlaWithFp32Matmuls(String name) {
-        Path dir = Fixtures.model(name);
-        GatedDeltaNetModel gpu = onGpu(GatedDeltaNetModel.load(dir, CpuKernels.fast()), MatmulPrecision.FP32, 4096);
-        try {
-            ParityReport r = ModelParity.check(gpu, dir.resolve("expected.safetensors"), Fixtures.manifestPieces(name),
-                    1e-4);
-            r.lines().forEach(l -> System.out.println(name + " fp32 " + l));
-            assertThat(r.lines()).hasSizeGreaterThan(2);
-            assertThat(r.lines()).allSatisfy(l -> assertThat(l.pass()).as(l.toString()).isTrue());
-        } finally {
-            gpu.engine().orElseThrow().close();
-        }
+        checkFixture(name, MatmulPrecision.FP32, 1e-4);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void fixturesMatchFlaWithinOneInAHundredWithTf32Matmuls(String name) {
+        checkFixture(name, MatmulPrecision.TF32, 1e-2);
+    }
+
+    /** Logits (one pass and the manifest's pieces) and final memories against FLA within {@code tol}. */
+    private static void checkFixture(String name, MatmulPrecision p, double tol) {
         Path dir = Fixtures.model(name);
-        GatedDeltaNetModel gpu = onGpu(GatedDeltaNetModel.load(dir, CpuKernels.fast()), MatmulPrecision.TF32, 4096);
+        GatedDeltaNetModel gpu = onGpu(GatedDeltaNetModel.load(dir, CpuKernels.fast()), p, 4096);
         try {
             ParityReport r = ModelParity.check(gpu, dir.resolve("expected.safetensors"), Fixtures.manifestPieces(name),
-                    1e-2);
-            r.lines().forEach(l -> System.out.println(name + " tf32 " + l));
+                    tol);
+            r.lines().forEach(l -> System.out.println(name + " " + p.label() + " " + l));
+            assertThat(r.lines()).hasSizeGreaterThan(2);
             assertThat(r.lines()).allSatisfy(l -> assertThat(l.pass()).as(l.toString()).isTrue());
         } finally {
             gpu.engine().orElseThrow().close();

@@ -2,7 +2,6 @@ package dev.gdn.kernels.cuda;
 
 import static dev.gdn.kernels.testing.Close.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,16 +14,10 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(300)
 class CudaRecurrentGatedDeltaRuleTest {
 
-    private static boolean told;
-
     /** Every test skips (and is counted as skipped) where CUDA is unavailable; the reason is printed once. */
     @BeforeEach
     void requireGpu() {
-        if (!told) {
-            told = true;
-            CudaProbe.unavailableReason().ifPresent(r -> System.out.println("skipping GPU tests: CUDA unavailable: " + r));
-        }
-        assumeTrue(CudaProbe.available(), () -> "CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
+        Gpu.require();
     }
 
     static void check(DeltaRuleShape shape, int streams) {
