@@ -18,6 +18,7 @@ import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.cuda.global.nvrtc;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -103,6 +104,25 @@ public final class CudaDevice implements AutoCloseable {
     /** The stream kernel launches go to (null: the legacy default stream). */
     CUstream_st launchStream() {
         return launchStream;
+    }
+
+    /**
+     * Page-locked host memory of {@code floats} floats (copies from and to it run at full bus speed);
+     * release it with {@link #freeHost}.
+     */
+    public FloatPointer allocateHost(long floats) {
+        bind();
+        try (PointerPointer<Pointer> p = new PointerPointer<>(1)) {
+            Cuda.check("cuMemAllocHost(" + 4 * floats + ")", cudart.cuMemAllocHost(p, 4 * floats));
+            FloatPointer f = new FloatPointer(p.get(0));
+            f.capacity(floats).limit(floats);
+            return f;
+        }
+    }
+
+    public void freeHost(FloatPointer p) {
+        bind();
+        Cuda.check("cuMemFreeHost", cudart.cuMemFreeHost(p.position(0)));
     }
 
     /** Frees an allocation made by {@link #allocate}. */

@@ -28,6 +28,7 @@ final class CudaMemoryPool implements AutoCloseable {
     private final long[][] partFloats;
     /** Per attention layer: the position of each slot. */
     private long[][] positions;
+    private Staging staging;
 
     CudaMemoryPool(CudaDevice device, ModelConfig c, int capacity) {
         this.device = device;
@@ -100,7 +101,8 @@ final class CudaMemoryPool implements AutoCloseable {
 
     /** Copies memories {@code mems} into slots {@code 0 .. mems.length - 1}. */
     void upload(StreamMemory[] mems) {
-        try (Staging s = new Staging(mems.length)) {
+        {
+            Staging s = staging(mems.length);
             for (int l = 0; l < parts.length; l++) {
                 for (int p = 0; p < parts[l].length; p++) {
                     long per = partFloats[l][p];
@@ -125,7 +127,8 @@ final class CudaMemoryPool implements AutoCloseable {
 
     /** Copies slots {@code 0 .. mems.length - 1} back into {@code mems}, positions included. */
     void download(StreamMemory[] mems) {
-        try (Staging s = new Staging(mems.length)) {
+        {
+            Staging s = staging(mems.length);
             for (int l = 0; l < parts.length; l++) {
                 for (int p = 0; p < parts[l].length; p++) {
                     long per = partFloats[l][p];
@@ -162,25 +165,26 @@ final class CudaMemoryPool implements AutoCloseable {
         return part == 0 ? a.keys() : a.values();
     }
 
-    /** A pinned-free host buffer big enough for the largest part of {@code streams} streams. */
-    private final class Staging implements AutoCloseable {
-        final FloatPointer buffer;
-
-        Staging(int streams) {
-            long max = 0;
-            for (long[] p : partFloats) {
-                for (long f : p) {
-                    max = Math.max(max, f);
-                }
+    /** Page-locked host memory for the largest part of {@code streams} streams, kept between calls. */
+    private Staging staging(int streams) {
+        long max = 0;
+        for (long[] p : partFloats) {
+            for (long f : p) {
+                max = Math.max(max, f);
             }
-            buffer = new FloatPointer(Math.max(1, max * streams));
         }
+        long need = Math.max(1, max * streams);
+        if (staging == null || staging.floats < need) {
+            if (staging != null) {
+                device.freeHost(staging.buffer);
+            }
+            staging = new Staging(device.allocateHost(need), need);
+        }
+        staging.buffer.position(0);
+        return staging;
+    }
 
-        @Override
-        public void close() {
-            buffer.position(0);
-            buffer.close();
-        }
+    private record Staging(FloatPointer buffer, long floats) {
     }
 
     /** Changes whenever the parts move. */
@@ -218,5 +222,9 @@ final class CudaMemoryPool implements AutoCloseable {
     @Override
     public void close() {
         release();
+        if (staging != null) {
+            device.freeHost(staging.buffer);
+            staging = null;
+        }
     }
 }

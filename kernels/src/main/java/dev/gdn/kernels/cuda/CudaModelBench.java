@@ -107,6 +107,16 @@ public final class CudaModelBench {
                                 copy / 1e9, err, engine.memoryBytesPerStream()));
                     }
                 }
+                // the engine contract the Flink operator uses: memories live on the host (keyed state) and
+                // are copied in and out around every bundle
+                for (int n : new int[] {8, 64}) {
+                    double ms = timeHostMemories(gpu, n);
+                    System.out.printf(Locale.ROOT, "| %s | %d | 1 | %.3f | %.0f | host memories copied in and out: "
+                            + "%.1f GB/s of transfers |%n", p.label(), n, ms, n / (ms * 1e-3),
+                            2.0 * n * engine.memoryBytesPerStream() / (ms * 1e-3) / 1e9);
+                    json.add(String.format(Locale.ROOT, "{\"precision\":\"%s\",\"streams\":%d,\"tokens\":1,"
+                            + "\"path\":\"host memories\",\"ms\":%.4f}", p.label(), n, ms));
+                }
             } finally {
                 engine.close();
             }
@@ -141,6 +151,22 @@ public final class CudaModelBench {
             worst = Math.max(worst, RelativeError.of(g.logits(), c.logits()).value());
         }
         return worst;
+    }
+
+    /** Mean wall milliseconds of a one-token forward of {@code n} streams whose memories live on the host. */
+    static double timeHostMemories(GatedDeltaNetModel gpu, int n) {
+        List<StreamInput> batch = new ArrayList<>();
+        Random r = new Random(n);
+        for (int i = 0; i < n; i++) {
+            batch.add(new StreamInput(gpu.newMemory(), new int[] {r.nextInt(gpu.config().vocabSize())}));
+        }
+        gpu.forward(batch, false);
+        int iters = 3;
+        long start = System.nanoTime();
+        for (int i = 0; i < iters; i++) {
+            gpu.forward(batch, false);
+        }
+        return (System.nanoTime() - start) / 1e6 / iters;
     }
 
     /** Mean wall milliseconds of one call advancing {@code n} resident streams by {@code t} tokens (LM head included). */
