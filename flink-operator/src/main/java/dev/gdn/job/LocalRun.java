@@ -195,12 +195,23 @@ public final class LocalRun {
         return (ObjectNode) JSON.readTree(m.toFile());
     }
 
-    static void produce(String servers, String topic, List<DemoEvent> events) throws Exception {
+    /**
+     * The demo producer's settings: acknowledged by all replicas, one request in flight (order kept
+     * without the idempotent producer, whose producer-id handshake with a freshly started embedded
+     * broker was seen to stall a run).
+     */
+    static Properties producerProperties(String servers, int lingerMs) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
+        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, Integer.toString(lingerMs));
+        return p;
+    }
+
+    static void produce(String servers, String topic, List<DemoEvent> events) throws Exception {
+        Properties p = producerProperties(servers, 5);
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                 new ByteArraySerializer())) {
             int partitions = producer.partitionsFor(topic).size();
@@ -233,10 +244,7 @@ public final class LocalRun {
     /** Sends events {@code [from, to)} at a fixed rate, recording when each was sent. */
     static void producePaced(String servers, String topic, List<DemoEvent> events, int from, int to, double rate,
             java.util.Map<String, Long> sentAt) throws Exception {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        Properties p = producerProperties(servers, 0);
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                 new ByteArraySerializer())) {
             int partitions = producer.partitionsFor(topic).size();

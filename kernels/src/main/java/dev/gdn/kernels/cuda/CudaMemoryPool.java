@@ -4,6 +4,7 @@ import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.model.AttentionLayerMemory;
 import dev.gdn.kernels.model.DeltaNetLayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
+import java.util.stream.IntStream;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
@@ -109,10 +110,13 @@ final class CudaMemoryPool implements AutoCloseable {
                     if (per == 0) {
                         continue;
                     }
-                    for (int i = 0; i < mems.length; i++) {
-                        float[] src = array(mems[i], l, p);
-                        s.buffer.position(i * per).put(src, 0, src.length);
-                    }
+                    int layer = l;
+                    int part = p;
+                    // host copies in parallel, one view of the staging buffer per stream
+                    IntStream.range(0, mems.length).parallel().forEach(i -> {
+                        float[] src = array(mems[i], layer, part);
+                        new FloatPointer(s.buffer).position(i * per).put(src, 0, src.length);
+                    });
                     s.buffer.position(0);
                     device.upload(parts[l][p], s.buffer, 4L * per * mems.length);
                 }
@@ -137,10 +141,12 @@ final class CudaMemoryPool implements AutoCloseable {
                     }
                     s.buffer.position(0);
                     device.download(s.buffer, parts[l][p], 4L * per * mems.length);
-                    for (int i = 0; i < mems.length; i++) {
-                        float[] dst = array(mems[i], l, p);
-                        s.buffer.position(i * per).get(dst, 0, dst.length);
-                    }
+                    int layer = l;
+                    int part = p;
+                    IntStream.range(0, mems.length).parallel().forEach(i -> {
+                        float[] dst = array(mems[i], layer, part);
+                        new FloatPointer(s.buffer).position(i * per).get(dst, 0, dst.length);
+                    });
                 }
                 if (positions[l] != null) {
                     for (int i = 0; i < mems.length; i++) {
