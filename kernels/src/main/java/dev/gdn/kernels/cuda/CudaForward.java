@@ -42,13 +42,11 @@ public final class CudaForward implements ForwardEngine {
     private final ModelConfig c;
     private final MatmulPrecision precision;
     private final int maxRowsPerPass;
-    private final CUstream_st stream;
     private final GraphCache graphs;
     private final Cublas blas;
     private final CudaModelOps ops;
     private final CudaRecurrentGatedDeltaRule rule;
     private final CudaChunkedGatedDeltaRule chunk;
-    private final DeltaRuleShape shape;
     private final long embeddings;
     private final long finalNorm;
     private final DeviceMatrix lmHead;
@@ -96,11 +94,11 @@ public final class CudaForward implements ForwardEngine {
             this.maxRowsPerPass = maxRowsPerPass;
             device.bind();
             long before = device.memoryInfo()[0];
-            this.stream = device.useNewStream();
+            CUstream_st stream = device.useNewStream();
             this.blas = new Cublas(device, device.allocate(CUBLAS_WORKSPACE), CUBLAS_WORKSPACE);
             this.graphs = new GraphCache(device, stream);
             this.ops = new CudaModelOps(device, c.convSize());
-            this.shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
+            DeltaRuleShape shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
             this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape) : null;
             this.chunk = c.deltaNetLayerCount() > 0 && CudaChunkedGatedDeltaRule.supports(shape)
                     ? new CudaChunkedGatedDeltaRule(device, shape) : null;

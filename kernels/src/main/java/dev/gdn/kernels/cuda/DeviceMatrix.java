@@ -31,8 +31,4 @@ record DeviceMatrix(long address, int rows, int cols, MatmulPrecision precision)
         d.upload(a, w);
         return new DeviceMatrix(a, rows, cols, p);
     }
-
-    long bytes() {
-        return (long) rows * cols * (precision == MatmulPrecision.BF16 ? 2 : 4);
-    }
 }

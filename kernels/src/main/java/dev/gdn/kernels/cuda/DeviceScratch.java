@@ -41,10 +41,6 @@ final class DeviceScratch implements AutoCloseable {
         return generation;
     }
 
-    long bytes() {
-        return buffers.values().stream().mapToLong(b -> b[1]).sum();
-    }
-
     @Override
     public void close() {
         for (long[] b : buffers.values()) {
