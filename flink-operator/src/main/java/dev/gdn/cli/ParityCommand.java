@@ -6,7 +6,6 @@ import dev.gdn.kernels.cuda.CudaChunkedGatedDeltaRule;
 import dev.gdn.kernels.cuda.CudaDevice;
 import dev.gdn.kernels.cuda.CudaUnavailableException;
 import dev.gdn.kernels.cuda.MatmulPrecision;
-import dev.gdn.kernels.cuda.CudaProbe;
 import dev.gdn.kernels.cuda.CudaRuleAdapter;
 import dev.gdn.kernels.io.SafetensorsFormatException;
 import dev.gdn.kernels.model.CpuKernels;
@@ -105,7 +104,7 @@ public final class ParityCommand implements Callable<Integer> {
                 }
                 MatmulPrecision precision = MatmulPrecision.parse(matmulPrecision);
                 GatedDeltaNetModel m = GatedDeltaNetModel.load(model, kernels());
-                if (backend.equals("cuda") || backend.equals("auto")) {
+                if (!backend.equals("reference")) {
                     m = Backends.apply(m, backend, precision, line -> {
                         err.println("INFO " + line);
                         err.flush();
@@ -136,25 +135,10 @@ public final class ParityCommand implements Callable<Integer> {
 
     /** Whether to run the GPU forms: cuda (forced: unavailable is exit 3), auto (when available). */
     private boolean useCuda(PrintWriter err) {
-        switch (backend) {
-            case "cuda" -> {
-                CudaProbe.unavailableReason().ifPresent(r -> {
-                    throw new CudaUnavailableException(r);
-                });
-                return true;
-            }
-            case "auto" -> {
-                if (CudaProbe.available()) {
-                    return true;
-                }
-                err.println("INFO backend auto: using the CPU (" + CudaProbe.unavailableReason().orElse("") + ")");
-                err.flush();
-                return false;
-            }
-            default -> {
-                return false;
-            }
-        }
+        return !backend.equals("reference") && Backends.usesCuda(backend, line -> {
+            err.println("INFO " + line);
+            err.flush();
+        });
     }
 
     private CpuKernels kernels() {

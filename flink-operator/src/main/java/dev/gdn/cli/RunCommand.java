@@ -7,8 +7,7 @@ import dev.gdn.demo.RecallTask;
 import dev.gdn.job.EmbeddedKafka;
 import dev.gdn.job.GdnJob;
 import dev.gdn.job.LocalRun;
-import dev.gdn.kernels.cuda.CudaProbe;
-import dev.gdn.kernels.cuda.CudaUnavailableException;
+import dev.gdn.kernels.cuda.Backends;
 import dev.gdn.operator.GdnOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -128,14 +127,7 @@ public final class RunCommand implements Callable<Integer> {
      * runs, and why auto fell back to the CPU, the operator logs once at INFO.
      */
     private void checkBackend() {
-        if (!java.util.List.of("auto", "cpu", "cuda").contains(backend)) {
-            throw new IllegalArgumentException("--backend '" + backend + "' is not one of auto, cpu, cuda");
-        }
-        if (backend.equals("cuda")) {
-            CudaProbe.unavailableReason().ifPresent(r -> {
-                throw new CudaUnavailableException(r);
-            });
-        }
+        Backends.usesCuda(backend, line -> { });
     }
 
     @Override

@@ -27,24 +27,33 @@ public final class Backends {
      */
     public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
             Consumer<String> info) {
+        return usesCuda(backend, info) ? onGpu(model, precision) : model;
+    }
+
+    /**
+     * Whether {@code backend} runs on the GPU here: cpu never; cuda always (or an error); auto when CUDA
+     * is usable, else {@code info} gets the one line saying why not.
+     *
+     * @throws IllegalArgumentException naming the value when backend is not one of the names
+     * @throws CudaUnavailableException with the reason when cuda is forced and cannot work
+     */
+    public static boolean usesCuda(String backend, Consumer<String> info) {
+        String reason = CudaProbe.unavailableReason().orElse(null);
         switch (backend.toLowerCase(Locale.ROOT)) {
             case "cpu" -> {
-                return model;
+                return false;
             }
             case "cuda" -> {
-                String reason = CudaProbe.unavailableReason().orElse(null);
                 if (reason != null) {
                     throw new CudaUnavailableException(reason);
                 }
-                return onGpu(model, precision);
+                return true;
             }
             case "auto" -> {
-                String reason = CudaProbe.unavailableReason().orElse(null);
                 if (reason != null) {
                     info.accept("backend auto: using the CPU (" + reason + ")");
-                    return model;
                 }
-                return onGpu(model, precision);
+                return reason == null;
             }
             default -> throw new IllegalArgumentException("backend '" + backend + "' is not one of " + NAMES);
         }

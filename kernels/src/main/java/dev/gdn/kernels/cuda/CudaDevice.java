@@ -161,37 +161,32 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     public void upload(long dst, short[] src) {
-        bind();
         try (org.bytedeco.javacpp.ShortPointer h = new org.bytedeco.javacpp.ShortPointer(src)) {
-            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 2L * src.length));
+            upload(dst, h, 2L * src.length);
         }
     }
 
     public void upload(long dst, double[] src) {
-        bind();
         try (org.bytedeco.javacpp.DoublePointer h = new org.bytedeco.javacpp.DoublePointer(src)) {
-            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 8L * src.length));
+            upload(dst, h, 8L * src.length);
         }
     }
 
     public void upload(long dst, float[] src) {
-        bind();
-        try (org.bytedeco.javacpp.FloatPointer h = new org.bytedeco.javacpp.FloatPointer(src)) {
-            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 4L * src.length));
+        try (FloatPointer h = new FloatPointer(src)) {
+            upload(dst, h, 4L * src.length);
         }
     }
 
     public void upload(long dst, int[] src) {
-        bind();
         try (org.bytedeco.javacpp.IntPointer h = new org.bytedeco.javacpp.IntPointer(src)) {
-            Cuda.check("cuMemcpyHtoD", cudart.cuMemcpyHtoD(dst, h, 4L * src.length));
+            upload(dst, h, 4L * src.length);
         }
     }
 
     public void download(float[] dst, long src) {
-        bind();
-        try (org.bytedeco.javacpp.FloatPointer h = new org.bytedeco.javacpp.FloatPointer(dst.length)) {
-            Cuda.check("cuMemcpyDtoH", cudart.cuMemcpyDtoH(h, src, 4L * dst.length));
+        try (FloatPointer h = new FloatPointer(dst.length)) {
+            download(h, src, 4L * dst.length);
             h.get(dst);
         }
     }
