@@ -23,7 +23,16 @@ public final class GdnCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code;
+        try {
+            code = execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("error: out of Java heap (" + e.getMessage() + "; max heap "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB): give the JVM more with GDN_JAVA_OPTS=-Xmx..., "
+                    + "or keep memories off the heap with --state-backend rocksdb");
+            code = EXIT_BAD_INPUT;
+        }
+        System.exit(code);
     }
 
     /** Runs the CLI and returns its exit code. */
@@ -50,16 +59,9 @@ public final class GdnCli implements Runnable {
         return cl;
     }
 
-    /** The message of the innermost cause that has one (Flink wraps job failures several times). */
+    /** The root cause in one line (Flink wraps job failures several times). */
     static String rootMessage(Throwable t) {
-        String msg = t.getMessage();
-        for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
-            if (c.getMessage() != null && (c instanceof dev.gdn.state.MemoryFormatException
-                    || c instanceof IllegalArgumentException || c instanceof java.io.IOException)) {
-                msg = c.getMessage();
-            }
-        }
-        return msg;
+        return dev.gdn.job.RootCause.line(t);
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -5,6 +5,7 @@ import dev.gdn.demo.DemoEvent;
 import dev.gdn.demo.EventFiles;
 import dev.gdn.demo.RecallTask;
 import dev.gdn.job.EmbeddedKafka;
+import dev.gdn.job.ExternalRun;
 import dev.gdn.job.GdnJob;
 import dev.gdn.job.LocalRun;
 import dev.gdn.kernels.cuda.Backends;
@@ -16,7 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -87,7 +87,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--batch-max-delay", defaultValue = "20ms", description = "default ${DEFAULT-VALUE}")
     String batchMaxDelay;
 
-    @Option(names = "--checkpoint-interval", defaultValue = "1s", description = "default ${DEFAULT-VALUE}")
+    @Option(names = "--checkpoint-interval", defaultValue = "2s",
+            description = "results become visible at each checkpoint (default ${DEFAULT-VALUE})")
     String checkpointInterval;
 
     @Option(names = "--top-k", defaultValue = "5", description = "next tokens per result; 0 = off (default ${DEFAULT-VALUE})")
@@ -98,6 +99,22 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--bootstrap-servers", description = "your Kafka: run the job against it, produce nothing")
     String bootstrapServers;
+
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "with --bootstrap-servers: where checkpoints and savepoints live; a start resumes from the "
+                + "newest one there (default gdn-state/<group-id>)")
+    Path stateDir;
+
+    @Option(names = "--group-id", defaultValue = "gdn", description = "consumer group of the source (default ${DEFAULT-VALUE})")
+    String groupId;
+
+    @Option(names = "--kafka-timeout", defaultValue = "30s",
+            description = "with --bootstrap-servers: how long to wait for Kafka to answer before failing (default ${DEFAULT-VALUE})")
+    String kafkaTimeout;
+
+    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "any job option of the README's table, e.g. "
+            + "--conf gdn.event.max-bytes=65536 (repeatable)")
+    java.util.Map<String, String> conf = new java.util.LinkedHashMap<>();
 
     @Option(names = "--input-topic", defaultValue = "gdn-events", description = "default ${DEFAULT-VALUE}")
     String inputTopic;
@@ -155,23 +172,34 @@ public final class RunCommand implements Callable<Integer> {
         c.set(GdnOptions.INPUT_TOPIC, inputTopic);
         c.set(GdnOptions.OUTPUT_TOPIC, outputTopic);
         c.set(GdnOptions.DEAD_LETTER_TOPIC, deadLetterTopic);
-        Path work = Files.createTempDirectory("gdn-run");
-        c.set(GdnOptions.CHECKPOINT_DIR, work.resolve("checkpoints").toUri().toString());
+        c.set(GdnOptions.GROUP_ID, groupId);
+        for (var kv : conf.entrySet()) {
+            if (!kv.getKey().startsWith("gdn.")) {
+                throw new IllegalArgumentException("--conf " + kv.getKey() + ": only gdn.* options (see the README)");
+            }
+            c.setString(kv.getKey(), kv.getValue());
+        }
         GdnOptions.validate(c);
 
         if (bootstrapServers != null) {
             c.set(GdnOptions.BOOTSTRAP_SERVERS, bootstrapServers);
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism,
-                    GdnJob.flinkConfiguration(c));
-            GdnJob.build(env, c);
-            o.println("running against " + bootstrapServers + ": " + inputTopic + " -> " + outputTopic
-                    + " (dead letters: " + deadLetterTopic + "); Ctrl-C to stop");
-            o.flush();
-            env.execute("gdn");
-            return 0;
+            Path dir = stateDir != null ? stateDir : Path.of("gdn-state", groupId);
+            return ExternalRun.run(new ExternalRun.Plan(c, parallelism, dir, Durations.parse(kafkaTimeout,
+                    "--kafka-timeout"), Duration.ofMinutes(10)), o);
         }
+        Path work = Files.createTempDirectory("gdn-run");
+        try {
+            c.set(GdnOptions.CHECKPOINT_DIR, work.resolve("checkpoints").toUri().toString());
+            return runEmbedded(c, o, err);
+        } finally {
+            deleteTree(work);
+        }
+    }
 
-        List<DemoEvent> all = inputFile != null ? EventFiles.read(inputFile)
+    private int runEmbedded(Configuration c, PrintWriter o, PrintWriter err) throws Exception {
+        Path modelDir = Path.of(c.get(GdnOptions.MODEL_PATH));
+
+        List<DemoEvent> all = inputFile != null ? EventFiles.read(inputFile, EmbeddedKafka.MAX_MESSAGE_BYTES - 1024)
                 : RecallTask.generate(events, streams, badEvents, seed);
         int done = 0;
         if (fromSavepoint != null) {
@@ -186,6 +214,10 @@ public final class RunCommand implements Callable<Integer> {
         int upTo = stopAfter == null ? all.size() : Math.min(stopAfter, all.size());
         if (upTo < done) {
             throw new IllegalArgumentException("--stop-after " + upTo + " is before the savepoint's " + done + " events");
+        }
+        if (injectFailureAfter > 0 && injectFailureAfter >= upTo - done) {
+            throw new IllegalArgumentException("--inject-failure-after " + injectFailureAfter + ": this run sends only "
+                    + (upTo - done) + " events, so the failure would never fire");
         }
         err.println("gdn run: starting an embedded Kafka broker ...");
         err.flush();
@@ -217,6 +249,15 @@ public final class RunCommand implements Callable<Integer> {
             o.println(result.verdict().runLine(result.elapsedSeconds()));
             o.flush();
             return result.verdict().ok() ? 0 : 1;
+        }
+    }
+
+    /** Removes the run's temporary folder (checkpoints of an embedded run are of no use after it). */
+    private static void deleteTree(Path dir) {
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            // best effort: a leftover temporary folder is harmless
         }
     }
 

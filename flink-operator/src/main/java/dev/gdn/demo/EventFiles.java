@@ -23,13 +23,34 @@ public final class EventFiles {
     private EventFiles() {
     }
 
-    public static List<DemoEvent> read(Path file) throws IOException {
+    /**
+     * @throws IllegalArgumentException naming the file and line that is not UTF-8 or is longer than
+     *     {@code maxLineBytes}
+     */
+    public static List<DemoEvent> read(Path file, int maxLineBytes) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("--input-file " + file + ": no such file");
+        }
         List<DemoEvent> out = new ArrayList<>();
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int n = 0;
-            while ((line = in.readLine()) != null) {
+            while (true) {
+                try {
+                    line = in.readLine();
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    throw new IllegalArgumentException("--input-file " + file + ": line " + (n + 1)
+                            + " is not UTF-8 (" + e.getMessage() + ")");
+                }
+                if (line == null) {
+                    break;
+                }
                 n++;
+                if (line.length() > maxLineBytes / 3 && line.getBytes(StandardCharsets.UTF_8).length > maxLineBytes) {
+                    throw new IllegalArgumentException("--input-file " + file + ": line " + n + " has "
+                            + line.getBytes(StandardCharsets.UTF_8).length + " bytes, more than the " + maxLineBytes
+                            + " a record of the embedded broker may have");
+                }
                 if (line.isBlank()) {
                     continue;
                 }

@@ -22,6 +22,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** Largest transaction timeout the broker accepts: above the sinks' default of 10 minutes. */
     public static final long MAX_TRANSACTION_TIMEOUT_MS = 30 * 60 * 1000L;
 
+    /** Largest record the embedded broker and the demo producer take (so oversized demo events reach the job). */
+    public static final int MAX_MESSAGE_BYTES = 64 << 20;
+
     private final KafkaClusterTestKit cluster;
 
     private EmbeddedKafka(KafkaClusterTestKit cluster) {
@@ -41,8 +44,10 @@ public final class EmbeddedKafka implements AutoCloseable {
                         .setConfigProp("offsets.topic.replication.factor", "1")
                         .setConfigProp("transaction.max.timeout.ms", Long.toString(MAX_TRANSACTION_TIMEOUT_MS))
                         .setConfigProp("group.initial.rebalance.delay.ms", "0")
+                        .setConfigProp("message.max.bytes", Integer.toString(MAX_MESSAGE_BYTES))
+                        .setConfigProp("replica.fetch.max.bytes", Integer.toString(MAX_MESSAGE_BYTES))
                         .build();
-                kit.format();
+                formatQuietly(kit);
                 kit.startup();
                 kit.waitForReadyBrokers();
                 LOG.info("embedded Kafka broker at {}", kit.bootstrapServers());
@@ -62,6 +67,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         throw last;
     }
 
+    /** Formats the storage; the test kit prints its metadata there to stdout, which is the CLI's output. */
+    private static void formatQuietly(KafkaClusterTestKit kit) throws Exception {
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try {
+            kit.format();
+        } finally {
+            System.setOut(stdout);
+        }
+    }
+
     public String bootstrapServers() {
         return cluster.bootstrapServers();
     }
@@ -73,6 +89,20 @@ public final class EmbeddedKafka implements AutoCloseable {
         try (Admin admin = Admin.create(p)) {
             List<NewTopic> t = java.util.Arrays.stream(topics).map(n -> new NewTopic(n, partitions, (short) 1)).toList();
             admin.createTopics(t).all().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A broker as a process of its own (for tests and trials that need Kafka outside the job's JVM):
+     * prints {@code bootstrap.servers=HOST:PORT} on stdout, runs until its standard input closes.
+     */
+    public static void main(String[] args) throws Exception {
+        try (EmbeddedKafka kafka = start()) {
+            System.out.println("bootstrap.servers=" + kafka.bootstrapServers());
+            System.out.flush();
+            while (System.in.read() >= 0) {
+                // wait for the parent to close our stdin
+            }
         }
     }
 

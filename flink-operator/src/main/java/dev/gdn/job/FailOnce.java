@@ -1,16 +1,15 @@
 package dev.gdn.job;
 
-import dev.gdn.operator.StreamEvent;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.common.functions.MapFunction;
 
 /**
- * Fault injection for demonstrations and tests: throws once, after {@code after} events have passed
+ * Fault injection for demonstrations and tests: throws once, after {@code after} events (valid or not) have passed
  * through all subtasks of this JVM, so the job restarts from its last checkpoint. Local runs only (the
  * counter is per JVM).
  */
-public final class FailOnce implements MapFunction<StreamEvent, StreamEvent> {
+public final class FailOnce implements MapFunction<RawEvent, RawEvent> {
     private static final long serialVersionUID = 1L;
     private static final AtomicLong SEEN = new AtomicLong();
     private static final AtomicBoolean FAILED = new AtomicBoolean();
@@ -33,7 +32,7 @@ public final class FailOnce implements MapFunction<StreamEvent, StreamEvent> {
     }
 
     @Override
-    public StreamEvent map(StreamEvent e) {
+    public RawEvent map(RawEvent e) {
         if (SEEN.incrementAndGet() > after && FAILED.compareAndSet(false, true)) {
             throw new IllegalStateException("injected failure after " + after + " events (gdn run --inject-failure-after)");
         }

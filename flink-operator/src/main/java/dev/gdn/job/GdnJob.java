@@ -3,8 +3,6 @@ package dev.gdn.job;
 import dev.gdn.operator.GdnInferenceOperator;
 import dev.gdn.operator.GdnOptions;
 import dev.gdn.operator.StreamEvent;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -24,8 +22,6 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.internals.RecordHeader;
 
 /**
  * The streaming job: Kafka events (read_committed) -> parse (malformed -> dead-letter topic) ->
@@ -36,9 +32,9 @@ public final class GdnJob {
     /** uid of the inference operator: its keyed state holds the stream memories. */
     public static final String OPERATOR_UID = SavepointMemories.DEFAULT_UID;
 
-    /** Dead-letter record headers. */
-    public static final String REASON_HEADER = "gdn.reason";
-    public static final String SOURCE_HEADER = "gdn.source";
+    /** Dead-letter record headers (see {@link BoundedRecords} for all of them). */
+    public static final String REASON_HEADER = BoundedRecords.REASON;
+    public static final String SOURCE_HEADER = BoundedRecords.SOURCE;
 
     private GdnJob() {
     }
@@ -83,23 +79,27 @@ public final class GdnJob {
                 .setGroupId(c.get(GdnOptions.GROUP_ID))
                 .setStartingOffsets(OffsetsInitializer.earliest())
                 .setProperty("isolation.level", "read_committed")
-                .setDeserializer(new RawEventDeserializer())
+                .setDeserializer(new RawEventDeserializer(c.get(GdnOptions.EVENT_MAX_KEY_BYTES),
+                        c.get(GdnOptions.EVENT_MAX_BYTES), c.get(GdnOptions.DEAD_LETTER_MAX_BYTES)))
                 .build();
-        SingleOutputStreamOperator<StreamEvent> events = env
-                .fromSource(source, WatermarkStrategy.noWatermarks(), "kafka events").uid("gdn-source")
-                .process(new ParseEvents(c)).uid("gdn-parse").name("parse events");
-        events.getSideOutput(ParseEvents.DEAD_LETTERS)
-                .sinkTo(sink(c, servers, "dead-letters", deadLetterSerializer(c.get(GdnOptions.DEAD_LETTER_TOPIC))))
-                .uid("gdn-dead-letter-sink").name("dead-letter sink");
-        TypeInformation<Tuple2<String, String>> resultType = Types.TUPLE(Types.STRING, Types.STRING);
-        DataStream<StreamEvent> valid = events;
+        DataStream<RawEvent> raw = env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka events")
+                .uid("gdn-source");
         if (failAfter > 0) {
             FailOnce.arm();
-            valid = events.map(new FailOnce(failAfter)).uid("gdn-inject-failure").name("inject failure");
+            raw = raw.map(new FailOnce(failAfter)).uid("gdn-inject-failure").name("inject failure");
         }
-        valid.keyBy(e -> e.stream, Types.STRING)
+        SingleOutputStreamOperator<StreamEvent> events = raw
+                .process(new ParseEvents(c)).uid("gdn-parse").name("parse events");
+        String deadLetterTopic = c.get(GdnOptions.DEAD_LETTER_TOPIC);
+        int keep = c.get(GdnOptions.DEAD_LETTER_MAX_BYTES);
+        events.getSideOutput(ParseEvents.DEAD_LETTERS)
+                .sinkTo(sink(c, servers, "dead-letters", deadLetterSerializer(deadLetterTopic, keep)))
+                .uid("gdn-dead-letter-sink").name("dead-letter sink");
+        TypeInformation<Tuple2<String, String>> resultType = Types.TUPLE(Types.STRING, Types.STRING);
+        events.keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid(OPERATOR_UID)
-                .sinkTo(sink(c, servers, "results", resultSerializer(c.get(GdnOptions.OUTPUT_TOPIC))))
+                .sinkTo(sink(c, servers, "results", resultSerializer(c.get(GdnOptions.OUTPUT_TOPIC), deadLetterTopic,
+                        c.get(GdnOptions.OUTPUT_MAX_BYTES), keep)))
                 .uid("gdn-result-sink").name("result sink");
     }
 
@@ -111,28 +111,40 @@ public final class GdnJob {
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(c.get(GdnOptions.TRANSACTIONAL_ID_PREFIX) + "-" + what)
                 .setProperty("transaction.timeout.ms", Long.toString(c.get(GdnOptions.TRANSACTION_TIMEOUT).toMillis()))
+                // every record is at most gdn.output.max-bytes (BoundedRecords): room for one plus batch overhead
+                .setProperty("max.request.size", Integer.toString(Math.max(1 << 20, c.get(GdnOptions.OUTPUT_MAX_BYTES) + 65536)))
                 .build();
     }
 
-    static KafkaRecordSerializationSchema<Tuple2<String, String>> resultSerializer(String topic) {
-        return (r, ctx, ts) -> new ProducerRecord<>(topic, r.f0.getBytes(StandardCharsets.UTF_8),
-                r.f1.getBytes(StandardCharsets.UTF_8));
+    static KafkaRecordSerializationSchema<Tuple2<String, String>> resultSerializer(String topic, String deadLetterTopic,
+            int maxBytes, int keep) {
+        return (r, ctx, ts) -> BoundedRecords.result(topic, deadLetterTopic, r.f0, r.f1, maxBytes, keep);
     }
 
-    static KafkaRecordSerializationSchema<DeadLetter> deadLetterSerializer(String topic) {
-        return (d, ctx, ts) -> new ProducerRecord<>(topic, null, null, d.event.key, d.event.value, List.of(
-                new RecordHeader(REASON_HEADER, d.reason.getBytes(StandardCharsets.UTF_8)),
-                new RecordHeader(SOURCE_HEADER, (d.event.topic + "/" + d.event.partition + "/" + d.event.offset)
-                        .getBytes(StandardCharsets.UTF_8))));
+    static KafkaRecordSerializationSchema<DeadLetter> deadLetterSerializer(String topic, int keep) {
+        return (d, ctx, ts) -> BoundedRecords.deadLetter(topic, d, keep);
     }
 
-    /** Keeps the raw bytes: parsing (and refusing) happens in {@link ParseEvents}. */
+    /**
+     * Keeps the raw bytes (parsing, and refusing, happens in {@link ParseEvents}); a key or value over
+     * its limit is cut to a prefix here, so an oversized record never travels through the job.
+     */
     static final class RawEventDeserializer implements KafkaRecordDeserializationSchema<RawEvent> {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
+        private final int maxKeyBytes;
+        private final int maxValueBytes;
+        private final int keep;
+
+        RawEventDeserializer(int maxKeyBytes, int maxValueBytes, int keep) {
+            this.maxKeyBytes = maxKeyBytes;
+            this.maxValueBytes = maxValueBytes;
+            this.keep = keep;
+        }
 
         @Override
         public void deserialize(ConsumerRecord<byte[], byte[]> r, org.apache.flink.util.Collector<RawEvent> out) {
-            out.collect(new RawEvent(r.key(), r.value(), r.topic(), r.partition(), r.offset()));
+            out.collect(RawEvent.of(r.key(), r.value(), r.topic(), r.partition(), r.offset(), maxKeyBytes,
+                    maxValueBytes, keep));
         }
 
         @Override

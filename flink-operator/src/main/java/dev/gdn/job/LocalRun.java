@@ -90,6 +90,8 @@ public final class LocalRun {
         GdnJob.build(env, c, plan.failAfter());
         long start = System.nanoTime();
         JobClient job = env.executeAsync("gdn");
+        java.util.concurrent.CompletableFuture<org.apache.flink.api.common.JobExecutionResult> finished =
+                job.getJobExecutionResult();
         Thread pacer = null;
         if (paced) {
             pacer = new Thread(() -> {
@@ -106,13 +108,17 @@ public final class LocalRun {
         List<RunReport.Committed> results = new ArrayList<>();
         List<RunReport.Committed> dead = new ArrayList<>();
         String savepoint = null;
-        try (KafkaConsumer<byte[], byte[]> consumer = committedReader(servers)) {
+        try (KafkaConsumer<byte[], byte[]> consumer = committedReader(servers);
+                KafkaConsumer<byte[], byte[]> uncommitted = uncommittedReader(servers)) {
             List<TopicPartition> out = partitions(consumer, c.get(GdnOptions.OUTPUT_TOPIC));
             List<TopicPartition> dlq = partitions(consumer, c.get(GdnOptions.DEAD_LETTER_TOPIC));
             List<TopicPartition> all = new ArrayList<>(out);
             all.addAll(dlq);
             consumer.assign(all);
             consumer.seekToBeginning(all);
+            uncommitted.assign(all);
+            uncommitted.seekToEnd(all);
+            long processed = 0;
             long lastChange = System.nanoTime();
             long lastPrint = 0;
             int seen = 0;
@@ -132,9 +138,13 @@ public final class LocalRun {
                             latencies.add((now - t0) / 1_000_000);
                         }
                     }
-                    (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC)) ? results : dead)
-                            .add(new RunReport.Committed(key, r.value()));
+                    if (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC))) {
+                        results.add(new RunReport.Committed(key, r.value()));
+                    } else {
+                        dead.add(RunReport.Committed.deadLetter(r));
+                    }
                 }
+                processed += uncommitted.poll(Duration.ofMillis(5)).count();
                 long now = System.nanoTime();
                 int total = results.size() + dead.size();
                 if (total != seen) {
@@ -143,17 +153,25 @@ public final class LocalRun {
                 }
                 if (now - lastPrint > 2_000_000_000L) {
                     lastPrint = now;
-                    progress.printf("progress: %d of %d events answered (results=%d dead_letter=%d) after %.1f s%n",
-                            total, expected.size(), results.size(), dead.size(), (now - start) / 1e9);
+                    progress.printf("progress: %d of %d events processed, %d committed (results=%d dead_letter=%d; "
+                            + "results are committed at each checkpoint, every %d ms) after %.1f s%n",
+                            Math.min(Math.max(processed, total), expected.size()), expected.size(), total,
+                            results.size(), dead.size(), c.get(GdnOptions.CHECKPOINT_INTERVAL).toMillis(),
+                            (now - start) / 1e9);
                     progress.flush();
                 }
                 if (plan.failAfter() > 0 && FailOnce.fired() && !reported) {
                     reported = true;
                     progress.println("progress: injected failure fired; the job restarts from its last checkpoint");
                 }
-                if (job.getJobStatus().get().isGloballyTerminalState()) {
-                    throw new IllegalStateException("the job ended early: " + job.getJobStatus().get()
-                            + " (see the log above)");
+                if (finished.isDone()) {
+                    try {
+                        finished.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        throw new IllegalStateException("the job failed: " + RootCause.line(e));
+                    }
+                    throw new IllegalStateException("the job ended after " + total + " of " + expected.size()
+                            + " events were answered");
                 }
                 if (now - lastChange > plan.stallTimeout().toNanos()) {
                     throw new IllegalStateException("no new results for " + plan.stallTimeout().toSeconds() + " s; "
@@ -207,6 +225,8 @@ public final class LocalRun {
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
         p.put(ProducerConfig.LINGER_MS_CONFIG, Integer.toString(lingerMs));
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(EmbeddedKafka.MAX_MESSAGE_BYTES));
+        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Long.toString(2L * EmbeddedKafka.MAX_MESSAGE_BYTES));
         return p;
     }
 
@@ -215,13 +235,25 @@ public final class LocalRun {
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                 new ByteArraySerializer())) {
             int partitions = producer.partitionsFor(topic).size();
+            java.util.concurrent.atomic.AtomicReference<String> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
             for (int i = 0; i < events.size(); i++) {
                 DemoEvent e = events.get(i);
                 byte[] key = e.stream() == null ? null : e.stream().getBytes(StandardCharsets.UTF_8);
                 int partition = partitionOf(key, i, partitions);
-                producer.send(new ProducerRecord<>(topic, partition, key, e.value()));
+                producer.send(new ProducerRecord<>(topic, partition, key, e.value()), (md, ex) -> {
+                    if (ex != null) {
+                        failures.incrementAndGet();
+                        failed.compareAndSet(null, "event " + e.id() + " (" + e.value().length + " bytes): "
+                                + RootCause.line(ex));
+                    }
+                });
             }
             producer.flush();
+            if (failures.get() > 0) {
+                throw new IllegalStateException(failures.get() + " of " + events.size()
+                        + " events could not be sent to the input topic; the first: " + failed.get());
+            }
         }
     }
 
@@ -269,6 +301,15 @@ public final class LocalRun {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Sees results as soon as they are written, before their checkpoint commits them: for progress only. */
+    static KafkaConsumer<byte[], byte[]> uncommittedReader(String servers) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }

@@ -32,13 +32,14 @@ public final class ParseEvents extends ProcessFunction<RawEvent, StreamEvent> {
     @Override
     public void open(OpenContext ctx) {
         ModelConfig mc = ModelConfig.load(Path.of(config.get(GdnOptions.MODEL_PATH)));
-        parser = new EventParser(mc.vocabSize(), config.get(GdnOptions.EVENT_MAX_TOKENS));
+        parser = new EventParser(mc.vocabSize(), config.get(GdnOptions.EVENT_MAX_TOKENS),
+                config.get(GdnOptions.EVENT_MAX_KEY_BYTES), config.get(GdnOptions.EVENT_MAX_BYTES));
         deadLetters = getRuntimeContext().getMetricGroup().addGroup("gdn").counter("deadLetters");
     }
 
     @Override
     public void processElement(RawEvent raw, Context ctx, Collector<StreamEvent> out) {
-        EventParser.Parsed p = parser.parse(raw.key, raw.value);
+        EventParser.Parsed p = parser.parse(raw.key, raw.keyBytes, raw.value, raw.valueBytes);
         if (p.ok()) {
             out.collect(p.event());
         } else {

@@ -20,7 +20,26 @@ public final class RunReport {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A committed record of the output or dead-letter topic. */
-    public record Committed(String key, byte[] value) {
+    public record Committed(String key, byte[] value, String signature) {
+        /** A result. */
+        public Committed(String key, byte[] value) {
+            this(key, value, null);
+        }
+
+        /**
+         * A dead letter: its signature is the digest of the original key and value, taken from the
+         * headers of a cut one ({@link BoundedRecords}).
+         */
+        public static Committed deadLetter(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> r) {
+            String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
+            var k = r.headers().lastHeader(BoundedRecords.ORIGINAL_KEY_SHA256);
+            var v = r.headers().lastHeader(BoundedRecords.ORIGINAL_VALUE_SHA256);
+            String keySha = k != null ? new String(k.value(), StandardCharsets.UTF_8)
+                    : r.key() == null ? "-" : BoundedRecords.sha256(r.key());
+            String valueSha = v != null ? new String(v.value(), StandardCharsets.UTF_8)
+                    : r.value() == null ? "-" : BoundedRecords.sha256(r.value());
+            return new Committed(key, r.value(), keySha + "/" + valueSha);
+        }
     }
 
     private final List<DemoEvent> events;
@@ -85,7 +104,7 @@ public final class RunReport {
             }
         }
         for (Committed c : deadLetters) {
-            dlqCount.merge(signature(c.key(), c.value()), 1, Integer::sum);
+            dlqCount.merge(c.signature(), 1, Integer::sum);
         }
         int missing = 0;
         java.util.Set<String> streams = new java.util.HashSet<>();
@@ -110,7 +129,9 @@ public final class RunReport {
                 unexpected, sorted);
     }
 
+    /** What a dead letter of this event is recognised by: the digests of its key and value. */
     private static String signature(String key, byte[] value) {
-        return key + "\u0000" + new String(value, StandardCharsets.ISO_8859_1);
+        return (key == null ? "-" : BoundedRecords.sha256(key.getBytes(StandardCharsets.UTF_8))) + "/"
+                + (value == null ? "-" : BoundedRecords.sha256(value));
     }
 }

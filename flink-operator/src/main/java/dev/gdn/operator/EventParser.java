@@ -1,25 +1,38 @@
 package dev.gdn.operator;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Parses and validates one event: the Kafka key is the stream id, the value is
- * {@code {"tokens": [ids...], "id": optional}} or {@code {"control": "reset", "id": optional}}.
- * Other fields are ignored. Anything else is refused with a reason for the dead-letter topic.
+ * Parses and validates one event, strictly: the Kafka key is the stream id (UTF-8, at most
+ * {@code maxKeyBytes}), the value is exactly one UTF-8 JSON object of at most {@code maxValueBytes},
+ * {@code {"tokens": [ids...], "id": optional}} or {@code {"control": "reset", "id": optional}}, with no
+ * duplicate field and nothing after the object. Other fields are ignored. Anything else is refused with
+ * a reason of at most {@link Reasons#MAX_REASON_CHARS} characters for the dead-letter topic.
  */
 public final class EventParser implements Serializable {
-    private static final long serialVersionUID = 1L;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long serialVersionUID = 2L;
+    /** Longest event id in characters (it is echoed into every result of the event). */
+    public static final int MAX_ID_CHARS = 256;
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     private final int vocabSize;
     private final int maxTokens;
+    private final int maxKeyBytes;
+    private final int maxValueBytes;
 
     /** The outcome: an event, or the reason there is none. */
     public record Parsed(StreamEvent event, String error) {
@@ -28,33 +41,70 @@ public final class EventParser implements Serializable {
         }
     }
 
+    /** A parser with the default key and value size limits of {@link GdnOptions}. */
     public EventParser(int vocabSize, int maxTokens) {
-        this.vocabSize = vocabSize;
-        this.maxTokens = maxTokens;
+        this(vocabSize, maxTokens, GdnOptions.EVENT_MAX_KEY_BYTES.defaultValue(), GdnOptions.EVENT_MAX_BYTES.defaultValue());
     }
 
+    /**
+     * @param vocabSize     token ids must be in {@code [0, vocabSize)}
+     * @param maxTokens     most tokens in one event ({@code gdn.event.max-tokens})
+     * @param maxKeyBytes   longest Kafka key ({@code gdn.event.max-key-bytes})
+     * @param maxValueBytes longest value ({@code gdn.event.max-bytes})
+     */
+    public EventParser(int vocabSize, int maxTokens, int maxKeyBytes, int maxValueBytes) {
+        this.vocabSize = vocabSize;
+        this.maxTokens = maxTokens;
+        this.maxKeyBytes = maxKeyBytes;
+        this.maxValueBytes = maxValueBytes;
+    }
+
+    /** Parses a record whose key and value arrived whole. */
     public Parsed parse(byte[] key, byte[] value) {
-        if (key == null || key.length == 0) {
+        return parse(key, key == null ? 0 : key.length, value, value == null ? 0 : value.length);
+    }
+
+    /**
+     * Parses a record of which the source may have kept only a prefix (see {@code RawEvent}).
+     *
+     * @param keyBytes   the key's size as it arrived
+     * @param valueBytes the value's size as it arrived
+     */
+    public Parsed parse(byte[] key, int keyBytes, byte[] value, int valueBytes) {
+        if (key == null || keyBytes == 0) {
             return bad("missing Kafka key: the key is the stream id");
         }
-        String stream;
-        try {
-            stream = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(key)).toString();
-        } catch (CharacterCodingException e) {
-            return bad("Kafka key is not UTF-8");
+        if (keyBytes > maxKeyBytes) {
+            return bad("Kafka key of " + keyBytes + " bytes, more than gdn.event.max-key-bytes = " + maxKeyBytes);
         }
         if (value == null) {
             return bad("missing value");
         }
+        if (valueBytes > maxValueBytes) {
+            return bad("event of " + valueBytes + " bytes, more than gdn.event.max-bytes = " + maxValueBytes);
+        }
+        String stream;
+        String text;
+        try {
+            stream = utf8(key);
+        } catch (CharacterCodingException e) {
+            return bad("Kafka key is not UTF-8");
+        }
+        try {
+            text = utf8(value);
+        } catch (CharacterCodingException e) {
+            return bad("value is not UTF-8 (events are UTF-8 JSON)");
+        }
         JsonNode root;
         try {
-            root = JSON.readTree(value);
+            root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            return bad("not JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            return bad("unreadable value: " + e.getMessage());
+            return bad("not JSON (one UTF-8 JSON object per record): " + e.getOriginalMessage());
         }
-        if (root == null || !root.isObject()) {
+        if (root == null || root.isMissingNode()) {
+            return bad("empty value");
+        }
+        if (!root.isObject()) {
             return bad("event must be a JSON object");
         }
         String id = null;
@@ -64,12 +114,15 @@ public final class EventParser implements Serializable {
                 return bad("'id' must be a string or an integer, found " + idNode.getNodeType().name().toLowerCase());
             }
             id = idNode.asText();
+            if (id.length() > MAX_ID_CHARS) {
+                return bad("'id' has " + id.length() + " characters, more than " + MAX_ID_CHARS);
+            }
         }
         JsonNode control = root.get("control");
         JsonNode tokens = root.get("tokens");
         if (control != null) {
             if (!control.isTextual() || !control.asText().equals("reset")) {
-                return bad("unknown control " + control + ", expected \"reset\"");
+                return bad("unknown control " + Reasons.quote(control) + ", expected \"reset\"");
             }
             if (tokens != null) {
                 return bad("a control event carries no 'tokens'");
@@ -92,7 +145,7 @@ public final class EventParser implements Serializable {
         for (int i = 0; i < ids.length; i++) {
             JsonNode t = tokens.get(i);
             if (!t.isIntegralNumber() || !t.canConvertToInt()) {
-                return bad("'tokens'[" + i + "] = " + t + " is not an integer token id");
+                return bad("'tokens'[" + i + "] = " + Reasons.quote(t) + " is not an integer token id");
             }
             int v = t.asInt();
             if (v < 0 || v >= vocabSize) {
@@ -103,7 +156,13 @@ public final class EventParser implements Serializable {
         return new Parsed(new StreamEvent(stream, id, ids, false), null);
     }
 
+    /** Strict UTF-8: malformed or unmappable bytes are an error, not a replacement character. */
+    private static String utf8(byte[] bytes) throws CharacterCodingException {
+        return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+    }
+
     private static Parsed bad(String reason) {
-        return new Parsed(null, reason);
+        return new Parsed(null, Reasons.bound(reason));
     }
 }

@@ -30,6 +30,25 @@ public final class GdnOptions {
             .defaultValue(4096)
             .withDescription("Events with more tokens go to the dead-letter topic.");
 
+    public static final ConfigOption<Integer> EVENT_MAX_BYTES = ConfigOptions.key("gdn.event.max-bytes").intType()
+            .defaultValue(1 << 20)
+            .withDescription("Events whose value has more bytes go to the dead-letter topic (their first "
+                    + "gdn.dead-letter.max-bytes kept, with the original size and SHA-256).");
+
+    public static final ConfigOption<Integer> EVENT_MAX_KEY_BYTES = ConfigOptions.key("gdn.event.max-key-bytes")
+            .intType().defaultValue(1024)
+            .withDescription("Events whose Kafka key (the stream id) has more bytes go to the dead-letter topic.");
+
+    public static final ConfigOption<Integer> DEAD_LETTER_MAX_BYTES = ConfigOptions.key("gdn.dead-letter.max-bytes")
+            .intType().defaultValue(64 * 1024)
+            .withDescription("A dead letter keeps at most this many bytes of the original value (and of its key); "
+                    + "the original size and SHA-256 go in headers.");
+
+    public static final ConfigOption<Integer> OUTPUT_MAX_BYTES = ConfigOptions.key("gdn.output.max-bytes").intType()
+            .defaultValue(512 * 1024)
+            .withDescription("The largest record the job writes: a result larger than this is written as a bounded "
+                    + "dead letter instead. Keep it below the topics' max.message.bytes (1 MiB by default).");
+
     public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("gdn.output.top-k").intType().defaultValue(5)
             .withDescription("Next tokens (with probabilities) in each result; 0 turns them off.");
 
@@ -109,6 +128,16 @@ public final class GdnOptions {
         positive(c, BATCH_MAX_KEYS);
         positive(c, BATCH_MAX_TOKENS);
         positive(c, EVENT_MAX_TOKENS);
+        positive(c, EVENT_MAX_BYTES);
+        positive(c, EVENT_MAX_KEY_BYTES);
+        positive(c, DEAD_LETTER_MAX_BYTES);
+        positive(c, OUTPUT_MAX_BYTES);
+        long deadLetterBound = 2L * c.get(DEAD_LETTER_MAX_BYTES) + dev.gdn.job.BoundedRecords.HEADER_BYTES;
+        if (deadLetterBound > c.get(OUTPUT_MAX_BYTES)) {
+            throw new IllegalArgumentException(DEAD_LETTER_MAX_BYTES.key() + " = " + c.get(DEAD_LETTER_MAX_BYTES)
+                    + " makes dead letters of up to " + deadLetterBound + " bytes (key and value at most that each, plus "
+                    + "headers), more than " + OUTPUT_MAX_BYTES.key() + " = " + c.get(OUTPUT_MAX_BYTES));
+        }
         if (c.get(TOP_K) < 0) {
             throw new IllegalArgumentException(TOP_K.key() + " must be >= 0, got " + c.get(TOP_K));
         }

@@ -163,4 +163,78 @@ class KafkaJobTest {
         assertThat(both.stream().sorted().toList()).containsExactlyElementsOf(clean.stream().sorted().toList());
         assertThat(clean).containsAll(b.verdict().sortedResults());
     }
+
+    static DemoEvent hostile(String stream, int i, byte[] value) {
+        return new DemoEvent(stream, "hostile-" + i, value, -1);
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Events sized and shaped to break a job: huge reasons, keys and values, concatenated and
+     * duplicate-key JSON, UTF-16. Each must become one bounded dead letter while the job keeps running
+     * and the good streams' results stay byte for byte those of a run without them.
+     */
+    static List<DemoEvent> hostileEvents() {
+        String huge = "x".repeat(700_000);
+        List<DemoEvent> h = new ArrayList<>();
+        h.add(hostile("stream-0", 0, utf8("{\"control\":\"" + huge + "\"}")));
+        h.add(hostile("stream-1", 1, utf8("{\"tokens\":[1,\"" + huge + "\"]}")));
+        h.add(hostile("k".repeat(1_000_000), 2, utf8("{\"tokens\":[1]}")));
+        h.add(hostile("stream-2", 3, utf8("{\"tokens\":[1],\"pad\":\"" + "p".repeat(3_000_000) + "\"}")));
+        h.add(hostile("stream-3", 4, utf8("{\"tokens\":[1],\"pad\":\"" + "q".repeat(50_000_000) + "\"}")));
+        h.add(hostile("stream-3", 5, utf8("{\"id\":\"A\",\"tokens\":[1]}{\"id\":\"B\",\"tokens\":[2]}")));
+        h.add(hostile("stream-4", 6, utf8("{\"control\":\"explode\",\"control\":\"reset\"}")));
+        h.add(hostile("stream-5", 7, "{\"tokens\":[1]}".getBytes(StandardCharsets.UTF_16LE)));
+        h.add(hostile("stream-6", 8, utf8("{\"tokens\":[1]} trailing")));
+        h.add(hostile("stream-7", 9, utf8("{\"id\":\"" + "i".repeat(300) + "\",\"tokens\":[1]}")));
+        return h;
+    }
+
+    @Test
+    void hostileEventsBecomeBoundedDeadLettersAndGoodStreamsAreUnchanged() throws Exception {
+        List<String> clean = failureFree();
+        List<DemoEvent> hostile = hostileEvents();
+        List<DemoEvent> mixed = new ArrayList<>(events);
+        for (int i = 0; i < hostile.size(); i++) {
+            mixed.add(60 + i * 80, hostile.get(i));
+        }
+        Configuration c = options("hostile");
+        StringWriter log = new StringWriter();
+        LocalRun.Outcome o = LocalRun.run(new LocalRun.Plan(c, mixed, 2, 0, mixed.size(), null, null,
+                Duration.ofSeconds(120), 0, 0), new PrintWriter(log));
+        RunReport.Verdict v = o.verdict();
+        assertThat(v.ok()).as("missing=%d unexpected=%d", v.missing(), v.unexpected()).isTrue();
+        assertThat(v.deadLetters()).isEqualTo(9 + hostile.size());
+        assertThat(v.sortedResults()).containsExactlyElementsOf(clean);
+
+        List<ConsumerRecord<byte[], byte[]>> dlq = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = LocalRun.committedReader(kafka.bootstrapServers())) {
+            var parts = LocalRun.partitions(consumer, "hostile-dlq");
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            long until = System.currentTimeMillis() + 30_000;
+            while (dlq.size() < 9 + hostile.size() && System.currentTimeMillis() < until) {
+                consumer.poll(Duration.ofMillis(200)).forEach(dlq::add);
+            }
+        }
+        int limit = GdnOptions.OUTPUT_MAX_BYTES.defaultValue();
+        assertThat(dlq).allSatisfy(r -> {
+            assertThat(BoundedRecordsTest.size(r)).isLessThanOrEqualTo(limit);
+            assertThat(BoundedRecordsTest.header(r, BoundedRecords.REASON)).hasSizeLessThanOrEqualTo(500);
+        });
+        List<String> reasons = dlq.stream().map(r -> BoundedRecordsTest.header(r, BoundedRecords.REASON)).toList();
+        assertThat(reasons).anyMatch(r -> r.startsWith("unknown control \"xxx"))
+                .anyMatch(r -> r.startsWith("'tokens'[1] = \"xxx"))
+                .anyMatch(r -> r.equals("Kafka key of 1000000 bytes, more than gdn.event.max-key-bytes = 1024"))
+                .anyMatch(r -> r.startsWith("event of 3000023 bytes, more than gdn.event.max-bytes"))
+                .anyMatch(r -> r.startsWith("event of 50000023 bytes, more than gdn.event.max-bytes"))
+                .anyMatch(r -> r.contains("Duplicate field 'control'"))
+                .anyMatch(r -> r.equals("'id' has 300 characters, more than 256"));
+        assertThat(dlq).anyMatch(r -> "50000023".equals(BoundedRecordsTest.header(r, BoundedRecords.ORIGINAL_VALUE_BYTES))
+                && BoundedRecordsTest.header(r, BoundedRecords.ORIGINAL_VALUE_SHA256)
+                        .equals(BoundedRecords.sha256(hostile.get(4).value())));
+    }
 }

@@ -38,4 +38,62 @@ class EventParserTest {
         assertThat(parse("s", "{\"control\":\"reset\",\"tokens\":[1]}").error()).contains("carries no 'tokens'");
         assertThat(parse("s", "{\"id\":{},\"tokens\":[1]}").error()).contains("'id' must be a string or an integer");
     }
+
+    @Test
+    void exactlyOneJsonObjectPerRecord() {
+        assertThat(parse("s", "{\"id\":\"A\",\"tokens\":[1]}{\"id\":\"B\",\"tokens\":[2]}").error())
+                .startsWith("not JSON");
+        assertThat(parse("s", "{\"tokens\":[1]} garbage").error()).startsWith("not JSON");
+        assertThat(parse("s", "{\"tokens\":[1]}\n").ok()).isTrue();
+        assertThat(parse("s", "").error()).isEqualTo("empty value");
+    }
+
+    @Test
+    void duplicateFieldsAreRefusedNotLastWins() {
+        assertThat(parse("s", "{\"control\":\"explode\",\"control\":\"reset\"}").error())
+                .startsWith("not JSON").contains("Duplicate field 'control'");
+        assertThat(parse("s", "{\"tokens\":[1],\"tokens\":[2]}").error()).contains("Duplicate field 'tokens'");
+    }
+
+    @Test
+    void onlyUtf8IsAccepted() {
+        String json = "{\"tokens\":[1]}";
+        for (var cs : new java.nio.charset.Charset[] {StandardCharsets.UTF_16BE, StandardCharsets.UTF_16LE,
+            StandardCharsets.UTF_16, java.nio.charset.Charset.forName("UTF-32")}) {
+            var r = p.parse("s".getBytes(StandardCharsets.UTF_8), json.getBytes(cs));
+            assertThat(r.ok()).as(cs.name()).isFalse();
+            assertThat(r.error()).as(cs.name()).matches("value is not UTF-8.*|not JSON.*");
+        }
+        assertThat(p.parse(new byte[] {(byte) 0xff, 0x41}, json.getBytes(StandardCharsets.UTF_8)).error())
+                .isEqualTo("Kafka key is not UTF-8");
+    }
+
+    @Test
+    void reasonsNeverEchoHugeInput() {
+        String huge = "x".repeat(700_000);
+        var control = parse("s", "{\"control\":\"" + huge + "\"}");
+        assertThat(control.error()).startsWith("unknown control \"xxx").contains("(700002 chars)");
+        assertThat(control.error().length()).isLessThanOrEqualTo(Reasons.MAX_REASON_CHARS);
+        var token = parse("s", "{\"tokens\":[1,\"" + huge + "\"]}");
+        assertThat(token.error()).startsWith("'tokens'[1] = \"xxx").endsWith("is not an integer token id");
+        assertThat(token.error().length()).isLessThanOrEqualTo(Reasons.MAX_REASON_CHARS);
+        var number = parse("s", "{\"tokens\":[" + "9".repeat(900) + "]}");
+        assertThat(number.error().length()).isLessThanOrEqualTo(Reasons.MAX_REASON_CHARS);
+        assertThat(parse("s", "{\"id\":\"" + "i".repeat(257) + "\",\"tokens\":[1]}").error())
+                .isEqualTo("'id' has 257 characters, more than 256");
+        assertThat(Reasons.bound("r".repeat(10_000))).hasSizeLessThanOrEqualTo(Reasons.MAX_REASON_CHARS)
+                .endsWith("(reason of 10000 chars cut)");
+    }
+
+    @Test
+    void keyAndValueSizeLimitsUseTheSizesAsTheyArrived() {
+        EventParser small = new EventParser(384, 8, 16, 100);
+        byte[] value = "{\"tokens\":[1]}".getBytes(StandardCharsets.UTF_8);
+        assertThat(small.parse("k".repeat(17).getBytes(StandardCharsets.UTF_8), value).error())
+                .isEqualTo("Kafka key of 17 bytes, more than gdn.event.max-key-bytes = 16");
+        // the source kept a prefix of a 3 MB value: the original size decides
+        assertThat(small.parse("k".getBytes(StandardCharsets.UTF_8), 1, value, 3_000_000).error())
+                .isEqualTo("event of 3000000 bytes, more than gdn.event.max-bytes = 100");
+        assertThat(small.parse("k".repeat(16).getBytes(StandardCharsets.UTF_8), value).ok()).isTrue();
+    }
 }

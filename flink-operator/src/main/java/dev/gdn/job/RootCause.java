@@ -1,0 +1,69 @@
+package dev.gdn.job;
+
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The one line that says why something failed. Flink wraps a job's failure several times ("Job
+ * execution failed.", "Recovery is suppressed by ...", completion and execution exceptions); the
+ * cause worth showing is the innermost one that has a message.
+ */
+public final class RootCause {
+    private RootCause() {
+    }
+
+    /**
+     * The innermost throwable of {@code t}'s cause chain; when that one has no message, the nearest
+     * one above it that has one and is not a mere wrapper (or the innermost after all).
+     */
+    public static Throwable of(Throwable t) {
+        java.util.List<Throwable> chain = new java.util.ArrayList<>();
+        for (Throwable c = t; c != null && chain.size() < 100 && !chain.contains(c); c = c.getCause()) {
+            chain.add(c);
+        }
+        for (int i = chain.size() - 1; i >= 0; i--) {
+            Throwable c = chain.get(i);
+            if (hasMessage(c) && (i == chain.size() - 1 || !isWrapper(c))) {
+                return c;
+            }
+        }
+        return chain.get(chain.size() - 1);
+    }
+
+    /**
+     * One line: the root cause's message, prefixed by its type unless the message speaks for itself
+     * (the project's own errors and argument or state errors, which name what was found).
+     */
+    public static String line(Throwable t) {
+        Throwable r = of(t);
+        String type = r instanceof org.apache.flink.util.SerializedThrowable s
+                ? s.getOriginalErrorClassName() : r.getClass().getName();
+        String msg = hasMessage(r) ? r.getMessage().strip() : "";
+        int nl = msg.indexOf('\n');
+        if (nl >= 0) {
+            msg = msg.substring(0, nl).strip();
+        }
+        boolean plain = type.equals(IllegalArgumentException.class.getName())
+                || type.equals(IllegalStateException.class.getName()) || type.startsWith("dev.gdn.");
+        String simple = type.substring(type.lastIndexOf('.') + 1);
+        if (msg.isEmpty()) {
+            return simple;
+        }
+        return plain ? msg : simple + ": " + msg;
+    }
+
+    private static boolean hasMessage(Throwable c) {
+        return c.getMessage() != null && !c.getMessage().isBlank();
+    }
+
+    private static boolean isWrapper(Throwable c) {
+        if (c instanceof ExecutionException || c instanceof CompletionException) {
+            return true;
+        }
+        String name = c.getClass().getName();
+        return name.equals("org.apache.flink.runtime.client.JobExecutionException")
+                || name.equals("org.apache.flink.runtime.JobException")
+                || name.equals("org.apache.flink.util.FlinkRuntimeException")
+                || name.equals("org.apache.flink.util.FlinkException");
+    }
+}
