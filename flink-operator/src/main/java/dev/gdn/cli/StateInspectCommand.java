@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
             "With --key K --export FILE, write that stream's memory as safetensors."})
 public final class StateInspectCommand implements Callable<Integer> {
 
-    @Option(names = "--savepoint", required = true, paramLabel = "DIR", description = "savepoint or retained checkpoint")
+    @Option(names = "--savepoint", required = true, paramLabel = "DIR", description = "a savepoint or retained checkpoint, or a folder holding them (the --savepoint-dir of gdn run, or its --state-dir): the newest is read")
     Path savepoint;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "the model the memories belong to")
@@ -58,6 +58,7 @@ public final class StateInspectCommand implements Callable<Integer> {
         if (!Files.isDirectory(savepoint)) {
             throw new IllegalArgumentException("--savepoint " + savepoint + ": not a directory");
         }
+        savepoint = dev.gdn.job.Snapshots.resolve(savepoint, "--savepoint");
         GatedDeltaNetModel m = GatedDeltaNetModel.load(model, CpuKernels.reference());
         MemoryLayout layout = MemoryLayout.of(m.config());
         StreamMemorySerializer serializer = new StreamMemorySerializer(layout, m.fingerprint(), storage,

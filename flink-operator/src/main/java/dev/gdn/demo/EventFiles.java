@@ -3,7 +3,6 @@ package dev.gdn.demo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,44 +31,48 @@ public final class EventFiles {
             throw new IllegalArgumentException("--input-file " + file + ": no such file");
         }
         List<DemoEvent> out = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int n = 0;
-            while (true) {
-                try {
-                    line = in.readLine();
-                } catch (java.nio.charset.CharacterCodingException e) {
-                    throw new IllegalArgumentException("--input-file " + file + ": line " + (n + 1)
-                            + " is not UTF-8 (" + e.getMessage() + ")");
-                }
-                if (line == null) {
-                    break;
-                }
-                n++;
-                if (line.length() > maxLineBytes / 3 && line.getBytes(StandardCharsets.UTF_8).length > maxLineBytes) {
-                    throw new IllegalArgumentException("--input-file " + file + ": line " + n + " has "
-                            + line.getBytes(StandardCharsets.UTF_8).length + " bytes, more than the " + maxLineBytes
-                            + " a record of the embedded broker may have");
-                }
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode node;
-                try {
-                    node = JSON.readTree(line);
-                } catch (IOException e) {
-                    node = null;
-                }
-                if (node == null || !node.isObject() || !node.path("stream").isTextual()) {
-                    out.add(new DemoEvent(null, "line-" + n, line.getBytes(StandardCharsets.UTF_8), -1));
-                    continue;
-                }
-                ObjectNode o = (ObjectNode) node;
-                String stream = o.remove("stream").asText();
-                int expect = o.path("expect").isIntegralNumber() ? o.get("expect").asInt() : -1;
-                String id = o.path("id").isValueNode() ? o.get("id").asText() : stream + "/line-" + n;
-                out.add(new DemoEvent(stream, id, JSON.writeValueAsBytes(o), expect));
+        byte[] all = Files.readAllBytes(file);
+        int n = 0;
+        for (int start = 0; start < all.length; ) {
+            int end = start;
+            while (end < all.length && all[end] != '\n') {
+                end++;
             }
+            int next = end + 1;
+            if (end > start && all[end - 1] == '\r') {
+                end--;
+            }
+            n++;
+            if (end - start > maxLineBytes) {
+                throw new IllegalArgumentException("--input-file " + file + ": line " + n + " has " + (end - start)
+                        + " bytes, more than the " + maxLineBytes + " a record of the embedded broker may have");
+            }
+            String line;
+            try {
+                line = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                        .decode(java.nio.ByteBuffer.wrap(all, start, end - start)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new IllegalArgumentException("--input-file " + file + ": line " + n + " is not UTF-8");
+            }
+            start = next;
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode node;
+            try {
+                node = JSON.readTree(line);
+            } catch (IOException e) {
+                node = null;
+            }
+            if (node == null || !node.isObject() || !node.path("stream").isTextual()) {
+                out.add(new DemoEvent(null, "line-" + n, line.getBytes(StandardCharsets.UTF_8), -1));
+                continue;
+            }
+            ObjectNode o = (ObjectNode) node;
+            String stream = o.remove("stream").asText();
+            int expect = o.path("expect").isIntegralNumber() ? o.get("expect").asInt() : -1;
+            String id = o.path("id").isValueNode() ? o.get("id").asText() : stream + "/line-" + n;
+            out.add(new DemoEvent(stream, id, JSON.writeValueAsBytes(o), expect));
         }
         return out;
     }

@@ -14,7 +14,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -137,24 +136,13 @@ public final class ExternalRun {
      * checkpoint retained after a cancellation or a crash (complete once its {@code _metadata} exists).
      */
     public static Optional<Path> latestSnapshot(Path stateDir) throws IOException {
-        Optional<Path> best = Optional.empty();
-        long bestTime = Long.MIN_VALUE;
-        for (Path root : List.of(stateDir.resolve("savepoints"), stateDir.resolve("checkpoints"))) {
-            if (!Files.isDirectory(root)) {
-                continue;
-            }
-            try (Stream<Path> s = Files.find(root, 3, (p, a) -> a.isRegularFile()
-                    && p.getFileName().toString().equals("_metadata"))) {
-                for (Path m : (Iterable<Path>) s::iterator) {
-                    long t = Files.getLastModifiedTime(m).toMillis();
-                    if (t > bestTime) {
-                        bestTime = t;
-                        best = Optional.of(m.getParent());
-                    }
-                }
-            }
+        Optional<Path> savepoint = Snapshots.newest(stateDir.resolve("savepoints"));
+        Optional<Path> checkpoint = Snapshots.newest(stateDir.resolve("checkpoints"));
+        if (savepoint.isEmpty() || checkpoint.isEmpty()) {
+            return savepoint.isPresent() ? savepoint : checkpoint;
         }
-        return best;
+        return Files.getLastModifiedTime(savepoint.get().resolve("_metadata"))
+                .compareTo(Files.getLastModifiedTime(checkpoint.get().resolve("_metadata"))) >= 0 ? savepoint : checkpoint;
     }
 
     private static void checkMarker(Path stateDir, Configuration c) throws IOException {

@@ -121,6 +121,23 @@ final class EventScorer {
         return json(e, 0, null, null, null, null, null, List.of());
     }
 
+    /** The result of an event that could not be run: {@code {"stream", "id", "error"}}. */
+    String errorResult(StreamEvent e, String reason) {
+        StringWriter w = new StringWriter(256);
+        try (JsonGenerator g = JSON.createGenerator(w)) {
+            g.writeStartObject();
+            g.writeStringField("stream", e.stream);
+            if (e.id != null) {
+                g.writeStringField("id", e.id);
+            }
+            g.writeStringField("error", reason);
+            g.writeEndObject();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        return w.toString();
+    }
+
     private static double logSumExp(float[] x, int off, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {

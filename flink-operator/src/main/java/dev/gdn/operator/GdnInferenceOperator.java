@@ -8,6 +8,7 @@ import dev.gdn.kernels.model.StreamMemory;
 import dev.gdn.state.MemoryLayout;
 import dev.gdn.state.ModelChangePolicy;
 import dev.gdn.state.StorageDType;
+import dev.gdn.state.StreamBinding;
 import dev.gdn.state.StreamMemorySerializer;
 import dev.gdn.state.StreamMemoryState;
 import java.util.ArrayList;
@@ -57,7 +58,15 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         implements OneInputStreamOperator<StreamEvent, Tuple2<String, String>>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GdnInferenceOperator.class);
+
     private final Configuration config;
+    private transient boolean restored;
+    private transient boolean onHeap;
+    private transient long heapLimit;
+    private transient long bytesPerStream;
+    private transient boolean heapFullLogged;
+    private transient Counter streamsRefused;
 
     private transient GatedDeltaNetModel model;
     private transient StreamMemorySerializer serializer;
@@ -91,6 +100,12 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     }
 
     @Override
+    public void initializeState(org.apache.flink.runtime.state.StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        restored = context.isRestored();
+    }
+
+    @Override
     public void open() throws Exception {
         super.open();
         model = ModelCache.get(config.get(GdnOptions.MODEL_PATH), config.get(GdnOptions.CPU_THREADS),
@@ -107,6 +122,18 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                     .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired).build());
         }
         lastHiddenState = getRuntimeContext().getState(hidden);
+        onHeap = getKeyedStateBackend() instanceof org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
+        heapLimit = HeapBudget.limit(config.get(GdnOptions.MAX_HEAP_FRACTION));
+        // what a memory costs on the heap: its floats, plus its last hidden state
+        bytesPerStream = serializer.layout().floats() * 4 + model.config().hiddenSize() * 4L + 1024;
+        if (onHeap) {
+            var heap = (org.apache.flink.runtime.state.heap.HeapKeyedStateBackend<?>) getKeyedStateBackend();
+            HeapBudget.register(this, () -> (long) heap.numKeyValueStateEntries(
+                    org.apache.flink.runtime.state.VoidNamespace.INSTANCE) * bytesPerStream);
+        }
+        if (restored && (config.get(GdnOptions.VERIFY_ON_RESTORE) || onHeap)) {
+            verifyRestoredMemories();
+        }
         scorer = new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING));
         pending = new LinkedHashMap<>();
         maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
@@ -119,6 +146,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         bundleMillis = g.histogram("bundleComputeMillis", new DescriptiveStatisticsHistogram(1000));
         tokensPerSecond = g.meter("tokensPerSecond", new MeterView(10));
         resets = g.counter("resets");
+        streamsRefused = g.counter("streamsRefused");
         long bytesPerStream = serializer.layout().payloadBytes(serializer.storage());
         g.gauge("stateBytesPerStream", () -> bytesPerStream);
         g.gauge("bundleStateBytes", () -> lastBundleStateBytes);
@@ -179,13 +207,29 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         pendingTokens = 0;
 
         List<KeyWork> work = new ArrayList<>(bundle.size());
+        int admitted = 0;
         long stateBytes = 0;
         for (Map.Entry<String, List<StreamEvent>> en : bundle.entrySet()) {
             setCurrentKey(en.getKey());
-            StreamMemory m = memoryState.value();
-            m = m == null ? model.newMemory() : serializer.bind(m);
+            StreamMemory stored = memoryState.value();
+            if (stored == null && !admitNewStream(admitted)) {
+                for (StreamEvent e : en.getValue()) {
+                    output.collect(new StreamRecord<>(Tuple2.of(en.getKey(), scorer.errorResult(e, heapFullReason()))));
+                }
+                continue;
+            }
+            if (stored == null) {
+                admitted++;
+            }
+            StreamMemory m = load(en.getKey(), stored);
             stateBytes += m.payloadBytes();
-            work.add(new KeyWork(en.getKey(), en.getValue(), m, lastHiddenState.value()));
+            KeyWork w = new KeyWork(en.getKey(), en.getValue(), m, m.lastHidden());
+            if (!m.isBound() && m.tokensConsumed() > 0) {
+                // a memory of format version 2 or older: its last hidden state was kept beside it
+                w.lastHidden = lastHiddenState.value();
+                w.legacyHidden = true;
+            }
+            work.add(w);
         }
         // rounds: each key contributes its next stretch of events up to (not including) a reset
         boolean more = true;
@@ -219,11 +263,11 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         }
         for (KeyWork w : work) {
             setCurrentKey(w.key);
+            w.memory.bindTo(StreamBinding.digest(w.key));
+            w.memory.setLastHidden(w.lastHidden);
             memoryState.update(w.memory);
-            if (w.lastHidden == null) {
+            if (w.legacyHidden) {
                 lastHiddenState.clear();
-            } else {
-                lastHiddenState.update(w.lastHidden);
             }
             for (String json : w.results) {
                 output.collect(new StreamRecord<>(Tuple2.of(w.key, json)));
@@ -235,6 +279,89 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         bundleMillis.update(micros / 1000);
         tokensPerSecond.markEvent(tokens);
         lastBundleStateBytes = stateBytes;
+    }
+
+    /**
+     * The current key's memory from state (a fresh one for a new stream), checked: this model's, bound
+     * to this stream, with a last hidden state of the model's width.
+     *
+     * @throws dev.gdn.state.MemoryFormatException naming what was found and what was expected
+     */
+    private StreamMemory load(String key, StreamMemory m) throws Exception {
+        if (m == null) {
+            return model.newMemory();
+        }
+        m = serializer.bind(m);
+        StreamBinding.check(m, key);
+        int d = model.config().hiddenSize();
+        if (m.lastHidden() != null && m.lastHidden().length != d) {
+            throw new dev.gdn.state.MemoryFormatException("the memory of stream '" + Reasons.quote(key)
+                    + "' has a last hidden state of " + m.lastHidden().length + " floats, expected " + d);
+        }
+        return m;
+    }
+
+    /**
+     * After a restore: every memory in this subtask's state belongs to the key it is stored under (a
+     * renamed key would otherwise leave its stream to restart from nothing, silently). Reads each memory
+     * once; {@code gdn.state.verify-on-restore} turns it off for very large RocksDB states.
+     */
+    private void verifyRestoredMemories() throws Exception {
+        long start = System.nanoTime();
+        long n = 0;
+        List<String> keys;
+        try (var s = this.<String>getKeyedStateBackend().getKeys(StreamMemoryState.STATE_NAME,
+                org.apache.flink.runtime.state.VoidNamespace.INSTANCE)) {
+            keys = s.map(Object::toString).toList();
+        }
+        boolean ttl = !config.get(GdnOptions.IDLE_TTL).isZero();
+        for (String key : keys) {
+            setCurrentKey(key);
+            StreamMemory m = memoryState.value();
+            if (m == null && !ttl) {
+                // listed, yet not found under its own key: stored in a key group the key does not hash to
+                throw new dev.gdn.state.MemoryFormatException("the state holds a memory under stream '"
+                        + Reasons.quote(key) + "' that its key cannot reach (stored in another key group): the "
+                        + "checkpoint or savepoint was altered");
+            }
+            load(key, m);
+            n++;
+        }
+        LOG.info("verified {} restored stream memories in {} ms", n, (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * On the heap state backend, whether a new stream's memory fits in this JVM's budget
+     * ({@code gdn.state.max-heap-fraction}); always true on other backends.
+     */
+    private boolean admitNewStream(int alreadyAdmittedThisBundle) {
+        if (!onHeap) {
+            return true;
+        }
+        // this bundle's new streams get their state entries when the bundle ends: count them now
+        if (HeapBudget.fits(bytesPerStream * (alreadyAdmittedThisBundle + 1L), heapLimit)) {
+            return true;
+        }
+        if (!heapFullLogged) {
+            heapFullLogged = true;
+            LOG.warn(heapFullReason());
+        }
+        streamsRefused.inc();
+        return false;
+    }
+
+    private String heapFullReason() {
+        return String.format(Locale.ROOT, "no room for a new stream: %d stream memories of %.2f MiB fill the %,d MiB "
+                + "that gdn.state.max-heap-fraction = %s allows of this JVM's %,d MiB heap on the hashmap state "
+                + "backend; give the JVM more heap, use --state-backend rocksdb, or set gdn.state.idle-ttl to drop "
+                + "idle streams", HeapBudget.held() / bytesPerStream, bytesPerStream / 1048576.0, heapLimit >> 20,
+                config.get(GdnOptions.MAX_HEAP_FRACTION), Runtime.getRuntime().maxMemory() >> 20);
+    }
+
+    @Override
+    public void close() throws Exception {
+        HeapBudget.unregister(this);
+        super.close();
     }
 
     private static int[] concat(List<StreamEvent> events) {
@@ -258,6 +385,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         final StreamMemory memory;
         final List<String> results = new ArrayList<>();
         float[] lastHidden;
+        boolean legacyHidden;
         int next;
         List<StreamEvent> stretch;
 

@@ -82,6 +82,18 @@ public final class GdnOptions {
             .stringType().defaultValue("fail")
             .withDescription("Memories of another model on restore: fail (default) or reset (start those streams afresh).");
 
+    public static final ConfigOption<Boolean> VERIFY_ON_RESTORE = ConfigOptions.key("gdn.state.verify-on-restore")
+            .booleanType().defaultValue(true)
+            .withDescription("After a restore, read every memory once and check that it belongs to the stream it is "
+                    + "stored under (every memory is checked again whenever it is loaded). Costs one read of the "
+                    + "state: turn off for very large RocksDB states.");
+
+    public static final ConfigOption<Double> MAX_HEAP_FRACTION = ConfigOptions.key("gdn.state.max-heap-fraction")
+            .doubleType().defaultValue(0.5)
+            .withDescription("With the hashmap state backend: the share of the JVM heap that stream memories may take. "
+                    + "Events of a new stream beyond it get an error result saying so (more heap, the rocksdb backend "
+                    + "or an idle TTL make room); streams already held are unaffected.");
+
     public static final ConfigOption<String> STATE_BACKEND = ConfigOptions.key("gdn.state.backend").stringType()
             .defaultValue("hashmap")
             .withDescription("hashmap (memories on the JVM heap) or rocksdb (on local disk, incremental checkpoints).");
@@ -146,6 +158,10 @@ public final class GdnOptions {
         }
         if (c.get(BATCH_MAX_DELAY).isNegative() || c.get(BATCH_MAX_DELAY).isZero()) {
             throw new IllegalArgumentException(BATCH_MAX_DELAY.key() + " must be > 0, got " + c.get(BATCH_MAX_DELAY));
+        }
+        if (!(c.get(MAX_HEAP_FRACTION) > 0 && c.get(MAX_HEAP_FRACTION) <= 0.9)) {
+            throw new IllegalArgumentException(MAX_HEAP_FRACTION.key() + " must be in (0, 0.9], got "
+                    + c.get(MAX_HEAP_FRACTION));
         }
         oneOf(c, STORAGE, "fp32", "bf16");
         oneOf(c, ON_MODEL_CHANGE, "fail", "reset");

@@ -336,4 +336,49 @@ class GdnInferenceOperatorTest {
         d.set(GdnOptions.STORAGE, "fp8");
         assertThatThrownBy(() -> new GdnInferenceOperator(d)).hasMessageContaining("gdn.state.storage is 'fp8'");
     }
+
+    @Test
+    void onTheHeapBackendNewStreamsBeyondTheHeapBudgetGetAnErrorResultAndHeldStreamsGoOn() throws Exception {
+        Configuration c = config(1000, 100_000, 60_000);
+        // room for a handful of gdn-tiny memories in this JVM's heap, whatever its size
+        GdnOptions.validate(c);
+        var model = ModelCache.get(MODEL.toString(), 2);
+        long perStream = dev.gdn.state.MemoryLayout.of(model.config()).floats() * 4 + model.config().hiddenSize() * 4L
+                + 1024;
+        double fraction = 5.5 * perStream / Runtime.getRuntime().maxMemory();
+        c.set(GdnOptions.MAX_HEAP_FRACTION, fraction);
+        try (var h = harness(c, new HashMapStateBackend())) {
+            h.open();
+            for (int s = 0; s < 8; s++) {
+                h.processElement(ev("s" + s, "a", 1, 2, 3), 0);
+            }
+            // bundles of one key each: the streams are admitted one by one
+            for (int round = 0; round < 2; round++) {
+                for (int s = 0; s < 8; s++) {
+                    h.processElement(ev("s" + s, "r" + round, 4), 0);
+                    op(h).flush();
+                }
+            }
+            List<JsonNode> out = new ArrayList<>();
+            for (String v : values(h)) {
+                out.add(JSON.readTree(v));
+            }
+            assertThat(out).hasSize(24);
+            List<JsonNode> errors = out.stream().filter(n -> n.has("error")).toList();
+            assertThat(errors).isNotEmpty();
+            assertThat(errors.get(0).get("error").asText()).startsWith("no room for a new stream: ")
+                    .contains("gdn.state.max-heap-fraction").contains("--state-backend rocksdb")
+                    .contains("gdn.state.idle-ttl");
+            // a stream that got a memory keeps it: none of its later events is refused
+            java.util.Set<String> admitted = new java.util.HashSet<>();
+            for (JsonNode n : out) {
+                if (!n.has("error")) {
+                    admitted.add(n.get("stream").asText());
+                } else {
+                    assertThat(admitted).doesNotContain(n.get("stream").asText());
+                }
+            }
+            assertThat(admitted.size()).isBetween(1, 7);
+        }
+    }
 }

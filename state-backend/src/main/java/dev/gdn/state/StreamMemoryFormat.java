@@ -20,20 +20,26 @@ import java.util.zip.Checksum;
  * The versioned binary format of one stream memory.
  *
  * <pre>
- * version 2 (current)
+ * version 3 (current)
  *   int    magic 0x47444E4D ("GDNM")      big-endian, as every header integer
- *   short  version = 2
+ *   short  version = 3
  *   byte   storage dtype (0 fp32, 1 bf16)
- *   byte   reserved = 0
+ *   byte   flags: bit 0 bound to a stream, bit 1 has a last hidden state; other bits 0
  *   byte[32] model fingerprint (SHA-256)
  *   long   tokens consumed
+ *   long   stream digest                  (when bound)
+ *   int    D, the last hidden state's size (when it has one; 1..65536)
  *   short  layer count, then per layer:
  *            byte kind 0 (Gated DeltaNet): int HV, K, V, conv history, q/k width, v width
  *            byte kind 1 (attention):      int window, row size; long position
  *   payload, per layer in order, little-endian floats in the storage dtype:
  *            Gated DeltaNet: state [HV,K,V], conv q [W-1,qk], conv k [W-1,qk], conv v [W-1,v]
  *            attention: keys [W,row], values [W,row] (ring slots as stored; keys unrotated)
+ *   float[D] last hidden state, little-endian fp32 (when it has one)
  *   int    CRC32C of every byte after the version field
+ *
+ * version 2: as version 3 without stream digest, D and last hidden state (the flags byte was a
+ *   reserved 0).
  *
  * version 1 (preview; read for migration only): no dtype or reserved byte, fp32 payload, and a
  *   CRC32 (not C) trailer over the payload alone.
@@ -45,7 +51,11 @@ import java.util.zip.Checksum;
  */
 public final class StreamMemoryFormat {
     public static final int MAGIC = 0x47444E4D;
-    public static final int CURRENT_VERSION = 2;
+    public static final int CURRENT_VERSION = 3;
+    /** Largest last hidden state a reader accepts (hidden sizes of real models are far below). */
+    public static final int MAX_HIDDEN = 1 << 16;
+    private static final int FLAG_BOUND = 1;
+    private static final int FLAG_HIDDEN = 2;
     private static final int CHUNK_BYTES = 1 << 16;
 
     private StreamMemoryFormat() {
@@ -64,9 +74,20 @@ public final class StreamMemoryFormat {
         CRC32C crc = new CRC32C();
         out.writeInt(MAGIC);
         out.writeShort(CURRENT_VERSION);
-        ByteBuffer h = ByteBuffer.allocate(2 + ModelFingerprint.BYTES + 8 + 2 + m.layerCount() * MAX_LAYER_HEADER_BYTES);
-        h.put((byte) dtype.code()).put((byte) 0).put(m.fingerprint().bytes()).putLong(m.tokensConsumed())
-                .putShort((short) m.layerCount());
+        float[] hidden = m.lastHidden();
+        if (hidden != null && (hidden.length == 0 || hidden.length > MAX_HIDDEN)) {
+            throw new IllegalArgumentException("last hidden state of " + hidden.length + " floats, expected 1.." + MAX_HIDDEN);
+        }
+        int flags = (m.isBound() ? FLAG_BOUND : 0) | (hidden != null ? FLAG_HIDDEN : 0);
+        ByteBuffer h = ByteBuffer.allocate(2 + ModelFingerprint.BYTES + 8 + 12 + 2 + m.layerCount() * MAX_LAYER_HEADER_BYTES);
+        h.put((byte) dtype.code()).put((byte) flags).put(m.fingerprint().bytes()).putLong(m.tokensConsumed());
+        if (m.isBound()) {
+            h.putLong(m.streamDigest());
+        }
+        if (hidden != null) {
+            h.putInt(hidden.length);
+        }
+        h.putShort((short) m.layerCount());
         for (int i = 0; i < m.layerCount(); i++) {
             putLayerHeader(h, layout.layers().get(i), m.layer(i));
         }
@@ -77,6 +98,9 @@ public final class StreamMemoryFormat {
             for (float[] a : payloadArrays(m.layer(i))) {
                 writeFloats(a, dtype, out, crc, chunk);
             }
+        }
+        if (hidden != null) {
+            writeFloats(hidden, StorageDType.FP32, out, crc, chunk);
         }
         out.writeInt((int) crc.getValue());
     }
@@ -141,8 +165,9 @@ public final class StreamMemoryFormat {
             return switch (version) {
                 case 1 -> readBody(in, expected, 1);
                 case 2 -> readBody(in, expected, 2);
+                case 3 -> readBody(in, expected, 3);
                 default -> throw new MemoryFormatException("stream memory format version " + version
-                        + " is not supported, expected 1 or 2" + (version > CURRENT_VERSION
+                        + " is not supported, expected 1, 2 or 3" + (version > CURRENT_VERSION
                                 ? " (written by a newer release)" : ""));
             };
         } catch (EOFException e) {
@@ -153,22 +178,36 @@ public final class StreamMemoryFormat {
     private static StreamMemory readBody(DataInput in, MemoryLayout expected, int version) throws IOException {
         Checksum headerCrc = new CRC32C();
         StorageDType dtype = StorageDType.FP32;
+        int flags = 0;
         if (version >= 2) {
             int code = in.readUnsignedByte();
-            int reserved = in.readUnsignedByte();
+            flags = in.readUnsignedByte();
             headerCrc.update(code);
-            headerCrc.update(reserved);
+            headerCrc.update(flags);
             dtype = StorageDType.ofCode(code);
-            if (reserved != 0) {
-                throw new MemoryFormatException("reserved header byte is " + reserved + ", expected 0");
+            int allowed = version >= 3 ? FLAG_BOUND | FLAG_HIDDEN : 0;
+            if ((flags & ~allowed) != 0) {
+                throw new MemoryFormatException(version >= 3 ? "flags byte is " + flags + ", expected bits 0 and 1 only"
+                        : "reserved header byte is " + flags + ", expected 0");
             }
         }
         byte[] fp = new byte[ModelFingerprint.BYTES];
         in.readFully(fp);
         long tokens = in.readLong();
+        long digest = (flags & FLAG_BOUND) != 0 ? in.readLong() : 0;
+        int hiddenSize = (flags & FLAG_HIDDEN) != 0 ? in.readInt() : 0;
         int count = in.readUnsignedShort();
-        ByteBuffer fixed = ByteBuffer.allocate(ModelFingerprint.BYTES + 10).put(fp).putLong(tokens)
-                .putShort((short) count);
+        ByteBuffer fixed = ByteBuffer.allocate(ModelFingerprint.BYTES + 22).put(fp).putLong(tokens);
+        if ((flags & FLAG_BOUND) != 0) {
+            fixed.putLong(digest);
+        }
+        if ((flags & FLAG_HIDDEN) != 0) {
+            fixed.putInt(hiddenSize);
+            if (hiddenSize < 1 || hiddenSize > MAX_HIDDEN) {
+                throw new MemoryFormatException("last hidden state of " + hiddenSize + " floats, expected 1.." + MAX_HIDDEN);
+            }
+        }
+        fixed.putShort((short) count);
         headerCrc.update(fixed.array(), 0, fixed.position());
         if (tokens < 0) {
             throw new MemoryFormatException("tokens consumed is " + tokens + ", expected >= 0");
@@ -199,13 +238,19 @@ public final class StreamMemoryFormat {
                 layers[i] = new AttentionLayerMemory(a.window(), a.rowSize(), keys, values, positions[i]);
             }
         }
+        float[] hidden = (flags & FLAG_HIDDEN) != 0 ? readFloats(in, hiddenSize, StorageDType.FP32, crc, chunk) : null;
         int stored = in.readInt();
         int computed = (int) crc.getValue();
         if (stored != computed) {
             throw new MemoryFormatException(String.format("stream memory is corrupt: stored %s 0x%08X, computed 0x%08X",
                     version >= 2 ? "CRC32C" : "CRC32", stored, computed));
         }
-        return new StreamMemory(layers, tokens, ModelFingerprint.of(fp));
+        StreamMemory m = new StreamMemory(layers, tokens, ModelFingerprint.of(fp));
+        if ((flags & FLAG_BOUND) != 0) {
+            m.bindTo(digest);
+        }
+        m.setLastHidden(hidden);
+        return m;
     }
 
     /** Reads and checks one layer descriptor; returns the attention position (0 for other layers). */

@@ -30,6 +30,55 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
         float normEps, int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention,
         java.util.List<String> labels) {
 
+    /** Largest Java array: every weight matrix, state and activation row block must fit in one. */
+    public static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+
+    /**
+     * Checks the sizes every part of the model derives from these fields, in exact arithmetic: no
+     * product may overflow or exceed one Java array.
+     *
+     * @throws IllegalArgumentException naming the fields and the size they make
+     */
+    public ModelConfig {
+        String[] names = {"vocab_size", "hidden_size", "num_heads", "num_v_heads", "head_dim", "head_dim * expand_v",
+            "num_hidden_layers", "conv_size", "intermediate_size"};
+        int[] values = {vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers, convSize,
+            intermediateSize};
+        for (int i = 0; i < names.length; i++) {
+            if (values[i] < 1) {
+                throw new IllegalArgumentException(names[i] + " must be >= 1, got " + values[i]);
+            }
+        }
+        fits("num_heads (" + numHeads + ") x head_dim (" + headDim + ")", (long) numHeads * headDim);
+        fits("num_v_heads (" + numValueHeads + ") x value head width (" + headValueDim + ")",
+                (long) numValueHeads * headValueDim);
+        fits("the delta-rule state num_v_heads x head_dim x value head width (" + numValueHeads + " x " + headDim
+                + " x " + headValueDim + ")", (long) numValueHeads * headDim * headValueDim);
+        fits("the embedding vocab_size x hidden_size (" + vocabSize + " x " + hiddenSize + ")",
+                (long) vocabSize * hiddenSize);
+        fits("the q/k projection hidden_size x num_heads x head_dim (" + hiddenSize + " x " + numHeads + " x " + headDim
+                + ")", (long) hiddenSize * numHeads * headDim);
+        fits("the v projection hidden_size x num_v_heads x value head width (" + hiddenSize + " x " + numValueHeads
+                + " x " + headValueDim + ")", (long) hiddenSize * numValueHeads * headValueDim);
+        fits("the MLP hidden_size x intermediate_size (" + hiddenSize + " x " + intermediateSize + ")",
+                (long) hiddenSize * intermediateSize);
+        fits("the short-convolution cache conv_size x num_v_heads x value head width (" + convSize + " x "
+                + numValueHeads + " x " + headValueDim + ")", (long) convSize * numValueHeads * headValueDim);
+        attention.ifPresent(a -> {
+            fits("an attention window window_size x num_kv_heads x head_dim (" + a.windowSize() + " x "
+                    + a.numKvHeads() + " x " + a.headDim() + ")", (long) a.windowSize() * a.numKvHeads() * a.headDim());
+            fits("the attention projection hidden_size x num_heads x head_dim (" + hiddenSize + " x " + a.numHeads()
+                    + " x " + a.headDim() + ")", (long) hiddenSize * a.numHeads() * a.headDim());
+        });
+    }
+
+    private static void fits(String what, long n) {
+        if (n > MAX_ARRAY) {
+            throw new IllegalArgumentException(what + " = " + n + " elements, more than one array holds (" + MAX_ARRAY
+                    + "): not a model this runtime can load");
+        }
+    }
+
     /** A config without classification labels. */
     public ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim, int headValueDim,
             int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval, float normEps,

@@ -52,11 +52,35 @@ public final class GatedDeltaNetModel {
         }
     }
 
-    /** Loads {@code dir/config.json} and the weights next to it. */
+    /**
+     * Loads {@code dir/config.json} and the weights next to it.
+     *
+     * @throws IllegalStateException before reading any weight, when their fp32 copy cannot fit in the
+     *     heap this JVM may still take (saying how much is needed)
+     */
     public static GatedDeltaNetModel load(Path dir, CpuKernels cpu) {
         ModelConfig config = ModelConfig.load(dir);
         try (WeightSource src = WeightSource.open(dir)) {
+            checkHeap(dir, src);
             return new GatedDeltaNetModel(config, ModelWeights.load(src, config), cpu);
+        }
+    }
+
+    /** Refuses weights whose fp32 form exceeds the heap still available, instead of dying of OutOfMemoryError. */
+    private static void checkHeap(Path dir, WeightSource src) {
+        long floats = 0;
+        for (String n : src.names()) {
+            floats = Math.addExact(floats, src.info(n).elementCount());
+        }
+        long need = Math.multiplyExact(floats, 4L);
+        Runtime rt = Runtime.getRuntime();
+        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > available) {
+            throw new IllegalStateException(String.format(java.util.Locale.ROOT, "%s: the weights need %,d MiB of heap "
+                    + "as fp32 (%,d parameters), this JVM can take %,d MiB more (max heap %,d MiB): give it more, e.g. "
+                    + "GDN_JAVA_OPTS=-Xmx%dg for ./gdn, or taskmanager.memory.task.heap.size on a cluster", dir,
+                    need >> 20, floats, available >> 20, rt.maxMemory() >> 20,
+                    Math.max(2, (rt.maxMemory() + need) / (1L << 30) + 2)));
         }
     }
 

@@ -4,11 +4,19 @@ package dev.gdn.kernels.model;
  * Everything a stream carries between events: one {@link LayerMemory} per layer, the number of
  * tokens consumed and the fingerprint of the model that computed it (a memory is meaningless under
  * another model). Mutable: a forward pass advances it in place.
+ *
+ * <p>Two things its owner may attach, kept and persisted with it: the digest of the stream it belongs
+ * to ({@link #bindTo}), so that a memory found under another stream's key is recognised, and the final
+ * hidden state after the stream's last token ({@link #lastHidden}, {@code [D]}), which scores the next
+ * token's surprise.
  */
 public final class StreamMemory {
     private final LayerMemory[] layers;
     private final ModelFingerprint fingerprint;
     private long tokensConsumed;
+    private boolean bound;
+    private long streamDigest;
+    private float[] lastHidden;
 
     /**
      * @throws IllegalArgumentException when tokensConsumed &lt; 0
@@ -39,6 +47,32 @@ public final class StreamMemory {
         return tokensConsumed;
     }
 
+    /** Binds this memory to the stream with this digest (see the owner's digest of a stream id). */
+    public void bindTo(long digest) {
+        this.bound = true;
+        this.streamDigest = digest;
+    }
+
+    /** Whether {@link #bindTo} was called (memories of older formats are not bound). */
+    public boolean isBound() {
+        return bound;
+    }
+
+    /** The digest of the stream this memory belongs to; meaningful when {@link #isBound()}. */
+    public long streamDigest() {
+        return streamDigest;
+    }
+
+    /** The final hidden state after the last token, {@code [D]}, or null (none yet, or after a reset). */
+    public float[] lastHidden() {
+        return lastHidden;
+    }
+
+    /** Sets the final hidden state after the last token ({@code [D]}, kept as given), or null. */
+    public void setLastHidden(float[] hidden) {
+        this.lastHidden = hidden;
+    }
+
     void advance(int tokens) {
         tokensConsumed += tokens;
     }
@@ -49,7 +83,11 @@ public final class StreamMemory {
         for (int i = 0; i < c.length; i++) {
             c[i] = layers[i].copy();
         }
-        return new StreamMemory(c, tokensConsumed, fingerprint);
+        StreamMemory m = new StreamMemory(c, tokensConsumed, fingerprint);
+        m.bound = bound;
+        m.streamDigest = streamDigest;
+        m.lastHidden = lastHidden == null ? null : lastHidden.clone();
+        return m;
     }
 
     /** Forgets everything: the memory of a stream that has seen nothing. */
@@ -58,6 +96,7 @@ public final class StreamMemory {
             l.reset();
         }
         tokensConsumed = 0;
+        lastHidden = null;
     }
 
     /** Bytes of the float payload of all layers. */
@@ -69,10 +108,11 @@ public final class StreamMemory {
         return n;
     }
 
-    /** Value equality: same fingerprint, tokens and every float bit for bit. */
+    /** Value equality: same fingerprint, tokens, binding, last hidden state and every float bit for bit. */
     @Override
     public boolean equals(Object o) {
         return o instanceof StreamMemory m && tokensConsumed == m.tokensConsumed && fingerprint.equals(m.fingerprint)
+                && bound == m.bound && streamDigest == m.streamDigest && java.util.Arrays.equals(lastHidden, m.lastHidden)
                 && java.util.Arrays.equals(layers, m.layers);
     }
 

@@ -84,6 +84,18 @@ class ModelConfigParserTest {
     }
 
     @Test
+    void sizesThatOverflowOrExceedAnArrayAreRefusedNotWrappedToZero() throws IOException {
+        // 65536 x 65536 wraps to 0 in int arithmetic: a 0-size layout that used to be accepted
+        ObjectNode huge = tiny().put("num_heads", 65536).put("num_v_heads", 65536).put("head_dim", 65536);
+        assertThatThrownBy(() -> parse(huge)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("num_heads (65536) x head_dim (65536) = 4294967296 elements, more than one array holds");
+        assertThatThrownBy(() -> parse(tiny().put("vocab_size", 2_000_000).put("hidden_size", 4096)))
+                .hasMessageContaining("the embedding vocab_size x hidden_size (2000000 x 4096) = 8192000000 elements");
+        assertThatThrownBy(() -> parse(tiny().put("num_heads", 64).put("num_v_heads", 64).put("head_dim", 8192)))
+                .hasMessageContaining("the delta-rule state num_v_heads x head_dim x value head width (64 x 8192 x ");
+    }
+
+    @Test
     void attentionBlockIsChecked() throws IOException {
         ObjectNode base = (ObjectNode) JSON.readTree(Fixtures.model("h1-swa").resolve("config.json").toFile());
         ObjectNode noWindow = base.deepCopy();

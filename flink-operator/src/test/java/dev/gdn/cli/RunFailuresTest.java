@@ -1,0 +1,177 @@
+package dev.gdn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gdn.job.EmbeddedKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every failed {@code gdn run} ends with its root cause in one line and exit code 2: tampered or corrupt
+ * savepoints, a missing topic or an unreachable broker (within a bounded wait), a bad input file, an
+ * option that could never take effect.
+ */
+@Timeout(600)
+class RunFailuresTest {
+    @TempDir
+    Path dir;
+
+    static final String MODEL = "../models/recall";
+
+    /** The last line of stderr, which must be the whole story. */
+    static String errorLine(ParityCommandTest.Result r) {
+        List<String> lines = r.err().lines().filter(l -> l.startsWith("error: ")).toList();
+        assertThat(lines).as("one error line in:%n%s", r.err()).hasSize(1);
+        assertThat(lines.get(0)).doesNotContain("MiniCluster").doesNotContain("Job execution failed");
+        return lines.get(0);
+    }
+
+    /** A savepoint of the first 150 events of a 300-event demo run. */
+    Path savepoint(String name) throws Exception {
+        Path sp = dir.resolve(name);
+        var r = ParityCommandTest.run("run", "--model", MODEL, "--events", "300", "--streams", "10", "--stop-after", "150",
+                "--savepoint-dir", sp.toString(), "--checkpoint-interval", "500ms");
+        assertThat(r.code()).as(r.err()).isZero();
+        return sp;
+    }
+
+    static Path largestStateFile(Path savepointDir) throws Exception {
+        try (Stream<Path> s = Files.walk(savepointDir)) {
+            return s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().equals("_metadata"))
+                    .filter(p -> !p.getFileName().toString().endsWith(".json"))
+                    .max((a, b) -> Long.compare(a.toFile().length(), b.toFile().length())).orElseThrow();
+        }
+    }
+
+    static ParityCommandTest.Result resume(Path sp) {
+        return ParityCommandTest.run("run", "--model", MODEL, "--events", "300", "--streams", "10", "--from-savepoint",
+                sp.toString(), "--checkpoint-interval", "500ms");
+    }
+
+    @Test
+    void aCorruptSavepointFailsNamingTheChecksumNotTheCluster() throws Exception {
+        Path sp = savepoint("corrupt");
+        Path f = largestStateFile(sp);
+        byte[] b = Files.readAllBytes(f);
+        for (int i = b.length / 2; i < b.length / 2 + 64; i++) {
+            b[i] ^= 0x5a;
+        }
+        Files.write(f, b);
+        var r = resume(sp);
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(errorLine(r)).matches("error: the job failed: stream memory is corrupt: stored CRC32C 0x\\p{XDigit}{8}, "
+                + "computed 0x\\p{XDigit}{8}");
+    }
+
+    @Test
+    void aRenamedStreamKeyInASavepointIsRefusedNotRestartedFromEmpty() throws Exception {
+        Path sp = savepoint("renamed");
+        boolean renamed = false;
+        try (Stream<Path> s = Files.walk(sp)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                byte[] b = Files.readAllBytes(p);
+                String latin = new String(b, StandardCharsets.ISO_8859_1);
+                if (!p.getFileName().toString().equals("_metadata") && latin.contains("stream-5")) {
+                    Files.write(p, latin.replace("stream-5", "stream-X").getBytes(StandardCharsets.ISO_8859_1));
+                    renamed = true;
+                }
+            }
+        }
+        assertThat(renamed).as("the savepoint holds stream-5").isTrue();
+        var r = resume(sp);
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(errorLine(r)).contains("stream 'stream-X'").contains("the checkpoint or savepoint was altered");
+    }
+
+    @Test
+    void stateInspectAcceptsTheFolderThatFromSavepointAccepts() throws Exception {
+        Path sp = savepoint("inspect");
+        var r = ParityCommandTest.run("state", "inspect", "--savepoint", sp.toString(), "--model", MODEL);
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).anyMatch(l -> l.startsWith("stream stream-0 tokens="));
+    }
+
+    @Test
+    void yourOwnKafkaFailsFastOnAMissingTopicOrAnUnreachableBroker() throws Exception {
+        long start = System.nanoTime();
+        var unreachable = ParityCommandTest.run("run", "--model", MODEL, "--bootstrap-servers", "127.0.0.1:1",
+                "--kafka-timeout", "3s", "--state-dir", dir.resolve("s0").toString());
+        assertThat(unreachable.code()).isEqualTo(2);
+        assertThat(errorLine(unreachable)).startsWith("error: Kafka at 127.0.0.1:1 did not answer within 3 s");
+        assertThat((System.nanoTime() - start) / 1e9).isLessThan(30);
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            kafka.createTopics(1, "present-in", "present-out");
+            var missing = ParityCommandTest.run("run", "--model", MODEL, "--bootstrap-servers", kafka.bootstrapServers(),
+                    "--input-topic", "present-in", "--output-topic", "present-out", "--dead-letter-topic", "absent-dlq",
+                    "--state-dir", dir.resolve("s1").toString());
+            assertThat(missing.code()).isEqualTo(2);
+            assertThat(errorLine(missing)).isEqualTo("error: topic 'absent-dlq' does not exist on "
+                    + kafka.bootstrapServers() + ": create it first (the job creates no topics)");
+        }
+    }
+
+    @Test
+    void anInputFileThatIsNotUtf8NamesFileAndLine() throws Exception {
+        Path f = dir.resolve("events.jsonl");
+        byte[] good = "{\"stream\":\"s\",\"tokens\":[1]}\n".getBytes(StandardCharsets.UTF_8);
+        byte[] bad = {'{', '"', (byte) 0xff, '"', '}', '\n'};
+        Files.write(f, concat(good, good, bad));
+        var r = ParityCommandTest.run("run", "--model", MODEL, "--input-file", f.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(errorLine(r)).startsWith("error: --input-file " + f + ": line 3 is not UTF-8");
+    }
+
+    @Test
+    void anInjectedFailureThatCouldNeverFireIsRefused() {
+        var r = ParityCommandTest.run("run", "--model", MODEL, "--events", "50", "--inject-failure-after", "50");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(errorLine(r)).isEqualTo("error: --inject-failure-after 50: this run sends only 50 events, so the "
+                + "failure would never fire");
+    }
+
+    @Test
+    void weightsLargerThanTheHeapAreRefusedBeforeLoadingWithTheHeapTheyNeed() throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx20m",
+                "-cp", System.getProperty("java.class.path"), GdnCli.class.getName(), "model", "info", "--model", MODEL)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isEqualTo(2);
+        assertThat(out).containsPattern("error: \\.\\./models/recall: the weights need 17 MiB of heap as fp32 "
+                + "\\(4,680,480 parameters\\), this JVM can take \\d+ MiB more \\(max heap \\d+ MiB\\): give it more");
+    }
+
+    @Test
+    void aConfigWhoseSizesOverflowIsRefusedByModelInfo() throws Exception {
+        Path m = dir.resolve("overflow");
+        Files.createDirectories(m);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(Path.of(MODEL, "config.json").toFile());
+        cfg.put("num_heads", 65536).put("num_v_heads", 65536).put("head_dim", 65536);
+        Files.writeString(m.resolve("config.json"), cfg.toString());
+        Files.copy(Path.of(MODEL, "model.safetensors"), m.resolve("model.safetensors"));
+        var r = ParityCommandTest.run("model", "info", "--model", m.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(errorLine(r)).contains("num_heads (65536) x head_dim (65536) = 4294967296 elements");
+    }
+
+    static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] out = new byte[n];
+        int o = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, o, p.length);
+            o += p.length;
+        }
+        return out;
+    }
+}
