@@ -77,7 +77,7 @@ class StreamMemoryFormatTest {
     void everyFlippedByteIsDetected() throws IOException {
         GatedDeltaNetModel m = TestModels.model("gdn-gva-negeig");
         MemoryLayout layout = TestModels.layout(m);
-        StreamMemory mem = TestModels.memoryAfter(m, 9, 4);
+        StreamMemory mem = boundWithHidden(m, "s9", 9, 4);
         byte[] bytes = write(mem, layout, StorageDType.FP32);
         Random r = new Random(5);
         for (int trial = 0; trial < 300; trial++) {
@@ -86,6 +86,68 @@ class StreamMemoryFormatTest {
             bad[at] ^= (byte) (1 << r.nextInt(8));
             assertThatThrownBy(() -> read(bad, layout)).as("flip at %d", at).isInstanceOf(MemoryFormatException.class);
         }
+    }
+
+    /** A memory as the operator stores it: bound to its stream, with its last hidden state. */
+    static StreamMemory boundWithHidden(GatedDeltaNetModel m, String stream, int tokens, int seed) {
+        StreamMemory mem = TestModels.memoryAfter(m, tokens, seed);
+        mem.bindTo(StreamBinding.digest(stream));
+        float[] h = new float[m.config().hiddenSize()];
+        Random r = new Random(seed);
+        for (int i = 0; i < h.length; i++) {
+            h[i] = (float) r.nextGaussian();
+        }
+        mem.setLastHidden(h);
+        return mem;
+    }
+
+    @Test
+    void theStreamBindingAndLastHiddenStateRoundTripUnderTheChecksum() throws IOException {
+        GatedDeltaNetModel m = TestModels.model("gdn-gva-negeig");
+        MemoryLayout layout = TestModels.layout(m);
+        StreamMemory mem = boundWithHidden(m, "stream-5", 9, 4);
+        byte[] bytes = write(mem, layout, StorageDType.BF16);
+        StreamMemory back = read(bytes, layout);
+        assertThat(back.isBound()).isTrue();
+        assertThat(back.streamDigest()).isEqualTo(StreamBinding.digest("stream-5"));
+        // the last hidden state stays fp32 whatever the storage dtype
+        assertThat(back.lastHidden()).containsExactly(mem.lastHidden());
+        StreamBinding.check(back, "stream-5");
+        assertThatThrownBy(() -> StreamBinding.check(back, "stream-X")).isInstanceOf(MemoryFormatException.class)
+                .hasMessageContaining("the memory stored under stream 'stream-X' belongs to another stream");
+        // every byte of the binding and of the hidden state is covered: flip each bit of the tail
+        int hiddenBytes = 4 * m.config().hiddenSize();
+        for (int at = bytes.length - 4 - hiddenBytes; at < bytes.length - 4; at += 7) {
+            byte[] bad = bytes.clone();
+            bad[at] ^= 0x10;
+            assertThatThrownBy(() -> read(bad, layout)).as("flip at %d", at).isInstanceOf(MemoryFormatException.class)
+                    .hasMessageContaining("corrupt");
+        }
+        for (int at = 6; at < 6 + 2 + 32 + 8 + 8 + 4; at++) {
+            byte[] bad = bytes.clone();
+            bad[at] ^= 0x01;
+            assertThatThrownBy(() -> read(bad, layout)).as("header flip at %d", at)
+                    .isInstanceOf(MemoryFormatException.class);
+        }
+    }
+
+    @Test
+    void versionTwoMemoriesAreReadUnboundAndWithoutAHiddenState() throws IOException {
+        GatedDeltaNetModel m = TestModels.model("h1-swa");
+        MemoryLayout layout = TestModels.layout(m);
+        StreamMemory mem = TestModels.memoryAfter(m, 21, 3);
+        byte[] bytes = write(mem, layout, StorageDType.FP32);
+        // version 3 without binding or hidden state has the bytes of version 2 after the version field
+        bytes[5] = 2;
+        StreamMemory back = read(bytes, layout);
+        assertThat(back).isEqualTo(mem);
+        assertThat(back.isBound()).isFalse();
+        assertThat(back.lastHidden()).isNull();
+        StreamBinding.check(back, "any stream");
+        byte[] flagged = write(boundWithHidden(m, "s", 21, 3), layout, StorageDType.FP32);
+        flagged[5] = 2;
+        assertThatThrownBy(() -> read(flagged, layout)).isInstanceOf(MemoryFormatException.class)
+                .hasMessageContaining("reserved header byte is 3, expected 0");
     }
 
     @Test
@@ -102,7 +164,7 @@ class StreamMemoryFormatTest {
         byte[] version = bytes.clone();
         ByteBuffer.wrap(version).putShort(4, (short) 9);
         assertThatThrownBy(() -> read(version, TestModels.layout(tiny)))
-                .hasMessageContaining("format version 9 is not supported, expected 1 or 2 (written by a newer release)");
+                .hasMessageContaining("format version 9 is not supported, expected 1, 2 or 3 (written by a newer release)");
 
         assertThatThrownBy(() -> read(bytes, TestModels.layout(gva)))
                 .hasMessageContaining("memory has 3 layers, expected 2");
