@@ -38,4 +38,16 @@ class RunCommandTest {
         assertThat(m.code()).isEqualTo(2);
         assertThat(m.err()).contains("no config.json there");
     }
+
+    @Test
+    void anInputLineOverTheEventLimitReachesTheJobAndIsDeadLetteredNotDropped() throws Exception {
+        Path f = dir.resolve("big.jsonl");
+        String big = "{\"stream\":\"s1\",\"id\":\"big\",\"tokens\":[1],\"pad\":\"" + "p".repeat(2_000_000) + "\"}";
+        Files.write(f, List.of("{\"stream\":\"s1\",\"id\":\"a\",\"tokens\":[1,2]}", big,
+                "{\"stream\":\"s1\",\"id\":\"b\",\"tokens\":[3]}"));
+        var r = ParityCommandTest.run("run", "--model", "../models/recall", "--input-file", f.toString(),
+                "--checkpoint-interval", "500ms");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.last()).startsWith("run: events_in=3 results=2 dead_letter=1 streams=1 ");
+    }
 }
