@@ -64,11 +64,9 @@ public final class ExternalRun {
         Path stateDir = plan.stateDir().toAbsolutePath().normalize();
         checkMarker(stateDir, c);
         Optional<Path> snapshot = latestSnapshot(stateDir);
+        c.set(GdnOptions.KAFKA_CHECK_TIMEOUT, plan.kafkaTimeout());
+        GdnJobMain.checkKafka(c);
         try (KafkaPreflight kafka = new KafkaPreflight(servers, plan.kafkaTimeout())) {
-            kafka.brokersAnswer();
-            kafka.topicsExist(List.of(input, c.get(GdnOptions.OUTPUT_TOPIC), c.get(GdnOptions.DEAD_LETTER_TOPIC)));
-            kafka.acceptsRecordsOf(List.of(c.get(GdnOptions.OUTPUT_TOPIC), c.get(GdnOptions.DEAD_LETTER_TOPIC)),
-                    c.get(GdnOptions.OUTPUT_MAX_BYTES), GdnOptions.OUTPUT_MAX_BYTES.key());
             if (snapshot.isEmpty() && kafka.groupHasOffsets(group, input)) {
                 throw new IllegalArgumentException("consumer group '" + group + "' has committed offsets on '" + input
                         + "' but --state-dir " + stateDir + " holds no checkpoint or savepoint: the stream memories "

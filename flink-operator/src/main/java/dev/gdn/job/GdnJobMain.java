@@ -18,9 +18,31 @@ public final class GdnJobMain {
 
     public static void main(String[] args) throws Exception {
         Configuration c = Configuration.fromMap(parse(args));
+        GdnOptions.validate(c);
+        checkKafka(c);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GdnJob.flinkConfiguration(c));
         GdnJob.build(env, c);
         env.execute("gdn " + c.get(GdnOptions.INPUT_TOPIC) + " -> " + c.get(GdnOptions.OUTPUT_TOPIC));
+    }
+
+    /**
+     * The brokers answer and the topics exist, before anything is submitted (a job would otherwise
+     * restart against a missing topic until its restart budget is spent).
+     */
+    static void checkKafka(Configuration c) {
+        java.time.Duration timeout = c.get(GdnOptions.KAFKA_CHECK_TIMEOUT);
+        String servers = c.getOptional(GdnOptions.BOOTSTRAP_SERVERS)
+                .orElseThrow(() -> new IllegalArgumentException(GdnOptions.BOOTSTRAP_SERVERS.key() + " is not set"));
+        if (timeout.isZero()) {
+            return;
+        }
+        try (KafkaPreflight kafka = new KafkaPreflight(servers, timeout)) {
+            kafka.brokersAnswer();
+            kafka.topicsExist(java.util.List.of(c.get(GdnOptions.INPUT_TOPIC), c.get(GdnOptions.OUTPUT_TOPIC),
+                    c.get(GdnOptions.DEAD_LETTER_TOPIC)));
+            kafka.acceptsRecordsOf(java.util.List.of(c.get(GdnOptions.OUTPUT_TOPIC), c.get(GdnOptions.DEAD_LETTER_TOPIC)),
+                    c.get(GdnOptions.OUTPUT_MAX_BYTES), GdnOptions.OUTPUT_MAX_BYTES.key());
+        }
     }
 
     static Map<String, String> parse(String[] args) {

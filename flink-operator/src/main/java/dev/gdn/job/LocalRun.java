@@ -298,18 +298,18 @@ public final class LocalRun {
     }
 
     static KafkaConsumer<byte[], byte[]> committedReader(String servers) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        return reader(servers, "read_committed");
     }
 
     /** Sees results as soon as they are written, before their checkpoint commits them: for progress only. */
     static KafkaConsumer<byte[], byte[]> uncommittedReader(String servers) {
+        return reader(servers, "read_uncommitted");
+    }
+
+    private static KafkaConsumer<byte[], byte[]> reader(String servers, String isolation) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }

@@ -122,6 +122,12 @@ public final class GdnOptions {
     public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("gdn.kafka.group-id").stringType()
             .defaultValue("gdn").withDescription("Consumer group of the source (offsets live in checkpoints).");
 
+    public static final ConfigOption<Duration> KAFKA_CHECK_TIMEOUT = ConfigOptions.key("gdn.kafka.check-timeout")
+            .durationType().defaultValue(Duration.ofSeconds(30))
+            .withDescription("Before the job is submitted: how long to wait for the brokers to answer and the topics "
+                    + "to be described; a missing topic or silent broker fails the submission naming it. 0 skips the "
+                    + "check.");
+
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions
             .key("gdn.kafka.transactional-id-prefix").stringType().defaultValue("gdn")
             .withDescription("Prefix of the exactly-once sinks' transactional ids; unique per job on a cluster.");

@@ -100,16 +100,7 @@ class KafkaJobTest {
         assertThat(v.sortedResults()).containsExactlyElementsOf(clean);
 
         // dead letters keep the original bytes and key and say why
-        List<ConsumerRecord<byte[], byte[]>> dlq = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = LocalRun.committedReader(kafka.bootstrapServers())) {
-            var parts = LocalRun.partitions(c, "eo-dlq");
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long until = System.currentTimeMillis() + 30_000;
-            while (dlq.size() < 9 && System.currentTimeMillis() < until) {
-                c.poll(Duration.ofMillis(200)).forEach(dlq::add);
-            }
-        }
+        List<ConsumerRecord<byte[], byte[]>> dlq = committed("eo-dlq", 9);
         assertThat(dlq).hasSize(9);
         assertThat(dlq).allSatisfy(r -> assertThat(r.headers().lastHeader(GdnJob.REASON_HEADER)).isNotNull());
         List<String> reasons = dlq.stream()
@@ -164,6 +155,21 @@ class KafkaJobTest {
         assertThat(clean).containsAll(b.verdict().sortedResults());
     }
 
+    /** The committed records of {@code topic}, read until {@code n} are there or 30 s have passed. */
+    static List<ConsumerRecord<byte[], byte[]>> committed(String topic, int n) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = LocalRun.committedReader(kafka.bootstrapServers())) {
+            var parts = LocalRun.partitions(c, topic);
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long until = System.currentTimeMillis() + 30_000;
+            while (out.size() < n && System.currentTimeMillis() < until) {
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
     static DemoEvent hostile(String stream, int i, byte[] value) {
         return new DemoEvent(stream, "hostile-" + i, value, -1);
     }
@@ -210,16 +216,7 @@ class KafkaJobTest {
         assertThat(v.deadLetters()).isEqualTo(9 + hostile.size());
         assertThat(v.sortedResults()).containsExactlyElementsOf(clean);
 
-        List<ConsumerRecord<byte[], byte[]>> dlq = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = LocalRun.committedReader(kafka.bootstrapServers())) {
-            var parts = LocalRun.partitions(consumer, "hostile-dlq");
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            long until = System.currentTimeMillis() + 30_000;
-            while (dlq.size() < 9 + hostile.size() && System.currentTimeMillis() < until) {
-                consumer.poll(Duration.ofMillis(200)).forEach(dlq::add);
-            }
-        }
+        List<ConsumerRecord<byte[], byte[]>> dlq = committed("hostile-dlq", 9 + hostile.size());
         int limit = GdnOptions.OUTPUT_MAX_BYTES.defaultValue();
         assertThat(dlq).allSatisfy(r -> {
             assertThat(BoundedRecordsTest.size(r)).isLessThanOrEqualTo(limit);
