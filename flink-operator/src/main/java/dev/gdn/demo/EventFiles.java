@@ -13,13 +13,25 @@ import java.util.List;
 /**
  * Reads a JSON-lines file of events: {@code {"stream": key, "id": ..., "tokens": [...], "expect": n}};
  * {@code stream} becomes the Kafka key and is removed from the value; {@code expect} (optional) is the
- * token a get must predict. A line that is not a JSON object with a string {@code stream} is sent as
- * it is, key-less, and so ends in the dead-letter topic.
+ * token a get must predict. A line that is not exactly one JSON object (no duplicate field, nothing
+ * after it) with a string {@code stream} is sent as it is, under the stream it names if any (else
+ * key-less), and so ends in the dead-letter topic with the job's reason.
  */
 public final class EventFiles {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper STRICT = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
     private EventFiles() {
+    }
+
+    private static JsonNode tree(ObjectMapper m, String line) {
+        try {
+            return m.readTree(line);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /**
@@ -58,14 +70,14 @@ public final class EventFiles {
             if (line.isBlank()) {
                 continue;
             }
-            JsonNode node;
-            try {
-                node = JSON.readTree(line);
-            } catch (IOException e) {
-                node = null;
-            }
+            JsonNode node = tree(STRICT, line);
             if (node == null || !node.isObject() || !node.path("stream").isTextual()) {
-                out.add(new DemoEvent(null, "line-" + n, line.getBytes(StandardCharsets.UTF_8), -1));
+                // not one strict JSON object: sent as it is, under its stream when one can be read at all,
+                // so that the job refuses it with its own reason (a duplicate field, trailing data, ...)
+                JsonNode lenient = tree(JSON, line);
+                String stream = lenient != null && lenient.path("stream").isTextual() ? lenient.get("stream").asText()
+                        : null;
+                out.add(new DemoEvent(stream, "line-" + n, line.getBytes(StandardCharsets.UTF_8), -1));
                 continue;
             }
             ObjectNode o = (ObjectNode) node;

@@ -50,4 +50,22 @@ class RunCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.last()).startsWith("run: events_in=3 results=2 dead_letter=1 streams=1 ");
     }
+
+    @Test
+    void inputFileLinesWithDuplicateFieldsOrTrailingDataAreDeadLetteredNotReadLeniently() throws Exception {
+        Path f = dir.resolve("lenient.jsonl");
+        Files.write(f, List.of("{\"stream\":\"s1\",\"id\":\"a\",\"tokens\":[1,2,3]}",
+                "{\"stream\":\"s1\",\"control\":\"explode\",\"control\":\"reset\"}",
+                "{\"stream\":\"s1\",\"id\":\"A\",\"tokens\":[1]}{\"stream\":\"s1\",\"id\":\"B\",\"tokens\":[2]}",
+                "{\"stream\":\"s1\",\"id\":\"t\",\"tokens\":[1]} trailing",
+                "{\"stream\":\"s1\",\"id\":\"b\",\"tokens\":[4]}"));
+        Path out = dir.resolve("lenient.out");
+        var r = ParityCommandTest.run("run", "--model", "../models/recall", "--input-file", f.toString(), "--out",
+                out.toString(), "--checkpoint-interval", "500ms");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.last()).startsWith("run: events_in=5 results=2 dead_letter=3 streams=1 ");
+        // no reset happened: the stream's last event counts every token before it
+        assertThat(Files.readAllLines(out).get(1)).startsWith("{\"stream\":\"s1\",\"id\":\"b\",\"tokens\":1,"
+                + "\"tokens_consumed\":4,");
+    }
 }
