@@ -67,6 +67,12 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient long bytesPerStream;
     private transient boolean heapFullLogged;
     private transient Counter streamsRefused;
+    private transient MemoryCache cache;
+    private transient boolean cacheEnabled;
+    private transient long idleTtlMillis;
+    private transient Counter writeBacks;
+    private transient Counter writeBackBytes;
+    private transient Histogram barrierWriteBackMillis;
 
     private transient GatedDeltaNetModel model;
     private transient StreamMemorySerializer serializer;
@@ -126,10 +132,14 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         heapLimit = HeapBudget.limit(config.get(GdnOptions.MAX_HEAP_FRACTION));
         // what a memory costs on the heap: its floats, plus its last hidden state
         bytesPerStream = serializer.layout().floats() * 4 + model.config().hiddenSize() * 4L + 1024;
+        cacheEnabled = config.get(GdnOptions.CACHE_ENABLED);
+        idleTtlMillis = config.get(GdnOptions.IDLE_TTL).toMillis();
+        cache = new MemoryCache(model.residentStreams(cacheSlots()));
+        boolean hostSlots = model.engine().isEmpty();
         if (onHeap) {
             var heap = (org.apache.flink.runtime.state.heap.HeapKeyedStateBackend<?>) getKeyedStateBackend();
-            HeapBudget.register(this, () -> (long) heap.numKeyValueStateEntries(
-                    org.apache.flink.runtime.state.VoidNamespace.INSTANCE) * bytesPerStream);
+            HeapBudget.register(this, () -> ((long) heap.numKeyValueStateEntries(
+                    org.apache.flink.runtime.state.VoidNamespace.INSTANCE) + (hostSlots ? cache.size() : 0)) * bytesPerStream);
         }
         if (restored && (config.get(GdnOptions.VERIFY_ON_RESTORE) || onHeap)) {
             verifyRestoredMemories();
@@ -147,6 +157,11 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         tokensPerSecond = g.meter("tokensPerSecond", new MeterView(10));
         resets = g.counter("resets");
         streamsRefused = g.counter("streamsRefused");
+        writeBacks = g.counter("cacheWriteBacks");
+        writeBackBytes = g.counter("cacheWriteBackBytes");
+        barrierWriteBackMillis = g.histogram("barrierWriteBackMillis", new DescriptiveStatisticsHistogram(1000));
+        g.gauge("cacheStreams", () -> cache.size());
+        g.gauge("cacheEvictions", () -> cache.evictions());
         long bytesPerStream = serializer.layout().payloadBytes(serializer.storage());
         g.gauge("stateBytesPerStream", () -> bytesPerStream);
         g.gauge("bundleStateBytes", () -> lastBundleStateBytes);
@@ -176,17 +191,37 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
         flush();
+        long start = System.nanoTime();
+        cache.writeBackDirty(this::writeBack);
+        barrierWriteBackMillis.update((System.nanoTime() - start) / 1_000_000);
     }
 
     @Override
     public void endInput() throws Exception {
         flush();
+        cache.writeBackDirty(this::writeBack);
     }
 
     @Override
     public void finish() throws Exception {
         flush();
+        cache.writeBackDirty(this::writeBack);
         super.finish();
+    }
+
+    /** Streams resident in the memory cache now (visible for testing). */
+    int cachedStreams() {
+        return cache.size();
+    }
+
+    /** Streams that left the cache to make room (visible for testing). */
+    long cacheEvictions() {
+        return cache.evictions();
+    }
+
+    /** Memories written back from the cache to keyed state so far (visible for testing). */
+    long cacheWriteBacks() {
+        return writeBacks.getCount();
     }
 
     /** Keys buffered now (visible for testing). */
@@ -206,72 +241,15 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         int tokens = pendingTokens;
         pendingTokens = 0;
 
-        List<KeyWork> work = new ArrayList<>(bundle.size());
-        int admitted = 0;
+        // a bundle with more streams than slots runs as groups of at most that many (results do not
+        // depend on the batch, so the bytes are the same)
+        List<String> keys = new ArrayList<>(bundle.keySet());
         long stateBytes = 0;
-        for (Map.Entry<String, List<StreamEvent>> en : bundle.entrySet()) {
-            setCurrentKey(en.getKey());
-            StreamMemory stored = memoryState.value();
-            if (stored == null && !admitNewStream(admitted)) {
-                for (StreamEvent e : en.getValue()) {
-                    output.collect(new StreamRecord<>(Tuple2.of(en.getKey(), scorer.errorResult(e, heapFullReason()))));
-                }
-                continue;
-            }
-            if (stored == null) {
-                admitted++;
-            }
-            StreamMemory m = load(en.getKey(), stored);
-            stateBytes += m.payloadBytes();
-            KeyWork w = new KeyWork(en.getKey(), en.getValue(), m, m.lastHidden());
-            if (!m.isBound() && m.tokensConsumed() > 0) {
-                // a memory of format version 2 or older: its last hidden state was kept beside it
-                w.lastHidden = lastHiddenState.value();
-                w.legacyHidden = true;
-            }
-            work.add(w);
+        for (int from = 0; from < keys.size(); from += cache.capacity()) {
+            stateBytes += runGroup(keys.subList(from, Math.min(keys.size(), from + cache.capacity())), bundle);
         }
-        // rounds: each key contributes its next stretch of events up to (not including) a reset
-        boolean more = true;
-        while (more) {
-            more = false;
-            List<KeyWork> active = new ArrayList<>();
-            List<StreamInput> batch = new ArrayList<>();
-            for (KeyWork w : work) {
-                w.applyResets(this);
-                List<StreamEvent> stretch = w.nextStretch();
-                if (!stretch.isEmpty()) {
-                    active.add(w);
-                    batch.add(new StreamInput(w.memory, concat(stretch)));
-                    w.stretch = stretch;
-                }
-                more |= w.hasMore();
-            }
-            if (batch.isEmpty()) {
-                continue;
-            }
-            ForwardResult r = model.forward(batch, false);
-            int d = model.config().hiddenSize();
-            for (int i = 0; i < active.size(); i++) {
-                KeyWork w = active.get(i);
-                int first = r.offsets()[i];
-                int last = r.offsets()[i + 1] - 1;
-                w.results.addAll(List.of(scorer.score(w.stretch, batch.get(i).tokens(), r.hidden(), first, w.lastHidden,
-                        w.memory.tokensConsumed())));
-                w.lastHidden = java.util.Arrays.copyOfRange(r.hidden(), last * d, (last + 1) * d);
-            }
-        }
-        for (KeyWork w : work) {
-            setCurrentKey(w.key);
-            w.memory.bindTo(StreamBinding.digest(w.key));
-            w.memory.setLastHidden(w.lastHidden);
-            memoryState.update(w.memory);
-            if (w.legacyHidden) {
-                lastHiddenState.clear();
-            }
-            for (String json : w.results) {
-                output.collect(new StreamRecord<>(Tuple2.of(w.key, json)));
-            }
+        if (!cacheEnabled) {
+            cache.writeBackAndClear(this::writeBack);
         }
         long micros = (System.nanoTime() - start) / 1000;
         bundleKeys.update(bundle.size());
@@ -279,6 +257,116 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         bundleMillis.update(micros / 1000);
         tokensPerSecond.markEvent(tokens);
         lastBundleStateBytes = stateBytes;
+    }
+
+    /** Runs the events of {@code keys} (at most one slot each) and emits their results; returns state bytes. */
+    private long runGroup(List<String> keys, Map<String, List<StreamEvent>> bundle) throws Exception {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        List<KeyWork> work = new ArrayList<>(keys.size());
+        int admitted = 0;
+        long stateBytes = 0;
+        for (String key : keys) {
+            List<StreamEvent> events = bundle.get(key);
+            MemoryCache.Entry e = cache.get(key);
+            if (e != null && idleTtlMillis > 0 && now - e.lastTouched >= idleTtlMillis) {
+                // idle past the TTL while resident: forgotten, as keyed state forgets it
+                cache.discard(key);
+                setCurrentKey(key);
+                memoryState.clear();
+                lastHiddenState.clear();
+                e = null;
+            }
+            if (e == null) {
+                setCurrentKey(key);
+                StreamMemory stored = memoryState.value();
+                if (stored == null && !admitNewStream(admitted)) {
+                    for (StreamEvent ev : events) {
+                        output.collect(new StreamRecord<>(Tuple2.of(key, scorer.errorResult(ev, heapFullReason()))));
+                    }
+                    continue;
+                }
+                if (stored == null) {
+                    admitted++;
+                }
+                StreamMemory m = load(key, stored);
+                float[] hidden = m.lastHidden();
+                boolean legacy = false;
+                if (!m.isBound() && m.tokensConsumed() > 0) {
+                    // a memory of format version 2 or older: its last hidden state was kept beside it
+                    hidden = lastHiddenState.value();
+                    legacy = true;
+                }
+                e = cache.admit(key, m, this::writeBack);
+                e.lastHidden = hidden;
+                e.legacyHidden = legacy;
+            }
+            e.lastTouched = now;
+            stateBytes += cache.slots().bytesPerSlot();
+            work.add(new KeyWork(e, events));
+        }
+        // rounds: each key contributes its next stretch of events up to (not including) a reset
+        int d = model.config().hiddenSize();
+        boolean more = true;
+        while (more) {
+            more = false;
+            List<KeyWork> active = new ArrayList<>();
+            for (KeyWork w : work) {
+                w.applyResets(this);
+                List<StreamEvent> stretch = w.nextStretch();
+                if (!stretch.isEmpty()) {
+                    active.add(w);
+                    w.stretch = stretch;
+                    w.stretchTokens = concat(stretch);
+                }
+                more |= w.hasMore();
+            }
+            if (active.isEmpty()) {
+                continue;
+            }
+            int[] slots = new int[active.size()];
+            int[] offsets = new int[active.size() + 1];
+            for (int i = 0; i < slots.length; i++) {
+                slots[i] = active.get(i).entry.slot;
+                offsets[i + 1] = offsets[i] + active.get(i).stretchTokens.length;
+            }
+            int[] flat = new int[offsets[slots.length]];
+            for (int i = 0; i < slots.length; i++) {
+                System.arraycopy(active.get(i).stretchTokens, 0, flat, offsets[i], active.get(i).stretchTokens.length);
+            }
+            float[] hidden = cache.slots().advance(slots, offsets, flat);
+            for (int i = 0; i < active.size(); i++) {
+                KeyWork w = active.get(i);
+                MemoryCache.Entry e = w.entry;
+                e.tokens += w.stretchTokens.length;
+                e.dirty = true;
+                int last = offsets[i + 1] - 1;
+                w.results.addAll(List.of(scorer.score(w.stretch, w.stretchTokens, hidden, offsets[i], e.lastHidden,
+                        e.tokens)));
+                e.lastHidden = java.util.Arrays.copyOfRange(hidden, last * d, (last + 1) * d);
+            }
+        }
+        for (KeyWork w : work) {
+            for (String json : w.results) {
+                output.collect(new StreamRecord<>(Tuple2.of(w.entry.key, json)));
+            }
+        }
+        return stateBytes;
+    }
+
+    /** Writes a resident stream's memory back to keyed state, bound to its key, with its last hidden state. */
+    private void writeBack(MemoryCache.Entry e) throws Exception {
+        setCurrentKey(e.key);
+        StreamMemory out = cache.slots().store(e.slot);
+        out.bindTo(StreamBinding.digest(e.key));
+        out.setLastHidden(e.lastHidden);
+        memoryState.update(out);
+        if (e.legacyHidden) {
+            lastHiddenState.clear();
+            e.legacyHidden = false;
+        }
+        e.dirty = false;
+        writeBacks.inc();
+        writeBackBytes.inc(cache.slots().bytesPerSlot());
     }
 
     /**
@@ -331,6 +419,23 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     }
 
     /**
+     * Slots of the memory cache: {@code gdn.cache.capacity} bytes divided by the bytes of one memory, at
+     * least one. 0: what the engine suggests (on the GPU 40% of the device memory free when the operator
+     * opens), else a tenth of the maximum heap for host slots.
+     */
+    private int cacheSlots() {
+        long perSlot = serializer.layout().floats() * 4;
+        long bytes = config.get(GdnOptions.CACHE_CAPACITY).getBytes();
+        if (bytes == 0) {
+            bytes = model.engine().map(e -> e.residentBytesSuggested()).orElse(0L);
+        }
+        if (bytes == 0) {
+            bytes = Runtime.getRuntime().maxMemory() / 10;
+        }
+        return (int) Math.max(1, Math.min(1 << 20, bytes / perSlot));
+    }
+
+    /**
      * On the heap state backend, whether a new stream's memory fits in this JVM's budget
      * ({@code gdn.state.max-heap-fraction}); always true on other backends.
      */
@@ -361,6 +466,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     @Override
     public void close() throws Exception {
         HeapBudget.unregister(this);
+        if (cache != null) {
+            cache.close();
+        }
         super.close();
     }
 
@@ -380,27 +488,25 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
 
     /** One key's share of a bundle while it is being run. */
     private static final class KeyWork {
-        final String key;
+        final MemoryCache.Entry entry;
         final List<StreamEvent> events;
-        final StreamMemory memory;
         final List<String> results = new ArrayList<>();
-        float[] lastHidden;
-        boolean legacyHidden;
         int next;
         List<StreamEvent> stretch;
+        int[] stretchTokens;
 
-        KeyWork(String key, List<StreamEvent> events, StreamMemory memory, float[] lastHidden) {
-            this.key = key;
+        KeyWork(MemoryCache.Entry entry, List<StreamEvent> events) {
+            this.entry = entry;
             this.events = events;
-            this.memory = memory;
-            this.lastHidden = lastHidden;
         }
 
         /** Applies the reset events at the head of what is left. */
         void applyResets(GdnInferenceOperator op) {
             while (next < events.size() && events.get(next).reset) {
-                memory.reset();
-                lastHidden = null;
+                op.cache.slots().reset(entry.slot);
+                entry.tokens = 0;
+                entry.lastHidden = null;
+                entry.dirty = true;
                 op.resets.inc();
                 results.add(op.scorer.resetResult(events.get(next)));
                 next++;

@@ -94,6 +94,19 @@ public final class GdnOptions {
                     + "Events of a new stream beyond it get an error result saying so (more heap, the rocksdb backend "
                     + "or an idle TTL make room); streams already held are unaffected.");
 
+    public static final ConfigOption<Boolean> CACHE_ENABLED = ConfigOptions.key("gdn.cache.enabled").booleanType()
+            .defaultValue(true)
+            .withDescription("Keep hot stream memories where the model runs between bundles (a write-back cache of "
+                    + "keyed state, written back before every checkpoint barrier). Off: every bundle reads its "
+                    + "memories from state and writes them back.");
+
+    public static final ConfigOption<org.apache.flink.configuration.MemorySize> CACHE_CAPACITY = ConfigOptions
+            .key("gdn.cache.capacity").memoryType().defaultValue(org.apache.flink.configuration.MemorySize.ZERO)
+            .withFallbackKeys("gdn.cuda.memory-pool")
+            .withDescription("Bytes of stream memories the cache holds per operator instance (on the GPU: device "
+                    + "memory); the least recently used stream leaves when it is full, written back first when dirty. "
+                    + "0: 40% of the free device memory on the GPU, a tenth of the JVM heap on the CPU.");
+
     public static final ConfigOption<String> STATE_BACKEND = ConfigOptions.key("gdn.state.backend").stringType()
             .defaultValue("hashmap")
             .withDescription("hashmap (memories on the JVM heap) or rocksdb (on local disk, incremental checkpoints).");

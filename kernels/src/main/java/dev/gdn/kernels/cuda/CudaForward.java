@@ -51,7 +51,8 @@ public final class CudaForward implements ForwardEngine {
     private final long finalNorm;
     private final DeviceMatrix lmHead;
     private final Object[] layers;
-    private final CudaMemoryPool pool;
+    /** The pool the current pass works on: the copy path's own, or a resident set's during its call. */
+    private CudaMemoryPool pool;
     private final DeviceScratch scratch;
     private final long weightBytes;
     /** The activations of the last {@link #prepare}. */
@@ -252,6 +253,81 @@ public final class CudaForward implements ForwardEngine {
             }
         }
         pass(slots, offsets, tokens, logits, null, 0, null, 0);
+    }
+
+    // ---- resident sets (ResidentStreams): one pool each, so operator instances sharing the model never
+    // share slots ----
+
+    @Override
+    public dev.gdn.kernels.model.ResidentStreams residentStreams(GatedDeltaNetModel model, int capacity) {
+        return new CudaResidentStreams(this, model.newMemory(), capacity);
+    }
+
+    /** Share of the free device memory resident streams take when the user sets no capacity. */
+    public static final double RESIDENT_SHARE = 0.4;
+
+    @Override
+    public synchronized long residentBytesSuggested() {
+        device.bind();
+        return (long) (device.memoryInfo()[0] * RESIDENT_SHARE);
+    }
+
+    synchronized CudaMemoryPool newPool(int capacity) {
+        device.bind();
+        return new CudaMemoryPool(device, c, capacity);
+    }
+
+    synchronized void loadSlot(CudaMemoryPool p, int slot, StreamMemory m) {
+        device.bind();
+        p.uploadSlot(slot, m);
+    }
+
+    synchronized void storeSlot(CudaMemoryPool p, int slot, StreamMemory m) {
+        device.bind();
+        p.downloadSlot(slot, m);
+    }
+
+    synchronized void clearSlot(CudaMemoryPool p, int slot) {
+        device.bind();
+        p.clear(slot);
+    }
+
+    synchronized void closePool(CudaMemoryPool p) {
+        device.bind();
+        p.close();
+    }
+
+    /**
+     * Advances streams resident in {@code p}; returns the final normed hidden states {@code [rows, D]}.
+     * Batches over the pass limit run as several passes of whole streams.
+     */
+    synchronized float[] advanceIn(CudaMemoryPool p, int[] slots, int[] offsets, int[] tokens) {
+        device.bind();
+        int n = slots.length;
+        int d = c.hiddenSize();
+        float[] hidden = new float[offsets[n] * d];
+        CudaMemoryPool own = pool;
+        pool = p;
+        try {
+            int first = 0;
+            while (first < n) {
+                int last = first + 1;
+                while (last < n && offsets[last + 1] - offsets[first] <= maxRowsPerPass) {
+                    last++;
+                }
+                int[] sl = java.util.Arrays.copyOfRange(slots, first, last);
+                int[] off = new int[last - first + 1];
+                for (int i = 0; i < sl.length; i++) {
+                    off[i + 1] = offsets[first + i + 1] - offsets[first];
+                }
+                int[] tk = java.util.Arrays.copyOfRange(tokens, offsets[first], offsets[last]);
+                pass(sl, off, tk, false, hidden, offsets[first] * d, null, 0);
+                first = last;
+            }
+        } finally {
+            pool = own;
+        }
+        return hidden;
     }
 
     /** CUDA graphs captured so far (one-token batches of a repeated size). */

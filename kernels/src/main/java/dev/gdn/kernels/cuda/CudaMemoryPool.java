@@ -21,6 +21,7 @@ import org.bytedeco.javacpp.FloatPointer;
 final class CudaMemoryPool implements AutoCloseable {
     private final CudaDevice device;
     private final ModelConfig c;
+    private static final java.util.concurrent.atomic.AtomicLong GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
     private int capacity;
     private long generation;
     /** Per layer: device addresses of its parts (delta: state, convQ, convK, convV; attention: keys, values). */
@@ -97,6 +98,55 @@ final class CudaMemoryPool implements AutoCloseable {
             if (positions[l] != null) {
                 positions[l][slot] = 0;
             }
+        }
+    }
+
+    /** Copies one memory into {@code slot} (the resident form: one slot at a time, others untouched). */
+    void uploadSlot(int slot, StreamMemory m) {
+        checkSlot(slot);
+        Staging s = staging(1);
+        for (int l = 0; l < parts.length; l++) {
+            for (int p = 0; p < parts[l].length; p++) {
+                long per = partFloats[l][p];
+                if (per == 0) {
+                    continue;
+                }
+                float[] src = array(m, l, p);
+                new FloatPointer(s.buffer).position(0).put(src, 0, src.length);
+                s.buffer.position(0);
+                device.upload(parts[l][p] + 4L * slot * per, s.buffer, 4L * per);
+            }
+            if (positions[l] != null) {
+                positions[l][slot] = ((AttentionLayerMemory) m.layer(l)).position();
+            }
+        }
+    }
+
+    /** Copies {@code slot} back into {@code m}, positions included. */
+    void downloadSlot(int slot, StreamMemory m) {
+        checkSlot(slot);
+        Staging s = staging(1);
+        for (int l = 0; l < parts.length; l++) {
+            for (int p = 0; p < parts[l].length; p++) {
+                long per = partFloats[l][p];
+                if (per == 0) {
+                    continue;
+                }
+                s.buffer.position(0);
+                device.download(s.buffer, parts[l][p] + 4L * slot * per, 4L * per);
+                float[] dst = array(m, l, p);
+                new FloatPointer(s.buffer).position(0).get(dst, 0, dst.length);
+            }
+            if (positions[l] != null) {
+                AttentionLayerMemory am = (AttentionLayerMemory) m.layer(l);
+                am.advancePosition(positions[l][slot] - am.position());
+            }
+        }
+    }
+
+    private void checkSlot(int slot) {
+        if (slot < 0 || slot >= capacity) {
+            throw new IllegalArgumentException("slot " + slot + " is outside [0, " + capacity + ")");
         }
     }
 
@@ -199,7 +249,8 @@ final class CudaMemoryPool implements AutoCloseable {
     }
 
     private void allocate(int slots) {
-        generation++;
+        // unique across pools: a CUDA graph captured over one pool's addresses never replays over another's
+        generation = GENERATIONS.incrementAndGet();
         capacity = slots;
         parts = new long[partFloats.length][];
         positions = new long[partFloats.length][];

@@ -27,6 +27,25 @@ public interface ForwardEngine extends AutoCloseable {
      */
     float[] logits(float[] x, int rows);
 
+    /**
+     * Slots for stream memories kept on the engine's hardware between calls, or null when the engine
+     * has no resident form (the model then keeps host copies).
+     *
+     * @param model    the model this engine computes (for the memories' shape and fingerprint)
+     * @param capacity slots, &gt;= 1
+     */
+    default ResidentStreams residentStreams(GatedDeltaNetModel model, int capacity) {
+        return null;
+    }
+
+    /**
+     * Bytes the engine suggests for resident streams when the user sets none (a stated share of the
+     * device memory free now), or 0 when it has no resident form.
+     */
+    default long residentBytesSuggested() {
+        return 0;
+    }
+
     /** Releases the engine's device resources. */
     @Override
     void close();

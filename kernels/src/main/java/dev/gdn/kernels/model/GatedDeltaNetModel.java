@@ -124,6 +124,23 @@ public final class GatedDeltaNetModel {
         return fingerprint;
     }
 
+    /**
+     * Slots for stream memories that stay with the computing side between calls: the engine's own
+     * resident form where it has one (device memory on the GPU), else host copies advanced by
+     * {@link #forward}.
+     *
+     * @param capacity slots, &gt;= 1
+     */
+    public ResidentStreams residentStreams(int capacity) {
+        if (engine != null) {
+            ResidentStreams r = engine.residentStreams(this, capacity);
+            if (r != null) {
+                return r;
+            }
+        }
+        return new HostResidentStreams(this, capacity);
+    }
+
     /** The memory of a stream that has seen nothing. */
     public StreamMemory newMemory() {
         LayerMemory[] layers = new LayerMemory[config.numLayers()];

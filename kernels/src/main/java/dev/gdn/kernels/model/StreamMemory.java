@@ -73,6 +73,18 @@ public final class StreamMemory {
         this.lastHidden = hidden;
     }
 
+    /**
+     * Sets the tokens consumed (for memories advanced elsewhere, such as on a GPU).
+     *
+     * @throws IllegalArgumentException when {@code n} &lt; 0
+     */
+    public void setTokensConsumed(long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("tokensConsumed must be >= 0, got " + n);
+        }
+        tokensConsumed = n;
+    }
+
     void advance(int tokens) {
         tokensConsumed += tokens;
     }

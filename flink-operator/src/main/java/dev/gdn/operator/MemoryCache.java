@@ -1,0 +1,138 @@
+package dev.gdn.operator;
+
+import dev.gdn.kernels.model.ResidentStreams;
+import dev.gdn.kernels.model.StreamMemory;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+
+/**
+ * Which stream lives in which slot of the {@link ResidentStreams}: a write-back cache of the stream
+ * memories whose durable home is keyed state. A stream's memory is loaded into a slot when its key is
+ * first touched, advanced there by every later bundle (and marked dirty), and written back to state
+ * by the operator before every checkpoint barrier. When every slot is taken, the least recently used
+ * stream leaves its slot, written back first when dirty.
+ *
+ * <p>Beside each slot the cache keeps what the slot does not: the stream's last hidden state and when
+ * it was last touched (for the idle TTL).
+ */
+final class MemoryCache implements AutoCloseable {
+    /** Writes one dirty entry back to keyed state (the operator sets the key and updates its state). */
+    interface WriteBack {
+        void write(Entry e) throws Exception;
+    }
+
+    /** One resident stream. */
+    static final class Entry {
+        final String key;
+        final int slot;
+        boolean dirty;
+        float[] lastHidden;
+        /** The stream's last hidden state came from the format-2 {@code last-hidden} state, to be cleared. */
+        boolean legacyHidden;
+        long lastTouched;
+        long tokens;
+
+        Entry(String key, int slot) {
+            this.key = key;
+            this.slot = slot;
+        }
+    }
+
+    private final ResidentStreams slots;
+    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+    private final Deque<Integer> free = new ArrayDeque<>();
+    private long evictions;
+
+    MemoryCache(ResidentStreams slots) {
+        this.slots = slots;
+        for (int s = 0; s < slots.capacity(); s++) {
+            free.add(s);
+        }
+    }
+
+    ResidentStreams slots() {
+        return slots;
+    }
+
+    int capacity() {
+        return slots.capacity();
+    }
+
+    /** Streams resident now. */
+    int size() {
+        return entries.size();
+    }
+
+    /** Streams that have left their slot to make room for another. */
+    long evictions() {
+        return evictions;
+    }
+
+    /** The resident entry of {@code key}, marked most recently used; null when not resident. */
+    Entry get(String key) {
+        return entries.get(key);
+    }
+
+    /**
+     * Loads {@code memory} into a slot for {@code key}, freeing the least recently used slot when none
+     * is free (written back first when dirty).
+     *
+     * @throws IllegalStateException when {@code key} is resident already
+     */
+    Entry admit(String key, StreamMemory memory, WriteBack writeBack) throws Exception {
+        if (entries.containsKey(key)) {
+            throw new IllegalStateException("stream '" + Reasons.quote(key) + "' is resident already");
+        }
+        if (free.isEmpty()) {
+            Iterator<Entry> eldest = entries.values().iterator();
+            Entry victim = eldest.next();
+            if (victim.dirty) {
+                writeBack.write(victim);
+            }
+            eldest.remove();
+            free.add(victim.slot);
+            evictions++;
+        }
+        Entry e = new Entry(key, free.poll());
+        slots.load(e.slot, memory);
+        e.tokens = memory.tokensConsumed();
+        entries.put(key, e);
+        return e;
+    }
+
+    /** Drops {@code key}'s entry without writing it back (its memory is to be forgotten). */
+    void discard(String key) {
+        Entry e = entries.remove(key);
+        if (e != null) {
+            free.add(e.slot);
+        }
+    }
+
+    /** Writes every dirty entry back, oldest first; they stay resident, clean. */
+    void writeBackDirty(WriteBack writeBack) throws Exception {
+        for (Entry e : new ArrayList<>(entries.values())) {
+            if (e.dirty) {
+                writeBack.write(e);
+                e.dirty = false;
+            }
+        }
+    }
+
+    /** Writes every dirty entry back and empties the cache. */
+    void writeBackAndClear(WriteBack writeBack) throws Exception {
+        writeBackDirty(writeBack);
+        for (Entry e : entries.values()) {
+            free.add(e.slot);
+        }
+        entries.clear();
+    }
+
+    @Override
+    public void close() {
+        entries.clear();
+        slots.close();
+    }
+}
