@@ -14,10 +14,6 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
-import org.apache.flink.configuration.CheckpointingOptions;
-import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.configuration.StateBackendOptions;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -39,25 +35,9 @@ public final class GdnJob {
     private GdnJob() {
     }
 
-    /**
-     * The Flink settings the job needs: exactly-once checkpoints at the configured interval, the state
-     * backend (RocksDB with incremental checkpoints, or hashmap) and file-system checkpoint storage
-     * (memories are far larger than the JobManager's in-memory storage allows).
-     */
+    /** The Flink settings the job needs (see {@link FlinkSettings#of}). */
     public static Configuration flinkConfiguration(Configuration c) {
-        Configuration f = new Configuration();
-        f.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.get(GdnOptions.CHECKPOINT_INTERVAL));
-        f.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-        f.set(StateBackendOptions.STATE_BACKEND, c.get(GdnOptions.STATE_BACKEND));
-        f.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
-        f.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
-        f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofSeconds(1));
-        c.getOptional(GdnOptions.CHECKPOINT_DIR).ifPresent(d -> {
-            f.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-            f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, d);
-        });
-        return f;
+        return FlinkSettings.of(c);
     }
 
     /** Adds the pipeline to {@code env}. */

@@ -39,79 +39,118 @@ final class EventScorer {
     }
 
     /**
+     * One stream's stretch of events in a bundle.
+     *
      * @param events        the events of the stretch, in order
-     * @param flatTokens    their tokens, concatenated (as fed to the forward pass)
-     * @param hidden        {@code [rows, D]} final hidden states of the whole bundle
-     * @param firstRow      row of the stretch's first token
+     * @param tokens        their tokens, concatenated (as fed to the forward pass)
+     * @param firstRow      row of the stretch's first token in the bundle's hidden states
      * @param previous      hidden state after the stream's previous token ({@code [D]}), or null
      * @param consumedAfter tokens consumed by the stream after the whole stretch
-     * @return one JSON document per event
      */
-    String[] score(List<StreamEvent> events, int[] flatTokens, float[] hidden, int firstRow, float[] previous,
-            long consumedAfter) {
+    record Stretch(List<StreamEvent> events, int[] tokens, int firstRow, float[] previous, long consumedAfter) {
+    }
+
+    /**
+     * Scores every stretch of a bundle with as few LM-head calls as the rows allow (one for a bundle of
+     * up to {@code 2^24 / vocab} prediction rows): the same numbers as stream by stream, since a row's
+     * logits do not depend on the rows beside it.
+     *
+     * @param hidden {@code [rows, D]} final hidden states of the whole bundle
+     * @return per stretch, one JSON document per event
+     */
+    String[][] score(List<Stretch> stretches, float[] hidden) {
         int d = model.config().hiddenSize();
         int vocab = model.config().vocabSize();
-        int total = flatTokens.length;
-        // prediction rows: [previous?, h_0 .. h_{total-1}]; row r predicts the token at position r + offset
-        // (position total = the next token after the stretch)
-        int offset = previous == null ? 1 : 0;
-        int predRows = total + 1 - offset;
-        float[] rows = new float[predRows * d];
-        if (previous != null) {
-            System.arraycopy(previous, 0, rows, 0, d);
+        int n = stretches.size();
+        // prediction rows of stretch s: [previous?, h_0 .. h_{total-1}]; its row r predicts the token at
+        // position r + offset (position total = the next token after the stretch)
+        int[] start = new int[n + 1];
+        for (int s = 0; s < n; s++) {
+            Stretch st = stretches.get(s);
+            start[s + 1] = start[s] + st.tokens().length + (st.previous() == null ? 0 : 1);
         }
-        System.arraycopy(hidden, firstRow * d, rows, (1 - offset) * d, total * d);
-        double[] lse = new double[predRows];
-        float[] targetLogit = new float[predRows];
-        int[][] topTokens = new int[events.size()][];
-        float[][] topProbs = new float[events.size()][];
-        // last prediction row of each event: the row after its last token
-        int[] eventEnd = new int[events.size()];
-        int pos = 0;
-        for (int i = 0; i < events.size(); i++) {
-            pos += events.get(i).tokens.length;
-            eventEnd[i] = pos;
+        int rowsTotal = start[n];
+        float[] rows = new float[Math.multiplyExact(rowsTotal, d)];
+        int[] rowStretch = new int[rowsTotal];
+        for (int s = 0; s < n; s++) {
+            Stretch st = stretches.get(s);
+            int at = start[s];
+            if (st.previous() != null) {
+                System.arraycopy(st.previous(), 0, rows, at * d, d);
+                at++;
+            }
+            System.arraycopy(hidden, st.firstRow() * d, rows, at * d, st.tokens().length * d);
+            java.util.Arrays.fill(rowStretch, start[s], start[s + 1], s);
         }
-        for (int b = 0; b < predRows; b += ROW_BLOCK) {
-            int n = Math.min(ROW_BLOCK, predRows - b);
-            float[] logits = model.logits(rows, b, n);
-            for (int r = 0; r < n; r++) {
+        // the event ending at each token position of each stretch (-1: none)
+        int[][] endingAt = new int[n][];
+        for (int s = 0; s < n; s++) {
+            Stretch st = stretches.get(s);
+            endingAt[s] = new int[st.tokens().length + 1];
+            java.util.Arrays.fill(endingAt[s], -1);
+            int pos = 0;
+            for (int i = 0; i < st.events().size(); i++) {
+                pos += st.events().get(i).tokens.length;
+                endingAt[s][pos] = i;
+            }
+        }
+        double[] lse = new double[rowsTotal];
+        float[] targetLogit = new float[rowsTotal];
+        int[][][] topTokens = new int[n][][];
+        float[][][] topProbs = new float[n][][];
+        for (int s = 0; s < n; s++) {
+            topTokens[s] = new int[stretches.get(s).events().size()][];
+            topProbs[s] = new float[stretches.get(s).events().size()][];
+        }
+        int block = Math.max(ROW_BLOCK, (1 << 24) / vocab);
+        for (int b = 0; b < rowsTotal; b += block) {
+            int m = Math.min(block, rowsTotal - b);
+            float[] logits = model.logits(rows, b, m);
+            for (int r = 0; r < m; r++) {
                 int row = b + r;
-                int tokenPos = row + offset;
+                int s = rowStretch[row];
+                Stretch st = stretches.get(s);
+                int tokenPos = row - start[s] + (st.previous() == null ? 1 : 0);
                 lse[row] = logSumExp(logits, r * vocab, vocab);
-                if (tokenPos >= 0 && tokenPos < total) {
-                    targetLogit[row] = logits[r * vocab + flatTokens[tokenPos]];
+                if (tokenPos < st.tokens().length) {
+                    targetLogit[row] = logits[r * vocab + st.tokens()[tokenPos]];
                 }
-                for (int i = 0; i < events.size(); i++) {
-                    if (tokenPos == eventEnd[i] && topK > 0) {
-                        topTokens[i] = new int[Math.min(topK, vocab)];
-                        topProbs[i] = new float[topTokens[i].length];
-                        topK(logits, r * vocab, vocab, lse[row], topTokens[i], topProbs[i]);
+                int ending = endingAt[s][tokenPos];
+                if (ending >= 0 && topK > 0) {
+                    topTokens[s][ending] = new int[Math.min(topK, vocab)];
+                    topProbs[s][ending] = new float[topTokens[s][ending].length];
+                    topK(logits, r * vocab, vocab, lse[row], topTokens[s][ending], topProbs[s][ending]);
+                }
+            }
+        }
+        String[][] out = new String[n][];
+        for (int s = 0; s < n; s++) {
+            Stretch st = stretches.get(s);
+            int offset = st.previous() == null ? 1 : 0;
+            List<StreamEvent> events = st.events();
+            out[s] = new String[events.size()];
+            long consumed = st.consumedAfter() - st.tokens().length;
+            int from = 0;
+            for (int i = 0; i < events.size(); i++) {
+                StreamEvent e = events.get(i);
+                int end = from + e.tokens.length;
+                double sum = 0;
+                int counted = 0;
+                for (int p = from; p < end; p++) {
+                    int predRow = p - offset;
+                    if (predRow >= 0) {
+                        sum += lse[start[s] + predRow] - targetLogit[start[s] + predRow];
+                        counted++;
                     }
                 }
+                consumed += e.tokens.length;
+                float[] last = java.util.Arrays.copyOfRange(hidden, (st.firstRow() + end - 1) * d,
+                        (st.firstRow() + end) * d);
+                float[] classes = model.weights().score() == null ? null : model.classify(last);
+                out[s][i] = json(e, consumed, counted == 0 ? null : sum / counted, topTokens[s][i], topProbs[s][i],
+                        embedding ? last : null, classes, model.config().labels());
+                from = end;
             }
-        }
-        String[] out = new String[events.size()];
-        long consumed = consumedAfter - total;
-        int start = 0;
-        for (int i = 0; i < events.size(); i++) {
-            StreamEvent e = events.get(i);
-            double sum = 0;
-            int counted = 0;
-            for (int p = start; p < eventEnd[i]; p++) {
-                int predRow = p - offset;
-                if (predRow >= 0) {
-                    sum += lse[predRow] - targetLogit[predRow];
-                    counted++;
-                }
-            }
-            consumed += e.tokens.length;
-            float[] last = java.util.Arrays.copyOfRange(hidden, (firstRow + eventEnd[i] - 1) * d,
-                    (firstRow + eventEnd[i]) * d);
-            float[] classes = model.weights().score() == null ? null : model.classify(last);
-            out[i] = json(e, consumed, counted == 0 ? null : sum / counted, topTokens[i], topProbs[i],
-                    embedding ? last : null, classes, model.config().labels());
-            start = eventEnd[i];
         }
         return out;
     }

@@ -193,7 +193,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         flush();
         long start = System.nanoTime();
         cache.writeBackDirty(this::writeBack);
-        barrierWriteBackMillis.update((System.nanoTime() - start) / 1_000_000);
+        long nanos = System.nanoTime() - start;
+        barrierWriteBackMillis.update(nanos / 1_000_000);
+        OperatorStats.barrier(nanos);
     }
 
     @Override
@@ -257,6 +259,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         bundleMillis.update(micros / 1000);
         tokensPerSecond.markEvent(tokens);
         lastBundleStateBytes = stateBytes;
+        OperatorStats.bundle(tokens);
     }
 
     /** Runs the events of {@code keys} (at most one slot each) and emits their results; returns state bytes. */
@@ -334,15 +337,20 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 System.arraycopy(active.get(i).stretchTokens, 0, flat, offsets[i], active.get(i).stretchTokens.length);
             }
             float[] hidden = cache.slots().advance(slots, offsets, flat);
+            List<EventScorer.Stretch> stretches = new ArrayList<>(active.size());
             for (int i = 0; i < active.size(); i++) {
                 KeyWork w = active.get(i);
                 MemoryCache.Entry e = w.entry;
                 e.tokens += w.stretchTokens.length;
                 e.dirty = true;
+                stretches.add(new EventScorer.Stretch(w.stretch, w.stretchTokens, offsets[i], e.lastHidden, e.tokens));
+            }
+            String[][] scored = scorer.score(stretches, hidden);
+            for (int i = 0; i < active.size(); i++) {
+                KeyWork w = active.get(i);
                 int last = offsets[i + 1] - 1;
-                w.results.addAll(List.of(scorer.score(w.stretch, w.stretchTokens, hidden, offsets[i], e.lastHidden,
-                        e.tokens)));
-                e.lastHidden = java.util.Arrays.copyOfRange(hidden, last * d, (last + 1) * d);
+                w.results.addAll(List.of(scored[i]));
+                w.entry.lastHidden = java.util.Arrays.copyOfRange(hidden, last * d, (last + 1) * d);
             }
         }
         for (KeyWork w : work) {
@@ -367,6 +375,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         e.dirty = false;
         writeBacks.inc();
         writeBackBytes.inc(cache.slots().bytesPerSlot());
+        OperatorStats.writeBack(cache.slots().bytesPerSlot());
     }
 
     /**

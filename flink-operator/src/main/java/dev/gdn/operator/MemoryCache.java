@@ -95,6 +95,7 @@ final class MemoryCache implements AutoCloseable {
             eldest.remove();
             free.add(victim.slot);
             evictions++;
+            OperatorStats.eviction();
         }
         Entry e = new Entry(key, free.poll());
         slots.load(e.slot, memory);

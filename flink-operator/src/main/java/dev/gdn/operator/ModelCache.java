@@ -19,8 +19,18 @@ import org.slf4j.LoggerFactory;
 public final class ModelCache {
     private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
     private static final Map<String, GatedDeltaNetModel> MODELS = new ConcurrentHashMap<>();
+    private static final Map<String, GatedDeltaNetModel> PRELOADED = new ConcurrentHashMap<>();
 
     private ModelCache() {
+    }
+
+    /**
+     * Serves a model built in memory (a benchmark's random weights of some shape) under {@code name}, as
+     * if it were a checkpoint folder: operators whose {@code gdn.model.path} is {@code name} get it, on
+     * the backend they ask for.
+     */
+    public static void preload(String name, GatedDeltaNetModel cpuModel) {
+        PRELOADED.put(name, cpuModel);
     }
 
     /** The model at {@code path} on the CPU with {@code threads} threads (0 = all cores). */
@@ -37,10 +47,13 @@ public final class ModelCache {
      */
     public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        String key = Path.of(path).toAbsolutePath().normalize() + "#" + t + "#" + backend + "#" + precision;
+        GatedDeltaNetModel preloaded = PRELOADED.get(path);
+        String key = (preloaded != null ? path : Path.of(path).toAbsolutePath().normalize()) + "#" + t + "#" + backend
+                + "#" + precision;
         return MODELS.computeIfAbsent(key, k -> {
-            GatedDeltaNetModel cpu = GatedDeltaNetModel.load(Path.of(path),
-                    CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD));
+            CpuKernels kernels = CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD);
+            GatedDeltaNetModel cpu = preloaded != null ? preloaded.withKernels(kernels)
+                    : GatedDeltaNetModel.load(Path.of(path), kernels);
             GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, LOG::info);
             LOG.info("model {} runs on {}", path, m.backendName());
             return m;

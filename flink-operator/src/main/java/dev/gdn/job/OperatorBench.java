@@ -1,0 +1,345 @@
+package dev.gdn.job;
+
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.io.HalfFloats;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.ModelWeights;
+import dev.gdn.kernels.model.RandomWeights;
+import dev.gdn.kernels.model.ResidentStreams;
+import dev.gdn.operator.GdnInferenceOperator;
+import dev.gdn.operator.GdnOptions;
+import dev.gdn.operator.ModelCache;
+import dev.gdn.operator.OperatorStats;
+import dev.gdn.operator.StreamEvent;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+
+/**
+ * The keyed inference operator measured where it runs: a local Flink cluster, generated keyed events,
+ * a discarding sink, checkpoints every 10 s on the hashmap backend, the memory cache on. For each case
+ * it first times the resident engine alone (the same streams advanced in place by the same model,
+ * nothing else), then runs the job, lets it warm up, and measures a steady window: tokens/s of the
+ * operator, the barrier's write-back wait per checkpoint, write-back bytes and evictions.
+ *
+ * <p>Models: {@code fla-1b} (FLA's 1B shape, 21 layers, seeded random weights rounded to bf16, bf16
+ * matrix products on the GPU) and {@code recall} (the demo model's shape, random weights). Cases: 64,
+ * 256 and 1,024 hot streams at one token and at 64 tokens per event, and a hot set over many keys
+ * (Zipf-distributed over 100,000 streams, a cache smaller than the key space).
+ */
+public final class OperatorBench {
+    /** Streams advanced by the sink (results counted), for the throughput window. */
+    static final AtomicLong RESULTS = new AtomicLong();
+
+    /** One measured configuration. */
+    public record Case(String model, int streams, int tokensPerEvent, int keys, int cacheStreams) {
+        String label() {
+            return keys > streams
+                    ? String.format(Locale.ROOT, "%s zipf over %,d keys, %d per bundle, cache %,d", model, keys, streams, cacheStreams)
+                    : String.format(Locale.ROOT, "%s %d streams x %d token%s", model, streams, tokensPerEvent,
+                            tokensPerEvent == 1 ? "" : "s");
+        }
+    }
+
+    private OperatorBench() {
+    }
+
+    /** The model of the benchmark's name, built in memory and served to the operator under that name. */
+    static GatedDeltaNetModel model(String name) {
+        ModelConfig c = switch (name) {
+            case "fla-1b" -> RandomWeights.fla1b(21);
+            case "recall" -> new ModelConfig(384, 256, 4, 4, 64, 128, 4, 4, true, true, false, 1e-6f, 1024, false,
+                    Optional.empty());
+            default -> throw new IllegalArgumentException("model '" + name + "' is not one of fla-1b, recall");
+        };
+        ModelWeights w = RandomWeights.of(c, 1);
+        for (float[] t : w.tensors()) {
+            if (t != null) {
+                for (int i = 0; i < t.length; i++) {
+                    t[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(t[i]));
+                }
+            }
+        }
+        GatedDeltaNetModel m = new GatedDeltaNetModel(c, w, CpuKernels.fast());
+        ModelCache.preload("bench:" + name, m);
+        return m;
+    }
+
+    /**
+     * Runs the cases, printing a table and writing JSON lines to {@code json} (may be null).
+     *
+     * @param backend  auto, cpu or cuda
+     * @param window   the measured steady window of each case
+     */
+    public static void run(List<Case> cases, String backend, String precision, Duration window, Path json,
+            java.io.PrintStream out) throws Exception {
+        List<String> lines = new ArrayList<>();
+        String current = null;
+        for (Case k : cases) {
+            if (!k.model().equals(current)) {
+                long t0 = System.nanoTime();
+                model(k.model());
+                current = k.model();
+                out.printf(Locale.ROOT, "model %s ready in %.1f s%n", current, (System.nanoTime() - t0) / 1e9);
+            }
+            GatedDeltaNetModel m = ModelCache.get("bench:" + k.model(), 0, backend,
+                    dev.gdn.kernels.cuda.MatmulPrecision.parse(precision));
+            // the engine alone on bundles of the same size (for a Zipf case: its streams per bundle)
+            double engine = residentTokensPerSecond(m, new Case(k.model(), k.streams(), k.tokensPerEvent(), k.streams(),
+                    k.streams()));
+            Result r = operator(m, k, backend, precision, window);
+            String line = String.format(Locale.ROOT, "%-44s engine %9.0f tok/s | operator %9.0f tok/s (%5.1f%%) | "
+                    + "barrier wait mean %6.0f ms max %6.0f ms (%d checkpoints) | write-back %6.2f GB | evictions/s %7.1f",
+                    k.label(), engine, r.tokensPerSecond, 100 * r.tokensPerSecond / engine, r.barrierMeanMs, r.barrierMaxMs,
+                    r.barriers, r.writeBackBytes / 1e9, r.evictionsPerSecond);
+            out.println(line);
+            out.flush();
+            lines.add(String.format(Locale.ROOT, "{\"case\":\"%s\",\"backend\":\"%s\",\"engine_tokens_per_s\":%.1f,"
+                    + "\"operator_tokens_per_s\":%.1f,\"barrier_mean_ms\":%.1f,\"barrier_max_ms\":%.1f,\"checkpoints\":%d,"
+                    + "\"write_back_bytes\":%d,\"evictions_per_s\":%.2f,\"bytes_per_stream\":%d}", k.label(),
+                    m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
+                    r.writeBackBytes, r.evictionsPerSecond, m.newMemory().payloadBytes()));
+            if (json != null) {
+                Files.write(json, lines);
+            }
+        }
+    }
+
+    /** The resident engine alone: the case's streams advanced in place, as many times as fit in 3 s. */
+    static double residentTokensPerSecond(GatedDeltaNetModel m, Case k) {
+        int n = k.streams();
+        int t = k.tokensPerEvent();
+        try (ResidentStreams slots = m.residentStreams(n)) {
+            for (int s = 0; s < n; s++) {
+                slots.load(s, m.newMemory());
+            }
+            int[] ids = new int[n];
+            int[] offsets = new int[n + 1];
+            for (int s = 0; s < n; s++) {
+                ids[s] = s;
+                offsets[s + 1] = offsets[s] + t;
+            }
+            SplittableRandom r = new SplittableRandom(7);
+            int[] tokens = new int[n * t];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = r.nextInt(m.config().vocabSize());
+            }
+            for (int warm = 0; warm < 3; warm++) {
+                slots.advance(ids, offsets, tokens);
+            }
+            long start = System.nanoTime();
+            int reps = 0;
+            while (System.nanoTime() - start < 3_000_000_000L || reps < 3) {
+                slots.advance(ids, offsets, tokens);
+                reps++;
+            }
+            return (double) reps * n * t / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    record Result(double tokensPerSecond, double barrierMeanMs, double barrierMaxMs, long barriers, long writeBackBytes,
+            double evictionsPerSecond) {
+    }
+
+    /** The job: generated events -> keyBy -> inference operator -> discarding sink, measured over a window. */
+    static Result operator(GatedDeltaNetModel m, Case k, String backend, String precision, Duration window)
+            throws Exception {
+        Configuration c = new Configuration();
+        c.set(GdnOptions.MODEL_PATH, "bench:" + k.model());
+        c.set(GdnOptions.BACKEND, backend);
+        c.set(GdnOptions.MATMUL_PRECISION, precision);
+        c.set(GdnOptions.BATCH_MAX_KEYS, k.streams());
+        c.set(GdnOptions.BATCH_MAX_TOKENS, k.streams() * k.tokensPerEvent());
+        c.set(GdnOptions.BATCH_MAX_DELAY, Duration.ofMillis(200));
+        c.set(GdnOptions.EVENT_MAX_TOKENS, Math.max(4096, k.tokensPerEvent()));
+        c.set(GdnOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(10));
+        c.set(GdnOptions.STATE_BACKEND, "hashmap");
+        c.set(GdnOptions.MAX_HEAP_FRACTION, 0.9);
+        long perStream = m.newMemory().payloadBytes();
+        c.set(GdnOptions.CACHE_CAPACITY, new MemorySize(perStream * (k.cacheStreams() + 1)));
+        Path checkpoints = Files.createTempDirectory("gdn-bench");
+        c.set(GdnOptions.CHECKPOINT_DIR, checkpoints.toUri().toString());
+        GdnOptions.validate(c);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, FlinkSettings.of(c));
+        int vocab = m.config().vocabSize();
+        int t = k.tokensPerEvent();
+        GeneratorFunction<Long, StreamEvent> gen = new Events(k.streams(), k.keys(), t, vocab);
+        DataGeneratorSource<StreamEvent> source = new DataGeneratorSource<>(gen, Long.MAX_VALUE,
+                RateLimiterStrategy.noOp(), TypeInformation.of(StreamEvent.class));
+        TypeInformation<Tuple2<String, String>> resultType = Types.TUPLE(Types.STRING, Types.STRING);
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "generated events")
+                .keyBy(e -> e.stream, Types.STRING)
+                .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid("gdn-stream-memory")
+                .sinkTo(new DiscardingSink<>());
+        JobClient job = env.executeAsync("gdn operator bench");
+        var finished = job.getJobExecutionResult();
+        try {
+            // warm up: the first checkpoint has completed and bundles flow
+            long until = System.nanoTime() + Duration.ofSeconds(25).toNanos();
+            OperatorStats.Snapshot before = OperatorStats.snapshot();
+            while (System.nanoTime() < until) {
+                Thread.sleep(500);
+                failIfEnded(finished);
+                OperatorStats.Snapshot now = OperatorStats.snapshot();
+                if (now.barriers() > before.barriers() && now.tokens() > before.tokens()) {
+                    break;
+                }
+            }
+            OperatorStats.resetMax();
+            OperatorStats.Snapshot a = OperatorStats.snapshot();
+            long t0 = System.nanoTime();
+            Thread.sleep(window.toMillis());
+            failIfEnded(finished);
+            OperatorStats.Snapshot d = OperatorStats.snapshot().minus(a);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            return new Result(d.tokens() / seconds, d.barriers() == 0 ? Double.NaN : d.barrierNanos() / 1e6 / d.barriers(),
+                    d.barrierMaxNanos() / 1e6, d.barriers(), d.writeBackBytes(), d.evictions() / seconds);
+        } finally {
+            if (!finished.isDone()) {
+                job.cancel().get(2, TimeUnit.MINUTES);
+            }
+            try (var s = Files.walk(checkpoints)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void failIfEnded(java.util.concurrent.CompletableFuture<?> finished) throws Exception {
+        if (finished.isDone()) {
+            try {
+                finished.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("the benchmark job failed: " + RootCause.line(e), e);
+            }
+            throw new IllegalStateException("the benchmark job ended by itself");
+        }
+    }
+
+    /** Event i: a stream (round robin over the hot set, or Zipf over the key space) and its tokens. */
+    static final class Events implements GeneratorFunction<Long, StreamEvent> {
+        private static final long serialVersionUID = 1L;
+        private final int streams;
+        private final int keys;
+        private final int tokens;
+        private final int vocab;
+        private transient double[] cdf;
+
+        Events(int streams, int keys, int tokens, int vocab) {
+            this.streams = streams;
+            this.keys = keys;
+            this.tokens = tokens;
+            this.vocab = vocab;
+        }
+
+        @Override
+        public StreamEvent map(Long i) {
+            SplittableRandom r = new SplittableRandom(i * 0x9E3779B97F4A7C15L);
+            int key;
+            if (keys > streams) {
+                if (cdf == null) {
+                    cdf = zipf(keys, 1.1);
+                }
+                int at = java.util.Arrays.binarySearch(cdf, r.nextDouble());
+                key = Math.min(keys - 1, at >= 0 ? at : -at - 1);
+            } else {
+                key = (int) (i % streams);
+            }
+            int[] t = new int[tokens];
+            for (int j = 0; j < t.length; j++) {
+                t[j] = r.nextInt(vocab);
+            }
+            return new StreamEvent("s" + key, "e" + i, t, false);
+        }
+
+        static double[] zipf(int n, double s) {
+            double[] c = new double[n];
+            double sum = 0;
+            for (int k = 0; k < n; k++) {
+                sum += 1 / Math.pow(k + 1, s);
+                c[k] = sum;
+            }
+            for (int k = 0; k < n; k++) {
+                c[k] /= sum;
+            }
+            return c;
+        }
+    }
+
+    /**
+     * {@code OperatorBench [--backend auto] [--precision bf16] [--window 30] [--out FILE] [--quick] CASES...}
+     * where a case is {@code MODEL:STREAMS:TOKENS} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE}; no case:
+     * the standard set.
+     */
+    public static void main(String[] args) throws Exception {
+        String backend = "auto";
+        String precision = "bf16";
+        int window = 30;
+        Path out = null;
+        List<Case> cases = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--backend" -> backend = args[++i];
+                case "--precision" -> precision = args[++i];
+                case "--window" -> window = Integer.parseInt(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                default -> cases.add(parseCase(args[i]));
+            }
+        }
+        if (cases.isEmpty()) {
+            cases = standardCases();
+        }
+        run(cases, backend, precision, Duration.ofSeconds(window), out, System.out);
+        System.exit(0);
+    }
+
+    static Case parseCase(String s) {
+        String[] p = s.split(":");
+        if (p.length == 5 && p[1].equals("zipf")) {
+            return new Case(p[0], Integer.parseInt(p[3]), 1, Integer.parseInt(p[2]), Integer.parseInt(p[4]));
+        }
+        if (p.length != 3) {
+            throw new IllegalArgumentException("case '" + s + "': expected MODEL:STREAMS:TOKENS or MODEL:zipf:KEYS:PER_BUNDLE:CACHE");
+        }
+        int n = Integer.parseInt(p[1]);
+        return new Case(p[0], n, Integer.parseInt(p[2]), n, n);
+    }
+
+    /** The table. */
+    static List<Case> standardCases() {
+        List<Case> c = new ArrayList<>();
+        for (String model : new String[] {"recall", "fla-1b"}) {
+            for (int n : new int[] {64, 256, 1024}) {
+                for (int t : new int[] {1, 64}) {
+                    c.add(new Case(model, n, t, n, n));
+                }
+            }
+        }
+        c.add(new Case("recall", 256, 1, 100_000, 20_000));
+        return c;
+    }
+
+    static void write(Path p, List<String> lines) throws IOException {
+        Files.write(p, lines);
+    }
+}
