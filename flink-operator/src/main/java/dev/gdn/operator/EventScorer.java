@@ -3,6 +3,7 @@ package dev.gdn.operator;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.RowScores;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -26,7 +27,6 @@ import java.util.List;
  */
 final class EventScorer {
     private static final JsonFactory JSON = new JsonFactory();
-    private static final int ROW_BLOCK = 64;
 
     private final GatedDeltaNetModel model;
     private final int topK;
@@ -94,33 +94,37 @@ final class EventScorer {
                 endingAt[s][pos] = i;
             }
         }
-        double[] lse = new double[rowsTotal];
-        float[] targetLogit = new float[rowsTotal];
+        // per row: its target token (the one it predicts, if inside the stretch) and whether an event ends there
+        int[] targets = new int[rowsTotal];
+        boolean[] want = new boolean[rowsTotal];
+        for (int row = 0; row < rowsTotal; row++) {
+            int s = rowStretch[row];
+            Stretch st = stretches.get(s);
+            int tokenPos = row - start[s] + (st.previous() == null ? 1 : 0);
+            targets[row] = tokenPos < st.tokens().length ? st.tokens()[tokenPos] : -1;
+            want[row] = topK > 0 && endingAt[s][tokenPos] >= 0;
+        }
+        int k = Math.min(topK, vocab);
+        RowScores scores = model.scoreRows(rows, 0, rowsTotal, targets, want, k);
+        double[] lse = scores.lse();
+        float[] targetLogit = scores.target();
         int[][][] topTokens = new int[n][][];
         float[][][] topProbs = new float[n][][];
         for (int s = 0; s < n; s++) {
             topTokens[s] = new int[stretches.get(s).events().size()][];
             topProbs[s] = new float[stretches.get(s).events().size()][];
         }
-        int block = Math.max(ROW_BLOCK, (1 << 24) / vocab);
-        for (int b = 0; b < rowsTotal; b += block) {
-            int m = Math.min(block, rowsTotal - b);
-            float[] logits = model.logits(rows, b, m);
-            for (int r = 0; r < m; r++) {
-                int row = b + r;
-                int s = rowStretch[row];
-                Stretch st = stretches.get(s);
-                int tokenPos = row - start[s] + (st.previous() == null ? 1 : 0);
-                lse[row] = logSumExp(logits, r * vocab, vocab);
-                if (tokenPos < st.tokens().length) {
-                    targetLogit[row] = logits[r * vocab + st.tokens()[tokenPos]];
-                }
-                int ending = endingAt[s][tokenPos];
-                if (ending >= 0 && topK > 0) {
-                    topTokens[s][ending] = new int[Math.min(topK, vocab)];
-                    topProbs[s][ending] = new float[topTokens[s][ending].length];
-                    topK(logits, r * vocab, vocab, lse[row], topTokens[s][ending], topProbs[s][ending]);
-                }
+        for (int row = 0; row < rowsTotal; row++) {
+            if (!want[row]) {
+                continue;
+            }
+            int s = rowStretch[row];
+            int tokenPos = row - start[s] + (stretches.get(s).previous() == null ? 1 : 0);
+            int ending = endingAt[s][tokenPos];
+            topTokens[s][ending] = java.util.Arrays.copyOfRange(scores.topIds(), row * k, (row + 1) * k);
+            topProbs[s][ending] = new float[k];
+            for (int j = 0; j < k; j++) {
+                topProbs[s][ending][j] = (float) Math.exp(scores.topLogits()[row * k + j] - lse[row]);
             }
         }
         String[][] out = new String[n][];
@@ -175,39 +179,6 @@ final class EventScorer {
             throw new UncheckedIOException(ex);
         }
         return w.toString();
-    }
-
-    private static double logSumExp(float[] x, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, x[off + i]);
-        }
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-            s += Math.exp(x[off + i] - max);
-        }
-        return max + Math.log(s);
-    }
-
-    /** The k largest logits, best first (ties: lower token id first), as probabilities. */
-    private static void topK(float[] x, int off, int n, double lse, int[] tokens, float[] probs) {
-        int k = tokens.length;
-        int filled = 0;
-        for (int i = 0; i < n; i++) {
-            float v = x[off + i];
-            if (filled == k && v <= x[off + tokens[k - 1]]) {
-                continue;
-            }
-            int j = filled < k ? filled++ : k - 1;
-            while (j > 0 && x[off + tokens[j - 1]] < v) {
-                tokens[j] = tokens[j - 1];
-                j--;
-            }
-            tokens[j] = i;
-        }
-        for (int i = 0; i < k; i++) {
-            probs[i] = (float) Math.exp(x[off + tokens[i]] - lse);
-        }
     }
 
     private static String json(StreamEvent e, long consumed, Double nll, int[] top, float[] probs, float[] emb,

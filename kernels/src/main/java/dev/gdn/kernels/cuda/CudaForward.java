@@ -227,6 +227,58 @@ public final class CudaForward implements ForwardEngine {
         return out;
     }
 
+    @Override
+    public synchronized dev.gdn.kernels.model.RowScores scoreRows(float[] hidden, int from, int rows, int[] targets,
+            boolean[] want, int k) {
+        if (k > CudaModelOps.SCORE_MAX_K) {
+            return null;
+        }
+        device.bind();
+        int d = c.hiddenSize();
+        int vocab = c.vocabSize();
+        int kk = Math.max(k, 1);
+        double[] lse = new double[rows];
+        float[] target = new float[rows];
+        int[] ids = new int[rows * k];
+        float[] top = new float[rows * k];
+        for (int r0 = 0; r0 < rows; r0 += LOGIT_BLOCK) {
+            int nr = Math.min(LOGIT_BLOCK, rows - r0);
+            long dx = scratch.get("score_x", 4L * nr * d);
+            device.upload(dx, java.util.Arrays.copyOfRange(hidden, (from + r0) * d, (from + r0 + nr) * d));
+            long buf = scratch.get("logits", 4L * nr * vocab);
+            prepare(dx, nr, d);
+            linear(dx, nr, lmHead, buf);
+            int[] wt = new int[nr];
+            for (int i = 0; i < nr; i++) {
+                wt[i] = want[r0 + i] ? 1 : 0;
+            }
+            long dTargets = scratch.ints("score_targets", java.util.Arrays.copyOfRange(targets, r0, r0 + nr));
+            long dWant = scratch.ints("score_want", wt);
+            long dLse = scratch.get("score_lse", 8L * nr);
+            long dTarget = scratch.get("score_target", 4L * nr);
+            long dIds = scratch.get("score_ids", 4L * nr * kk);
+            long dTop = scratch.get("score_top", 4L * nr * kk);
+            ops.scoreRows(buf, dTargets, dWant, nr, vocab, k, dLse, dTarget, dIds, dTop);
+            try (org.bytedeco.javacpp.DoublePointer hl = new org.bytedeco.javacpp.DoublePointer(nr);
+                    FloatPointer ht = new FloatPointer(nr)) {
+                device.download(hl, dLse, 8L * nr);
+                device.download(ht, dTarget, 4L * nr);
+                hl.get(lse, r0, nr);
+                ht.get(target, r0, nr);
+            }
+            if (k > 0) {
+                try (org.bytedeco.javacpp.IntPointer hi = new org.bytedeco.javacpp.IntPointer((long) nr * k);
+                        FloatPointer hv = new FloatPointer((long) nr * k)) {
+                    device.download(hi, dIds, 4L * nr * k);
+                    device.download(hv, dTop, 4L * nr * k);
+                    hi.get(ids, r0 * k, nr * k);
+                    hv.get(top, r0 * k, nr * k);
+                }
+            }
+        }
+        return new dev.gdn.kernels.model.RowScores(lse, target, ids, top, k);
+    }
+
     // ---- resident memories ----
 
     /** Makes room for {@code slots} resident streams, all zero (earlier contents are lost). */

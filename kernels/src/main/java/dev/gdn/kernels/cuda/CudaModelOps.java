@@ -28,6 +28,7 @@ final class CudaModelOps {
     private final CUfunc_st addHalves;
     private final CUfunc_st attention;
     private final CUfunc_st ringAppend;
+    private final CUfunc_st scoreRows;
 
     /**
      * @param convWidth the model's short convolution width (compiled in)
@@ -49,6 +50,7 @@ final class CudaModelOps {
         addHalves = d.function(SOURCE, "add_halves", w);
         attention = d.function(SOURCE, "window_attention", w);
         ringAppend = d.function(SOURCE, "ring_append", w);
+        scoreRows = d.function(SOURCE, "score_rows", w);
     }
 
     /** {@code h[r] = emb[tokens[r]]}; emb {@code [vocab, D]}, tokens {@code [rows]} int, h {@code [rows, D]}. */
@@ -140,5 +142,19 @@ final class CudaModelOps {
 
     void close() {
         args.close();
+    }
+
+    /** Largest k of {@link #scoreRows}. */
+    static final int SCORE_MAX_K = 64;
+
+    /**
+     * Per row of {@code logits [rows, vocab]}: log-sum-exp into {@code lse [rows]} (double), the target
+     * token's logit into {@code target [rows]} ({@code targets[r] < 0}: none), and for rows with
+     * {@code want[r] != 0} the {@code k} largest logits best first into {@code topIds, topLogits [rows, k]}.
+     */
+    void scoreRows(long logits, long targets, long want, int rows, int vocab, int k, long lse, long target, long topIds,
+            long topLogits) {
+        args.reset().add(logits).add(targets).add(want).addInt(vocab).addInt(k).add(lse).add(target).add(topIds)
+                .add(topLogits).launch(scoreRows, rows, 1, 1, 256, 1, 1, 0);
     }
 }

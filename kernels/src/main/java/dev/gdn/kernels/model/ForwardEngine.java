@@ -46,6 +46,15 @@ public interface ForwardEngine extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Scores rows of final hidden states where the LM head runs, so that only the scores travel back
+     * (see {@link GatedDeltaNetModel#scoreRows}); null when the engine cannot (the model then scores
+     * the downloaded logits on the CPU).
+     */
+    default RowScores scoreRows(float[] hidden, int from, int rows, int[] targets, boolean[] want, int k) {
+        return null;
+    }
+
     /** Releases the engine's device resources. */
     @Override
     void close();

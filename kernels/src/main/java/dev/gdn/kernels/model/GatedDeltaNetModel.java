@@ -230,6 +230,37 @@ public final class GatedDeltaNetModel {
     }
 
     /**
+     * Scores rows of final hidden states: per row the log-sum-exp of its logits and the logit of its
+     * target token, and for the rows asked for the k largest logits. On an engine that can, the logits
+     * never leave the device; else they are computed in blocks and scored on the CPU.
+     *
+     * @param hidden  {@code [*, D]}; rows {@code from .. from + rows} are scored
+     * @param targets {@code [rows]} target token ids, or -1 for none
+     * @param want    {@code [rows]} whether the row's top k are wanted
+     * @param k       top entries per wanted row, {@code 0 <= k <= vocab}
+     */
+    public RowScores scoreRows(float[] hidden, int from, int rows, int[] targets, boolean[] want, int k) {
+        if (k < 0 || k > config.vocabSize()) {
+            throw new IllegalArgumentException("k must be in [0, " + config.vocabSize() + "], got " + k);
+        }
+        if (engine != null) {
+            RowScores r = engine.scoreRows(hidden, from, rows, targets, want, k);
+            if (r != null) {
+                return r;
+            }
+        }
+        int vocab = config.vocabSize();
+        RowScores out = new RowScores(new double[rows], new float[rows], new int[rows * k], new float[rows * k], k);
+        int block = Math.max(64, (1 << 24) / vocab);
+        for (int b = 0; b < rows; b += block) {
+            int n = Math.min(block, rows - b);
+            float[] logits = logits(hidden, from + b, n);
+            out.fill(logits, 0, n, vocab, targets, want, b);
+        }
+        return out;
+    }
+
+    /**
      * Class probabilities from the classification head on one final hidden state.
      *
      * @param hidden {@code [D]}

@@ -348,3 +348,86 @@ extern "C" __global__ void ring_append(const float* __restrict__ k, const float*
         }
     }
 }
+
+// ---- scoring: what a result needs from each row of logits, without copying the logits out ----
+
+#define SCORE_THREADS 256
+#define SCORE_MAX_K 64
+
+// Per row of logits [rows, V]: the log-sum-exp (in double, as the CPU does), the logit of the row's
+// target token (targets[r] < 0: none) and, for rows with want[r] != 0, the k largest logits best first
+// (ties: the lower token id first). One block of SCORE_THREADS threads per row.
+// lse: [rows] double; target: [rows]; topIds, topLogits: [rows, k].
+extern "C" __global__ void score_rows(const float* __restrict__ logits, const int* __restrict__ targets,
+                                      const int* __restrict__ want, int vocab, int k, double* __restrict__ lse,
+                                      float* __restrict__ target, int* __restrict__ topIds,
+                                      float* __restrict__ topLogits)
+{
+    __shared__ float sv[SCORE_THREADS];
+    __shared__ int si[SCORE_THREADS];
+    __shared__ double sd[SCORE_THREADS];
+    __shared__ int chosen[SCORE_MAX_K];
+    const int row = blockIdx.x;
+    const int t = threadIdx.x;
+    const float* x = logits + (size_t)row * vocab;
+
+    float m = -INFINITY;
+    for (int i = t; i < vocab; i += SCORE_THREADS) m = fmaxf(m, x[i]);
+    sv[t] = m;
+    __syncthreads();
+    for (int s = SCORE_THREADS / 2; s > 0; s >>= 1) {
+        if (t < s) sv[t] = fmaxf(sv[t], sv[t + s]);
+        __syncthreads();
+    }
+    m = sv[0];
+    __syncthreads();
+
+    double sum = 0;
+    for (int i = t; i < vocab; i += SCORE_THREADS) sum += exp((double)(x[i] - m));
+    sd[t] = sum;
+    __syncthreads();
+    for (int s = SCORE_THREADS / 2; s > 0; s >>= 1) {
+        if (t < s) sd[t] += sd[t + s];
+        __syncthreads();
+    }
+    if (t == 0) {
+        lse[row] = (double)m + log(sd[0]);
+        const int tg = targets[row];
+        target[row] = tg >= 0 ? x[tg] : 0.0f;
+    }
+    if (!want[row]) return;
+
+    for (int j = 0; j < k; j++) {
+        float best = -INFINITY;
+        int bestId = 0x7fffffff;
+        for (int i = t; i < vocab; i += SCORE_THREADS) {
+            bool taken = false;
+            for (int c = 0; c < j; c++) taken |= chosen[c] == i;
+            const float v = x[i];
+            if (!taken && (v > best || (v == best && i < bestId))) {
+                best = v;
+                bestId = i;
+            }
+        }
+        sv[t] = best;
+        si[t] = bestId;
+        __syncthreads();
+        for (int s = SCORE_THREADS / 2; s > 0; s >>= 1) {
+            if (t < s) {
+                const float v = sv[t + s];
+                const int id = si[t + s];
+                if (v > sv[t] || (v == sv[t] && id < si[t])) {
+                    sv[t] = v;
+                    si[t] = id;
+                }
+            }
+            __syncthreads();
+        }
+        if (t == 0) {
+            chosen[j] = si[0];
+            topIds[(size_t)row * k + j] = si[0];
+            topLogits[(size_t)row * k + j] = sv[0];
+        }
+        __syncthreads();
+    }
+}
