@@ -22,8 +22,18 @@ import picocli.CommandLine.Option;
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--what", defaultValue = "all",
             description = "step (gated delta rule: decode, 64-token pieces, prefill), model (FLA-1B shape with random "
-                + "bf16-rounded weights, 1..1024 streams) or all (default ${DEFAULT-VALUE})")
+                + "bf16-rounded weights, 1..1024 streams), operator (the keyed operator in a local Flink cluster beside "
+                + "the resident engine alone) or all = step and model (default ${DEFAULT-VALUE})")
     String what;
+
+    @Option(names = "--cases", split = ",", paramLabel = "CASE",
+            description = "with --what operator: MODEL:STREAMS:TOKENS or MODEL:zipf:KEYS:PER_BUNDLE:CACHE, models "
+                + "fla-1b and recall (default: the standard table)")
+    java.util.List<String> cases;
+
+    @Option(names = "--window", defaultValue = "30", description = "with --what operator: seconds measured per case "
+            + "(default ${DEFAULT-VALUE})")
+    int window;
 
     @Option(names = "--layers", defaultValue = "21", description = "layers of the model benchmark (default ${DEFAULT-VALUE})")
     int layers;
@@ -36,8 +46,18 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!java.util.List.of("step", "model", "all").contains(what)) {
-            throw new IllegalArgumentException("--what '" + what + "' is not one of step, model, all");
+        if (!java.util.List.of("step", "model", "operator", "all").contains(what)) {
+            throw new IllegalArgumentException("--what '" + what + "' is not one of step, model, operator, all");
+        }
+        if (what.equals("operator")) {
+            if (out != null) {
+                Files.createDirectories(out);
+            }
+            java.util.List<dev.gdn.job.OperatorBench.Case> list = cases == null ? dev.gdn.job.OperatorBench.standardCases()
+                    : cases.stream().map(dev.gdn.job.OperatorBench::parseCase).toList();
+            dev.gdn.job.OperatorBench.run(list, "auto", "bf16", java.time.Duration.ofSeconds(window),
+                    out == null ? null : out.resolve("operator.json"), System.out);
+            return 0;
         }
         if (layers < 1) {
             throw new IllegalArgumentException("--layers must be >= 1, got " + layers);

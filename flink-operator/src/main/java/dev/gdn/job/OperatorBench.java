@@ -12,7 +12,6 @@ import dev.gdn.operator.GdnOptions;
 import dev.gdn.operator.ModelCache;
 import dev.gdn.operator.OperatorStats;
 import dev.gdn.operator.StreamEvent;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -313,7 +312,7 @@ public final class OperatorBench {
         System.exit(0);
     }
 
-    static Case parseCase(String s) {
+    public static Case parseCase(String s) {
         String[] p = s.split(":");
         if (p.length == 5 && p[1].equals("zipf")) {
             return new Case(p[0], Integer.parseInt(p[3]), 1, Integer.parseInt(p[2]), Integer.parseInt(p[4]));
@@ -326,7 +325,7 @@ public final class OperatorBench {
     }
 
     /** The table. */
-    static List<Case> standardCases() {
+    public static List<Case> standardCases() {
         List<Case> c = new ArrayList<>();
         for (String model : new String[] {"recall", "fla-1b"}) {
             for (int n : new int[] {64, 256, 1024}) {
@@ -337,9 +336,5 @@ public final class OperatorBench {
         }
         c.add(new Case("recall", 256, 1, 100_000, 20_000));
         return c;
-    }
-
-    static void write(Path p, List<String> lines) throws IOException {
-        Files.write(p, lines);
     }
 }

@@ -371,7 +371,7 @@ extern "C" __global__ void score_rows(const float* __restrict__ logits, const in
     const int t = threadIdx.x;
     const float* x = logits + (size_t)row * vocab;
 
-    float m = -INFINITY;
+    float m = __int_as_float(0xff800000); // -inf (NVRTC has no math headers)
     for (int i = t; i < vocab; i += SCORE_THREADS) m = fmaxf(m, x[i]);
     sv[t] = m;
     __syncthreads();
@@ -398,7 +398,7 @@ extern "C" __global__ void score_rows(const float* __restrict__ logits, const in
     if (!want[row]) return;
 
     for (int j = 0; j < k; j++) {
-        float best = -INFINITY;
+        float best = __int_as_float(0xff800000);
         int bestId = 0x7fffffff;
         for (int i = t; i < vocab; i += SCORE_THREADS) {
             bool taken = false;
