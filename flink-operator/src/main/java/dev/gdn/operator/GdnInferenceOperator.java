@@ -362,9 +362,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     }
 
     /** Writes a resident stream's memory back to keyed state, bound to its key, with its last hidden state. */
-    private void writeBack(MemoryCache.Entry e) throws Exception {
+    private void writeBack(MemoryCache.Entry e, StreamMemory out) throws Exception {
         setCurrentKey(e.key);
-        StreamMemory out = cache.slots().store(e.slot);
         out.bindTo(StreamBinding.digest(e.key));
         out.setLastHidden(e.lastHidden);
         memoryState.update(out);

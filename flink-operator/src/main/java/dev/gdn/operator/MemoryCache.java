@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 
 /**
  * Which stream lives in which slot of the {@link ResidentStreams}: a write-back cache of the stream
@@ -19,9 +20,9 @@ import java.util.LinkedHashMap;
  * it was last touched (for the idle TTL).
  */
 final class MemoryCache implements AutoCloseable {
-    /** Writes one dirty entry back to keyed state (the operator sets the key and updates its state). */
+    /** Writes one dirty entry's stored memory back to keyed state (the operator sets the key and updates its state). */
     interface WriteBack {
-        void write(Entry e) throws Exception;
+        void write(Entry e, StreamMemory stored) throws Exception;
     }
 
     /** One resident stream. */
@@ -90,7 +91,7 @@ final class MemoryCache implements AutoCloseable {
             Iterator<Entry> eldest = entries.values().iterator();
             Entry victim = eldest.next();
             if (victim.dirty) {
-                writeBack.write(victim);
+                writeBack.write(victim, slots.store(victim.slot));
             }
             eldest.remove();
             free.add(victim.slot);
@@ -112,13 +113,25 @@ final class MemoryCache implements AutoCloseable {
         }
     }
 
-    /** Writes every dirty entry back, oldest first; they stay resident, clean. */
+    /** Writes every dirty entry back (their memories copied out together), oldest first; they stay resident, clean. */
     void writeBackDirty(WriteBack writeBack) throws Exception {
-        for (Entry e : new ArrayList<>(entries.values())) {
+        List<Entry> dirty = new ArrayList<>();
+        for (Entry e : entries.values()) {
             if (e.dirty) {
-                writeBack.write(e);
-                e.dirty = false;
+                dirty.add(e);
             }
+        }
+        if (dirty.isEmpty()) {
+            return;
+        }
+        int[] ids = new int[dirty.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = dirty.get(i).slot;
+        }
+        StreamMemory[] stored = slots.storeAll(ids);
+        for (int i = 0; i < ids.length; i++) {
+            writeBack.write(dirty.get(i), stored[i]);
+            dirty.get(i).dirty = false;
         }
     }
 

@@ -339,6 +339,11 @@ public final class CudaForward implements ForwardEngine {
         p.downloadSlot(slot, m);
     }
 
+    synchronized void storeSlots(CudaMemoryPool p, int[] slots, StreamMemory[] into) {
+        device.bind();
+        p.downloadSlots(slots, into);
+    }
+
     synchronized void clearSlot(CudaMemoryPool p, int slot) {
         device.bind();
         p.clear(slot);

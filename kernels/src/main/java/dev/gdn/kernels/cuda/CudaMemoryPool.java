@@ -144,6 +144,49 @@ final class CudaMemoryPool implements AutoCloseable {
         }
     }
 
+    /** Streams copied per round by {@link #downloadSlots} (its pinned staging holds that many of the largest part). */
+    private static final int DOWNLOAD_CHUNK = 32;
+
+    /**
+     * Copies {@code slots} back into {@code mems} (same order), positions included: per part, a round of
+     * device-to-host copies into pinned staging (one per slot), then the host copies in parallel.
+     */
+    void downloadSlots(int[] slots, StreamMemory[] mems) {
+        for (int slot : slots) {
+            checkSlot(slot);
+        }
+        int chunk = Math.max(1, Math.min(DOWNLOAD_CHUNK, slots.length));
+        Staging s = staging(chunk);
+        for (int c0 = 0; c0 < slots.length; c0 += chunk) {
+            int n = Math.min(chunk, slots.length - c0);
+            int first = c0;
+            for (int l = 0; l < parts.length; l++) {
+                for (int p = 0; p < parts[l].length; p++) {
+                    long per = partFloats[l][p];
+                    if (per == 0) {
+                        continue;
+                    }
+                    for (int i = 0; i < n; i++) {
+                        device.download(new FloatPointer(s.buffer).position(i * per), parts[l][p] + 4L * slots[c0 + i] * per,
+                                4L * per);
+                    }
+                    int layer = l;
+                    int part = p;
+                    IntStream.range(0, n).parallel().forEach(i -> {
+                        float[] dst = array(mems[first + i], layer, part);
+                        new FloatPointer(s.buffer).position(i * per).get(dst, 0, dst.length);
+                    });
+                }
+                if (positions[l] != null) {
+                    for (int i = 0; i < n; i++) {
+                        AttentionLayerMemory am = (AttentionLayerMemory) mems[c0 + i].layer(l);
+                        am.advancePosition(positions[l][slots[c0 + i]] - am.position());
+                    }
+                }
+            }
+        }
+    }
+
     private void checkSlot(int slot) {
         if (slot < 0 || slot >= capacity) {
             throw new IllegalArgumentException("slot " + slot + " is outside [0, " + capacity + ")");

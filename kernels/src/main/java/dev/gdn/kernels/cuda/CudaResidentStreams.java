@@ -49,6 +49,17 @@ final class CudaResidentStreams implements ResidentStreams {
     }
 
     @Override
+    public StreamMemory[] storeAll(int[] slots) {
+        StreamMemory[] out = new StreamMemory[slots.length];
+        java.util.stream.IntStream.range(0, slots.length).parallel().forEach(i -> out[i] = shape.copy());
+        engine.storeSlots(pool, slots, out);
+        for (int i = 0; i < slots.length; i++) {
+            out[i].setTokensConsumed(tokens[slots[i]]);
+        }
+        return out;
+    }
+
+    @Override
     public void reset(int slot) {
         engine.clearSlot(pool, slot);
         tokens[slot] = 0;

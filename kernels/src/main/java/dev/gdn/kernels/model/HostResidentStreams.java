@@ -44,6 +44,13 @@ final class HostResidentStreams implements ResidentStreams {
     }
 
     @Override
+    public StreamMemory[] storeAll(int[] slots) {
+        StreamMemory[] out = new StreamMemory[slots.length];
+        java.util.stream.IntStream.range(0, slots.length).parallel().forEach(i -> out[i] = loaded(slots[i]).copy());
+        return out;
+    }
+
+    @Override
     public void reset(int slot) {
         loaded(slot).reset();
     }

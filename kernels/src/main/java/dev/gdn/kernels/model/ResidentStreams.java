@@ -27,6 +27,18 @@ public interface ResidentStreams extends AutoCloseable {
     /** A host copy of {@code slot}'s memory: layers and tokens consumed (unbound, no hidden state). */
     StreamMemory store(int slot);
 
+    /**
+     * Host copies of several slots at once (a checkpoint's write-back): the same as {@link #store} slot
+     * by slot, done with as few transfers and as many host threads as the form allows.
+     */
+    default StreamMemory[] storeAll(int[] slots) {
+        StreamMemory[] out = new StreamMemory[slots.length];
+        for (int i = 0; i < slots.length; i++) {
+            out[i] = store(slots[i]);
+        }
+        return out;
+    }
+
     /** Forgets {@code slot}'s memory: a stream that has seen nothing. */
     void reset(int slot);
 

@@ -94,7 +94,9 @@ class CudaResidentStreamsTest {
                 assertThat(resident).as(name + " round " + round + ": resident vs copy path").containsExactly(copied.hidden());
                 assertClose(name + " round " + round + " resident vs CPU", resident, onCpu.hidden(), 1e-4);
             }
+            StreamMemory[] all = slots.storeAll(slotOf);
             for (int i = 0; i < lengths.length; i++) {
+                assertThat(all[i]).as(name + " stream " + i + ": storeAll equals store").isEqualTo(slots.store(slotOf[i]));
                 StreamMemory back = slots.store(slotOf[i]);
                 assertThat(back.tokensConsumed()).isEqualTo(copies.get(i).tokensConsumed());
                 assertThat(back).as(name + " stream " + i + " stored memory equals the copy path's bit for bit")
