@@ -166,9 +166,11 @@ final class CudaMemoryPool implements AutoCloseable {
                     if (per == 0) {
                         continue;
                     }
+                    s.buffer.position(0);
                     for (int i = 0; i < n; i++) {
-                        device.download(new FloatPointer(s.buffer).position(i * per), parts[l][p] + 4L * slots[c0 + i] * per,
-                                4L * per);
+                        // a void* argument takes the pointer's position in bytes
+                        device.download(new org.bytedeco.javacpp.BytePointer(s.buffer).position(4L * i * per),
+                                parts[l][p] + 4L * slots[c0 + i] * per, 4L * per);
                     }
                     int layer = l;
                     int part = p;
