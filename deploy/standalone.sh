@@ -7,6 +7,6 @@
 # to the cluster's config.yaml for the SIMD CPU kernels.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jar="$root/flink-operator/target/gdn.jar"
+jar="$root/flink-operator/target/gdn-job.jar"
 [ -f "$jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
 exec "${FLINK_HOME:?set FLINK_HOME to the Flink 2.2 installation}/bin/flink" run -d -c dev.gdn.job.GdnJobMain "$jar" "$@"

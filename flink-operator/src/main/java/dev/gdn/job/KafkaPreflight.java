@@ -47,7 +47,7 @@ public final class KafkaPreflight implements AutoCloseable {
             admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
             throw new IllegalStateException("Kafka at " + servers + " did not answer within " + timeout.toSeconds()
-                    + " s (--bootstrap-servers): " + RootCause.line(e));
+                    + " s: " + RootCause.line(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for Kafka at " + servers);
