@@ -1,7 +1,6 @@
 package dev.gdn.job;
 
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.io.HalfFloats;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.ModelWeights;
@@ -72,14 +71,7 @@ public final class OperatorBench {
                     Optional.empty());
             default -> throw new IllegalArgumentException("model '" + name + "' is not one of fla-1b, recall");
         };
-        ModelWeights w = RandomWeights.of(c, 1);
-        for (float[] t : w.tensors()) {
-            if (t != null) {
-                for (int i = 0; i < t.length; i++) {
-                    t[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(t[i]));
-                }
-            }
-        }
+        ModelWeights w = RandomWeights.roundToBf16(RandomWeights.of(c, 1));
         GatedDeltaNetModel m = new GatedDeltaNetModel(c, w, CpuKernels.fast());
         ModelCache.preload("bench:" + name, m);
         return m;

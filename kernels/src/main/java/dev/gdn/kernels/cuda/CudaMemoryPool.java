@@ -124,24 +124,7 @@ final class CudaMemoryPool implements AutoCloseable {
 
     /** Copies {@code slot} back into {@code m}, positions included. */
     void downloadSlot(int slot, StreamMemory m) {
-        checkSlot(slot);
-        Staging s = staging(1);
-        for (int l = 0; l < parts.length; l++) {
-            for (int p = 0; p < parts[l].length; p++) {
-                long per = partFloats[l][p];
-                if (per == 0) {
-                    continue;
-                }
-                s.buffer.position(0);
-                device.download(s.buffer, parts[l][p] + 4L * slot * per, 4L * per);
-                float[] dst = array(m, l, p);
-                new FloatPointer(s.buffer).position(0).get(dst, 0, dst.length);
-            }
-            if (positions[l] != null) {
-                AttentionLayerMemory am = (AttentionLayerMemory) m.layer(l);
-                am.advancePosition(positions[l][slot] - am.position());
-            }
-        }
+        downloadSlots(new int[] {slot}, new StreamMemory[] {m});
     }
 
     /** Streams copied per round by {@link #downloadSlots} (its pinned staging holds that many of the largest part). */

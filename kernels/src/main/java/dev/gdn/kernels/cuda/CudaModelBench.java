@@ -1,7 +1,6 @@
 package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.io.HalfFloats;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.ForwardResult;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
@@ -50,14 +49,7 @@ public final class CudaModelBench {
         List<String> json = new ArrayList<>();
         ModelConfig c = RandomWeights.fla1b(layers);
         long t0 = System.nanoTime();
-        ModelWeights w = RandomWeights.of(c, 1);
-        for (float[] t : w.tensors()) {
-            if (t != null) {
-                for (int i = 0; i < t.length; i++) {
-                    t[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(t[i]));
-                }
-            }
-        }
+        ModelWeights w = RandomWeights.roundToBf16(RandomWeights.of(c, 1));
         GatedDeltaNetModel cpu = new GatedDeltaNetModel(c, w, CpuKernels.fast());
         System.out.printf(Locale.ROOT, "FLA-1B shape, %d layers, random weights ready in %.1f s%n", layers,
                 (System.nanoTime() - t0) / 1e9);

@@ -58,6 +58,18 @@ public final class RandomWeights {
         return new ModelWeights(emb, List.copyOf(blocks), ones(d), head);
     }
 
+    /** Rounds every weight to bfloat16 in place (a bf16 checkpoint as the model would load it) and returns {@code w}. */
+    public static ModelWeights roundToBf16(ModelWeights w) {
+        for (float[] t : w.tensors()) {
+            if (t != null) {
+                for (int i = 0; i < t.length; i++) {
+                    t[i] = dev.gdn.kernels.io.HalfFloats.bf16ToFloat(dev.gdn.kernels.io.HalfFloats.floatToBf16(t[i]));
+                }
+            }
+        }
+        return w;
+    }
+
     /** FLA's 1B Gated DeltaNet shape: hidden 2048, 6 heads, K 256, V 512, vocab 32000. */
     public static ModelConfig fla1b(int layers) {
         return new ModelConfig(32000, 2048, 6, 6, 256, 512, layers, 4, true, true, false, 1e-6f, 5632, false,
