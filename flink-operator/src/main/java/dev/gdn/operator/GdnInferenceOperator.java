@@ -281,7 +281,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             }
             if (e == null) {
                 setCurrentKey(key);
-                StreamMemory stored = memoryState.value();
+                StreamMemory stored = read();
                 if (stored == null && !admitNewStream(admitted)) {
                     for (StreamEvent ev : events) {
                         output.collect(new StreamRecord<>(Tuple2.of(key, scorer.errorResult(ev, heapFullReason()))));
@@ -291,7 +291,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 if (stored == null) {
                     admitted++;
                 }
-                StreamMemory m = load(key, stored);
+                StreamMemory m = checked(() -> load(key, stored));
                 float[] hidden = m.lastHidden();
                 boolean legacy = false;
                 if (!m.isBound() && m.tokensConsumed() > 0) {
@@ -377,6 +377,28 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         OperatorStats.writeBack(cache.slots().bytesPerSlot());
     }
 
+    /** The current key's memory as stored (null for a new stream); a corrupt one fails without restarts. */
+    private StreamMemory read() throws Exception {
+        return checked(() -> memoryState.value());
+    }
+
+    /**
+     * Runs a read or check of stored memories: corrupt, altered or foreign state is found again on every
+     * restart, so it fails the job at once (no restarts) with its own message as the root cause.
+     */
+    private static StreamMemory checked(java.util.concurrent.Callable<StreamMemory> read) throws Exception {
+        try {
+            return read.call();
+        } catch (Exception e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof dev.gdn.state.MemoryFormatException) {
+                    throw new org.apache.flink.runtime.execution.SuppressRestartsException(e);
+                }
+            }
+            throw e;
+        }
+    }
+
     /**
      * The current key's memory from state (a fresh one for a new stream), checked: this model's, bound
      * to this stream, with a last hidden state of the model's width.
@@ -413,14 +435,15 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         boolean ttl = !config.get(GdnOptions.IDLE_TTL).isZero();
         for (String key : keys) {
             setCurrentKey(key);
-            StreamMemory m = memoryState.value();
+            StreamMemory m = read();
             if (m == null && !ttl) {
                 // listed, yet not found under its own key: stored in a key group the key does not hash to
-                throw new dev.gdn.state.MemoryFormatException("the state holds a memory under stream '"
+                throw new org.apache.flink.runtime.execution.SuppressRestartsException(
+                        new dev.gdn.state.MemoryFormatException("the state holds a memory under stream '"
                         + Reasons.quote(key) + "' that its key cannot reach (stored in another key group): the "
-                        + "checkpoint or savepoint was altered");
+                        + "checkpoint or savepoint was altered"));
             }
-            load(key, m);
+            checked(() -> load(key, m));
             n++;
         }
         LOG.info("verified {} restored stream memories in {} ms", n, (System.nanoTime() - start) / 1_000_000);
