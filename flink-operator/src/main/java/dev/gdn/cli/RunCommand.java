@@ -6,7 +6,6 @@ import dev.gdn.demo.EventFiles;
 import dev.gdn.demo.RecallTask;
 import dev.gdn.job.EmbeddedKafka;
 import dev.gdn.job.ExternalRun;
-import dev.gdn.job.GdnJob;
 import dev.gdn.job.LocalRun;
 import dev.gdn.kernels.cuda.Backends;
 import dev.gdn.operator.GdnOptions;

@@ -9,7 +9,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -77,7 +76,7 @@ public final class ExternalRun {
         writeMarker(stateDir, c);
 
         c.set(GdnOptions.CHECKPOINT_DIR, stateDir.resolve("checkpoints").toUri().toString());
-        Configuration flink = GdnJob.flinkConfiguration(c);
+        Configuration flink = FlinkSettings.of(c);
         flink.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         if (snapshot.isPresent()) {

@@ -35,11 +35,6 @@ public final class GdnJob {
     private GdnJob() {
     }
 
-    /** The Flink settings the job needs (see {@link FlinkSettings#of}). */
-    public static Configuration flinkConfiguration(Configuration c) {
-        return FlinkSettings.of(c);
-    }
-
     /** Adds the pipeline to {@code env}. */
     public static void build(StreamExecutionEnvironment env, Configuration c) {
         build(env, c, 0);

@@ -20,7 +20,7 @@ public final class GdnJobMain {
         Configuration c = Configuration.fromMap(parse(args));
         GdnOptions.validate(c);
         checkKafka(c);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GdnJob.flinkConfiguration(c));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(FlinkSettings.of(c));
         GdnJob.build(env, c);
         env.execute("gdn " + c.get(GdnOptions.INPUT_TOPIC) + " -> " + c.get(GdnOptions.OUTPUT_TOPIC));
     }

@@ -82,7 +82,7 @@ public final class LocalRun {
         java.util.Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
         List<Long> latencies = new ArrayList<>();
 
-        Configuration flink = GdnJob.flinkConfiguration(c);
+        Configuration flink = FlinkSettings.of(c);
         if (plan.fromSavepoint() != null) {
             flink.set(StateRecoveryOptions.SAVEPOINT_PATH, plan.fromSavepoint().toString());
         }

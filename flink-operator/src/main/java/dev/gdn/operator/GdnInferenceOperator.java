@@ -1,9 +1,7 @@
 package dev.gdn.operator;
 
 import dev.gdn.kernels.cuda.MatmulPrecision;
-import dev.gdn.kernels.model.ForwardResult;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
-import dev.gdn.kernels.model.StreamInput;
 import dev.gdn.kernels.model.StreamMemory;
 import dev.gdn.state.MemoryLayout;
 import dev.gdn.state.ModelChangePolicy;
@@ -162,8 +160,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         barrierWriteBackMillis = g.histogram("barrierWriteBackMillis", new DescriptiveStatisticsHistogram(1000));
         g.gauge("cacheStreams", () -> cache.size());
         g.gauge("cacheEvictions", () -> cache.evictions());
-        long bytesPerStream = serializer.layout().payloadBytes(serializer.storage());
-        g.gauge("stateBytesPerStream", () -> bytesPerStream);
+        long storedBytesPerStream = serializer.layout().payloadBytes(serializer.storage());
+        g.gauge("stateBytesPerStream", () -> storedBytesPerStream);
         g.gauge("bundleStateBytes", () -> lastBundleStateBytes);
     }
 
