@@ -100,17 +100,24 @@ public final class OperatorBench {
             double engine = residentTokensPerSecond(m, new Case(k.model(), k.streams(), k.tokensPerEvent(), k.streams(),
                     k.streams()));
             Result r = operator(m, k, backend, precision, window);
+            OperatorStats.Phases p = r.phases;
+            double per = Math.max(1, p.bundles()) * 1e6;
             String line = String.format(Locale.ROOT, "%-44s engine %9.0f tok/s | operator %9.0f tok/s (%5.1f%%) | "
-                    + "barrier wait mean %6.0f ms max %6.0f ms (%d checkpoints) | write-back %6.2f GB | evictions/s %7.1f",
+                    + "barrier wait mean %6.0f ms max %6.0f ms (%d barriers, %d checkpoints completed) | write-back %6.2f GB | evictions/s %7.1f"
+                    + " | per bundle (%d): flush %.2f ms = advance and score %.2f + results %.2f + emit %.2f + other; busy %.0f%%",
                     k.label(), engine, r.tokensPerSecond, 100 * r.tokensPerSecond / engine, r.barrierMeanMs, r.barrierMaxMs,
-                    r.barriers, r.writeBackBytes / 1e9, r.evictionsPerSecond);
+                    r.barriers, r.completed, r.writeBackBytes / 1e9, r.evictionsPerSecond, p.bundles(), p.flushNanos() / per,
+                    p.advanceNanos() / per, p.scoreNanos() / per, p.emitNanos() / per,
+                    100.0 * (p.flushNanos() + (r.barriers == 0 ? 0 : r.barrierMeanMs * r.barriers * 1e6)) / (r.seconds * 1e9));
             out.println(line);
             out.flush();
             lines.add(String.format(Locale.ROOT, "{\"case\":\"%s\",\"backend\":\"%s\",\"engine_tokens_per_s\":%.1f,"
                     + "\"operator_tokens_per_s\":%.1f,\"barrier_mean_ms\":%.1f,\"barrier_max_ms\":%.1f,\"checkpoints\":%d,"
-                    + "\"write_back_bytes\":%d,\"evictions_per_s\":%.2f,\"bytes_per_stream\":%d}", k.label(),
-                    m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
-                    r.writeBackBytes, r.evictionsPerSecond, m.newMemory().payloadBytes()));
+                    + "\"write_back_bytes\":%d,\"evictions_per_s\":%.2f,\"bytes_per_stream\":%d,\"checkpoints_completed\":%d,"
+                    + "\"bundles\":%d,\"advance_ms_per_bundle\":%.3f,\"results_ms_per_bundle\":%.3f,\"flush_ms_per_bundle\":%.3f}",
+                    k.label(), m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
+                    r.writeBackBytes, r.evictionsPerSecond, m.newMemory().payloadBytes(), r.completed, p.bundles(),
+                    p.advanceNanos() / per, p.scoreNanos() / per, p.flushNanos() / per));
             if (json != null) {
                 Files.write(json, lines);
             }
@@ -150,7 +157,7 @@ public final class OperatorBench {
     }
 
     record Result(double tokensPerSecond, double barrierMeanMs, double barrierMaxMs, long barriers, long writeBackBytes,
-            double evictionsPerSecond) {
+            double evictionsPerSecond, OperatorStats.Phases phases, double seconds, long completed) {
     }
 
     /** The job: generated events -> keyBy -> inference operator -> discarding sink, measured over a window. */
@@ -205,7 +212,8 @@ public final class OperatorBench {
             OperatorStats.Snapshot d = OperatorStats.snapshot().minus(a);
             double seconds = (System.nanoTime() - t0) / 1e9;
             return new Result(d.tokens() / seconds, d.barriers() == 0 ? Double.NaN : d.barrierNanos() / 1e6 / d.barriers(),
-                    d.barrierMaxNanos() / 1e6, d.barriers(), d.writeBackBytes(), d.evictions() / seconds);
+                    d.barrierMaxNanos() / 1e6, d.barriers(), d.writeBackBytes(), d.evictions() / seconds, d.phases(),
+                    seconds, d.checkpointsCompleted());
         } finally {
             if (!finished.isDone()) {
                 job.cancel().get(2, TimeUnit.MINUTES);

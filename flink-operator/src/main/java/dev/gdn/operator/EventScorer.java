@@ -3,6 +3,7 @@ package dev.gdn.operator;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.ResidentStreams;
 import dev.gdn.kernels.model.RowScores;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -39,51 +40,47 @@ final class EventScorer {
     }
 
     /**
-     * One stream's stretch of events in a bundle.
+     * One stream's stretch of events in a bundle: stream n of the advance is stretch n.
      *
      * @param events        the events of the stretch, in order
      * @param tokens        their tokens, concatenated (as fed to the forward pass)
      * @param firstRow      row of the stretch's first token in the bundle's hidden states
-     * @param previous      hidden state after the stream's previous token ({@code [D]}), or null
+     * @param hasPrevious   whether the stream has a hidden state from before the stretch (its last token's)
      * @param consumedAfter tokens consumed by the stream after the whole stretch
      */
-    record Stretch(List<StreamEvent> events, int[] tokens, int firstRow, float[] previous, long consumedAfter) {
+    record Stretch(List<StreamEvent> events, int[] tokens, int firstRow, boolean hasPrevious, long consumedAfter) {
     }
 
     /**
-     * Scores every stretch of a bundle with as few LM-head calls as the rows allow (one for a bundle of
-     * up to {@code 2^24 / vocab} prediction rows): the same numbers as stream by stream, since a row's
-     * logits do not depend on the rows beside it.
+     * The rows a bundle's stretches are scored on. Stretch s scores rows {@code [previous?, h_0 .. h_{T-1}]}
+     * from {@code start[s]}: its row r predicts the token at position {@code r + (hasPrevious ? 0 : 1)}
+     * (position T: the next token after the stretch, whose top k are wanted when an event ends there).
      *
-     * @param hidden {@code [rows, D]} final hidden states of the whole bundle
-     * @return per stretch, one JSON document per event
+     * @param rows     what to score, for {@link dev.gdn.kernels.model.ResidentStreams#advanceScored}
+     * @param start    {@code [S + 1]} first scored row of each stretch
+     * @param endingAt per stretch, the event ending at each token position ({@code [T + 1]}, -1: none)
      */
-    String[][] score(List<Stretch> stretches, float[] hidden) {
-        int d = model.config().hiddenSize();
-        int vocab = model.config().vocabSize();
+    record Plan(ResidentStreams.ScoreRows rows, int[] start, int[][] endingAt) {
+    }
+
+    /** Whether results need the bundle's hidden states on the host (embeddings, a classification head). */
+    boolean needsHidden() {
+        return embedding || model.weights().score() != null;
+    }
+
+    /** The rows to score for {@code stretches}, in as few LM-head calls as the engine allows. */
+    Plan plan(List<Stretch> stretches) {
         int n = stretches.size();
-        // prediction rows of stretch s: [previous?, h_0 .. h_{total-1}]; its row r predicts the token at
-        // position r + offset (position total = the next token after the stretch)
         int[] start = new int[n + 1];
         for (int s = 0; s < n; s++) {
             Stretch st = stretches.get(s);
-            start[s + 1] = start[s] + st.tokens().length + (st.previous() == null ? 0 : 1);
+            start[s + 1] = start[s] + st.tokens().length + (st.hasPrevious() ? 1 : 0);
         }
         int rowsTotal = start[n];
-        float[] rows = new float[Math.multiplyExact(rowsTotal, d)];
-        int[] rowStretch = new int[rowsTotal];
-        for (int s = 0; s < n; s++) {
-            Stretch st = stretches.get(s);
-            int at = start[s];
-            if (st.previous() != null) {
-                System.arraycopy(st.previous(), 0, rows, at * d, d);
-                at++;
-            }
-            System.arraycopy(hidden, st.firstRow() * d, rows, at * d, st.tokens().length * d);
-            java.util.Arrays.fill(rowStretch, start[s], start[s + 1], s);
-        }
-        // the event ending at each token position of each stretch (-1: none)
         int[][] endingAt = new int[n][];
+        int[] sources = new int[rowsTotal];
+        int[] targets = new int[rowsTotal];
+        boolean[] want = new boolean[rowsTotal];
         for (int s = 0; s < n; s++) {
             Stretch st = stretches.get(s);
             endingAt[s] = new int[st.tokens().length + 1];
@@ -93,44 +90,37 @@ final class EventScorer {
                 pos += st.events().get(i).tokens.length;
                 endingAt[s][pos] = i;
             }
+            int offset = st.hasPrevious() ? 0 : 1;
+            for (int row = start[s]; row < start[s + 1]; row++) {
+                int tokenPos = row - start[s] + offset;
+                // the row before the stretch's first token is the stream's previous hidden state
+                sources[row] = tokenPos == 0 ? -(s + 1) : st.firstRow() + tokenPos - 1;
+                targets[row] = tokenPos < st.tokens().length ? st.tokens()[tokenPos] : -1;
+                want[row] = topK > 0 && endingAt[s][tokenPos] >= 0;
+            }
         }
-        // per row: its target token (the one it predicts, if inside the stretch) and whether an event ends there
-        int[] targets = new int[rowsTotal];
-        boolean[] want = new boolean[rowsTotal];
-        for (int row = 0; row < rowsTotal; row++) {
-            int s = rowStretch[row];
-            Stretch st = stretches.get(s);
-            int tokenPos = row - start[s] + (st.previous() == null ? 1 : 0);
-            targets[row] = tokenPos < st.tokens().length ? st.tokens()[tokenPos] : -1;
-            want[row] = topK > 0 && endingAt[s][tokenPos] >= 0;
-        }
-        int k = Math.min(topK, vocab);
-        RowScores scores = model.scoreRows(rows, 0, rowsTotal, targets, want, k);
+        int k = Math.min(topK, model.config().vocabSize());
+        return new Plan(new ResidentStreams.ScoreRows(sources, targets, want, k), start, endingAt);
+    }
+
+    /**
+     * One JSON document per event of every stretch, from the scores of {@link #plan}'s rows.
+     *
+     * @param hidden {@code [rows, D]} the bundle's final hidden states on the host; needed only when
+     *               {@link #needsHidden}
+     * @return per stretch, one JSON document per event
+     */
+    String[][] results(List<Stretch> stretches, Plan plan, RowScores scores, float[] hidden) {
+        int d = model.config().hiddenSize();
+        int n = stretches.size();
+        int k = plan.rows().k();
+        int[] start = plan.start();
         double[] lse = scores.lse();
         float[] targetLogit = scores.target();
-        int[][][] topTokens = new int[n][][];
-        float[][][] topProbs = new float[n][][];
-        for (int s = 0; s < n; s++) {
-            topTokens[s] = new int[stretches.get(s).events().size()][];
-            topProbs[s] = new float[stretches.get(s).events().size()][];
-        }
-        for (int row = 0; row < rowsTotal; row++) {
-            if (!want[row]) {
-                continue;
-            }
-            int s = rowStretch[row];
-            int tokenPos = row - start[s] + (stretches.get(s).previous() == null ? 1 : 0);
-            int ending = endingAt[s][tokenPos];
-            topTokens[s][ending] = java.util.Arrays.copyOfRange(scores.topIds(), row * k, (row + 1) * k);
-            topProbs[s][ending] = new float[k];
-            for (int j = 0; j < k; j++) {
-                topProbs[s][ending][j] = (float) Math.exp(scores.topLogits()[row * k + j] - lse[row]);
-            }
-        }
         String[][] out = new String[n][];
         for (int s = 0; s < n; s++) {
             Stretch st = stretches.get(s);
-            int offset = st.previous() == null ? 1 : 0;
+            int offset = st.hasPrevious() ? 0 : 1;
             List<StreamEvent> events = st.events();
             out[s] = new String[events.size()];
             long consumed = st.consumedAfter() - st.tokens().length;
@@ -148,10 +138,20 @@ final class EventScorer {
                     }
                 }
                 consumed += e.tokens.length;
-                float[] last = java.util.Arrays.copyOfRange(hidden, (st.firstRow() + end - 1) * d,
-                        (st.firstRow() + end) * d);
+                int[] top = null;
+                float[] probs = null;
+                int row = start[s] + end - offset;
+                if (end - offset >= 0 && plan.endingAt()[s][end] == i && plan.rows().want()[row]) {
+                    top = java.util.Arrays.copyOfRange(scores.topIds(), row * k, (row + 1) * k);
+                    probs = new float[k];
+                    for (int j = 0; j < k; j++) {
+                        probs[j] = (float) Math.exp(scores.topLogits()[row * k + j] - lse[row]);
+                    }
+                }
+                float[] last = hidden == null ? null
+                        : java.util.Arrays.copyOfRange(hidden, (st.firstRow() + end - 1) * d, (st.firstRow() + end) * d);
                 float[] classes = model.weights().score() == null ? null : model.classify(last);
-                out[s][i] = json(e, consumed, counted == 0 ? null : sum / counted, topTokens[s][i], topProbs[s][i],
+                out[s][i] = json(e, consumed, counted == 0 ? null : sum / counted, top, probs,
                         embedding ? last : null, classes, model.config().labels());
                 from = end;
             }

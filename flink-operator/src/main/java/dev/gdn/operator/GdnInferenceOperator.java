@@ -190,10 +190,18 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         super.prepareSnapshotPreBarrier(checkpointId);
         flush();
         long start = System.nanoTime();
-        cache.writeBackDirty(this::writeBack);
+        // the copies of the memories may still be arriving when the barrier passes: the snapshot's
+        // serializer waits for them, while the next bundles run
+        cache.writeBackDirty(this::writeBack, true);
         long nanos = System.nanoTime() - start;
         barrierWriteBackMillis.update(nanos / 1_000_000);
         OperatorStats.barrier(nanos);
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        super.notifyCheckpointComplete(checkpointId);
+        OperatorStats.checkpointCompleted();
     }
 
     @Override
@@ -251,13 +259,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         if (!cacheEnabled) {
             cache.writeBackAndClear(this::writeBack);
         }
-        long micros = (System.nanoTime() - start) / 1000;
+        long nanos = System.nanoTime() - start;
         bundleKeys.update(bundle.size());
         bundleTokens.update(tokens);
-        bundleMillis.update(micros / 1000);
+        bundleMillis.update(nanos / 1_000_000);
         tokensPerSecond.markEvent(tokens);
         lastBundleStateBytes = stateBytes;
-        OperatorStats.bundle(tokens);
+        OperatorStats.bundle(tokens, nanos);
     }
 
     /** Runs the events of {@code keys} (at most one slot each) and emits their results; returns state bytes. */
@@ -290,15 +298,15 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                     admitted++;
                 }
                 StreamMemory m = checked(() -> load(key, stored));
-                float[] hidden = m.lastHidden();
                 boolean legacy = false;
                 if (!m.isBound() && m.tokensConsumed() > 0) {
-                    // a memory of format version 2 or older: its last hidden state was kept beside it
-                    hidden = lastHiddenState.value();
+                    // a memory of format version 2 or older: its last hidden state was kept beside it (set on
+                    // a copy: the stored object may be the state backend's own)
+                    m = m.copy();
+                    m.setLastHidden(lastHiddenState.value());
                     legacy = true;
                 }
                 e = cache.admit(key, m, this::writeBack);
-                e.lastHidden = hidden;
                 e.legacyHidden = legacy;
             }
             e.lastTouched = now;
@@ -306,7 +314,6 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             work.add(new KeyWork(e, events));
         }
         // rounds: each key contributes its next stretch of events up to (not including) a reset
-        int d = model.config().hiddenSize();
         boolean more = true;
         while (more) {
             more = false;
@@ -334,28 +341,35 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             for (int i = 0; i < slots.length; i++) {
                 System.arraycopy(active.get(i).stretchTokens, 0, flat, offsets[i], active.get(i).stretchTokens.length);
             }
-            float[] hidden = cache.slots().advance(slots, offsets, flat);
             List<EventScorer.Stretch> stretches = new ArrayList<>(active.size());
             for (int i = 0; i < active.size(); i++) {
                 KeyWork w = active.get(i);
                 MemoryCache.Entry e = w.entry;
-                e.tokens += w.stretchTokens.length;
-                e.dirty = true;
-                stretches.add(new EventScorer.Stretch(w.stretch, w.stretchTokens, offsets[i], e.lastHidden, e.tokens));
+                stretches.add(new EventScorer.Stretch(w.stretch, w.stretchTokens, offsets[i],
+                        cache.slots().hasLastHidden(e.slot), e.tokens + w.stretchTokens.length));
             }
-            String[][] scored = scorer.score(stretches, hidden);
+            EventScorer.Plan plan = scorer.plan(stretches);
+            long t0 = System.nanoTime();
+            var advanced = cache.slots().advanceScored(slots, offsets, flat, plan.rows(), scorer.needsHidden());
+            long t1 = System.nanoTime();
+            OperatorStats.advance(t1 - t0);
+            for (KeyWork w : active) {
+                w.entry.tokens += w.stretchTokens.length;
+                w.entry.dirty = true;
+            }
+            String[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden());
+            OperatorStats.score(System.nanoTime() - t1);
             for (int i = 0; i < active.size(); i++) {
-                KeyWork w = active.get(i);
-                int last = offsets[i + 1] - 1;
-                w.results.addAll(List.of(scored[i]));
-                w.entry.lastHidden = java.util.Arrays.copyOfRange(hidden, last * d, (last + 1) * d);
+                active.get(i).results.addAll(List.of(scored[i]));
             }
         }
+        long t0 = System.nanoTime();
         for (KeyWork w : work) {
             for (String json : w.results) {
                 output.collect(new StreamRecord<>(Tuple2.of(w.entry.key, json)));
             }
         }
+        OperatorStats.emit(System.nanoTime() - t0);
         return stateBytes;
     }
 
@@ -363,7 +377,6 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private void writeBack(MemoryCache.Entry e, StreamMemory out) throws Exception {
         setCurrentKey(e.key);
         out.bindTo(StreamBinding.digest(e.key));
-        out.setLastHidden(e.lastHidden);
         memoryState.update(out);
         if (e.legacyHidden) {
             lastHiddenState.clear();
@@ -534,7 +547,6 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             while (next < events.size() && events.get(next).reset) {
                 op.cache.slots().reset(entry.slot);
                 entry.tokens = 0;
-                entry.lastHidden = null;
                 entry.dirty = true;
                 op.resets.inc();
                 results.add(op.scorer.resetResult(events.get(next)));

@@ -16,8 +16,8 @@ import java.util.List;
  * by the operator before every checkpoint barrier. When every slot is taken, the least recently used
  * stream leaves its slot, written back first when dirty.
  *
- * <p>Beside each slot the cache keeps what the slot does not: the stream's last hidden state and when
- * it was last touched (for the idle TTL).
+ * <p>Beside each slot the cache keeps what the slot does not: whether it is dirty and when it was last
+ * touched (for the idle TTL).
  */
 final class MemoryCache implements AutoCloseable {
     /** Writes one dirty entry's stored memory back to keyed state (the operator sets the key and updates its state). */
@@ -30,7 +30,6 @@ final class MemoryCache implements AutoCloseable {
         final String key;
         final int slot;
         boolean dirty;
-        float[] lastHidden;
         /** The stream's last hidden state came from the format-2 {@code last-hidden} state, to be cleared. */
         boolean legacyHidden;
         long lastTouched;
@@ -115,6 +114,16 @@ final class MemoryCache implements AutoCloseable {
 
     /** Writes every dirty entry back (their memories copied out together), oldest first; they stay resident, clean. */
     void writeBackDirty(WriteBack writeBack) throws Exception {
+        writeBackDirty(writeBack, false);
+    }
+
+    /**
+     * {@link #writeBackDirty(WriteBack)}; with {@code later}, the memories written back may still be
+     * arriving ({@link ResidentStreams#storeAllLater}): keyed state holds them at once, and whatever reads
+     * them (a checkpoint's serializer) waits for their layers. For the barrier, so that the copies
+     * overlap the bundles after it.
+     */
+    void writeBackDirty(WriteBack writeBack, boolean later) throws Exception {
         List<Entry> dirty = new ArrayList<>();
         for (Entry e : entries.values()) {
             if (e.dirty) {
@@ -128,7 +137,7 @@ final class MemoryCache implements AutoCloseable {
         for (int i = 0; i < ids.length; i++) {
             ids[i] = dirty.get(i).slot;
         }
-        StreamMemory[] stored = slots.storeAll(ids);
+        StreamMemory[] stored = later ? slots.storeAllLater(ids) : slots.storeAll(ids);
         for (int i = 0; i < ids.length; i++) {
             writeBack.write(dirty.get(i), stored[i]);
             dirty.get(i).dirty = false;

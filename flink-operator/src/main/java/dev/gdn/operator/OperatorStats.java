@@ -15,24 +15,43 @@ public final class OperatorStats {
     private static final LongAdder WRITE_BACKS = new LongAdder();
     private static final LongAdder WRITE_BACK_BYTES = new LongAdder();
     private static final LongAdder EVICTIONS = new LongAdder();
+    private static final LongAdder BUNDLES = new LongAdder();
+    private static final LongAdder COMPLETED = new LongAdder();
+    private static final LongAdder FLUSH_NANOS = new LongAdder();
+    private static final LongAdder ADVANCE_NANOS = new LongAdder();
+    private static final LongAdder SCORE_NANOS = new LongAdder();
+    private static final LongAdder EMIT_NANOS = new LongAdder();
 
     private OperatorStats() {
     }
 
     /** A copy of the totals now. */
     public record Snapshot(long tokens, long barriers, long barrierNanos, long barrierMaxNanos, long writeBacks,
-            long writeBackBytes, long evictions) {
+            long writeBackBytes, long evictions, Phases phases, long checkpointsCompleted) {
         /** What happened between {@code earlier} and this. */
         public Snapshot minus(Snapshot earlier) {
             return new Snapshot(tokens - earlier.tokens, barriers - earlier.barriers, barrierNanos - earlier.barrierNanos,
                     barrierMaxNanos, writeBacks - earlier.writeBacks, writeBackBytes - earlier.writeBackBytes,
-                    evictions - earlier.evictions);
+                    evictions - earlier.evictions, phases.minus(earlier.phases),
+                    checkpointsCompleted - earlier.checkpointsCompleted);
+        }
+    }
+
+    /**
+     * Where the operator's thread spent its bundles: the whole flush, and within it the engine's advance
+     * with its scoring (the GPU pass and LM head, waited for), building the results (JSON) and emitting them.
+     */
+    public record Phases(long bundles, long flushNanos, long advanceNanos, long scoreNanos, long emitNanos) {
+        Phases minus(Phases e) {
+            return new Phases(bundles - e.bundles, flushNanos - e.flushNanos, advanceNanos - e.advanceNanos,
+                    scoreNanos - e.scoreNanos, emitNanos - e.emitNanos);
         }
     }
 
     public static Snapshot snapshot() {
         return new Snapshot(TOKENS.sum(), BARRIERS.sum(), BARRIER_NANOS.sum(), BARRIER_MAX_NANOS.get(),
-                WRITE_BACKS.sum(), WRITE_BACK_BYTES.sum(), EVICTIONS.sum());
+                WRITE_BACKS.sum(), WRITE_BACK_BYTES.sum(), EVICTIONS.sum(), new Phases(BUNDLES.sum(), FLUSH_NANOS.sum(),
+                ADVANCE_NANOS.sum(), SCORE_NANOS.sum(), EMIT_NANOS.sum()), COMPLETED.sum());
     }
 
     /** Forgets the largest barrier wait seen so far (the start of a measured window). */
@@ -40,8 +59,22 @@ public final class OperatorStats {
         BARRIER_MAX_NANOS.set(0);
     }
 
-    static void bundle(long tokens) {
+    static void bundle(long tokens, long nanos) {
         TOKENS.add(tokens);
+        BUNDLES.increment();
+        FLUSH_NANOS.add(nanos);
+    }
+
+    static void advance(long nanos) {
+        ADVANCE_NANOS.add(nanos);
+    }
+
+    static void score(long nanos) {
+        SCORE_NANOS.add(nanos);
+    }
+
+    static void emit(long nanos) {
+        EMIT_NANOS.add(nanos);
     }
 
     static void eviction() {
@@ -52,6 +85,10 @@ public final class OperatorStats {
         BARRIERS.increment();
         BARRIER_NANOS.add(nanos);
         BARRIER_MAX_NANOS.accumulateAndGet(nanos, Math::max);
+    }
+
+    static void checkpointCompleted() {
+        COMPLETED.increment();
     }
 
     static void writeBack(long bytes) {

@@ -43,6 +43,51 @@ class StreamMemorySerializerTest {
                 StreamMemorySerializerTest.class.getClassLoader());
     }
 
+    /** The layers of {@code m}, as an arriving memory's copy delivers them. */
+    static dev.gdn.kernels.model.LayerMemory[] layersOf(StreamMemory m) {
+        dev.gdn.kernels.model.LayerMemory[] l = new dev.gdn.kernels.model.LayerMemory[m.layerCount()];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = m.layer(i);
+        }
+        return l;
+    }
+
+    @Test
+    void anArrivingMemoryIsSerializedOnceItsLayersArriveWithTheSameBytes() throws Exception {
+        StreamMemorySerializer s = TestModels.serializer(tiny, StorageDType.FP32, ModelChangePolicy.FAIL);
+        StreamMemory m = TestModels.memoryAfter(tiny, 12, 1);
+        m.bindTo(42);
+        m.setLastHidden(new float[tiny.config().hiddenSize()]);
+        var layers = new java.util.concurrent.CompletableFuture<dev.gdn.kernels.model.LayerMemory[]>();
+        StreamMemory arriving = StreamMemory.arriving(m.layerCount(), layers, m.tokensConsumed(), m.fingerprint());
+        arriving.bindTo(42);
+        arriving.setLastHidden(m.lastHidden());
+        assertThat(arriving.isComplete()).isFalse();
+        var serialized = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return serialize(s, arriving);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(200);
+        assertThat(serialized).as("the serializer waits for the layers").isNotDone();
+        layers.complete(layersOf(m.copy()));
+        assertThat(serialized.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(serialize(s, m));
+        assertThat(arriving.isComplete()).isTrue();
+        assertThat(s.copy(arriving)).isEqualTo(m);
+    }
+
+    @Test
+    void anArrivingMemoryWhoseCopyFailedFailsItsSerializationWithTheCopysError() {
+        StreamMemorySerializer s = TestModels.serializer(tiny, StorageDType.FP32, ModelChangePolicy.FAIL);
+        var layers = new java.util.concurrent.CompletableFuture<dev.gdn.kernels.model.LayerMemory[]>();
+        StreamMemory arriving = StreamMemory.arriving(tiny.config().numLayers(), layers, 3, tiny.fingerprint());
+        layers.completeExceptionally(new IllegalStateException("CUDA error 700 in cuMemcpyDtoHAsync"));
+        assertThatThrownBy(() -> serialize(s, arriving)).hasMessageContaining("never arrived")
+                .hasMessageContaining("CUDA error 700 in cuMemcpyDtoHAsync");
+    }
+
     @Test
     void roundTripsCopiesAndCreatesFreshMemories() throws IOException {
         StreamMemorySerializer s = TestModels.serializer(tiny, StorageDType.FP32, ModelChangePolicy.FAIL);

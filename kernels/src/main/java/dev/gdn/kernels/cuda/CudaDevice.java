@@ -101,6 +101,41 @@ public final class CudaDevice implements AutoCloseable {
         return s;
     }
 
+    /**
+     * A stream for copies that overlap the kernels: it neither waits for nor holds up the legacy default
+     * stream and the launch stream. Destroy it with {@link #destroyStream}.
+     */
+    public CUstream_st newCopyStream() {
+        bind();
+        CUstream_st s = new CUstream_st();
+        Cuda.check("cuStreamCreate(non-blocking)", cudart.cuStreamCreate(s, cudart.CU_STREAM_NON_BLOCKING));
+        synchronized (streams) {
+            streams.add(s);
+        }
+        return s;
+    }
+
+    public void destroyStream(CUstream_st s) {
+        bind();
+        synchronized (streams) {
+            if (streams.remove(s)) {
+                Cuda.check("cuStreamDestroy", cudart.cuStreamDestroy(s));
+            }
+        }
+    }
+
+    /** Queues a copy of {@code bytes} from the device into page-locked host memory on {@code stream}. */
+    public void downloadAsync(Pointer dst, long src, long bytes, CUstream_st stream) {
+        bind();
+        Cuda.check("cuMemcpyDtoHAsync", cudart.cuMemcpyDtoHAsync(dst, src, bytes, stream));
+    }
+
+    /** Waits for the work queued on {@code stream}. */
+    public void synchronize(CUstream_st stream) {
+        bind();
+        Cuda.check("cuStreamSynchronize", cudart.cuStreamSynchronize(stream));
+    }
+
     /** The stream kernel launches go to (null: the legacy default stream). */
     CUstream_st launchStream() {
         return launchStream;
@@ -134,6 +169,12 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     /** Sets {@code count} 32-bit words at {@code dst} to zero. */
+    /** Device-to-device copy of {@code bytes}, ordered with the legacy default stream's work. */
+    public void copy(long dst, long src, long bytes) {
+        bind();
+        Cuda.check("cuMemcpyDtoD", cudart.cuMemcpyDtoD(dst, src, bytes));
+    }
+
     public void zero(long dst, long count) {
         bind();
         Cuda.check("cuMemsetD32", cudart.cuMemsetD32(dst, 0, count));

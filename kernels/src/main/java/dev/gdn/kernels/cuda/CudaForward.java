@@ -12,6 +12,7 @@ import dev.gdn.kernels.model.ModelWeights.BlockWeights;
 import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
 import dev.gdn.kernels.model.StreamInput;
 import dev.gdn.kernels.model.StreamMemory;
+import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.FloatPointer;
@@ -235,6 +236,19 @@ public final class CudaForward implements ForwardEngine {
         }
         device.bind();
         int d = c.hiddenSize();
+        long dx = scratch.get("score_x", 4L * Math.max(1, rows) * d);
+        if (rows > 0) {
+            device.upload(dx, java.util.Arrays.copyOfRange(hidden, from * d, (from + rows) * d));
+        }
+        return scoreDevice(dx, rows, targets, want, k);
+    }
+
+    /**
+     * Scores {@code rows} rows of final normed hidden states already on the device ({@code x [rows, D]}):
+     * the LM head and the reductions run there, block by block; only the scores are copied down.
+     */
+    private dev.gdn.kernels.model.RowScores scoreDevice(long x, int rows, int[] targets, boolean[] want, int k) {
+        int d = c.hiddenSize();
         int vocab = c.vocabSize();
         int kk = Math.max(k, 1);
         double[] lse = new double[rows];
@@ -243,8 +257,7 @@ public final class CudaForward implements ForwardEngine {
         float[] top = new float[rows * k];
         for (int r0 = 0; r0 < rows; r0 += LOGIT_BLOCK) {
             int nr = Math.min(LOGIT_BLOCK, rows - r0);
-            long dx = scratch.get("score_x", 4L * nr * d);
-            device.upload(dx, java.util.Arrays.copyOfRange(hidden, (from + r0) * d, (from + r0 + nr) * d));
+            long dx = x + 4L * r0 * d;
             long buf = scratch.get("logits", 4L * nr * vocab);
             prepare(dx, nr, d);
             linear(dx, nr, lmHead, buf);
@@ -344,6 +357,55 @@ public final class CudaForward implements ForwardEngine {
         p.downloadSlots(slots, into);
     }
 
+    int hiddenSize() {
+        return c.hiddenSize();
+    }
+
+    /** Copies {@code src} to device address {@code dst}. */
+    synchronized void putFloats(long dst, float[] src) {
+        device.bind();
+        device.upload(dst, src);
+    }
+
+    /** {@code n} floats from device address {@code src}. */
+    synchronized float[] getFloats(long src, int n) {
+        device.bind();
+        float[] out = new float[n];
+        try (FloatPointer p = new FloatPointer(n)) {
+            device.download(p, src, 4L * n);
+            p.get(out);
+        }
+        return out;
+    }
+
+    synchronized long allocate(long bytes) {
+        device.bind();
+        return device.allocate(bytes);
+    }
+
+    synchronized void free(long ptr) {
+        device.bind();
+        device.free(ptr);
+    }
+
+    /**
+     * Copies {@code slots} of {@code p} into slots {@code 0 .. n-1} of {@code shadow} on the device (grown to
+     * fit) and waits for the copies: the memories as they are after every pass queued so far.
+     */
+    synchronized void snapshotSlots(CudaMemoryPool p, int[] slots, CudaMemoryPool shadow) {
+        device.bind();
+        shadow.ensureCapacity(slots.length);
+        shadow.prepareStaging(slots.length);
+        p.copySlotsTo(slots, shadow);
+        device.synchronize();
+    }
+
+    /** Free device memory in bytes. */
+    synchronized long freeBytes() {
+        device.bind();
+        return device.memoryInfo()[0];
+    }
+
     synchronized void clearSlot(CudaMemoryPool p, int slot) {
         device.bind();
         p.clear(slot);
@@ -355,36 +417,101 @@ public final class CudaForward implements ForwardEngine {
     }
 
     /**
-     * Advances streams resident in {@code p}; returns the final normed hidden states {@code [rows, D]}.
-     * Batches over the pass limit run as several passes of whole streams.
+     * Advances streams resident in {@code p} and scores rows of the final hidden states on the device
+     * (see {@link dev.gdn.kernels.model.ResidentStreams#advanceScored}). {@code last [capacity, D]} holds
+     * each slot's last hidden state: the asked rows are gathered from it before the advance's last rows
+     * replace it. Batches over the pass limit run as several passes, their hidden states gathered on the
+     * device.
      */
-    synchronized float[] advanceIn(CudaMemoryPool p, int[] slots, int[] offsets, int[] tokens) {
+    synchronized dev.gdn.kernels.model.ResidentStreams.Scored advanceScored(CudaMemoryPool p, long last, int[] slots,
+            int[] offsets, int[] tokens, dev.gdn.kernels.model.ResidentStreams.ScoreRows score, boolean hostHidden) {
+        if (score.k() > CudaModelOps.SCORE_MAX_K) {
+            throw new IllegalArgumentException("k must be <= " + CudaModelOps.SCORE_MAX_K + " on the GPU, got " + score.k());
+        }
         device.bind();
         int n = slots.length;
         int d = c.hiddenSize();
-        float[] hidden = new float[offsets[n] * d];
+        int rows = offsets[n];
+        List<int[]> groups = new ArrayList<>();
+        for (int first = 0; first < n; ) {
+            int end = first + 1;
+            while (end < n && offsets[end + 1] - offsets[first] <= maxRowsPerPass) {
+                end++;
+            }
+            groups.add(new int[] {first, end});
+            first = end;
+        }
         CudaMemoryPool own = pool;
         pool = p;
+        long hidden;
         try {
-            int first = 0;
-            while (first < n) {
-                int last = first + 1;
-                while (last < n && offsets[last + 1] - offsets[first] <= maxRowsPerPass) {
-                    last++;
-                }
-                int[] sl = java.util.Arrays.copyOfRange(slots, first, last);
-                int[] off = new int[last - first + 1];
+            long gathered = groups.size() > 1 ? scratch.get("bundle_hidden", 4L * rows * d) : 0;
+            for (int[] g : groups) {
+                int first = g[0];
+                int end = g[1];
+                int[] sl = java.util.Arrays.copyOfRange(slots, first, end);
+                int[] off = new int[end - first + 1];
                 for (int i = 0; i < sl.length; i++) {
                     off[i + 1] = offsets[first + i + 1] - offsets[first];
                 }
-                int[] tk = java.util.Arrays.copyOfRange(tokens, offsets[first], offsets[last]);
-                pass(sl, off, tk, false, hidden, offsets[first] * d, null, 0);
-                first = last;
+                int[] tk = java.util.Arrays.copyOfRange(tokens, offsets[first], offsets[end]);
+                pass(sl, off, tk, false, null, 0, null, 0);
+                if (gathered != 0) {
+                    device.copy(gathered + 4L * offsets[first] * d, scratch.get("normed", 4L * off[sl.length] * d),
+                            4L * off[sl.length] * d);
+                }
             }
+            hidden = gathered != 0 ? gathered : scratch.get("normed", 4L * rows * d);
         } finally {
             pool = own;
         }
-        return hidden;
+        // the rows to score: this advance's rows and the slots' last hidden states from before it
+        int r = score.rows();
+        long x = scratch.get("score_x", 4L * Math.max(1, r) * d);
+        int fromAdvance = 0;
+        for (int s : score.sources()) {
+            fromAdvance += s >= 0 ? 1 : 0;
+        }
+        int[] srcA = new int[fromAdvance];
+        int[] dstA = new int[fromAdvance];
+        int[] srcL = new int[r - fromAdvance];
+        int[] dstL = new int[r - fromAdvance];
+        for (int i = 0, a = 0, b = 0; i < r; i++) {
+            int s = score.sources()[i];
+            if (s >= 0) {
+                srcA[a] = s;
+                dstA[a++] = i;
+            } else {
+                srcL[b] = slots[-s - 1];
+                dstL[b++] = i;
+            }
+        }
+        ops.copyRows(hidden, scratch.ints("gather_src_a", srcA), x, scratch.ints("gather_dst_a", dstA), srcA.length, d);
+        ops.copyRows(last, scratch.ints("gather_src_l", srcL), x, scratch.ints("gather_dst_l", dstL), srcL.length, d);
+        // then each advanced slot's last hidden state becomes its stream's last row
+        int advanced = 0;
+        for (int i = 0; i < n; i++) {
+            advanced += offsets[i + 1] > offsets[i] ? 1 : 0;
+        }
+        int[] lastRow = new int[advanced];
+        int[] lastSlot = new int[advanced];
+        for (int i = 0, a = 0; i < n; i++) {
+            if (offsets[i + 1] > offsets[i]) {
+                lastRow[a] = offsets[i + 1] - 1;
+                lastSlot[a++] = slots[i];
+            }
+        }
+        ops.copyRows(hidden, scratch.ints("last_src", lastRow), last, scratch.ints("last_dst", lastSlot), advanced, d);
+        dev.gdn.kernels.model.RowScores scores = scoreDevice(x, r, score.targets(), score.want(), score.k());
+        float[] host = null;
+        if (hostHidden) {
+            host = new float[rows * d];
+            try (FloatPointer h = new FloatPointer((long) rows * d)) {
+                device.download(h, hidden, 4L * rows * d);
+                h.get(host, 0, rows * d);
+            }
+        }
+        return new dev.gdn.kernels.model.ResidentStreams.Scored(scores, host);
     }
 
     /** CUDA graphs captured so far (one-token batches of a repeated size). */

@@ -135,6 +135,20 @@ final class CudaMemoryPool implements AutoCloseable {
      * device-to-host copies into pinned staging (one per slot), then the host copies in parallel.
      */
     void downloadSlots(int[] slots, StreamMemory[] mems) {
+        downloadSlots(slots, mems, null, (from, to) -> { });
+    }
+
+    /** Called as each round of {@link #downloadSlots} completes: memories {@code [from, to)} are whole. */
+    interface RoundDone {
+        void done(int from, int to);
+    }
+
+    /**
+     * {@link #downloadSlots(int[], StreamMemory[])} with the device-to-host copies queued on {@code stream}
+     * (null: synchronous on the legacy default stream) and {@code done} told of each finished round of
+     * {@link #DOWNLOAD_CHUNK} memories.
+     */
+    void downloadSlots(int[] slots, StreamMemory[] mems, org.bytedeco.cuda.cudart.CUstream_st stream, RoundDone done) {
         for (int slot : slots) {
             checkSlot(slot);
         }
@@ -152,8 +166,16 @@ final class CudaMemoryPool implements AutoCloseable {
                     s.buffer.position(0);
                     for (int i = 0; i < n; i++) {
                         // a void* argument takes the pointer's position in bytes
-                        device.download(new org.bytedeco.javacpp.BytePointer(s.buffer).position(4L * i * per),
-                                parts[l][p] + 4L * slots[c0 + i] * per, 4L * per);
+                        var at = new org.bytedeco.javacpp.BytePointer(s.buffer).position(4L * i * per);
+                        long src = parts[l][p] + 4L * slots[c0 + i] * per;
+                        if (stream == null) {
+                            device.download(at, src, 4L * per);
+                        } else {
+                            device.downloadAsync(at, src, 4L * per, stream);
+                        }
+                    }
+                    if (stream != null) {
+                        device.synchronize(stream);
                     }
                     int layer = l;
                     int part = p;
@@ -169,7 +191,49 @@ final class CudaMemoryPool implements AutoCloseable {
                     }
                 }
             }
+            done.done(first, first + n);
         }
+    }
+
+    /**
+     * Copies {@code slots[i]} of this pool into slot {@code i} of {@code shadow} (a pool of the same model
+     * with at least that many slots), positions included: device-to-device on the legacy default stream,
+     * so after every kernel queued before and before every kernel queued after. Consecutive slots are
+     * copied together.
+     */
+    void copySlotsTo(int[] slots, CudaMemoryPool shadow) {
+        for (int slot : slots) {
+            checkSlot(slot);
+        }
+        if (shadow.capacity < slots.length) {
+            throw new IllegalArgumentException("shadow of " + shadow.capacity + " slots for " + slots.length);
+        }
+        for (int l = 0; l < parts.length; l++) {
+            for (int p = 0; p < parts[l].length; p++) {
+                long per = partFloats[l][p];
+                if (per == 0) {
+                    continue;
+                }
+                for (int i = 0; i < slots.length; ) {
+                    int run = 1;
+                    while (i + run < slots.length && slots[i + run] == slots[i] + run) {
+                        run++;
+                    }
+                    device.copy(shadow.parts[l][p] + 4L * i * per, parts[l][p] + 4L * slots[i] * per, 4L * per * run);
+                    i += run;
+                }
+            }
+            if (positions[l] != null) {
+                for (int i = 0; i < slots.length; i++) {
+                    shadow.positions[l][i] = positions[l][slots[i]];
+                }
+            }
+        }
+    }
+
+    /** Makes this pool's pinned staging ready for {@link #downloadSlots} of up to {@code streams} streams. */
+    void prepareStaging(int streams) {
+        staging(Math.max(1, Math.min(DOWNLOAD_CHUNK, streams)));
     }
 
     private void checkSlot(int slot) {

@@ -29,6 +29,7 @@ final class CudaModelOps {
     private final CUfunc_st attention;
     private final CUfunc_st ringAppend;
     private final CUfunc_st scoreRows;
+    private final CUfunc_st copyRows;
 
     /**
      * @param convWidth the model's short convolution width (compiled in)
@@ -51,6 +52,7 @@ final class CudaModelOps {
         attention = d.function(SOURCE, "window_attention", w);
         ringAppend = d.function(SOURCE, "ring_append", w);
         scoreRows = d.function(SOURCE, "score_rows", w);
+        copyRows = d.function(SOURCE, "copy_rows", w);
     }
 
     /** {@code h[r] = emb[tokens[r]]}; emb {@code [vocab, D]}, tokens {@code [rows]} int, h {@code [rows, D]}. */
@@ -156,5 +158,16 @@ final class CudaModelOps {
             long topLogits) {
         args.reset().add(logits).add(targets).add(want).addInt(vocab).addInt(k).add(lse).add(target).add(topIds)
                 .add(topLogits).launch(scoreRows, rows, 1, 1, 256, 1, 1, 0);
+    }
+
+    /**
+     * {@code dst[dstRows[i]] = src[srcRows[i]]} for {@code i < n}: rows of {@code dim} floats;
+     * srcRows, dstRows {@code [n]} int (device).
+     */
+    void copyRows(long src, long srcRows, long dst, long dstRows, int n, int dim) {
+        if (n > 0) {
+            args.reset().add(src).add(srcRows).add(dst).add(dstRows).addInt(dim)
+                    .launch(copyRows, n, 1, 1, ROW_THREADS, 1, 1, 0);
+        }
     }
 }

@@ -5,13 +5,25 @@ import dev.gdn.kernels.model.StreamMemory;
 
 /**
  * Stream memories resident in GPU memory: a device pool of its own (the same per-stream layout as the
- * host's), advanced in place by the whole-model pass. Tokens consumed are counted on the host per slot.
+ * host's), advanced in place by the whole-model pass, and beside it each slot's last hidden state
+ * ({@code [capacity, D]} on the device). Tokens consumed, and whether a slot has a last hidden state,
+ * are kept on the host per slot.
  */
 final class CudaResidentStreams implements ResidentStreams {
     private final CudaForward engine;
     private final CudaMemoryPool pool;
     private final long[] tokens;
+    private final boolean[] hasLast;
+    private final long last;
+    private final int width;
     private final StreamMemory shape;
+    /** Device snapshot of the slots being copied out in the background; created on first use. */
+    private CudaMemoryPool shadow;
+    private org.bytedeco.cuda.cudart.CUstream_st copyStream;
+    private java.util.concurrent.ExecutorService copier;
+    private java.util.concurrent.CompletableFuture<Void> copying = java.util.concurrent.CompletableFuture.completedFuture(null);
+    /** Device memory left free when a shadow grows. */
+    private static final long SHADOW_MARGIN = 1L << 30;
 
     /** @param shape a memory of the model's layout (copied for every {@link #store}) */
     CudaResidentStreams(CudaForward engine, StreamMemory shape, int capacity) {
@@ -21,6 +33,9 @@ final class CudaResidentStreams implements ResidentStreams {
         this.engine = engine;
         this.pool = engine.newPool(capacity);
         this.tokens = new long[capacity];
+        this.hasLast = new boolean[capacity];
+        this.width = engine.hiddenSize();
+        this.last = engine.allocate(4L * capacity * width);
         this.shape = shape;
     }
 
@@ -36,15 +51,23 @@ final class CudaResidentStreams implements ResidentStreams {
 
     @Override
     public void load(int slot, StreamMemory m) {
+        float[] h = m.lastHidden();
+        if (h != null && h.length != width) {
+            throw new IllegalArgumentException("last hidden state of " + h.length + " floats, expected " + width);
+        }
         engine.loadSlot(pool, slot, m);
         tokens[slot] = m.tokensConsumed();
+        hasLast[slot] = h != null;
+        if (h != null) {
+            engine.putFloats(last + 4L * slot * width, h);
+        }
     }
 
     @Override
     public StreamMemory store(int slot) {
         StreamMemory m = shape.copy();
         engine.storeSlot(pool, slot, m);
-        m.setTokensConsumed(tokens[slot]);
+        finish(slot, m);
         return m;
     }
 
@@ -54,28 +77,138 @@ final class CudaResidentStreams implements ResidentStreams {
         java.util.stream.IntStream.range(0, slots.length).parallel().forEach(i -> out[i] = shape.copy());
         engine.storeSlots(pool, slots, out);
         for (int i = 0; i < slots.length; i++) {
-            out[i].setTokensConsumed(tokens[slots[i]]);
+            finish(slots[i], out[i]);
         }
         return out;
+    }
+
+    /**
+     * The slots are copied on the device into a shadow pool (as much of them as the free device memory
+     * allows, less a margin of {@value #SHADOW_MARGIN} bytes; the rest are copied out at once), then out
+     * of the shadow on a copy stream by a background thread, round by round, each round's memories
+     * completed as it lands; the next passes run meanwhile. A call first waits for the previous call's
+     * copies (they share the shadow).
+     */
+    @Override
+    public StreamMemory[] storeAllLater(int[] slots) {
+        waitForCopies();
+        long per = pool.bytesPerSlot();
+        long have = shadow == null ? 0 : (long) shadow.capacity() * per;
+        long need = (long) slots.length * per;
+        int deferred = slots.length;
+        if (need > have) {
+            long affordable = Math.max(0, engine.freeBytes() - SHADOW_MARGIN + have);
+            deferred = (int) Math.min(slots.length, affordable / per);
+        }
+        if (deferred == 0) {
+            return storeAll(slots);
+        }
+        int[] later = java.util.Arrays.copyOf(slots, deferred);
+        if (shadow == null) {
+            shadow = engine.newPool(deferred);
+            copyStream = engine.device().newCopyStream();
+            copier = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "gdn-gpu-write-back");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        engine.snapshotSlots(pool, later, shadow);
+        StreamMemory[] out = new StreamMemory[slots.length];
+        @SuppressWarnings("unchecked")
+        java.util.concurrent.CompletableFuture<dev.gdn.kernels.model.LayerMemory[]>[] layers =
+                new java.util.concurrent.CompletableFuture[deferred];
+        for (int i = 0; i < deferred; i++) {
+            layers[i] = new java.util.concurrent.CompletableFuture<>();
+            out[i] = StreamMemory.arriving(shape.layerCount(), layers[i], 0, shape.fingerprint());
+            finish(later[i], out[i]);
+        }
+        if (deferred < slots.length) {
+            StreamMemory[] now = storeAll(java.util.Arrays.copyOfRange(slots, deferred, slots.length));
+            System.arraycopy(now, 0, out, deferred, now.length);
+        }
+        CudaMemoryPool from = shadow;
+        copying = java.util.concurrent.CompletableFuture.runAsync(() -> copyOut(from, layers), copier);
+        return out;
+    }
+
+    /** On the background thread: the shadow's first {@code layers.length} slots to the host, round by round. */
+    private void copyOut(CudaMemoryPool from, java.util.concurrent.CompletableFuture<dev.gdn.kernels.model.LayerMemory[]>[] layers) {
+        try {
+            int n = layers.length;
+            StreamMemory[] mems = new StreamMemory[n];
+            java.util.stream.IntStream.range(0, n).parallel().forEach(i -> mems[i] = shape.copy());
+            int[] ids = java.util.stream.IntStream.range(0, n).toArray();
+            from.downloadSlots(ids, mems, copyStream, (a, b) -> {
+                for (int i = a; i < b; i++) {
+                    dev.gdn.kernels.model.LayerMemory[] l = new dev.gdn.kernels.model.LayerMemory[mems[i].layerCount()];
+                    for (int j = 0; j < l.length; j++) {
+                        l[j] = mems[i].layer(j);
+                    }
+                    layers[i].complete(l);
+                }
+            });
+        } catch (Throwable t) {
+            for (var f : layers) {
+                f.completeExceptionally(t);
+            }
+        }
+    }
+
+    /** Waits for the background copies of the last {@link #storeAllLater} (their failures reach the memories). */
+    private void waitForCopies() {
+        try {
+            copying.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            // the memories carry the failure to whoever reads them
+        }
+    }
+
+    /** Sets what the host keeps of a stored slot: tokens consumed and the last hidden state. */
+    private void finish(int slot, StreamMemory m) {
+        m.setTokensConsumed(tokens[slot]);
+        if (hasLast[slot]) {
+            m.setLastHidden(engine.getFloats(last + 4L * slot * width, width));
+        }
+    }
+
+    @Override
+    public boolean hasLastHidden(int slot) {
+        return hasLast[slot];
     }
 
     @Override
     public void reset(int slot) {
         engine.clearSlot(pool, slot);
         tokens[slot] = 0;
+        hasLast[slot] = false;
     }
 
     @Override
-    public float[] advance(int[] slots, int[] offsets, int[] tokens) {
-        float[] hidden = engine.advanceIn(pool, slots, offsets, tokens);
+    public Scored advanceScored(int[] slots, int[] offsets, int[] tokens, ScoreRows score, boolean hostHidden) {
+        for (int s : score.sources()) {
+            if (s < 0 && !hasLast[slots[-s - 1]]) {
+                throw new IllegalArgumentException("a row asks for the last hidden state of stream " + (-s - 1)
+                        + " (slot " + slots[-s - 1] + "), which has none");
+            }
+        }
+        Scored out = engine.advanceScored(pool, last, slots, offsets, tokens, score, hostHidden);
         for (int n = 0; n < slots.length; n++) {
             this.tokens[slots[n]] += offsets[n + 1] - offsets[n];
+            hasLast[slots[n]] |= offsets[n + 1] > offsets[n];
         }
-        return hidden;
+        return out;
     }
 
     @Override
     public void close() {
+        waitForCopies();
+        if (shadow != null) {
+            copier.shutdown();
+            engine.closePool(shadow);
+            engine.device().destroyStream(copyStream);
+        }
         engine.closePool(pool);
+        engine.free(last);
     }
 }

@@ -33,9 +33,7 @@ final class HostResidentStreams implements ResidentStreams {
 
     @Override
     public void load(int slot, StreamMemory m) {
-        StreamMemory c = m.copy();
-        c.setLastHidden(null);
-        slots[slot] = c;
+        slots[slot] = m.copy();
     }
 
     @Override
@@ -51,17 +49,48 @@ final class HostResidentStreams implements ResidentStreams {
     }
 
     @Override
+    public boolean hasLastHidden(int slot) {
+        return loaded(slot).lastHidden() != null;
+    }
+
+    @Override
     public void reset(int slot) {
         loaded(slot).reset();
     }
 
     @Override
-    public float[] advance(int[] slots, int[] offsets, int[] tokens) {
-        List<StreamInput> batch = new ArrayList<>(slots.length);
-        for (int n = 0; n < slots.length; n++) {
-            batch.add(new StreamInput(loaded(slots[n]), java.util.Arrays.copyOfRange(tokens, offsets[n], offsets[n + 1])));
+    public Scored advanceScored(int[] slots, int[] offsets, int[] tokens, ScoreRows score, boolean hostHidden) {
+        int n = slots.length;
+        int d = model.config().hiddenSize();
+        List<StreamInput> batch = new ArrayList<>(n);
+        float[][] before = new float[n][];
+        for (int i = 0; i < n; i++) {
+            StreamMemory m = loaded(slots[i]);
+            before[i] = m.lastHidden();
+            batch.add(new StreamInput(m, java.util.Arrays.copyOfRange(tokens, offsets[i], offsets[i + 1])));
         }
-        return model.forward(batch, false).hidden();
+        float[] hidden = model.forward(batch, false).hidden();
+        int r = score.rows();
+        float[] rows = new float[Math.multiplyExact(r, d)];
+        for (int i = 0; i < r; i++) {
+            int s = score.sources()[i];
+            if (s >= 0) {
+                System.arraycopy(hidden, s * d, rows, i * d, d);
+            } else if (before[-s - 1] != null) {
+                System.arraycopy(before[-s - 1], 0, rows, i * d, d);
+            } else {
+                throw new IllegalArgumentException("row " + i + " asks for the last hidden state of stream " + (-s - 1)
+                        + " (slot " + slots[-s - 1] + "), which has none");
+            }
+        }
+        RowScores scores = model.scoreRows(rows, 0, r, score.targets(), score.want(), score.k());
+        for (int i = 0; i < n; i++) {
+            if (offsets[i + 1] > offsets[i]) {
+                loaded(slots[i]).setLastHidden(java.util.Arrays.copyOfRange(hidden, (offsets[i + 1] - 1) * d,
+                        offsets[i + 1] * d));
+            }
+        }
+        return new Scored(scores, hostHidden ? hidden : null);
     }
 
     private StreamMemory loaded(int slot) {

@@ -7,8 +7,8 @@ package dev.gdn.kernels.model;
  * lives in which slot and when a slot's memory is copied back (a write-back cache of the stream
  * memories' durable home).
  *
- * <p>A slot holds the layer memories and the tokens consumed; the binding to a stream and the last
- * hidden state stay with the caller.
+ * <p>A slot holds the layer memories, the tokens consumed and the final hidden state after the stream's
+ * last token (which scores the stream's next token); the binding to a stream stays with the caller.
  */
 public interface ResidentStreams extends AutoCloseable {
     /** Number of slots, fixed at creation. */
@@ -18,14 +18,17 @@ public interface ResidentStreams extends AutoCloseable {
     long bytesPerSlot();
 
     /**
-     * Copies {@code m} (layers and tokens consumed) into {@code slot}.
+     * Copies {@code m} (layers, tokens consumed and last hidden state) into {@code slot}.
      *
      * @param slot in {@code [0, capacity)}
      */
     void load(int slot, StreamMemory m);
 
-    /** A host copy of {@code slot}'s memory: layers and tokens consumed (unbound, no hidden state). */
+    /** A host copy of {@code slot}'s memory: layers, tokens consumed and last hidden state (unbound). */
     StreamMemory store(int slot);
+
+    /** Whether {@code slot}'s stream has a last hidden state (loaded with one, or advanced since its reset). */
+    boolean hasLastHidden(int slot);
 
     /**
      * Host copies of several slots at once (a checkpoint's write-back): the same as {@link #store} slot
@@ -39,19 +42,78 @@ public interface ResidentStreams extends AutoCloseable {
         return out;
     }
 
-    /** Forgets {@code slot}'s memory: a stream that has seen nothing. */
+    /**
+     * Host copies of several slots as they are now, whose layers may still be arriving
+     * ({@link StreamMemory#arriving}): the slots may be advanced again at once, and the copies finish in
+     * the background (on the GPU: from a device-side snapshot, over a copy stream that overlaps the next
+     * passes). Reading a copy's layers waits for them. The default copies at once ({@link #storeAll}).
+     */
+    default StreamMemory[] storeAllLater(int[] slots) {
+        return storeAll(slots);
+    }
+
+    /** Forgets {@code slot}'s memory (its last hidden state too): a stream that has seen nothing. */
     void reset(int slot);
 
     /**
      * Advances resident streams: stream n (in slot {@code slots[n]}) consumes
-     * {@code tokens[offsets[n] .. offsets[n+1])}.
+     * {@code tokens[offsets[n] .. offsets[n+1])}; each advanced slot's last hidden state becomes its
+     * stream's last row.
      *
      * @param slots   {@code [N]} distinct loaded slots
      * @param offsets {@code [N + 1]} row offsets
      * @param tokens  {@code [rows]}
      * @return the final normed hidden states {@code [rows, D]}
      */
-    float[] advance(int[] slots, int[] offsets, int[] tokens);
+    default float[] advance(int[] slots, int[] offsets, int[] tokens) {
+        return advanceScored(slots, offsets, tokens, new ScoreRows(new int[0], new int[0], new boolean[0], 0), true)
+                .hidden();
+    }
+
+    /**
+     * Rows of final hidden states to score after an advance, and what to score them for.
+     *
+     * @param sources {@code [R]} row i is the advance's row {@code sources[i]} when {@code >= 0}; otherwise
+     *                the last hidden state that stream {@code n = -sources[i] - 1} of the advance had before
+     *                it (the stream must have one)
+     * @param targets {@code [R]} the token each row predicts, or -1
+     * @param want    {@code [R]} whether the row's top {@code k} are wanted
+     * @param k       top entries per wanted row
+     */
+    record ScoreRows(int[] sources, int[] targets, boolean[] want, int k) {
+        public ScoreRows {
+            if (targets.length != sources.length || want.length != sources.length) {
+                throw new IllegalArgumentException("sources, targets and want differ in length: " + sources.length
+                        + ", " + targets.length + ", " + want.length);
+            }
+        }
+
+        public int rows() {
+            return sources.length;
+        }
+    }
+
+    /**
+     * What {@link #advanceScored} returns.
+     *
+     * @param scores the scores of the asked rows ({@code [R]})
+     * @param hidden the advance's final normed hidden states {@code [rows, D]} on the host, or null when not
+     *               asked for
+     */
+    record Scored(RowScores scores, float[] hidden) {
+    }
+
+    /**
+     * Advances as {@link #advance} does, then scores rows of hidden states where they are: on the GPU the
+     * hidden states stay on the device (only the scores come back, and the hidden states when asked for).
+     *
+     * @param slots      {@code [N]} distinct loaded slots
+     * @param offsets    {@code [N + 1]} row offsets
+     * @param tokens     {@code [rows]}
+     * @param score      the rows to score (R may be 0)
+     * @param hostHidden whether to copy the advance's hidden states {@code [rows, D]} to the host
+     */
+    Scored advanceScored(int[] slots, int[] offsets, int[] tokens, ScoreRows score, boolean hostHidden);
 
     @Override
     void close();

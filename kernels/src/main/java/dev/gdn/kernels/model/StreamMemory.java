@@ -9,9 +9,14 @@ package dev.gdn.kernels.model;
  * to ({@link #bindTo}), so that a memory found under another stream's key is recognised, and the final
  * hidden state after the stream's last token ({@link #lastHidden}, {@code [D]}), which scores the next
  * token's surprise.
+ *
+ * <p>A memory may be {@linkplain #arriving arriving}: its layers are still being copied (from a GPU, say)
+ * while its owner already holds it; every read of its layers waits for them.
  */
 public final class StreamMemory {
-    private final LayerMemory[] layers;
+    private volatile LayerMemory[] layers;
+    private final int layerCount;
+    private volatile java.util.concurrent.CompletableFuture<LayerMemory[]> arriving;
     private final ModelFingerprint fingerprint;
     private long tokensConsumed;
     private boolean bound;
@@ -26,21 +31,72 @@ public final class StreamMemory {
             throw new IllegalArgumentException("tokensConsumed must be >= 0, got " + tokensConsumed);
         }
         this.layers = layers.clone();
+        this.layerCount = layers.length;
         this.tokensConsumed = tokensConsumed;
         this.fingerprint = java.util.Objects.requireNonNull(fingerprint, "fingerprint");
     }
 
+    private StreamMemory(int layerCount, java.util.concurrent.CompletableFuture<LayerMemory[]> layers,
+            long tokensConsumed, ModelFingerprint fingerprint) {
+        if (tokensConsumed < 0) {
+            throw new IllegalArgumentException("tokensConsumed must be >= 0, got " + tokensConsumed);
+        }
+        this.layerCount = layerCount;
+        this.arriving = layers;
+        this.tokensConsumed = tokensConsumed;
+        this.fingerprint = java.util.Objects.requireNonNull(fingerprint, "fingerprint");
+    }
+
+    /**
+     * A memory whose layers are still arriving: {@code layers} completes with them ({@code layerCount} of
+     * them). Everything else (tokens, binding, last hidden state) is set now; a read of its layers waits
+     * for them, and fails with the copy's own error if the copy failed.
+     */
+    public static StreamMemory arriving(int layerCount, java.util.concurrent.CompletableFuture<LayerMemory[]> layers,
+            long tokensConsumed, ModelFingerprint fingerprint) {
+        return new StreamMemory(layerCount, layers, tokensConsumed, fingerprint);
+    }
+
+    /** Whether this memory's layers are here (not still arriving). */
+    public boolean isComplete() {
+        return layers != null;
+    }
+
+    /** The layers, waiting for them while they arrive. */
+    private LayerMemory[] layers() {
+        LayerMemory[] l = layers;
+        if (l != null) {
+            return l;
+        }
+        synchronized (this) {
+            if (layers == null) {
+                try {
+                    LayerMemory[] got = arriving.join();
+                    if (got.length != layerCount) {
+                        throw new IllegalStateException("an arriving memory got " + got.length + " layers, expected "
+                                + layerCount);
+                    }
+                    layers = got;
+                    arriving = null;
+                } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+                    Throwable cause = e.getCause() == null ? e : e.getCause();
+                    throw new IllegalStateException("the memory's layers never arrived: " + cause.getMessage(), cause);
+                }
+            }
+            return layers;
+        }
+    }
     /** The model that computed this memory. */
     public ModelFingerprint fingerprint() {
         return fingerprint;
     }
 
     public int layerCount() {
-        return layers.length;
+        return layerCount;
     }
 
     public LayerMemory layer(int i) {
-        return layers[i];
+        return layers()[i];
     }
 
     public long tokensConsumed() {
@@ -91,9 +147,10 @@ public final class StreamMemory {
 
     /** A deep copy. */
     public StreamMemory copy() {
-        LayerMemory[] c = new LayerMemory[layers.length];
+        LayerMemory[] from = layers();
+        LayerMemory[] c = new LayerMemory[from.length];
         for (int i = 0; i < c.length; i++) {
-            c[i] = layers[i].copy();
+            c[i] = from[i].copy();
         }
         StreamMemory m = new StreamMemory(c, tokensConsumed, fingerprint);
         m.bound = bound;
@@ -104,7 +161,7 @@ public final class StreamMemory {
 
     /** Forgets everything: the memory of a stream that has seen nothing. */
     public void reset() {
-        for (LayerMemory l : layers) {
+        for (LayerMemory l : layers()) {
             l.reset();
         }
         tokensConsumed = 0;
@@ -114,7 +171,7 @@ public final class StreamMemory {
     /** Bytes of the float payload of all layers. */
     public long payloadBytes() {
         long n = 0;
-        for (LayerMemory l : layers) {
+        for (LayerMemory l : layers()) {
             n += l.payloadBytes();
         }
         return n;
@@ -125,16 +182,16 @@ public final class StreamMemory {
     public boolean equals(Object o) {
         return o instanceof StreamMemory m && tokensConsumed == m.tokensConsumed && fingerprint.equals(m.fingerprint)
                 && bound == m.bound && streamDigest == m.streamDigest && java.util.Arrays.equals(lastHidden, m.lastHidden)
-                && java.util.Arrays.equals(layers, m.layers);
+                && java.util.Arrays.equals(layers(), m.layers());
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(fingerprint, tokensConsumed, java.util.Arrays.hashCode(layers));
+        return java.util.Objects.hash(fingerprint, tokensConsumed, java.util.Arrays.hashCode(layers()));
     }
 
     @Override
     public String toString() {
-        return "StreamMemory[tokens=" + tokensConsumed + ", model=" + fingerprint + ", layers=" + layers.length + "]";
+        return "StreamMemory[tokens=" + tokensConsumed + ", model=" + fingerprint + ", layers=" + layerCount + (isComplete() ? "" : ", arriving") + "]";
     }
 }

@@ -431,3 +431,12 @@ extern "C" __global__ void score_rows(const float* __restrict__ logits, const in
         __syncthreads();
     }
 }
+
+// dst[dstRows[i], :] = src[srcRows[i], :] for i < n (rows of width dim). Grid (n), block ROW_THREADS.
+extern "C" __global__ void copy_rows(const float* __restrict__ src, const int* __restrict__ srcRows,
+                                     float* __restrict__ dst, const int* __restrict__ dstRows, int dim)
+{
+    const float* s = src + (size_t)srcRows[blockIdx.x] * dim;
+    float* o = dst + (size_t)dstRows[blockIdx.x] * dim;
+    for (int i = threadIdx.x; i < dim; i += ROW_THREADS) o[i] = s[i];
+}
