@@ -65,6 +65,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient long bytesPerStream;
     private transient boolean heapFullLogged;
     private transient Counter streamsRefused;
+    private transient HeapEntries heapEntries;
     private transient MemoryCache cache;
     private transient boolean cacheEnabled;
     private transient long idleTtlMillis;
@@ -136,8 +137,10 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         boolean hostSlots = model.engine().isEmpty();
         if (onHeap) {
             var heap = (org.apache.flink.runtime.state.heap.HeapKeyedStateBackend<?>) getKeyedStateBackend();
-            HeapBudget.register(this, () -> ((long) heap.numKeyValueStateEntries(
-                    org.apache.flink.runtime.state.VoidNamespace.INSTANCE) + (hostSlots ? cache.size() : 0)) * bytesPerStream);
+            // counting the entries walks every one of them: at most once a second, on this operator's thread
+            heapEntries = new HeapEntries(() -> heap.numKeyValueStateEntries(
+                    org.apache.flink.runtime.state.VoidNamespace.INSTANCE), hostSlots ? cache::size : () -> 0);
+            HeapBudget.register(this, () -> heapEntries.estimate() * bytesPerStream);
         }
         if (restored && (config.get(GdnOptions.VERIFY_ON_RESTORE) || onHeap)) {
             verifyRestoredMemories();
@@ -272,10 +275,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private long runGroup(List<String> keys, Map<String, List<StreamEvent>> bundle) throws Exception {
         long now = getProcessingTimeService().getCurrentProcessingTime();
         List<KeyWork> work = new ArrayList<>(keys.size());
-        int admitted = 0;
         long stateBytes = 0;
-        for (String key : keys) {
-            List<StreamEvent> events = bundle.get(key);
+        // first the resident keys (now the most recently used) and how many are not: room for those is
+        // made at once, the dirty memories leaving the cache copied out together
+        MemoryCache.Entry[] resident = new MemoryCache.Entry[keys.size()];
+        int missing = 0;
+        for (int i = 0; i < resident.length; i++) {
+            String key = keys.get(i);
             MemoryCache.Entry e = cache.get(key);
             if (e != null && idleTtlMillis > 0 && now - e.lastTouched >= idleTtlMillis) {
                 // idle past the TTL while resident: forgotten, as keyed state forgets it
@@ -285,21 +291,26 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 lastHiddenState.clear();
                 e = null;
             }
+            resident[i] = e;
+            missing += e == null ? 1 : 0;
+        }
+        cache.makeRoom(missing, this::writeBack);
+        for (int i = 0; i < resident.length; i++) {
+            String key = keys.get(i);
+            List<StreamEvent> events = bundle.get(key);
+            MemoryCache.Entry e = resident[i];
             if (e == null) {
                 setCurrentKey(key);
                 StreamMemory stored = read();
-                if (stored == null && !admitNewStream(admitted)) {
+                if (stored == null && !admitNewStream()) {
                     for (StreamEvent ev : events) {
                         output.collect(new StreamRecord<>(Tuple2.of(key, scorer.errorResult(ev, heapFullReason()))));
                     }
                     continue;
                 }
-                if (stored == null) {
-                    admitted++;
-                }
                 StreamMemory m = checked(() -> load(key, stored));
                 boolean legacy = false;
-                if (!m.isBound() && m.tokensConsumed() > 0) {
+                if (m != null && !m.isBound() && m.tokensConsumed() > 0) {
                     // a memory of format version 2 or older: its last hidden state was kept beside it (set on
                     // a copy: the stored object may be the state backend's own)
                     m = m.copy();
@@ -411,14 +422,14 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     }
 
     /**
-     * The current key's memory from state (a fresh one for a new stream), checked: this model's, bound
+     * The current key's memory from state (null for a new stream), checked: this model's, bound
      * to this stream, with a last hidden state of the model's width.
      *
      * @throws dev.gdn.state.MemoryFormatException naming what was found and what was expected
      */
     private StreamMemory load(String key, StreamMemory m) throws Exception {
         if (m == null) {
-            return model.newMemory();
+            return null;
         }
         m = serializer.bind(m);
         StreamBinding.check(m, key);
@@ -481,12 +492,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
      * On the heap state backend, whether a new stream's memory fits in this JVM's budget
      * ({@code gdn.state.max-heap-fraction}); always true on other backends.
      */
-    private boolean admitNewStream(int alreadyAdmittedThisBundle) {
+    private boolean admitNewStream() {
         if (!onHeap) {
             return true;
         }
-        // this bundle's new streams get their state entries when the bundle ends: count them now
-        if (HeapBudget.fits(bytesPerStream * (alreadyAdmittedThisBundle + 1L), heapLimit)) {
+        heapEntries.refresh();
+        if (HeapBudget.fits(bytesPerStream, heapLimit)) {
+            heapEntries.added();
             return true;
         }
         if (!heapFullLogged) {

@@ -77,8 +77,8 @@ final class MemoryCache implements AutoCloseable {
     }
 
     /**
-     * Loads {@code memory} into a slot for {@code key}, freeing the least recently used slot when none
-     * is free (written back first when dirty).
+     * Loads {@code memory} into a slot for {@code key} (null: a new stream, whose slot is cleared),
+     * freeing the least recently used slot when none is free (written back first when dirty).
      *
      * @throws IllegalStateException when {@code key} is resident already
      */
@@ -98,10 +98,50 @@ final class MemoryCache implements AutoCloseable {
             OperatorStats.eviction();
         }
         Entry e = new Entry(key, free.poll());
-        slots.load(e.slot, memory);
-        e.tokens = memory.tokensConsumed();
+        if (memory == null) {
+            slots.reset(e.slot);
+        } else {
+            slots.load(e.slot, memory);
+            e.tokens = memory.tokensConsumed();
+        }
         entries.put(key, e);
         return e;
+    }
+
+    /**
+     * Frees slots until {@code n} are free (at most every slot), evicting the least recently used
+     * streams; the dirty ones are written back first, their memories copied out together.
+     */
+    void makeRoom(int n, WriteBack writeBack) throws Exception {
+        int evict = Math.min(n, slots.capacity()) - free.size();
+        if (evict <= 0) {
+            return;
+        }
+        List<Entry> victims = new ArrayList<>(evict);
+        Iterator<Entry> eldest = entries.values().iterator();
+        while (victims.size() < evict && eldest.hasNext()) {
+            victims.add(eldest.next());
+        }
+        List<Entry> dirty = new ArrayList<>();
+        for (Entry v : victims) {
+            if (v.dirty) {
+                dirty.add(v);
+            }
+        }
+        if (!dirty.isEmpty()) {
+            int[] ids = dirty.stream().mapToInt(v -> v.slot).toArray();
+            StreamMemory[] stored = slots.storeAll(ids);
+            for (int i = 0; i < ids.length; i++) {
+                writeBack.write(dirty.get(i), stored[i]);
+                dirty.get(i).dirty = false;
+            }
+        }
+        for (Entry v : victims) {
+            entries.remove(v.key);
+            free.add(v.slot);
+            evictions++;
+            OperatorStats.eviction();
+        }
     }
 
     /** Drops {@code key}'s entry without writing it back (its memory is to be forgotten). */

@@ -55,7 +55,11 @@ final class HostResidentStreams implements ResidentStreams {
 
     @Override
     public void reset(int slot) {
-        loaded(slot).reset();
+        if (slots[slot] == null) {
+            slots[slot] = model.newMemory();
+        } else {
+            slots[slot].reset();
+        }
     }
 
     @Override

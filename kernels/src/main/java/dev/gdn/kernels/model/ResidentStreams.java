@@ -52,7 +52,10 @@ public interface ResidentStreams extends AutoCloseable {
         return storeAll(slots);
     }
 
-    /** Forgets {@code slot}'s memory (its last hidden state too): a stream that has seen nothing. */
+    /**
+     * Forgets {@code slot}'s memory (its last hidden state too): a stream that has seen nothing. A slot
+     * never loaded becomes one, ready to advance.
+     */
     void reset(int slot);
 
     /**
