@@ -324,6 +324,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             stateBytes += cache.slots().bytesPerSlot();
             work.add(new KeyWork(e, events));
         }
+        cache.loadAdmitted();
         // rounds: each key contributes its next stretch of events up to (not including) a reset
         boolean more = true;
         while (more) {

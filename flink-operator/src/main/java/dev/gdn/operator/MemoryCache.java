@@ -45,6 +45,9 @@ final class MemoryCache implements AutoCloseable {
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private final Deque<Integer> free = new ArrayDeque<>();
     private long evictions;
+    /** Admitted entries whose memories are still to be loaded ({@link #loadAdmitted}), and those memories. */
+    private final List<Entry> toLoad = new ArrayList<>();
+    private final List<StreamMemory> toLoadMemories = new ArrayList<>();
 
     MemoryCache(ResidentStreams slots) {
         this.slots = slots;
@@ -77,8 +80,9 @@ final class MemoryCache implements AutoCloseable {
     }
 
     /**
-     * Loads {@code memory} into a slot for {@code key} (null: a new stream, whose slot is cleared),
-     * freeing the least recently used slot when none is free (written back first when dirty).
+     * Gives {@code key} a slot for {@code memory} (null: a new stream, whose slot is cleared), freeing the
+     * least recently used slot when none is free (written back first when dirty). The memory is loaded
+     * into the slot by the next {@link #loadAdmitted}, together with the others admitted before it.
      *
      * @throws IllegalStateException when {@code key} is resident already
      */
@@ -87,6 +91,7 @@ final class MemoryCache implements AutoCloseable {
             throw new IllegalStateException("stream '" + Reasons.quote(key) + "' is resident already");
         }
         if (free.isEmpty()) {
+            loadAdmitted();
             Iterator<Entry> eldest = entries.values().iterator();
             Entry victim = eldest.next();
             if (victim.dirty) {
@@ -101,7 +106,8 @@ final class MemoryCache implements AutoCloseable {
         if (memory == null) {
             slots.reset(e.slot);
         } else {
-            slots.load(e.slot, memory);
+            toLoad.add(e);
+            toLoadMemories.add(memory);
             e.tokens = memory.tokensConsumed();
         }
         entries.put(key, e);
@@ -113,6 +119,7 @@ final class MemoryCache implements AutoCloseable {
      * streams; the dirty ones are written back first, their memories copied out together.
      */
     void makeRoom(int n, WriteBack writeBack) throws Exception {
+        loadAdmitted();
         int evict = Math.min(n, slots.capacity()) - free.size();
         if (evict <= 0) {
             return;
@@ -144,10 +151,26 @@ final class MemoryCache implements AutoCloseable {
         }
     }
 
+    /** Loads the memories admitted since the last call into their slots, with as few transfers as the slots allow. */
+    void loadAdmitted() {
+        if (toLoad.isEmpty()) {
+            return;
+        }
+        int[] ids = toLoad.stream().mapToInt(e -> e.slot).toArray();
+        slots.loadAll(ids, toLoadMemories.toArray(new StreamMemory[0]));
+        toLoad.clear();
+        toLoadMemories.clear();
+    }
+
     /** Drops {@code key}'s entry without writing it back (its memory is to be forgotten). */
     void discard(String key) {
         Entry e = entries.remove(key);
         if (e != null) {
+            int pending = toLoad.indexOf(e);
+            if (pending >= 0) {
+                toLoad.remove(pending);
+                toLoadMemories.remove(pending);
+            }
             free.add(e.slot);
         }
     }
@@ -164,6 +187,7 @@ final class MemoryCache implements AutoCloseable {
      * overlap the bundles after it.
      */
     void writeBackDirty(WriteBack writeBack, boolean later) throws Exception {
+        loadAdmitted();
         List<Entry> dirty = new ArrayList<>();
         for (Entry e : entries.values()) {
             if (e.dirty) {

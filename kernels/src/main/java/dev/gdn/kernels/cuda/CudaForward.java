@@ -143,7 +143,7 @@ public final class CudaForward implements ForwardEngine {
             }
             device.synchronize();
             this.weightBytes = before - device.memoryInfo()[0];
-            this.pool = new CudaMemoryPool(device, c, 1);
+            this.pool = new CudaMemoryPool(device, ops, c, 1);
             this.scratch = new DeviceScratch(device);
         } catch (RuntimeException | Error e) {
             device.close();
@@ -339,7 +339,7 @@ public final class CudaForward implements ForwardEngine {
 
     synchronized CudaMemoryPool newPool(int capacity) {
         device.bind();
-        return new CudaMemoryPool(device, c, capacity);
+        return new CudaMemoryPool(device, ops, c, capacity);
     }
 
     synchronized void loadSlot(CudaMemoryPool p, int slot, StreamMemory m) {
@@ -350,6 +350,11 @@ public final class CudaForward implements ForwardEngine {
     synchronized void storeSlot(CudaMemoryPool p, int slot, StreamMemory m) {
         device.bind();
         p.downloadSlot(slot, m);
+    }
+
+    synchronized void loadSlots(CudaMemoryPool p, int[] slots, StreamMemory[] mems) {
+        device.bind();
+        p.uploadSlots(slots, mems);
     }
 
     synchronized void storeSlots(CudaMemoryPool p, int[] slots, StreamMemory[] into) {

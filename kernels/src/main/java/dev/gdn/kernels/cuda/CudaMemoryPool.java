@@ -20,6 +20,9 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 final class CudaMemoryPool implements AutoCloseable {
     private final CudaDevice device;
+    private final CudaModelOps ops;
+    /** Device buffer of {@link #DOWNLOAD_CHUNK} slots of the largest part, for gathers and scatters. */
+    private long packed;
     private final ModelConfig c;
     private static final java.util.concurrent.atomic.AtomicLong GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
     private int capacity;
@@ -32,8 +35,9 @@ final class CudaMemoryPool implements AutoCloseable {
     private long[][] positions;
     private Staging staging;
 
-    CudaMemoryPool(CudaDevice device, ModelConfig c, int capacity) {
+    CudaMemoryPool(CudaDevice device, CudaModelOps ops, ModelConfig c, int capacity) {
         this.device = device;
+        this.ops = ops;
         this.c = c;
         this.partFloats = new long[c.numLayers()][];
         for (int l = 0; l < c.numLayers(); l++) {
@@ -157,6 +161,9 @@ final class CudaMemoryPool implements AutoCloseable {
         for (int c0 = 0; c0 < slots.length; c0 += chunk) {
             int n = Math.min(chunk, slots.length - c0);
             int first = c0;
+            if (!consecutive(slots, c0, n) && stream == null) {
+                setRows(java.util.Arrays.copyOfRange(slots, c0, c0 + n));
+            }
             for (int l = 0; l < parts.length; l++) {
                 for (int p = 0; p < parts[l].length; p++) {
                     long per = partFloats[l][p];
@@ -164,17 +171,20 @@ final class CudaMemoryPool implements AutoCloseable {
                         continue;
                     }
                     s.buffer.position(0);
-                    for (int i = 0; i < n; i++) {
-                        // a void* argument takes the pointer's position in bytes
-                        var at = new org.bytedeco.javacpp.BytePointer(s.buffer).position(4L * i * per);
-                        long src = parts[l][p] + 4L * slots[c0 + i] * per;
-                        if (stream == null) {
-                            device.download(at, src, 4L * per);
-                        } else {
-                            device.downloadAsync(at, src, 4L * per, stream);
-                        }
+                    long src;
+                    if (consecutive(slots, c0, n)) {
+                        src = parts[l][p] + 4L * slots[c0] * per;
+                    } else if (stream == null) {
+                        // scattered slots: gathered on the device first, then one copy down
+                        src = packed();
+                        ops.copyRows(parts[l][p], gatherRows, src, identityRows, n, (int) per);
+                    } else {
+                        throw new IllegalArgumentException("a copy-stream download takes consecutive slots");
                     }
-                    if (stream != null) {
+                    if (stream == null) {
+                        device.download(s.buffer, src, 4L * per * n);
+                    } else {
+                        device.downloadAsync(s.buffer, src, 4L * per * n, stream);
                         device.synchronize(stream);
                     }
                     int layer = l;
@@ -208,19 +218,36 @@ final class CudaMemoryPool implements AutoCloseable {
         if (shadow.capacity < slots.length) {
             throw new IllegalArgumentException("shadow of " + shadow.capacity + " slots for " + slots.length);
         }
+        long shadowSrc = 0;
+        long shadowDst = 0;
+        if (slots.length > 0 && !consecutive(slots, 0, slots.length)) {
+            shadowSrc = device.allocate(4L * slots.length);
+            shadowDst = device.allocate(4L * slots.length);
+            device.upload(shadowSrc, slots);
+            device.upload(shadowDst, java.util.stream.IntStream.range(0, slots.length).toArray());
+        }
+        try {
+            copyInto(slots, shadow, shadowSrc, shadowDst);
+        } finally {
+            if (shadowSrc != 0) {
+                device.synchronize();
+                device.free(shadowSrc);
+                device.free(shadowDst);
+            }
+        }
+    }
+
+    private void copyInto(int[] slots, CudaMemoryPool shadow, long shadowSrc, long shadowDst) {
         for (int l = 0; l < parts.length; l++) {
             for (int p = 0; p < parts[l].length; p++) {
                 long per = partFloats[l][p];
                 if (per == 0) {
                     continue;
                 }
-                for (int i = 0; i < slots.length; ) {
-                    int run = 1;
-                    while (i + run < slots.length && slots[i + run] == slots[i] + run) {
-                        run++;
-                    }
-                    device.copy(shadow.parts[l][p] + 4L * i * per, parts[l][p] + 4L * slots[i] * per, 4L * per * run);
-                    i += run;
+                if (consecutive(slots, 0, slots.length)) {
+                    device.copy(shadow.parts[l][p], parts[l][p] + 4L * slots[0] * per, 4L * per * slots.length);
+                } else {
+                    ops.copyRows(parts[l][p], shadowSrc, shadow.parts[l][p], shadowDst, slots.length, (int) per);
                 }
             }
             if (positions[l] != null) {
@@ -228,6 +255,92 @@ final class CudaMemoryPool implements AutoCloseable {
                     shadow.positions[l][i] = positions[l][slots[i]];
                 }
             }
+        }
+    }
+
+    private static boolean consecutive(int[] slots, int from, int n) {
+        for (int i = 1; i < n; i++) {
+            if (slots[from + i] != slots[from] + i) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Device rows {@code [chunk]} of the current gather or scatter, and {@code 0 .. chunk-1}. */
+    private long gatherRows;
+    private long identityRows;
+
+    /** Uploads {@code rows} as the current gather/scatter rows (at most {@link #DOWNLOAD_CHUNK}). */
+    private void setRows(int[] rows) {
+        if (gatherRows == 0) {
+            gatherRows = device.allocate(4L * DOWNLOAD_CHUNK);
+            identityRows = device.allocate(4L * DOWNLOAD_CHUNK);
+            device.upload(identityRows, java.util.stream.IntStream.range(0, DOWNLOAD_CHUNK).toArray());
+        }
+        device.upload(gatherRows, rows);
+    }
+
+    /** The device buffer for a chunk of the largest part, allocated on first use. */
+    private long packed() {
+        if (packed == 0) {
+            long max = 0;
+            for (long[] p : partFloats) {
+                for (long f : p) {
+                    max = Math.max(max, f);
+                }
+            }
+            packed = device.allocate(4L * max * DOWNLOAD_CHUNK);
+        }
+        return packed;
+    }
+
+    /**
+     * Copies {@code mems} into {@code slots} (same order), positions included: per round of
+     * {@link #DOWNLOAD_CHUNK} memories and part, the host copies into pinned staging in parallel, one copy
+     * up and (for scattered slots) one scatter on the device.
+     */
+    void uploadSlots(int[] slots, StreamMemory[] mems) {
+        for (int slot : slots) {
+            checkSlot(slot);
+        }
+        int chunk = Math.max(1, Math.min(DOWNLOAD_CHUNK, slots.length));
+        Staging s = staging(chunk);
+        for (int c0 = 0; c0 < slots.length; c0 += chunk) {
+            int n = Math.min(chunk, slots.length - c0);
+            int first = c0;
+            boolean together = consecutive(slots, c0, n);
+            if (!together) {
+                setRows(java.util.Arrays.copyOfRange(slots, c0, c0 + n));
+            }
+            for (int l = 0; l < parts.length; l++) {
+                for (int p = 0; p < parts[l].length; p++) {
+                    long per = partFloats[l][p];
+                    if (per == 0) {
+                        continue;
+                    }
+                    int layer = l;
+                    int part = p;
+                    IntStream.range(0, n).parallel().forEach(i -> {
+                        float[] src = array(mems[first + i], layer, part);
+                        new FloatPointer(s.buffer).position(i * per).put(src, 0, src.length);
+                    });
+                    s.buffer.position(0);
+                    if (together) {
+                        device.upload(parts[l][p] + 4L * slots[c0] * per, s.buffer, 4L * per * n);
+                    } else {
+                        device.upload(packed(), s.buffer, 4L * per * n);
+                        ops.copyRows(packed(), identityRows, parts[l][p], gatherRows, n, (int) per);
+                    }
+                }
+                if (positions[l] != null) {
+                    for (int i = 0; i < n; i++) {
+                        positions[l][slots[c0 + i]] = ((AttentionLayerMemory) mems[c0 + i].layer(l)).position();
+                    }
+                }
+            }
+            // the scatters read the staging's copy on the device before the next round overwrites it
+            device.synchronize();
         }
     }
 
@@ -371,6 +484,14 @@ final class CudaMemoryPool implements AutoCloseable {
     @Override
     public void close() {
         release();
+        for (long a : new long[] {packed, gatherRows, identityRows}) {
+            if (a != 0) {
+                device.free(a);
+            }
+        }
+        packed = 0;
+        gatherRows = 0;
+        identityRows = 0;
         if (staging != null) {
             device.freeHost(staging.buffer);
             staging = null;

@@ -64,6 +64,25 @@ final class CudaResidentStreams implements ResidentStreams {
     }
 
     @Override
+    public void loadAll(int[] slots, StreamMemory[] mems) {
+        for (StreamMemory m : mems) {
+            float[] h = m.lastHidden();
+            if (h != null && h.length != width) {
+                throw new IllegalArgumentException("last hidden state of " + h.length + " floats, expected " + width);
+            }
+        }
+        engine.loadSlots(pool, slots, mems);
+        for (int i = 0; i < slots.length; i++) {
+            tokens[slots[i]] = mems[i].tokensConsumed();
+            float[] h = mems[i].lastHidden();
+            hasLast[slots[i]] = h != null;
+            if (h != null) {
+                engine.putFloats(last + 4L * slots[i] * width, h);
+            }
+        }
+    }
+
+    @Override
     public StreamMemory store(int slot) {
         StreamMemory m = shape.copy();
         engine.storeSlot(pool, slot, m);

@@ -24,6 +24,16 @@ public interface ResidentStreams extends AutoCloseable {
      */
     void load(int slot, StreamMemory m);
 
+    /**
+     * {@link #load} of several memories at once ({@code mems[i]} into {@code slots[i]}), with as few
+     * transfers as the form allows.
+     */
+    default void loadAll(int[] slots, StreamMemory[] mems) {
+        for (int i = 0; i < slots.length; i++) {
+            load(slots[i], mems[i]);
+        }
+    }
+
     /** A host copy of {@code slot}'s memory: layers, tokens consumed and last hidden state (unbound). */
     StreamMemory store(int slot);
 

@@ -245,4 +245,38 @@ class CudaResidentStreamsTest {
             gpu.engine().orElseThrow().close();
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void memoriesLoadedTogetherIntoScatteredSlotsComeBackBitForBit(String name) {
+        GatedDeltaNetModel cpu = GatedDeltaNetModel.load(Fixtures.model(name), CpuKernels.fast());
+        GatedDeltaNetModel gpu = cpu.withEngine(new CudaForward(new CudaDevice(0), cpu, MatmulPrecision.FP32, 4096));
+        int vocab = cpu.config().vocabSize();
+        try (ResidentStreams slots = gpu.residentStreams(80)) {
+            // 40 streams with history (more than one round of 32), into every other slot, then a run
+            Random rnd = new Random(17);
+            int[] ids = java.util.stream.IntStream.range(0, 40).map(i -> i < 30 ? 2 * i + 1 : 40 + i).toArray();
+            StreamMemory[] mems = new StreamMemory[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                mems[i] = cpu.newMemory();
+                cpu.forward(List.of(new StreamInput(mems[i], rnd.ints(3 + i % 5, 0, vocab).toArray())), false);
+                if (i % 3 == 0) {
+                    float[] h = new float[cpu.config().hiddenSize()];
+                    for (int j = 0; j < h.length; j++) {
+                        h[j] = (float) rnd.nextGaussian();
+                    }
+                    mems[i].setLastHidden(h);
+                }
+            }
+            slots.loadAll(ids, mems);
+            StreamMemory[] back = slots.storeAll(ids);
+            for (int i = 0; i < ids.length; i++) {
+                assertThat(back[i]).as(name + " stream " + i + " in slot " + ids[i]).isEqualTo(mems[i]);
+                assertThat(slots.hasLastHidden(ids[i])).isEqualTo(i % 3 == 0);
+            }
+            System.out.println(name + ": 40 memories loaded together into scattered slots come back bit for bit");
+        } finally {
+            gpu.engine().orElseThrow().close();
+        }
+    }
 }
