@@ -48,6 +48,8 @@ final class MemoryCache implements AutoCloseable {
     /** Admitted entries whose memories are still to be loaded ({@link #loadAdmitted}), and those memories. */
     private final List<Entry> toLoad = new ArrayList<>();
     private final List<StreamMemory> toLoadMemories = new ArrayList<>();
+    /** Admitted new streams whose slots are still to be cleared. */
+    private final List<Entry> toReset = new ArrayList<>();
 
     MemoryCache(ResidentStreams slots) {
         this.slots = slots;
@@ -104,7 +106,7 @@ final class MemoryCache implements AutoCloseable {
         }
         Entry e = new Entry(key, free.poll());
         if (memory == null) {
-            slots.reset(e.slot);
+            toReset.add(e);
         } else {
             toLoad.add(e);
             toLoadMemories.add(memory);
@@ -151,8 +153,15 @@ final class MemoryCache implements AutoCloseable {
         }
     }
 
-    /** Loads the memories admitted since the last call into their slots, with as few transfers as the slots allow. */
+    /**
+     * Loads the memories admitted since the last call into their slots (and clears the new streams'
+     * slots), with as few transfers as the slots allow.
+     */
     void loadAdmitted() {
+        if (!toReset.isEmpty()) {
+            slots.resetAll(toReset.stream().mapToInt(e -> e.slot).toArray());
+            toReset.clear();
+        }
         if (toLoad.isEmpty()) {
             return;
         }
@@ -171,6 +180,7 @@ final class MemoryCache implements AutoCloseable {
                 toLoad.remove(pending);
                 toLoadMemories.remove(pending);
             }
+            toReset.remove(e);
             free.add(e.slot);
         }
     }

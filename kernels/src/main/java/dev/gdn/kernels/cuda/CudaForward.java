@@ -411,6 +411,11 @@ public final class CudaForward implements ForwardEngine {
         return device.memoryInfo()[0];
     }
 
+    synchronized void clearSlots(CudaMemoryPool p, int[] slots) {
+        device.bind();
+        p.clearAll(slots);
+    }
+
     synchronized void clearSlot(CudaMemoryPool p, int slot) {
         device.bind();
         p.clear(slot);

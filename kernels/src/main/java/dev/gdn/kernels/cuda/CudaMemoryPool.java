@@ -105,6 +105,45 @@ final class CudaMemoryPool implements AutoCloseable {
         }
     }
 
+    /** Zeroes several slots: per round of {@link #DOWNLOAD_CHUNK} slots, one kernel per part. */
+    void clearAll(int[] slots) {
+        for (int slot : slots) {
+            checkSlot(slot);
+        }
+        if (zeroPart == 0) {
+            long max = 0;
+            for (long[] p : partFloats) {
+                for (long f : p) {
+                    max = Math.max(max, f);
+                }
+            }
+            zeroPart = device.allocate(4L * Math.max(1, max));
+            device.zero(zeroPart, Math.max(1, max));
+            zeroRows = device.allocate(4L * DOWNLOAD_CHUNK);
+            device.zero(zeroRows, DOWNLOAD_CHUNK);
+        }
+        for (int c0 = 0; c0 < slots.length; c0 += DOWNLOAD_CHUNK) {
+            int n = Math.min(DOWNLOAD_CHUNK, slots.length - c0);
+            setRows(java.util.Arrays.copyOfRange(slots, c0, c0 + n));
+            for (int l = 0; l < parts.length; l++) {
+                for (int p = 0; p < parts[l].length; p++) {
+                    if (partFloats[l][p] > 0) {
+                        ops.copyRows(zeroPart, zeroRows, parts[l][p], gatherRows, n, (int) partFloats[l][p]);
+                    }
+                }
+                if (positions[l] != null) {
+                    for (int i = 0; i < n; i++) {
+                        positions[l][slots[c0 + i]] = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /** A zeroed part and zero row indices, for {@link #clearAll}. */
+    private long zeroPart;
+    private long zeroRows;
+
     /** Copies one memory into {@code slot} (the resident form: one slot at a time, others untouched). */
     void uploadSlot(int slot, StreamMemory m) {
         checkSlot(slot);
@@ -484,12 +523,14 @@ final class CudaMemoryPool implements AutoCloseable {
     @Override
     public void close() {
         release();
-        for (long a : new long[] {packed, gatherRows, identityRows}) {
+        for (long a : new long[] {packed, gatherRows, identityRows, zeroPart, zeroRows}) {
             if (a != 0) {
                 device.free(a);
             }
         }
         packed = 0;
+        zeroPart = 0;
+        zeroRows = 0;
         gatherRows = 0;
         identityRows = 0;
         if (staging != null) {

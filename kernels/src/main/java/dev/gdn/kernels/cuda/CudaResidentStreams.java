@@ -204,6 +204,15 @@ final class CudaResidentStreams implements ResidentStreams {
     }
 
     @Override
+    public void resetAll(int[] slots) {
+        engine.clearSlots(pool, slots);
+        for (int s : slots) {
+            tokens[s] = 0;
+            hasLast[s] = false;
+        }
+    }
+
+    @Override
     public Scored advanceScored(int[] slots, int[] offsets, int[] tokens, ScoreRows score, boolean hostHidden) {
         for (int s : score.sources()) {
             if (s < 0 && !hasLast[slots[-s - 1]]) {

@@ -68,6 +68,13 @@ public interface ResidentStreams extends AutoCloseable {
      */
     void reset(int slot);
 
+    /** {@link #reset} of several slots at once, with as few device calls as the form allows. */
+    default void resetAll(int[] slots) {
+        for (int s : slots) {
+            reset(s);
+        }
+    }
+
     /**
      * Advances resident streams: stream n (in slot {@code slots[n]}) consumes
      * {@code tokens[offsets[n] .. offsets[n+1])}; each advanced slot's last hidden state becomes its

@@ -274,7 +274,14 @@ class CudaResidentStreamsTest {
                 assertThat(back[i]).as(name + " stream " + i + " in slot " + ids[i]).isEqualTo(mems[i]);
                 assertThat(slots.hasLastHidden(ids[i])).isEqualTo(i % 3 == 0);
             }
-            System.out.println(name + ": 40 memories loaded together into scattered slots come back bit for bit");
+            // cleared together (more than one round): each as a stream that has seen nothing; the rest untouched
+            int[] cleared = java.util.Arrays.copyOf(ids, 35);
+            slots.resetAll(cleared);
+            for (int i = 0; i < ids.length; i++) {
+                assertThat(slots.store(ids[i])).as(name + " slot " + ids[i] + " after clearing 35")
+                        .isEqualTo(i < 35 ? cpu.newMemory() : mems[i]);
+            }
+            System.out.println(name + ": 40 memories loaded together into scattered slots come back bit for bit; 35 cleared together");
         } finally {
             gpu.engine().orElseThrow().close();
         }
