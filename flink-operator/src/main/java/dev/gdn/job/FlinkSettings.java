@@ -13,9 +13,10 @@ public final class FlinkSettings {
     }
 
     /**
-     * Exactly-once checkpoints at the configured interval, the state backend (RocksDB with incremental
-     * checkpoints, or hashmap) and file-system checkpoint storage (memories are far larger than the
-     * JobManager's in-memory storage allows).
+     * For a local cluster the job starts itself ({@code gdn run}, benchmarks): exactly-once checkpoints at
+     * the configured interval, the state backend (RocksDB with incremental checkpoints, or hashmap),
+     * file-system checkpoint storage (memories are far larger than the JobManager's in-memory storage
+     * allows) and fixed-delay restarts. A job submitted to a cluster takes {@link #forCluster} instead.
      */
     public static Configuration of(Configuration c) {
         Configuration f = new Configuration();
@@ -26,6 +27,32 @@ public final class FlinkSettings {
         f.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
         f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofSeconds(1));
+        c.getOptional(GdnOptions.CHECKPOINT_DIR).ifPresent(d -> {
+            f.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+            f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, d);
+        });
+        return f;
+    }
+
+    /**
+     * The settings a job on a cluster adds to the cluster's own configuration ({@code cluster}): only
+     * what the user passed explicitly among the job's options (checkpoint interval, state backend,
+     * checkpoint directory), so that the cluster's restart strategy, checkpointing and state settings
+     * stand. One exception: exactly-once output is committed at checkpoints, so when neither the user nor
+     * the cluster sets a checkpoint interval, the job's default ({@code gdn.checkpoint.interval}) is used.
+     */
+    public static Configuration forCluster(Configuration c, org.apache.flink.configuration.ReadableConfig cluster) {
+        Configuration f = new Configuration();
+        if (c.contains(GdnOptions.CHECKPOINT_INTERVAL)
+                || cluster.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).isEmpty()) {
+            f.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.get(GdnOptions.CHECKPOINT_INTERVAL));
+        }
+        if (c.contains(GdnOptions.STATE_BACKEND)) {
+            f.set(StateBackendOptions.STATE_BACKEND, c.get(GdnOptions.STATE_BACKEND));
+            if (cluster.getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS).isEmpty()) {
+                f.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+            }
+        }
         c.getOptional(GdnOptions.CHECKPOINT_DIR).ifPresent(d -> {
             f.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
             f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, d);

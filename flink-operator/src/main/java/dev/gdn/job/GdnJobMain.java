@@ -9,8 +9,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 /**
  * Entry point on a Flink cluster ({@code flink run -c dev.gdn.job.GdnJobMain gdn.jar --gdn.model.path /models/x
  * --gdn.kafka.bootstrap-servers kafka:9092 ...}): every {@code --gdn.*} argument is an option of
- * {@link GdnOptions}. Checkpointing and state backend settings come from the job's options unless the
- * cluster configuration sets them.
+ * {@link GdnOptions}. The cluster's configuration stands (restart strategy, checkpointing, state backend);
+ * the job adds only the options the user passed ({@link FlinkSettings#forCluster}).
  */
 public final class GdnJobMain {
     private GdnJobMain() {
@@ -20,7 +20,9 @@ public final class GdnJobMain {
         Configuration c = Configuration.fromMap(parse(args));
         GdnOptions.validate(c);
         checkKafka(c);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(FlinkSettings.of(c));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        // the cluster's configuration stands; only what the user passed is added
+        env.configure(FlinkSettings.forCluster(c, env.getConfiguration()));
         GdnJob.build(env, c);
         env.execute("gdn " + c.get(GdnOptions.INPUT_TOPIC) + " -> " + c.get(GdnOptions.OUTPUT_TOPIC));
     }

@@ -111,12 +111,7 @@ final class CudaMemoryPool implements AutoCloseable {
             checkSlot(slot);
         }
         if (zeroPart == 0) {
-            long max = 0;
-            for (long[] p : partFloats) {
-                for (long f : p) {
-                    max = Math.max(max, f);
-                }
-            }
+            long max = largestPart();
             zeroPart = device.allocate(4L * Math.max(1, max));
             device.zero(zeroPart, Math.max(1, max));
             zeroRows = device.allocate(4L * DOWNLOAD_CHUNK);
@@ -146,23 +141,7 @@ final class CudaMemoryPool implements AutoCloseable {
 
     /** Copies one memory into {@code slot} (the resident form: one slot at a time, others untouched). */
     void uploadSlot(int slot, StreamMemory m) {
-        checkSlot(slot);
-        Staging s = staging(1);
-        for (int l = 0; l < parts.length; l++) {
-            for (int p = 0; p < parts[l].length; p++) {
-                long per = partFloats[l][p];
-                if (per == 0) {
-                    continue;
-                }
-                float[] src = array(m, l, p);
-                new FloatPointer(s.buffer).position(0).put(src, 0, src.length);
-                s.buffer.position(0);
-                device.upload(parts[l][p] + 4L * slot * per, s.buffer, 4L * per);
-            }
-            if (positions[l] != null) {
-                positions[l][slot] = ((AttentionLayerMemory) m.layer(l)).position();
-            }
-        }
+        uploadSlots(new int[] {slot}, new StreamMemory[] {m});
     }
 
     /** Copies {@code slot} back into {@code m}, positions included. */
@@ -323,13 +302,7 @@ final class CudaMemoryPool implements AutoCloseable {
     /** The device buffer for a chunk of the largest part, allocated on first use. */
     private long packed() {
         if (packed == 0) {
-            long max = 0;
-            for (long[] p : partFloats) {
-                for (long f : p) {
-                    max = Math.max(max, f);
-                }
-            }
-            packed = device.allocate(4L * max * DOWNLOAD_CHUNK);
+            packed = device.allocate(4L * largestPart() * DOWNLOAD_CHUNK);
         }
         return packed;
     }
@@ -465,15 +438,20 @@ final class CudaMemoryPool implements AutoCloseable {
         return part == 0 ? a.keys() : a.values();
     }
 
-    /** Page-locked host memory for the largest part of {@code streams} streams, kept between calls. */
-    private Staging staging(int streams) {
+    /** Floats of the largest part of one slot. */
+    private long largestPart() {
         long max = 0;
         for (long[] p : partFloats) {
             for (long f : p) {
                 max = Math.max(max, f);
             }
         }
-        long need = Math.max(1, max * streams);
+        return max;
+    }
+
+    /** Page-locked host memory for the largest part of {@code streams} streams, kept between calls. */
+    private Staging staging(int streams) {
+        long need = Math.max(1, largestPart() * streams);
         if (staging == null || staging.floats < need) {
             if (staging != null) {
                 device.freeHost(staging.buffer);

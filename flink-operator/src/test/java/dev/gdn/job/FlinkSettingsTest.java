@@ -1,0 +1,56 @@
+package dev.gdn.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gdn.operator.GdnOptions;
+import java.time.Duration;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.junit.jupiter.api.Test;
+
+/** What a job on a cluster adds to the cluster's configuration: what the user passed, nothing else. */
+class FlinkSettingsTest {
+    static Configuration cluster() {
+        Configuration c = new Configuration();
+        c.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(10));
+        c.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+        return c;
+    }
+
+    @Test
+    void theClustersRestartsCheckpointsAndStateBackendStandWhenTheUserPassesNone() {
+        Configuration gdn = new Configuration();
+        gdn.set(GdnOptions.MODEL_PATH, "/models/recall");
+        Configuration added = FlinkSettings.forCluster(gdn, cluster());
+        assertThat(added.toMap()).isEmpty();
+        Configuration job = cluster();
+        job.addAll(added);
+        assertThat(job.get(RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("exponential-delay");
+        assertThat(job.get(CheckpointingOptions.CHECKPOINTING_INTERVAL)).isEqualTo(Duration.ofSeconds(10));
+        assertThat(job.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("rocksdb");
+    }
+
+    @Test
+    void whatTheUserPassesIsAddedAndOnlyThat() {
+        Configuration gdn = new Configuration();
+        gdn.set(GdnOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(3));
+        gdn.set(GdnOptions.STATE_BACKEND, "hashmap");
+        gdn.set(GdnOptions.CHECKPOINT_DIR, "file:///ckpt");
+        Configuration added = FlinkSettings.forCluster(gdn, cluster());
+        assertThat(added.get(CheckpointingOptions.CHECKPOINTING_INTERVAL)).isEqualTo(Duration.ofSeconds(3));
+        assertThat(added.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("hashmap");
+        assertThat(added.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo("file:///ckpt");
+        assertThat(added.getOptional(RestartStrategyOptions.RESTART_STRATEGY)).isEmpty();
+    }
+
+    @Test
+    void withoutAnyCheckpointIntervalTheJobsDefaultKeepsExactlyOnceOutputFlowing() {
+        Configuration added = FlinkSettings.forCluster(new Configuration(), new Configuration());
+        assertThat(added.get(CheckpointingOptions.CHECKPOINTING_INTERVAL))
+                .isEqualTo(GdnOptions.CHECKPOINT_INTERVAL.defaultValue());
+        assertThat(added.getOptional(RestartStrategyOptions.RESTART_STRATEGY)).isEmpty();
+    }
+}
