@@ -268,8 +268,16 @@ class ClusterIT {
             String why = rootCause(awaitException(cluster, refused));
             assertThat(why).as("the refusal names the model change").containsIgnoringCase("model");
             cluster.cancel(refused);
+            // ... or, by option, accepted with those streams started afresh
+            String reset = cluster.run(jar, GdnJobMain.class.getName(),
+                    jobArgs(other, "--gdn.state.on-model-change", "reset"), 1, sp);
+            cluster.awaitRunning(reset, Duration.ofSeconds(120));
+            cluster.awaitCheckpointTriggeredAfter(reset, System.currentTimeMillis(), Duration.ofSeconds(60));
+            assertThat(cluster.status(reset)).isEqualTo("RUNNING");
+            cluster.cancel(reset);
 
-            Files.writeString(report, String.join("\n", recoveries) + "\nmodel change: " + why + "\n",
+            Files.writeString(report, String.join("\n", recoveries) + "\nmodel change: refused: " + why
+                    + "\nmodel change with --gdn.state.on-model-change reset: running, checkpointing\n",
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             System.out.println(Files.readString(report));
         }
