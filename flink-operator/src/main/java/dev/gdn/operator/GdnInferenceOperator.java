@@ -113,8 +113,14 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     @Override
     public void open() throws Exception {
         super.open();
+        GpuSelection.Choice gpu = GpuSelection.choose(config.get(GdnOptions.CUDA_DEVICE),
+                getRuntimeContext().getExternalResourceInfos(GpuSelection.RESOURCE));
         model = ModelCache.get(config.get(GdnOptions.MODEL_PATH), config.get(GdnOptions.CPU_THREADS),
-                config.get(GdnOptions.BACKEND), MatmulPrecision.parse(config.get(GdnOptions.MATMUL_PRECISION)));
+                config.get(GdnOptions.BACKEND), MatmulPrecision.parse(config.get(GdnOptions.MATMUL_PRECISION)),
+                gpu.device());
+        if (model.engine().isPresent()) {
+            LOG.info("model {} on {}", config.get(GdnOptions.MODEL_PATH), gpu.why());
+        }
         serializer = new StreamMemorySerializer(MemoryLayout.of(model.config()), model.fingerprint(),
                 StorageDType.valueOf(config.get(GdnOptions.STORAGE).toUpperCase(Locale.ROOT)),
                 ModelChangePolicy.valueOf(config.get(GdnOptions.ON_MODEL_CHANGE).toUpperCase(Locale.ROOT)));

@@ -65,6 +65,11 @@ public final class GdnOptions {
             .withDescription("Where the model runs: auto (the GPU when CUDA is usable, else the CPU with one INFO line "
                     + "saying why), cpu, or cuda (fail when CUDA is unusable).");
 
+    public static final ConfigOption<Integer> CUDA_DEVICE = ConfigOptions.key("gdn.cuda.device").intType()
+            .defaultValue(-1)
+            .withDescription("The GPU (CUDA ordinal) the model runs on; -1: the TaskManager's GPU from Flink's "
+                    + "external-resource framework (external-resources: gpu), else GPU 0.");
+
     public static final ConfigOption<String> MATMUL_PRECISION = ConfigOptions.key("gdn.cuda.matmul-precision")
             .stringType().defaultValue("fp32")
             .withDescription("Matrix products on the GPU: fp32 (the CPU's results within rounding), tf32 (tensor "
@@ -163,6 +168,10 @@ public final class GdnOptions {
         positive(c, EVENT_MAX_KEY_BYTES);
         positive(c, DEAD_LETTER_MAX_BYTES);
         positive(c, OUTPUT_MAX_BYTES);
+        if (c.get(CUDA_DEVICE) < -1) {
+            throw new IllegalArgumentException(CUDA_DEVICE.key() + " = " + c.get(CUDA_DEVICE)
+                    + ": expected a CUDA ordinal (0, 1, ...) or -1 for the TaskManager's GPU external resource");
+        }
         long deadLetterBound = 2L * c.get(DEAD_LETTER_MAX_BYTES) + dev.gdn.job.BoundedRecords.HEADER_BYTES;
         if (deadLetterBound > c.get(OUTPUT_MAX_BYTES)) {
             throw new IllegalArgumentException(DEAD_LETTER_MAX_BYTES.key() + " = " + c.get(DEAD_LETTER_MAX_BYTES)

@@ -46,15 +46,24 @@ public final class ModelCache {
      * @throws dev.gdn.kernels.cuda.CudaUnavailableException when cuda is forced and unusable
      */
     public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision) {
+        return get(path, threads, backend, precision, 0);
+    }
+
+    /**
+     * The model at {@code path} on GPU {@code device} (when the backend runs on the GPU), loaded on first
+     * use: one per device, shared by every slot of the TaskManager that runs on it.
+     */
+    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
+            int device) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         GatedDeltaNetModel preloaded = PRELOADED.get(path);
         String key = (preloaded != null ? path : Path.of(path).toAbsolutePath().normalize()) + "#" + t + "#" + backend
-                + "#" + precision;
+                + "#" + precision + "#gpu" + device;
         return MODELS.computeIfAbsent(key, k -> {
             CpuKernels kernels = CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD);
             GatedDeltaNetModel cpu = preloaded != null ? preloaded.withKernels(kernels)
                     : GatedDeltaNetModel.load(Path.of(path), kernels);
-            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, LOG::info);
+            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, device, LOG::info);
             LOG.info("model {} runs on {}", path, m.backendName());
             return m;
         });

@@ -27,7 +27,16 @@ public final class Backends {
      */
     public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
             Consumer<String> info) {
-        return usesCuda(backend, info) ? onGpu(model, precision) : model;
+        return apply(model, backend, precision, 0, info);
+    }
+
+    /** {@link #apply(GatedDeltaNetModel, String, MatmulPrecision, Consumer)} on GPU {@code device} (a CUDA ordinal). */
+    public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
+            int device, Consumer<String> info) {
+        if (device < 0) {
+            throw new IllegalArgumentException("device must be a CUDA ordinal >= 0, got " + device);
+        }
+        return usesCuda(backend, info) ? onGpu(model, precision, device) : model;
     }
 
     /**
@@ -59,8 +68,8 @@ public final class Backends {
         }
     }
 
-    private static GatedDeltaNetModel onGpu(GatedDeltaNetModel model, MatmulPrecision precision) {
-        return model.withEngine(new CudaForward(new CudaDevice(0), model, precision,
+    private static GatedDeltaNetModel onGpu(GatedDeltaNetModel model, MatmulPrecision precision, int device) {
+        return model.withEngine(new CudaForward(new CudaDevice(device), model, precision,
                 CudaForward.DEFAULT_MAX_ROWS_PER_PASS));
     }
 }
