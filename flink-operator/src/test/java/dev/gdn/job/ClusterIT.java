@@ -37,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The slim job jar on a Flink cluster of separate JVMs (a JobManager, TaskManagers), against a Kafka
- * broker in a JVM of its own, RocksDB state with incremental checkpoints: TaskManagers killed with
+ * broker in a JVM of its own ({@code kafka.Kafka} with a {@code server.properties}), RocksDB state with
+ * incremental checkpoints: TaskManagers killed with
  * SIGKILL mid-stream and replaced, a rescale 2 -> 3 -> 1 through stop-with-savepoint and resubmission,
  * and an upgrade to another model. The committed output must equal a failure-free run's record for
  * record (the CPU backend reproduces the same bytes), and the cluster's own settings must reach the job.
@@ -48,7 +49,7 @@ class ClusterIT {
     static final Path MODEL = Path.of("../models/recall").toAbsolutePath().normalize();
     static final Path JOB_JAR = Path.of("target/gdn-job.jar").toAbsolutePath();
     static final List<DemoEvent> EVENTS = RecallTask.generate(800, 16, 8, 21);
-    static Process broker;
+    static KafkaBrokerProcess broker;
     static String servers;
 
     @TempDir
@@ -56,18 +57,8 @@ class ClusterIT {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), EmbeddedKafka.class.getName());
-        broker = new ProcessBuilder(cmd).redirectError(dir.resolve("broker.log").toFile()).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(broker.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = out.readLine()) != null) {
-            if (line.startsWith("bootstrap.servers=")) {
-                servers = line.substring("bootstrap.servers=".length());
-                break;
-            }
-        }
-        assertThat(servers).as("the broker process printed its address").isNotNull();
+        broker = KafkaBrokerProcess.start(dir.resolve("kafka"));
+        servers = broker.bootstrapServers();
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
         try (Admin admin = Admin.create(p)) {
@@ -82,10 +73,7 @@ class ClusterIT {
     @AfterAll
     static void stopBroker() throws Exception {
         if (broker != null) {
-            broker.getOutputStream().close();
-            if (!broker.waitFor(30, TimeUnit.SECONDS)) {
-                broker.destroyForcibly();
-            }
+            broker.close();
         }
     }
 
