@@ -175,6 +175,7 @@ class ClusterIT {
         Map<String, String> conf = Map.of(
                 // one slot a TaskManager: at parallelism 2 both TaskManagers run tasks, so every kill hits the job
                 "taskmanager.numberOfTaskSlots", "1",
+                "parallelism.default", "2",
                 "state.backend.type", "rocksdb",
                 "execution.checkpointing.incremental", "true",
                 // a cluster-level setting the job must not override
@@ -187,7 +188,8 @@ class ClusterIT {
         try (ProcessCluster cluster = ProcessCluster.start(dir.resolve("cluster"), conf, 2); Answers answers = new Answers()) {
             String jar = cluster.upload(JOB_JAR);
             LocalRun.produce(servers, "cl-in", EVENTS.subList(0, 50));
-            String job = cluster.run(jar, GdnJobMain.class.getName(), jobArgs(MODEL), 2, null);
+            // the first submission through deploy/standalone.sh, as a user submits to a standalone cluster
+            String job = submitWithStandaloneScript(cluster, jobArgs(MODEL));
             cluster.awaitRunning(job, Duration.ofSeconds(120));
             var checkpoints = cluster.get("/jobs/" + job + "/checkpoints/config");
             assertThat(checkpoints.get("interval").asLong()).as("the cluster's checkpoint interval reached the job: %s",
@@ -269,6 +271,25 @@ class ClusterIT {
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             System.out.println(Files.readString(report));
         }
+    }
+
+    /**
+     * Runs {@code deploy/standalone.sh} (parallelism 2, as the cluster's default) with {@code args}
+     * against the cluster through Flink's own client; returns the job id it printed.
+     */
+    static String submitWithStandaloneScript(ProcessCluster cluster, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", Path.of("../deploy/standalone.sh").toAbsolutePath().toString()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("standalone.log").toFile());
+        pb.environment().put("FLINK_HOME", cluster.flinkHome().toString());
+        Process p = pb.start();
+        assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("standalone.sh returned").isTrue();
+        String out = Files.readString(dir.resolve("standalone.log"));
+        assertThat(p.exitValue()).as("standalone.sh exit code; its output:%n%s", out).isZero();
+        var m = java.util.regex.Pattern.compile("JobID ([0-9a-f]{32})").matcher(out);
+        assertThat(m.find()).as("standalone.sh printed the job id:%n%s", out).isTrue();
+        return m.group(1);
     }
 
     /** The innermost "Caused by" of a stack trace's text (its first line when it has none). */

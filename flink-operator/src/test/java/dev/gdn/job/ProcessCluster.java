@@ -149,6 +149,30 @@ final class ProcessCluster implements AutoCloseable {
     private List<String> tmJvm;
     private List<String> tmArgs;
 
+    /**
+     * A Flink home whose {@code bin/flink} is Flink's own command-line client ({@code CliFrontend}) on the
+     * cluster's class path, configured by this cluster's {@code config.yaml}: for scripts written
+     * against a distribution's {@code flink run}.
+     */
+    Path flinkHome() throws IOException {
+        Path home = dir.resolve("flink-home");
+        Path bin = Files.createDirectories(home.resolve("bin"));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m"));
+        cmd.addAll(DISTRIBUTION_JVM_OPTS);
+        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "-Dlog4j2.configurationFile=" + dir.resolve("log4j2.properties"),
+                "-cp", classPath(), "org.apache.flink.client.cli.CliFrontend"));
+        StringBuilder script = new StringBuilder("#!/usr/bin/env bash\nexport FLINK_CONF_DIR='" + dir + "'\nexec");
+        for (String c : cmd) {
+            script.append(" '").append(c.replace("'", "'\\''")).append('\'');
+        }
+        script.append(" \"$@\"\n");
+        Path flink = bin.resolve("flink");
+        Files.writeString(flink, script.toString());
+        flink.toFile().setExecutable(true);
+        return home;
+    }
+
     /** Starts one more TaskManager. */
     Process startTaskManager() throws IOException {
         Process tm = java(dir, "taskmanager-" + (++started), tmJvm, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", tmArgs);
