@@ -37,6 +37,7 @@ public final class CudaDevice implements AutoCloseable {
     private final CUctx_st context = new CUctx_st();
     private final int major;
     private final int minor;
+    private final int multiprocessors;
     private final int driver;
     private final List<Long> allocations = new ArrayList<>();
     private final List<CUmod_st> modules = new ArrayList<>();
@@ -60,6 +61,9 @@ public final class CudaDevice implements AutoCloseable {
         Cuda.check("cuDeviceGetAttribute(minor)",
                 cudart.cuDeviceGetAttribute(v, cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal));
         minor = v[0];
+        Cuda.check("cuDeviceGetAttribute(multiprocessors)",
+                cudart.cuDeviceGetAttribute(v, cudart.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
+        multiprocessors = v[0];
         Cuda.check("cuDriverGetVersion", cudart.cuDriverGetVersion(v));
         driver = v[0];
     }
@@ -70,6 +74,11 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     /** {@code sm_XY} of this device. */
+    /** Streaming multiprocessors of this device (grid sizes of the grid-stride kernels follow it). */
+    public int multiprocessors() {
+        return multiprocessors;
+    }
+
     public String architecture() {
         return "sm_" + major + minor;
     }

@@ -11,7 +11,8 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
 final class CudaModelOps {
     private static final String SOURCE = "/dev/gdn/kernels/cuda/model_ops.cu";
     private static final int ROW_THREADS = 256;
-    private static final int ELEMENTWISE_BLOCKS = 132 * 8;
+    /** Blocks of the grid-stride elementwise kernels: eight per multiprocessor of the device. */
+    private final int elementwiseBlocks;
 
     private final CudaDevice d;
     private final LaunchArgs args;
@@ -37,6 +38,7 @@ final class CudaModelOps {
     CudaModelOps(CudaDevice d, int convWidth) {
         this.d = d;
         this.args = new LaunchArgs(d);
+        this.elementwiseBlocks = 8 * d.multiprocessors();
         String w = "-DCONV_W=" + convWidth;
         embed = d.function(SOURCE, "embed_rows", w);
         addRmsNorm = d.function(SOURCE, "add_rmsnorm", w);
@@ -79,7 +81,7 @@ final class CudaModelOps {
     }
 
     void silu(long x, long n) {
-        args.reset().add(x).add(n).launch(silu, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
+        args.reset().add(x).add(n).launch(silu, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     /** L2-normalises every head of q and k, each {@code [heads, K]}. */
@@ -101,22 +103,22 @@ final class CudaModelOps {
     }
 
     void swiglu(long gate, long up, long n) {
-        args.reset().add(gate).add(up).add(n).launch(swiglu, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
+        args.reset().add(gate).add(up).add(n).launch(swiglu, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     void addBias(long y, long bias, int rows, int cols) {
         args.reset().add(y).add(bias).add((long) rows * cols).addInt(cols)
-                .launch(addBias, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
+                .launch(addBias, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     /** x {@code [n]} fp32 to y {@code [2, n]} bf16: the rounded values, then what rounding left out. */
     void toBf16Split(long x, long y, long n) {
-        args.reset().add(x).add(y).add(n).launch(toBf16Split, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
+        args.reset().add(x).add(y).add(n).launch(toBf16Split, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     /** {@code y[i] = parts[i] + parts[n + i]}. */
     void addHalves(long parts, long y, long n) {
-        args.reset().add(parts).add(y).add(n).launch(addHalves, ELEMENTWISE_BLOCKS, 1, 1, 256, 1, 1, 0);
+        args.reset().add(parts).add(y).add(n).launch(addHalves, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     /**

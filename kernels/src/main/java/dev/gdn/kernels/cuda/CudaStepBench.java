@@ -162,7 +162,7 @@ public final class CudaStepBench {
         long dst = d.allocate(bytes);
         CUfunc_st copy = d.function("/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu", "copy_floats", "-DK_DIM=128");
         long n4 = bytes / 16;
-        Runnable run = () -> d.launch(copy, new int[] {132 * 16, 1, 1}, new int[] {512, 1, 1},
+        Runnable run = () -> d.launch(copy, new int[] {16 * d.multiprocessors(), 1, 1}, new int[] {512, 1, 1},
                 new LongPointer(1).put(src), new LongPointer(1).put(dst), new LongPointer(1).put(n4));
         for (int i = 0; i < 3; i++) {
             run.run();

@@ -75,13 +75,30 @@ class CudaRecurrentGatedDeltaRuleTest {
         DeltaRuleShape shape = new DeltaRuleShape(4, 4, 128, 128);
         try (CudaDevice d = new CudaDevice(0)) {
             CudaRecurrentGatedDeltaRule step = new CudaRecurrentGatedDeltaRule(d, shape);
-            CudaStepHarness batch = new CudaStepHarness(shape, 16, 5);
-            float[][] all = batch.gpu(d, step);
-            // stream 0 alone: same inputs, same slot contents
-            CudaStepHarness alone = new CudaStepHarness(shape, 16, 5);
-            float[][] one = alone.gpu(d, step);
-            assertThat(java.util.Arrays.equals(one[0], all[0])).as("outputs bitwise equal").isTrue();
-            assertThat(java.util.Arrays.equals(one[1], all[1])).as("state pools bitwise equal").isTrue();
+            for (int others : new int[] {1, 15, 63}) {
+                // a batch: stream 0 among `others` other streams (their own inputs and slots)
+                CudaStepHarness batch = new CudaStepHarness(shape, others + 1, 5 + others);
+                float[][] all = batch.gpu(d, step);
+                // stream 0 alone: its inputs and its slot's state, nothing else in the launch
+                CudaStepHarness alone = new CudaStepHarness(shape, 1, 99);
+                int qk = shape.heads() * shape.keyDim();
+                System.arraycopy(batch.q, 0, alone.q, 0, qk);
+                System.arraycopy(batch.k, 0, alone.k, 0, qk);
+                System.arraycopy(batch.v, 0, alone.v, 0, shape.vRowSize());
+                System.arraycopy(batch.g, 0, alone.g, 0, shape.valueHeads());
+                System.arraycopy(batch.beta, 0, alone.beta, 0, shape.valueHeads());
+                System.arraycopy(batch.pool, batch.slots[0] * shape.stateSize(), alone.pool,
+                        alone.slots[0] * shape.stateSize(), shape.stateSize());
+                float[][] one = alone.gpu(d, step);
+                assertThat(java.util.Arrays.copyOf(one[0], shape.vRowSize()))
+                        .as("stream 0's output alone and beside %d others", others)
+                        .containsExactly(java.util.Arrays.copyOf(all[0], shape.vRowSize()));
+                assertThat(java.util.Arrays.copyOfRange(one[1], alone.slots[0] * shape.stateSize(),
+                        (alone.slots[0] + 1) * shape.stateSize()))
+                        .as("stream 0's state alone and beside %d others", others)
+                        .containsExactly(java.util.Arrays.copyOfRange(all[1], batch.slots[0] * shape.stateSize(),
+                                (batch.slots[0] + 1) * shape.stateSize()));
+            }
         }
     }
 
