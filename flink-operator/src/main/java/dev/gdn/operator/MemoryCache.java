@@ -93,16 +93,7 @@ final class MemoryCache implements AutoCloseable {
             throw new IllegalStateException("stream '" + Reasons.quote(key) + "' is resident already");
         }
         if (free.isEmpty()) {
-            loadAdmitted();
-            Iterator<Entry> eldest = entries.values().iterator();
-            Entry victim = eldest.next();
-            if (victim.dirty) {
-                writeBack.write(victim, slots.store(victim.slot));
-            }
-            eldest.remove();
-            free.add(victim.slot);
-            evictions++;
-            OperatorStats.eviction();
+            makeRoom(1, writeBack);
         }
         Entry e = new Entry(key, free.poll());
         if (memory == null) {
@@ -131,20 +122,7 @@ final class MemoryCache implements AutoCloseable {
         while (victims.size() < evict && eldest.hasNext()) {
             victims.add(eldest.next());
         }
-        List<Entry> dirty = new ArrayList<>();
-        for (Entry v : victims) {
-            if (v.dirty) {
-                dirty.add(v);
-            }
-        }
-        if (!dirty.isEmpty()) {
-            int[] ids = dirty.stream().mapToInt(v -> v.slot).toArray();
-            StreamMemory[] stored = slots.storeAll(ids);
-            for (int i = 0; i < ids.length; i++) {
-                writeBack.write(dirty.get(i), stored[i]);
-                dirty.get(i).dirty = false;
-            }
-        }
+        writeBackDirtyOf(victims, writeBack, false);
         for (Entry v : victims) {
             entries.remove(v.key);
             free.add(v.slot);
@@ -198,8 +176,13 @@ final class MemoryCache implements AutoCloseable {
      */
     void writeBackDirty(WriteBack writeBack, boolean later) throws Exception {
         loadAdmitted();
+        writeBackDirtyOf(entries.values(), writeBack, later);
+    }
+
+    /** Writes the dirty ones of {@code of} back, their memories copied out together; they become clean. */
+    private void writeBackDirtyOf(Iterable<Entry> of, WriteBack writeBack, boolean later) throws Exception {
         List<Entry> dirty = new ArrayList<>();
-        for (Entry e : entries.values()) {
+        for (Entry e : of) {
             if (e.dirty) {
                 dirty.add(e);
             }
@@ -207,10 +190,7 @@ final class MemoryCache implements AutoCloseable {
         if (dirty.isEmpty()) {
             return;
         }
-        int[] ids = new int[dirty.size()];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = dirty.get(i).slot;
-        }
+        int[] ids = dirty.stream().mapToInt(e -> e.slot).toArray();
         StreamMemory[] stored = later ? slots.storeAllLater(ids) : slots.storeAll(ids);
         for (int i = 0; i < ids.length; i++) {
             writeBack.write(dirty.get(i), stored[i]);
