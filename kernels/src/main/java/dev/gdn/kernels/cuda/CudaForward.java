@@ -342,16 +342,6 @@ public final class CudaForward implements ForwardEngine {
         return new CudaMemoryPool(device, ops, c, capacity);
     }
 
-    synchronized void loadSlot(CudaMemoryPool p, int slot, StreamMemory m) {
-        device.bind();
-        p.uploadSlot(slot, m);
-    }
-
-    synchronized void storeSlot(CudaMemoryPool p, int slot, StreamMemory m) {
-        device.bind();
-        p.downloadSlot(slot, m);
-    }
-
     synchronized void loadSlots(CudaMemoryPool p, int[] slots, StreamMemory[] mems) {
         device.bind();
         p.uploadSlots(slots, mems);

@@ -139,16 +139,6 @@ final class CudaMemoryPool implements AutoCloseable {
     private long zeroPart;
     private long zeroRows;
 
-    /** Copies one memory into {@code slot} (the resident form: one slot at a time, others untouched). */
-    void uploadSlot(int slot, StreamMemory m) {
-        uploadSlots(new int[] {slot}, new StreamMemory[] {m});
-    }
-
-    /** Copies {@code slot} back into {@code m}, positions included. */
-    void downloadSlot(int slot, StreamMemory m) {
-        downloadSlots(new int[] {slot}, new StreamMemory[] {m});
-    }
-
     /** Streams copied per round by {@link #downloadSlots} (its pinned staging holds that many of the largest part). */
     private static final int DOWNLOAD_CHUNK = 32;
 

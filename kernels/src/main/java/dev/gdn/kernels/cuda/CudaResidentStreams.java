@@ -51,16 +51,7 @@ final class CudaResidentStreams implements ResidentStreams {
 
     @Override
     public void load(int slot, StreamMemory m) {
-        float[] h = m.lastHidden();
-        if (h != null && h.length != width) {
-            throw new IllegalArgumentException("last hidden state of " + h.length + " floats, expected " + width);
-        }
-        engine.loadSlot(pool, slot, m);
-        tokens[slot] = m.tokensConsumed();
-        hasLast[slot] = h != null;
-        if (h != null) {
-            engine.putFloats(last + 4L * slot * width, h);
-        }
+        loadAll(new int[] {slot}, new StreamMemory[] {m});
     }
 
     @Override
@@ -84,10 +75,7 @@ final class CudaResidentStreams implements ResidentStreams {
 
     @Override
     public StreamMemory store(int slot) {
-        StreamMemory m = shape.copy();
-        engine.storeSlot(pool, slot, m);
-        finish(slot, m);
-        return m;
+        return storeAll(new int[] {slot})[0];
     }
 
     @Override
