@@ -2,6 +2,7 @@ package dev.gdn.cli;
 
 import dev.gdn.kernels.config.ConfigException;
 import dev.gdn.kernels.cuda.Backends;
+import dev.gdn.kernels.cuda.ChunkPrecision;
 import dev.gdn.kernels.cuda.CudaChunkedGatedDeltaRule;
 import dev.gdn.kernels.cuda.CudaDevice;
 import dev.gdn.kernels.cuda.CudaUnavailableException;
@@ -89,8 +90,12 @@ public final class ParityCommand implements Callable<Integer> {
                 if (useCuda(err)) {
                     try (CudaDevice d = new CudaDevice(0)) {
                         OpParity.compare(report, "cuda_recurrent", c, new CudaRuleAdapter(d), tol);
-                        if (CudaChunkedGatedDeltaRule.supports(c.shape())) {
-                            OpParity.compare(report, "cuda_chunk", c, new CudaRuleAdapter(d, true), 10 * tol);
+                        for (ChunkPrecision p : ChunkPrecision.values()) {
+                            if (CudaChunkedGatedDeltaRule.supports(c.shape(), p)) {
+                                // the chunked tolerance is ten times the recurrent one; bf16 operands: 1e-2
+                                double t = p == ChunkPrecision.BF16 ? Math.max(1e-2, 10 * tol) : 10 * tol;
+                                OpParity.compare(report, "cuda_chunk_" + p.label(), c, new CudaRuleAdapter(d, p), t);
+                            }
                         }
                     }
                 }

@@ -5,63 +5,198 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.global.cudart;
 
 /**
- * The gated delta rule in chunkwise (WY) form on the GPU ({@code gated_delta_rule_chunk.cu}): each
- * stream's run is cut into chunks of {@value #CHUNK} tokens whose intra-chunk products replace the
- * token-by-token recurrence, fp32 throughout, states in the same slot-addressed pool as
- * {@link CudaRecurrentGatedDeltaRule}. Varlen in one launch; bitwise batch-invariant.
+ * The gated delta rule in chunkwise (WY) form on the GPU, states in the same slot-addressed pool as
+ * {@link CudaRecurrentGatedDeltaRule}; varlen in one call, bitwise batch-invariant in every form.
  *
- * <p>Device arrays as in {@link CudaRecurrentGatedDeltaRule}.
+ * <ul>
+ *   <li>{@link ChunkPrecision#FP32}: {@code gated_delta_rule_chunk.cu}, one launch, chunks of 32 tokens,
+ *       fp32 fused multiply-adds.</li>
+ *   <li>{@link ChunkPrecision#TF32X3} and {@link ChunkPrecision#BF16}: {@code gated_delta_rule_chunk_tc.cu},
+ *       chunks of 64 tokens on tensor cores in two launches: every chunk's triangular solve and
+ *       products at once, then the chunks of each stream in order. The first writes per-row
+ *       intermediates to scratch this object owns ({@code (K + V + 64) x HV} values a row).</li>
+ * </ul>
+ *
+ * <p>Device arrays as in {@link DeltaRuleArrays}.
  */
-public final class CudaChunkedGatedDeltaRule {
-    /** Tokens per chunk. */
-    public static final int CHUNK = 32;
+public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     private static final int THREADS = 256;
     /** Value columns of the state a block owns. */
     private static final int TILE = 64;
-    private static final int MAX_SHARED = 200 * 1024;
+    private static final int TC_CHUNK = 64;
+    private static final int MAX_SHARED = 220 * 1024;
 
+    private final CudaDevice device;
     private final DeltaRuleShape shape;
+    private final ChunkPrecision precision;
     private final int sharedBytes;
+    private final int prepareShared;
     private final CUfunc_st function;
+    private final CUfunc_st prepare;
     private final LaunchArgs args;
+    private long scratch;
+    private long scratchRows;
+
+    /** The exact fp32 form. */
+    public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape) {
+        this(device, shape, ChunkPrecision.FP32);
+    }
 
     /**
-     * @throws IllegalArgumentException when {@link #supports} is false for the shape
+     * @throws IllegalArgumentException when {@link #supports} is false for the shape and precision
      */
-    public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape) {
-        if (!supports(shape)) {
-            throw new IllegalArgumentException(shape + " is outside the chunk kernel's shapes (K a multiple of 16, "
-                    + "V of 64, shared memory within " + MAX_SHARED / 1024 + " KiB)");
+    public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, ChunkPrecision precision) {
+        if (!supports(shape, precision)) {
+            throw new IllegalArgumentException(shape + " is outside the " + precision.label() + " chunk kernel's "
+                    + "shapes (K a multiple of " + (precision.tensorCores() ? 64 : 16) + ", V of 64, shared memory "
+                    + "within " + MAX_SHARED / 1024 + " KiB)");
         }
+        this.device = device;
         this.shape = shape;
-        this.sharedBytes = sharedBytes(shape.keyDim());
-        this.function = device.function("/dev/gdn/kernels/cuda/gated_delta_rule_chunk.cu", "gated_delta_rule_chunk",
-                "-DK_DIM=" + shape.keyDim());
-        device.bind();
-        Cuda.check("cuFuncSetAttribute(max dynamic shared memory " + sharedBytes + ")", cudart.cuFuncSetAttribute(
-                function, cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes));
+        this.precision = precision;
         this.args = new LaunchArgs(device);
+        int k = shape.keyDim();
+        if (precision.tensorCores()) {
+            String src = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
+            String[] opts = {"-DK_DIM=" + k, "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0),
+                "-DBV=" + TILE, CudaDevice.includeOption()};
+            this.prepare = device.function(src, "gdr_chunk_prepare", opts);
+            this.function = device.function(src, "gdr_chunk_recur", opts);
+            this.prepareShared = prepareShared(k, precision);
+            this.sharedBytes = recurShared(k, precision);
+            allowShared(prepare, prepareShared);
+        } else {
+            this.prepare = null;
+            this.prepareShared = 0;
+            this.function = device.function("/dev/gdn/kernels/cuda/gated_delta_rule_chunk.cu", "gated_delta_rule_chunk",
+                    "-DK_DIM=" + k);
+            this.sharedBytes = simtShared(k);
+        }
+        allowShared(function, sharedBytes);
     }
 
-    /** Whether the kernel handles heads of this shape. */
+    private void allowShared(CUfunc_st f, int bytes) {
+        device.bind();
+        Cuda.check("cuFuncSetAttribute(max dynamic shared memory " + bytes + ")", cudart.cuFuncSetAttribute(
+                f, cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
+    }
+
+    /** Whether the fp32 kernel handles heads of this shape. */
     public static boolean supports(DeltaRuleShape shape) {
-        return shape.keyDim() % 16 == 0 && shape.valueDim() % TILE == 0 && sharedBytes(shape.keyDim()) <= MAX_SHARED;
+        return supports(shape, ChunkPrecision.FP32);
     }
 
-    /** Ks, Qs {@code [C, K+4]}, the state slice {@code [K, 64]}, U {@code [C, 64]}, A, M {@code [C, C+1]}, 4 x {@code [C]}. */
-    private static int sharedBytes(int k) {
-        return 4 * (2 * CHUNK * (k + 4) + k * TILE + CHUNK * TILE + 2 * CHUNK * (CHUNK + 1) + 4 * CHUNK);
+    /** Whether the kernel of {@code precision} handles heads of this shape. */
+    public static boolean supports(DeltaRuleShape shape, ChunkPrecision precision) {
+        int k = shape.keyDim();
+        if (shape.valueDim() % TILE != 0) {
+            return false;
+        }
+        if (!precision.tensorCores()) {
+            return k % 16 == 0 && simtShared(k) <= MAX_SHARED;
+        }
+        return k % 64 == 0 && Math.max(prepareShared(k, precision), recurShared(k, precision)) <= MAX_SHARED;
+    }
+
+    public ChunkPrecision precision() {
+        return precision;
+    }
+
+    /** Tokens per chunk. */
+    public int chunkTokens() {
+        return precision.tensorCores() ? TC_CHUNK : 32;
+    }
+
+    /** Ks, Qs {@code [32, K+4]}, the state slice {@code [K, 64]}, U {@code [32, 64]}, A, M {@code [32, 33]}, 4 x {@code [32]}. */
+    private static int simtShared(int k) {
+        int c = 32;
+        return 4 * (2 * c * (k + 4) + k * TILE + c * TILE + 2 * c * (c + 1) + 4 * c);
+    }
+
+    private static int elemBytes(ChunkPrecision p) {
+        return p == ChunkPrecision.BF16 ? 2 : 4;
+    }
+
+    /** Rows padded by 32 bytes, as the kernel lays them out. */
+    private static int padded(int width, ChunkPrecision p) {
+        return width + 32 / elemBytes(p);
+    }
+
+    /** gam, beta, e^gam {@code [C]}; K, Q {@code [C, K]}; two fp32 {@code [C, C]}. See the kernel. */
+    private static int prepareShared(int k, ChunkPrecision p) {
+        int c = TC_CHUNK;
+        return 3 * c * 4 + 2 * c * padded(k, p) * elemBytes(p) + 2 * c * (c + 8) * 4;
+    }
+
+    /** State fp32 (and bf16) {@code [K, 64]}; one {@code [C, K]}; U, staging fp32, M (and bf16 Vn) {@code [C, 64]}. */
+    private static int recurShared(int k, ChunkPrecision p) {
+        int c = TC_CHUNK;
+        int e = elemBytes(p);
+        boolean bf16 = p == ChunkPrecision.BF16;
+        int bytes = k * (TILE + 8) * 4 + (bf16 ? k * padded(TILE, p) * e : 0) + c * padded(k, p) * e
+                + c * (c + 8) * 4 + (bf16 ? c * padded(TILE, p) * e : 0) + c * padded(c, p) * e + c * (c + 8) * 4
+                + 2 * c * 4;
+        return bytes;
     }
 
     /**
      * Advances the streams with at least {@code minTokens} tokens over their rows (asynchronous on the
-     * default stream); shorter ones are left untouched.
+     * launch stream); shorter ones are left untouched.
+     *
+     * @param streams    N
+     * @param rows       tokens of all streams together ({@code offsets[N]})
+     * @param longestRun the most tokens one stream has
      */
-    public void run(int streams, long q, long k, long v, long g, long beta, long offsets, long slots, long pool,
-            long out, float scale, int minTokens) {
-        args.reset().add(q).add(k).add(v).add(g).add(beta).add(offsets).add(slots).add(pool).add(out)
-                .addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
-                .addInt(minTokens)
-                .launch(function, shape.valueDim() / TILE, shape.valueHeads(), streams, THREADS, 1, 1, sharedBytes);
+    public void run(DeltaRuleArrays a, int streams, int rows, int longestRun, float scale, int minTokens) {
+        if (streams == 0 || longestRun < Math.max(1, minTokens)) {
+            return;
+        }
+        if (!precision.tensorCores()) {
+            args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(a.slots())
+                    .add(a.pool()).add(a.out()).addInt(shape.heads()).addInt(shape.valueHeads())
+                    .addInt(shape.valueDim()).addFloat(scale).addInt(minTokens)
+                    .launch(function, shape.valueDim() / TILE, shape.valueHeads(), streams, THREADS, 1, 1, sharedBytes);
+            return;
+        }
+        int hv = shape.valueHeads();
+        long e = elemBytes(precision);
+        ensureScratch(rows);
+        long w = scratch;
+        long u = w + e * scratchRows * hv * shape.keyDim();
+        long m = u + e * scratchRows * hv * shape.valueDim();
+        args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(w).add(u).add(m)
+                .addInt(shape.heads()).addInt(hv).addInt(shape.valueDim()).addFloat(scale).addInt(minTokens)
+                .launch(prepare, (longestRun + TC_CHUNK - 1) / TC_CHUNK, hv, streams, THREADS, 1, 1, prepareShared);
+        args.reset().add(a.q()).add(a.k()).add(a.g()).add(w).add(u).add(m).add(a.offsets()).add(a.slots())
+                .add(a.pool()).add(a.out()).addInt(shape.heads()).addInt(hv).addInt(shape.valueDim())
+                .addFloat(scale).addInt(minTokens)
+                .launch(function, shape.valueDim() / TILE, hv, streams, THREADS, 1, 1, sharedBytes);
+    }
+
+    /** Scratch for {@code rows} rows of W {@code [HV, K]}, U {@code [HV, V]} and M {@code [HV, 64]}. */
+    private void ensureScratch(int rows) {
+        if (rows <= scratchRows) {
+            return;
+        }
+        if (scratch != 0) {
+            device.synchronize(); // launches queued earlier may still read the old buffer
+            device.free(scratch);
+            scratch = 0;
+        }
+        long want = Math.max(rows, scratchRows + scratchRows / 4);
+        long bytes = elemBytes(precision) * want * shape.valueHeads()
+                * (shape.keyDim() + shape.valueDim() + (long) TC_CHUNK);
+        scratch = device.allocate(bytes);
+        scratchRows = want;
+    }
+
+    @Override
+    public void close() {
+        if (scratch != 0) {
+            device.free(scratch);
+            scratch = 0;
+            scratchRows = 0;
+        }
+        args.close();
     }
 }

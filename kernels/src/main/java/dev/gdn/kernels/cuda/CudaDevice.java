@@ -73,18 +73,41 @@ public final class CudaDevice implements AutoCloseable {
         Cuda.check("cuCtxSetCurrent", cudart.cuCtxSetCurrent(context));
     }
 
-    /** {@code sm_XY} of this device. */
     /** Streaming multiprocessors of this device (grid sizes of the grid-stride kernels follow it). */
     public int multiprocessors() {
         return multiprocessors;
     }
 
+    /** {@code sm_XY} of this device. */
     public String architecture() {
         return "sm_" + major + minor;
     }
 
     public int driverVersion() {
         return driver;
+    }
+
+    /**
+     * NVRTC's {@code -I} option for the CUDA toolkit's headers ({@code mma.h}, {@code cuda_bf16.h}), which
+     * NVRTC does not find by itself: {@code $CUDA_HOME/include}, else {@code $CUDA_PATH/include}, else
+     * {@code /usr/local/cuda/include}.
+     *
+     * @throws CudaException naming every place looked at when none has {@code mma.h}
+     */
+    public static String includeOption() {
+        List<String> tried = new ArrayList<>();
+        for (String home : new String[] {System.getenv("CUDA_HOME"), System.getenv("CUDA_PATH"), "/usr/local/cuda"}) {
+            if (home == null || home.isBlank()) {
+                continue;
+            }
+            Path include = Path.of(home, "include");
+            if (Files.isRegularFile(include.resolve("mma.h"))) {
+                return "-I" + include;
+            }
+            tried.add(include.toString());
+        }
+        throw new CudaException("the tensor-core kernels need the CUDA toolkit's headers (mma.h, cuda_bf16.h) and "
+                + "none of " + tried + " has them: set CUDA_HOME to the toolkit's directory, or use the fp32 chunk form");
     }
 
     /** Allocates device memory, released on close. */

@@ -88,6 +88,16 @@ public final class CudaForward implements ForwardEngine {
      * @throws IllegalArgumentException when the model's shapes are outside what the kernels support
      */
     public CudaForward(CudaDevice device, GatedDeltaNetModel model, MatmulPrecision precision, int maxRowsPerPass) {
+        this(device, model, precision, ChunkPrecision.FP32, maxRowsPerPass);
+    }
+
+    /**
+     * As {@link #CudaForward(CudaDevice, GatedDeltaNetModel, MatmulPrecision, int)}, the chunkwise gated
+     * delta rule in {@code chunkPrecision} (the fp32 form where the tensor-core kernels do not cover the
+     * heads' shape: {@link #name()} says which runs).
+     */
+    public CudaForward(CudaDevice device, GatedDeltaNetModel model, MatmulPrecision precision,
+            ChunkPrecision chunkPrecision, int maxRowsPerPass) {
         this.c = model.config();
         try {
             checkSupported(c, maxRowsPerPass);
@@ -102,8 +112,10 @@ public final class CudaForward implements ForwardEngine {
             this.ops = new CudaModelOps(device, c.convSize());
             DeltaRuleShape shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
             this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape) : null;
-            this.chunk = c.deltaNetLayerCount() > 0 && CudaChunkedGatedDeltaRule.supports(shape)
-                    ? new CudaChunkedGatedDeltaRule(device, shape) : null;
+            ChunkPrecision form = CudaChunkedGatedDeltaRule.supports(shape, chunkPrecision) ? chunkPrecision
+                    : ChunkPrecision.FP32;
+            this.chunk = c.deltaNetLayerCount() > 0 && CudaChunkedGatedDeltaRule.supports(shape, form)
+                    ? new CudaChunkedGatedDeltaRule(device, shape, form) : null;
             ModelWeights w = model.weights();
             int d = c.hiddenSize();
             this.embeddings = floats(w.embeddings());
@@ -168,7 +180,8 @@ public final class CudaForward implements ForwardEngine {
 
     @Override
     public String name() {
-        return "cuda (" + device.architecture() + ", " + precision.label() + " matmuls)";
+        return "cuda (" + device.architecture() + ", " + precision.label() + " matmuls"
+                + (chunk == null ? "" : ", " + chunk.precision().label() + " chunkwise rule") + ")";
     }
 
     public MatmulPrecision precision() {
@@ -549,7 +562,12 @@ public final class CudaForward implements ForwardEngine {
                 positions[l] = scratch.ints("positions" + l, attentionPositions(l, a.cfg().windowSize(), slots));
             }
         }
-        Runnable body = () -> layers(n, rows, dTokens, dOffsets, dSlots, positions, logits);
+        int longest = 0;
+        for (int i = 0; i < n; i++) {
+            longest = Math.max(longest, offsets[i + 1] - offsets[i]);
+        }
+        int longestRun = longest;
+        Runnable body = () -> layers(n, rows, longestRun, dTokens, dOffsets, dSlots, positions, logits);
         if (rows == n && rows <= LOGIT_BLOCK) {
             // the one-token step: the same launches for the same batch size, replayed as a graph
             graphs.validate(scratch.generation() * 1_000_003L + pool.generation());
@@ -599,7 +617,8 @@ public final class CudaForward implements ForwardEngine {
      * The device work of a pass: no host copies, and no allocation once a shape has run (the LM head
      * included only up to one block of rows; larger ones go through {@link #lmHeadBlocks}).
      */
-    private void layers(int n, int rows, long dTokens, long dOffsets, long dSlots, long[] positions, boolean logits) {
+    private void layers(int n, int rows, int longestRun, long dTokens, long dOffsets, long dSlots, long[] positions,
+            boolean logits) {
         int d = c.hiddenSize();
         float eps = c.normEps();
         long h = scratch.get("h", 4L * rows * d);
@@ -609,7 +628,7 @@ public final class CudaForward implements ForwardEngine {
         ops.addRmsNorm(h, 0, norm(layers[0]), normed, rows, d, eps);
         for (int l = 0; l < layers.length; l++) {
             if (layers[l] instanceof DeltaLayer dl) {
-                deltaMix(l, dl, normed, mixed, n, rows, dSlots, dOffsets);
+                deltaMix(l, dl, normed, mixed, n, rows, longestRun, dSlots, dOffsets);
             } else {
                 attentionMix(l, (AttentionLayer) layers[l], normed, mixed, n, rows, dSlots, dOffsets, positions[l]);
             }
@@ -652,7 +671,8 @@ public final class CudaForward implements ForwardEngine {
         }
     }
 
-    private void deltaMix(int l, DeltaLayer w, long x, long y, int n, int rows, long dSlots, long dOffsets) {
+    private void deltaMix(int l, DeltaLayer w, long x, long y, int n, int rows, int longestRun, long dSlots,
+            long dOffsets) {
         int kDim = c.keyDim();
         int vDim = c.valueDim();
         int hv = c.numValueHeads();
@@ -686,14 +706,15 @@ public final class CudaForward implements ForwardEngine {
         ops.l2NormHeads(q, k, rows * c.numHeads(), c.headDim());
         ops.gates(a, b, w.negA(), w.dtBias(), g, beta, rows, hv, c.allowNegEigval() ? 2f : 1f);
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        DeltaRuleArrays arrays = new DeltaRuleArrays(q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o);
         if (rows == n) {
-            rule.step(n, q, k, v, g, beta, dSlots, pool.part(l, 0), o, scale);
-        } else if (chunk != null) {
+            rule.step(arrays, n, scale);
+        } else if (chunk != null && longestRun >= CHUNK_FROM) {
             // each stream takes the form its own run length calls for: the result never depends on the batch
-            rule.run(n, q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o, scale, CHUNK_FROM - 1);
-            chunk.run(n, q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o, scale, CHUNK_FROM);
+            rule.run(arrays, n, scale, CHUNK_FROM - 1);
+            chunk.run(arrays, n, rows, longestRun, scale, CHUNK_FROM);
         } else {
-            rule.run(n, q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o, scale);
+            rule.run(arrays, n, scale);
         }
         ops.gatedRmsNorm(o, gate, w.oNorm(), rows * hv, c.headValueDim(), c.normEps());
         prepare(o, rows, vDim);
@@ -778,6 +799,9 @@ public final class CudaForward implements ForwardEngine {
     @Override
     public synchronized void close() {
         graphs.close();
+        if (chunk != null) {
+            chunk.close();
+        }
         pool.close();
         scratch.close();
         ops.close();

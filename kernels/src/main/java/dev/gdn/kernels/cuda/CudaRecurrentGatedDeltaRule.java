@@ -9,10 +9,7 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
  * delta update and the output read fused, fp32, the state kept in registers over a stream's whole run
  * and updated in place. One token per stream is the decode step.
  *
- * <p>Device arrays (addresses from {@link CudaDevice#allocate}): {@code q, k: [rows, H, K]}
- * (L2-normalised), {@code v: [rows, HV, V]}, {@code g, beta: [rows, HV]}, {@code offsets: [N + 1]}
- * (int; stream n owns rows {@code [offsets[n], offsets[n+1])}), {@code slots: [N]} (int),
- * {@code pool: [slots, HV, K, V]}, {@code out: [rows, HV, V]}.
+ * <p>Device arrays as in {@link DeltaRuleArrays}.
  */
 public final class CudaRecurrentGatedDeltaRule {
     private static final int KSPLIT = 4;
@@ -40,29 +37,26 @@ public final class CudaRecurrentGatedDeltaRule {
                 "-DKSPLIT=" + KSPLIT);
     }
 
-    /** Advances {@code streams} streams over their rows (asynchronous on the default stream). */
-    public void run(int streams, long q, long k, long v, long g, long beta, long offsets, long slots, long pool,
-            long out, float scale) {
-        run(streams, q, k, v, g, beta, offsets, slots, pool, out, scale, Integer.MAX_VALUE);
+    /** Advances {@code streams} streams over their rows (asynchronous on the launch stream). */
+    public void run(DeltaRuleArrays a, int streams, float scale) {
+        run(a, streams, scale, Integer.MAX_VALUE);
     }
 
     /** As {@link #run}, leaving streams of more than {@code maxTokens} tokens untouched (for the chunk kernel). */
-    public void run(int streams, long q, long k, long v, long g, long beta, long offsets, long slots, long pool,
-            long out, float scale, int maxTokens) {
-        args.reset().add(q).add(k).add(v).add(g).add(beta).add(offsets).add(slots).add(pool).add(out)
-                .addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
-                .addInt(maxTokens)
+    public void run(DeltaRuleArrays a, int streams, float scale, int maxTokens) {
+        args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(a.slots())
+                .add(a.pool()).add(a.out()).addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim())
+                .addFloat(scale).addInt(maxTokens)
                 .launch(function, (shape.valueDim() + 31) / 32, shape.valueHeads(), streams, 32, KSPLIT, 1, 0);
     }
 
     /**
-     * The decode step: exactly one token per stream, row n belonging to stream n (no offsets);
-     * the same results as {@link #run} with offsets {@code 0..N}.
+     * The decode step: exactly one token per stream, row n belonging to stream n ({@code a.offsets()}
+     * unused); the same results as {@link #run} with offsets {@code 0..N}.
      */
-    public void step(int streams, long q, long k, long v, long g, long beta, long slots, long pool, long out,
-            float scale) {
-        args.reset().add(q).add(k).add(v).add(g).add(beta).add(slots).add(pool).add(out).addInt(shape.heads())
-                .addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
+    public void step(DeltaRuleArrays a, int streams, float scale) {
+        args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.slots()).add(a.pool())
+                .add(a.out()).addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
                 .launch(stepFunction, (shape.valueDim() + 31) / 32, shape.valueHeads(), streams, 32, KSPLIT, 1, 0);
     }
 }

@@ -13,17 +13,20 @@ import java.util.Arrays;
  */
 public final class CudaRuleAdapter implements GatedDeltaRule {
     private final CudaDevice device;
-    private final boolean chunked;
+    private final ChunkPrecision chunked;
 
     /** The recurrent form. */
     public CudaRuleAdapter(CudaDevice device) {
-        this(device, false);
+        this(device, null);
     }
 
-    /** The chunkwise form when {@code chunked} (see {@link CudaChunkedGatedDeltaRule#supports}). */
-    public CudaRuleAdapter(CudaDevice device, boolean chunked) {
+    /**
+     * The chunkwise form of {@code precision} (see {@link CudaChunkedGatedDeltaRule#supports}), the
+     * recurrent one when it is null.
+     */
+    public CudaRuleAdapter(CudaDevice device, ChunkPrecision precision) {
         this.device = device;
-        this.chunked = chunked;
+        this.chunked = precision;
     }
 
     @Override
@@ -51,10 +54,14 @@ public final class CudaRuleAdapter implements GatedDeltaRule {
         device.upload(dSlot, new int[] {0});
         long dp = upload(st);
         long dout = device.allocate(4L * t * s.vRowSize());
-        if (chunked) {
-            new CudaChunkedGatedDeltaRule(device, s).run(1, dq, dk, dv, dg, db, dOff, dSlot, dp, dout, in.scale(), 1);
+        DeltaRuleArrays arrays = new DeltaRuleArrays(dq, dk, dv, dg, db, dOff, dSlot, dp, dout);
+        if (chunked != null) {
+            try (CudaChunkedGatedDeltaRule rule = new CudaChunkedGatedDeltaRule(device, s, chunked)) {
+                rule.run(arrays, 1, t, t, in.scale(), 1);
+                device.synchronize();
+            }
         } else {
-            new CudaRecurrentGatedDeltaRule(device, s).run(1, dq, dk, dv, dg, db, dOff, dSlot, dp, dout, in.scale());
+            new CudaRecurrentGatedDeltaRule(device, s).run(arrays, 1, in.scale());
         }
         device.synchronize();
         float[] o = new float[t * s.vRowSize()];

@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Random;
 import org.bytedeco.cuda.cudart.CUevent_st;
@@ -62,20 +64,29 @@ public final class CudaStepBench {
                 DeltaRuleShape shape = new DeltaRuleShape(s[1], s[1], s[2], s[3]);
                 long c0 = System.nanoTime();
                 CudaRecurrentGatedDeltaRule step = new CudaRecurrentGatedDeltaRule(d, shape);
-                CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d, shape);
+                Map<ChunkPrecision, CudaChunkedGatedDeltaRule> chunks = new EnumMap<>(ChunkPrecision.class);
+                if (s[4] > 1) {
+                    for (ChunkPrecision p : ChunkPrecision.values()) {
+                        chunks.put(p, new CudaChunkedGatedDeltaRule(d, shape, p));
+                    }
+                }
                 System.out.printf(Locale.ROOT, "kernels for K=%d ready in %.1f s (NVRTC compile or disk cache)%n", s[2],
                         (System.nanoTime() - c0) / 1e9);
                 // parity on a sample of the same shape; the double-precision reference is slow, so long
-                // prefills are checked on their first 128 tokens
+                // prefills are checked on their first 200 tokens (four chunks of 64 with a partial one)
                 int[] lengths = new int[4];
-                java.util.Arrays.fill(lengths, Math.min(s[4], 128));
+                java.util.Arrays.fill(lengths, Math.min(s[4], 200));
                 CudaStepHarness sample = new CudaStepHarness(shape, lengths, 3);
                 float[][] ref = sample.reference();
-                List<String> forms = s[4] == 1 ? List.of("recurrent") : List.of("recurrent", "chunk");
+                List<String> forms = new ArrayList<>(List.of("recurrent"));
+                for (ChunkPrecision p : chunks.keySet()) {
+                    forms.add("chunk " + p.label());
+                }
                 for (String form : forms) {
-                    boolean chunked = form.equals("chunk");
-                    float[][] got = chunked ? sample.gpuChunked(d, chunk) : sample.gpu(d, step, s[4] == 1);
-                    double tol = chunked ? 1e-4 : 1e-5;
+                    CudaChunkedGatedDeltaRule chunk = form.startsWith("chunk ")
+                            ? chunks.get(ChunkPrecision.parse(form.substring(6))) : null;
+                    float[][] got = chunk != null ? sample.gpuChunked(d, chunk) : sample.gpu(d, step, s[4] == 1);
+                    double tol = chunk == null ? 1e-5 : chunk.precision() == ChunkPrecision.BF16 ? 1e-2 : 1e-4;
                     double eo = of(got[0], ref[0]).value();
                     double es = of(got[1], ref[1]).value();
                     if (!(eo <= tol && es <= tol)) {
@@ -84,12 +95,12 @@ public final class CudaStepBench {
                         return 1;
                     }
                     double ms = time(d, shape, s[0], s[4], a -> {
-                        if (chunked) {
-                            chunk.run(s[0], a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scaleOf(shape), 1);
+                        if (chunk != null) {
+                            chunk.run(a, s[0], s[0] * s[4], s[4], scaleOf(shape), 1);
                         } else if (s[4] == 1) {
-                            step.step(s[0], a[0], a[1], a[2], a[3], a[4], a[5], a[7], a[8], scaleOf(shape));
+                            step.step(a, s[0], scaleOf(shape));
                         } else {
-                            step.run(s[0], a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scaleOf(shape));
+                            step.run(a, s[0], scaleOf(shape));
                         }
                     });
                     double bytes = 2.0 * 4 * s[0] * (double) shape.stateSize();
@@ -103,6 +114,7 @@ public final class CudaStepBench {
                             + "\"fraction_of_copy\":%.3f,\"mtok_s\":%.3f}", s[0], s[1], s[2], s[3], s[4], form, eo, es,
                             ms, gbps / 1e9, gbps / copy, mtps));
                 }
+                chunks.values().forEach(CudaChunkedGatedDeltaRule::close);
             }
         }
         return 0;
@@ -114,10 +126,10 @@ public final class CudaStepBench {
 
     /**
      * Mean milliseconds of {@code launch} over {@code streams} streams of {@code t} random tokens; it gets
-     * the device arrays {q, k, v, g, beta, slots, offsets, pool, out}.
+     * the device arrays.
      */
     static double time(CudaDevice d, DeltaRuleShape shape, int streams, int t,
-            java.util.function.Consumer<long[]> launch) {
+            java.util.function.Consumer<DeltaRuleArrays> launch) {
         Random r = new Random(1);
         int n = streams * t;
         long dq = d.allocate(4L * n * shape.qkRowSize());
@@ -146,7 +158,7 @@ public final class CudaStepBench {
         }
         d.upload(ds, slots);
         d.upload(doff, offsets);
-        long[] a = {dq, dk, dv, dg, db, ds, doff, dp, dout, 0};
+        DeltaRuleArrays a = new DeltaRuleArrays(dq, dk, dv, dg, db, doff, ds, dp, dout);
         for (int i = 0; i < 3; i++) {
             launch.accept(a);
         }

@@ -89,20 +89,28 @@ final class CudaStepHarness {
         }
         return gpu(d, a -> {
             if (decode) {
-                step.step(streams, a[0], a[1], a[2], a[3], a[4], a[5], a[7], a[8], scale);
+                step.step(a, streams, scale);
             } else {
-                step.run(streams, a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scale);
+                step.run(a, streams, scale);
             }
         });
     }
 
     /** Through the chunkwise kernel (every stream, whatever its length). */
     float[][] gpuChunked(CudaDevice d, CudaChunkedGatedDeltaRule chunk) {
-        return gpu(d, a -> chunk.run(streams, a[0], a[1], a[2], a[3], a[4], a[6], a[5], a[7], a[8], scale, 1));
+        return gpu(d, a -> chunk.run(a, streams, rows, longestRun(), scale, 1));
     }
 
-    /** Uploads the inputs, runs {@code launch} on {q, k, v, g, beta, slots, offsets, pool, out}, downloads. */
-    private float[][] gpu(CudaDevice d, java.util.function.Consumer<long[]> launch) {
+    int longestRun() {
+        int m = 0;
+        for (int n = 0; n < streams; n++) {
+            m = Math.max(m, offsets[n + 1] - offsets[n]);
+        }
+        return m;
+    }
+
+    /** Uploads the inputs, runs {@code launch} on them, downloads {out, pool}. */
+    private float[][] gpu(CudaDevice d, java.util.function.Consumer<DeltaRuleArrays> launch) {
         long dq = d.allocate(4L * q.length);
         long dk = d.allocate(4L * k.length);
         long dv = d.allocate(4L * v.length);
@@ -120,7 +128,7 @@ final class CudaStepHarness {
         d.upload(db, beta);
         d.upload(ds, slots);
         d.upload(dp, pool);
-        launch.accept(new long[] {dq, dk, dv, dg, db, ds, doff, dp, dout});
+        launch.accept(new DeltaRuleArrays(dq, dk, dv, dg, db, doff, ds, dp, dout));
         d.synchronize();
         float[] out = new float[rows * shape.vRowSize()];
         float[] p = new float[pool.length];

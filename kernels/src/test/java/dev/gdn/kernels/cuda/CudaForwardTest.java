@@ -58,14 +58,34 @@ class CudaForwardTest {
         checkFixture(name, MatmulPrecision.TF32, 1e-2);
     }
 
-    /** Logits (one pass and the manifest's pieces) and final memories against FLA within {@code tol}. */
+    /** The tensor-core chunkwise rule in 3xTF32 keeps the model logits tolerance (1e-4) with fp32 matmuls. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void fixturesMatchFlaWithTheThreeTf32ChunkwiseRule(String name) {
+        checkFixture(name, MatmulPrecision.FP32, ChunkPrecision.TF32X3, 1e-4);
+    }
+
+    /** The bf16 tensor-core chunkwise rule stays within the bf16 tolerance (1e-2). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void fixturesMatchFlaWithinOneInAHundredWithTheBf16ChunkwiseRule(String name) {
+        checkFixture(name, MatmulPrecision.FP32, ChunkPrecision.BF16, 1e-2);
+    }
+
     private static void checkFixture(String name, MatmulPrecision p, double tol) {
+        checkFixture(name, p, ChunkPrecision.FP32, tol);
+    }
+
+    /** Logits (one pass and the manifest's pieces) and final memories against FLA within {@code tol}. */
+    private static void checkFixture(String name, MatmulPrecision p, ChunkPrecision cp, double tol) {
         Path dir = Fixtures.model(name);
-        GatedDeltaNetModel gpu = onGpu(GatedDeltaNetModel.load(dir, CpuKernels.fast()), p, 4096);
+        GatedDeltaNetModel cpu = GatedDeltaNetModel.load(dir, CpuKernels.fast());
+        CudaForward engine = new CudaForward(new CudaDevice(0), cpu, p, cp, 4096);
+        GatedDeltaNetModel gpu = cpu.withEngine(engine);
         try {
             ParityReport r = ModelParity.check(gpu, dir.resolve("expected.safetensors"), Fixtures.manifestPieces(name),
                     tol);
-            r.lines().forEach(l -> System.out.println(name + " " + p.label() + " " + l));
+            r.lines().forEach(l -> System.out.println(name + " " + engine.name() + " " + l));
             assertThat(r.lines()).hasSizeGreaterThan(2);
             assertThat(r.lines()).allSatisfy(l -> assertThat(l.pass()).as(l.toString()).isTrue());
         } finally {

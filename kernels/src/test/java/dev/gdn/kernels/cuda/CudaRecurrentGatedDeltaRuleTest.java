@@ -101,39 +101,4 @@ class CudaRecurrentGatedDeltaRuleTest {
             }
         }
     }
-
-    /** The chunkwise kernel: runs across chunk boundaries (31, 32, 33, 64, 65, 257 tokens) within 1e-4. */
-    @Test
-    void chunkwiseKernelOnVarlenRunsAcrossChunkBoundaries() {
-        for (DeltaRuleShape shape : new DeltaRuleShape[] {new DeltaRuleShape(2, 4, 64, 64),
-            new DeltaRuleShape(1, 1, 128, 128), new DeltaRuleShape(2, 2, 256, 512)}) {
-            try (CudaDevice d = new CudaDevice(0)) {
-                CudaStepHarness h = new CudaStepHarness(shape, new int[] {1, 31, 32, 33, 0, 64, 65, 257}, 29);
-                float[][] ref = h.reference();
-                float[][] got = h.gpuChunked(d, new CudaChunkedGatedDeltaRule(d, shape));
-                assertClose(shape + " chunkwise o", got[0], ref[0], 1e-4);
-                assertClose(shape + " chunkwise state pool", got[1], ref[1], 1e-4);
-                System.out.printf("chunk kernel %s: o %.2e, states %.2e%n", shape,
-                        dev.gdn.kernels.parity.RelativeError.of(got[0], ref[0]).value(),
-                        dev.gdn.kernels.parity.RelativeError.of(got[1], ref[1]).value());
-            }
-        }
-    }
-
-    @Test
-    void everyFlaOpFixtureThroughTheChunkwiseForm() {
-        try (CudaDevice d = new CudaDevice(0)) {
-            dev.gdn.kernels.testing.Fixtures.opCases().forEach(file -> {
-                var c = dev.gdn.kernels.parity.OpParity.read(file);
-                if (!CudaChunkedGatedDeltaRule.supports(c.shape())) {
-                    System.out.println(file.getFileName() + ": " + c.shape()
-                            + " is outside the chunk kernel (V not a multiple of 64): the recurrent one serves it");
-                    return;
-                }
-                float[][] out = c.run(new CudaRuleAdapter(d, true));
-                assertClose(file.getFileName() + " chunkwise o", out[0], c.oRef(), 1e-4);
-                assertClose(file.getFileName() + " chunkwise ht", out[1], c.htRef(), 1e-4);
-            });
-        }
-    }
 }

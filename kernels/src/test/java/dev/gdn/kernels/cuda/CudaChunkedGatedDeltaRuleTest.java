@@ -1,0 +1,158 @@
+package dev.gdn.kernels.cuda;
+
+import static dev.gdn.kernels.testing.Close.assertClose;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import dev.gdn.kernels.parity.OpParity;
+import dev.gdn.kernels.parity.RelativeError;
+import java.util.Arrays;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The chunkwise kernels, each precision against the double-precision reference on the device: fp32 and
+ * 3xTF32 within the chunked fp32 tolerance (1e-4), bf16 within the bf16 one (1e-2).
+ */
+@Tag("gpu")
+@Timeout(300)
+class CudaChunkedGatedDeltaRuleTest {
+
+    @BeforeEach
+    void requireGpu() {
+        Gpu.require();
+    }
+
+    static double tolerance(ChunkPrecision p) {
+        return p == ChunkPrecision.BF16 ? 1e-2 : 1e-4;
+    }
+
+    /** Varlen runs that end before, on and after chunk boundaries of both chunk sizes (32 and 64). */
+    @ParameterizedTest
+    @EnumSource(ChunkPrecision.class)
+    void varlenRunsAcrossChunkBoundaries(ChunkPrecision p) {
+        for (DeltaRuleShape shape : new DeltaRuleShape[] {new DeltaRuleShape(2, 4, 64, 64),
+            new DeltaRuleShape(1, 1, 128, 128), new DeltaRuleShape(2, 2, 256, 512)}) {
+            try (CudaDevice d = new CudaDevice(0);
+                    CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d, shape, p)) {
+                CudaStepHarness h = new CudaStepHarness(shape, new int[] {1, 31, 32, 33, 0, 63, 64, 65, 129, 257}, 29);
+                float[][] ref = h.reference();
+                float[][] got = h.gpuChunked(d, chunk);
+                System.out.printf("chunk kernel %s %s: o %.2e, states %.2e%n", p.label(), shape,
+                        RelativeError.of(got[0], ref[0]).value(), RelativeError.of(got[1], ref[1]).value());
+                assertClose(p.label() + " " + shape + " o", got[0], ref[0], tolerance(p));
+                assertClose(p.label() + " " + shape + " state pool", got[1], ref[1], tolerance(p));
+            }
+        }
+    }
+
+    /** Every FLA op fixture the kernel's shapes cover; FLA's own chunk kernel lands ~1.5e-3 (fp32) from them. */
+    @ParameterizedTest
+    @EnumSource(ChunkPrecision.class)
+    void everyFlaOpFixture(ChunkPrecision p) {
+        int[] checked = {0};
+        try (CudaDevice d = new CudaDevice(0)) {
+            dev.gdn.kernels.testing.Fixtures.opCases().forEach(file -> {
+                OpParity.Case c = OpParity.read(file);
+                if (!CudaChunkedGatedDeltaRule.supports(c.shape(), p)) {
+                    System.out.println(file.getFileName() + ": " + c.shape() + " is outside the " + p.label()
+                            + " chunk kernel: the recurrent one serves it");
+                    return;
+                }
+                float[][] out = c.run(new CudaRuleAdapter(d, p));
+                System.out.printf("%s %s: o %.2e, ht %.2e%n", p.label(), file.getFileName(),
+                        RelativeError.of(out[0], c.oRef()).value(), RelativeError.of(out[1], c.htRef()).value());
+                assertClose(file.getFileName() + " " + p.label() + " o", out[0], c.oRef(), tolerance(p));
+                assertClose(file.getFileName() + " " + p.label() + " ht", out[1], c.htRef(), tolerance(p));
+                checked[0]++;
+            });
+        }
+        assertThat(checked[0]).as("fixtures within the kernel's shapes").isGreaterThanOrEqualTo(2);
+    }
+
+    /**
+     * Stream 0 (100 tokens) alone, then beside 1, 7 and 40 other streams of other lengths: its output
+     * and state are bitwise the same.
+     */
+    @ParameterizedTest
+    @EnumSource(ChunkPrecision.class)
+    void aStreamsResultIsBitwiseTheSameAloneAndInABatch(ChunkPrecision p) {
+        DeltaRuleShape shape = new DeltaRuleShape(2, 4, 128, 128);
+        try (CudaDevice d = new CudaDevice(0);
+                CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d, shape, p)) {
+            for (int others : new int[] {1, 7, 40}) {
+                int[] lengths = new int[others + 1];
+                lengths[0] = 100;
+                for (int i = 1; i <= others; i++) {
+                    lengths[i] = 1 + (i * 37) % 300;
+                }
+                CudaStepHarness batch = new CudaStepHarness(shape, lengths, 5 + others);
+                float[][] all = batch.gpuChunked(d, chunk);
+                CudaStepHarness alone = new CudaStepHarness(shape, new int[] {100}, 99);
+                int qk = 100 * shape.qkRowSize();
+                System.arraycopy(batch.q, 0, alone.q, 0, qk);
+                System.arraycopy(batch.k, 0, alone.k, 0, qk);
+                System.arraycopy(batch.v, 0, alone.v, 0, 100 * shape.vRowSize());
+                System.arraycopy(batch.g, 0, alone.g, 0, 100 * shape.valueHeads());
+                System.arraycopy(batch.beta, 0, alone.beta, 0, 100 * shape.valueHeads());
+                System.arraycopy(batch.pool, batch.slots[0] * shape.stateSize(), alone.pool,
+                        alone.slots[0] * shape.stateSize(), shape.stateSize());
+                float[][] one = alone.gpuChunked(d, chunk);
+                assertThat(Arrays.copyOf(one[0], 100 * shape.vRowSize()))
+                        .as("%s: stream 0's output alone and beside %d others", p.label(), others)
+                        .containsExactly(Arrays.copyOf(all[0], 100 * shape.vRowSize()));
+                assertThat(Arrays.copyOfRange(one[1], alone.slots[0] * shape.stateSize(),
+                        (alone.slots[0] + 1) * shape.stateSize()))
+                        .as("%s: stream 0's state alone and beside %d others", p.label(), others)
+                        .containsExactly(Arrays.copyOfRange(all[1], batch.slots[0] * shape.stateSize(),
+                                (batch.slots[0] + 1) * shape.stateSize()));
+            }
+        }
+    }
+
+    /** Streams shorter than minTokens are left to the recurrent kernel: neither their state nor their output is touched. */
+    @ParameterizedTest
+    @EnumSource(ChunkPrecision.class)
+    void streamsBelowTheThresholdAreLeftUntouched(ChunkPrecision p) {
+        DeltaRuleShape shape = new DeltaRuleShape(1, 2, 64, 64);
+        try (CudaDevice d = new CudaDevice(0);
+                CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d, shape, p)) {
+            CudaStepHarness h = new CudaStepHarness(shape, new int[] {10, 80}, 3);
+            long dq = d.allocate(4L * h.q.length);
+            long dk = d.allocate(4L * h.k.length);
+            long dv = d.allocate(4L * h.v.length);
+            long dg = d.allocate(4L * h.g.length);
+            long db = d.allocate(4L * h.beta.length);
+            long doff = d.allocate(4L * h.offsets.length);
+            long ds = d.allocate(4L * h.slots.length);
+            long dp = d.allocate(4L * h.pool.length);
+            long dout = d.allocate(4L * h.rows * shape.vRowSize());
+            d.upload(dq, h.q);
+            d.upload(dk, h.k);
+            d.upload(dv, h.v);
+            d.upload(dg, h.g);
+            d.upload(db, h.beta);
+            d.upload(doff, h.offsets);
+            d.upload(ds, h.slots);
+            d.upload(dp, h.pool);
+            float[] sentinel = new float[h.rows * shape.vRowSize()];
+            Arrays.fill(sentinel, 7f);
+            d.upload(dout, sentinel);
+            chunk.run(new DeltaRuleArrays(dq, dk, dv, dg, db, doff, ds, dp, dout), 2, h.rows, 80, h.scale, 32);
+            d.synchronize();
+            float[] out = new float[sentinel.length];
+            float[] pool = new float[h.pool.length];
+            d.download(out, dout);
+            d.download(pool, dp);
+            int s = shape.stateSize();
+            assertThat(Arrays.copyOfRange(pool, h.slots[0] * s, (h.slots[0] + 1) * s))
+                    .containsExactly(Arrays.copyOfRange(h.pool, h.slots[0] * s, (h.slots[0] + 1) * s));
+            assertThat(Arrays.copyOf(out, 10 * shape.vRowSize())).containsOnly(7f);
+            assertThat(Arrays.copyOfRange(pool, h.slots[1] * s, (h.slots[1] + 1) * s))
+                    .isNotEqualTo(Arrays.copyOfRange(h.pool, h.slots[1] * s, (h.slots[1] + 1) * s));
+        }
+    }
+}
