@@ -28,8 +28,9 @@ final class Cublas implements AutoCloseable {
      * {@code y = x W^T}.
      *
      * @param x       {@code [rows, in]} fp32 on the device
-     * @param xBf16   x split into {@code [2, rows, in]} bf16 parts, used with bf16 weights
-     * @param parts   scratch of {@code 2 * rows * out} floats, used with bf16 weights
+     * @param xBf16   x as {@code [rows, in]} bf16 (BF16) or split into {@code [2, rows, in]} bf16 parts
+     *                (BF16_WEIGHTS)
+     * @param parts   scratch of {@code 2 * rows * out} floats, used with BF16_WEIGHTS
      * @param w       {@code [out, in]}
      * @param y       {@code [rows, out]} fp32 on the device
      */
@@ -46,10 +47,14 @@ final class Cublas implements AutoCloseable {
                     cublas.CUBLAS_OP_N, m, rows, k, one, new DevicePointer(w.address()), cudart.CUDA_R_32F, k,
                     new DevicePointer(x), cudart.CUDA_R_32F, k, zero, new DevicePointer(y), cudart.CUDA_R_32F, m,
                     cublas.CUBLAS_COMPUTE_32F_FAST_TF32, cublas.CUBLAS_GEMM_DEFAULT));
-            case BF16 -> {
+            case BF16 -> check("cublasGemmEx(bf16)", cublas.cublasGemmEx(handle, cublas.CUBLAS_OP_T,
+                    cublas.CUBLAS_OP_N, m, rows, k, one, new DevicePointer(w.address()), cudart.CUDA_R_16BF, k,
+                    new DevicePointer(xBf16), cudart.CUDA_R_16BF, k, zero, new DevicePointer(y), cudart.CUDA_R_32F, m,
+                    cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT));
+            case BF16_WEIGHTS -> {
                 // activations as hi + lo bf16 rows (already split by the caller): one product over
                 // 2 * rows columns reads W once
-                check("cublasGemmEx(bf16)", cublas.cublasGemmEx(handle, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, m,
+                check("cublasGemmEx(bf16 split)", cublas.cublasGemmEx(handle, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, m,
                         2 * rows, k, one, new DevicePointer(w.address()), cudart.CUDA_R_16BF, k,
                         new DevicePointer(xBf16), cudart.CUDA_R_16BF, k, zero, new DevicePointer(parts),
                         cudart.CUDA_R_32F, m, cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT));

@@ -13,16 +13,19 @@ import org.bytedeco.cuda.global.cudart;
  *       fp32 fused multiply-adds.</li>
  *   <li>{@link ChunkPrecision#TF32X3} and {@link ChunkPrecision#BF16}: {@code gated_delta_rule_chunk_tc.cu},
  *       chunks of 64 tokens on tensor cores in two launches: every chunk's triangular solve and
- *       products at once, then the chunks of each stream in order. The first writes per-row
- *       intermediates to scratch this object owns ({@code (K + V + 64) x HV} values a row).</li>
+ *       products at once, then the chunks of each stream in order, 32 value columns a block. The first
+ *       writes per-row intermediates to scratch this object owns ({@code (3K + V + 64) x HV} values a
+ *       row in the operands' precision, and one fp32).</li>
  * </ul>
  *
  * <p>Device arrays as in {@link DeltaRuleArrays}.
  */
 public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     private static final int THREADS = 256;
-    /** Value columns of the state a block owns. */
+    /** Value columns of the state a block of the fp32 kernel owns. */
     private static final int TILE = 64;
+    /** Value columns of the state a block of the tensor-core recurrence owns. */
+    private static final int TC_TILE = 32;
     private static final int TC_CHUNK = 64;
     private static final int MAX_SHARED = 220 * 1024;
 
@@ -58,12 +61,13 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         int k = shape.keyDim();
         if (precision.tensorCores()) {
             String src = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
+            boolean ktBuffer = recurShared(k, precision, true) <= MAX_SHARED;
             String[] opts = {"-DK_DIM=" + k, "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0),
-                "-DBV=" + TILE, CudaDevice.includeOption()};
+                "-DBV=" + TC_TILE, "-DKT_BUFFER=" + (ktBuffer ? 1 : 0), CudaDevice.includeOption()};
             this.prepare = device.function(src, "gdr_chunk_prepare", opts);
             this.function = device.function(src, "gdr_chunk_recur", opts);
             this.prepareShared = prepareShared(k, precision);
-            this.sharedBytes = recurShared(k, precision);
+            this.sharedBytes = recurShared(k, precision, ktBuffer);
             allowShared(prepare, prepareShared);
         } else {
             this.prepare = null;
@@ -89,13 +93,11 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     /** Whether the kernel of {@code precision} handles heads of this shape. */
     public static boolean supports(DeltaRuleShape shape, ChunkPrecision precision) {
         int k = shape.keyDim();
-        if (shape.valueDim() % TILE != 0) {
-            return false;
-        }
         if (!precision.tensorCores()) {
-            return k % 16 == 0 && simtShared(k) <= MAX_SHARED;
+            return shape.valueDim() % TILE == 0 && k % 16 == 0 && simtShared(k) <= MAX_SHARED;
         }
-        return k % 64 == 0 && Math.max(prepareShared(k, precision), recurShared(k, precision)) <= MAX_SHARED;
+        return shape.valueDim() % 64 == 0 && k % 64 == 0
+                && Math.max(prepareShared(k, precision), recurShared(k, precision, false)) <= MAX_SHARED;
     }
 
     public ChunkPrecision precision() {
@@ -122,21 +124,23 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         return width + 32 / elemBytes(p);
     }
 
-    /** gam, beta, e^gam {@code [C]}; K, Q {@code [C, K]}; two fp32 {@code [C, C]}. See the kernel. */
+    /** Five fp32 {@code [C]}; K, Q {@code [C, K]}; two fp32 {@code [C, C]}. See the kernel. */
     private static int prepareShared(int k, ChunkPrecision p) {
         int c = TC_CHUNK;
-        return 3 * c * 4 + 2 * c * padded(k, p) * elemBytes(p) + 2 * c * (c + 8) * 4;
+        return 5 * c * 4 + 2 * c * padded(k, p) * elemBytes(p) + 2 * c * (c + 8) * 4;
     }
 
-    /** State fp32 (and bf16) {@code [K, 64]}; one {@code [C, K]}; U, staging fp32, M (and bf16 Vn) {@code [C, 64]}. */
-    private static int recurShared(int k, ChunkPrecision p) {
+    /**
+     * The state slice fp32 {@code [K, 32]} (and as bf16); two (three with a buffer for Kt) {@code [C, K]};
+     * U {@code [C, 32]}; M {@code [C, C]}; staging fp32 {@code [C, 32]}. See the kernel.
+     */
+    private static int recurShared(int k, ChunkPrecision p, boolean ktBuffer) {
         int c = TC_CHUNK;
         int e = elemBytes(p);
-        boolean bf16 = p == ChunkPrecision.BF16;
-        int bytes = k * (TILE + 8) * 4 + (bf16 ? k * padded(TILE, p) * e : 0) + c * padded(k, p) * e
-                + c * (c + 8) * 4 + (bf16 ? c * padded(TILE, p) * e : 0) + c * padded(c, p) * e + c * (c + 8) * 4
-                + 2 * c * 4;
-        return bytes;
+        int fp32Tile = TC_TILE + 8;
+        return k * fp32Tile * 4 + (p == ChunkPrecision.BF16 ? k * padded(TC_TILE, p) * e : 0)
+                + (ktBuffer ? 3 : 2) * c * padded(k, p) * e + c * padded(TC_TILE, p) * e + c * padded(c, p) * e
+                + c * fp32Tile * 4;
     }
 
     /**
@@ -148,6 +152,15 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
      * @param longestRun the most tokens one stream has
      */
     public void run(DeltaRuleArrays a, int streams, int rows, int longestRun, float scale, int minTokens) {
+        run(a, streams, rows, longestRun, scale, minTokens, true, true);
+    }
+
+    /**
+     * {@link #run} with the tensor-core forms' launches chosen (for timing each on its own: the recurrence
+     * alone reads what the last preparation of the same batch left in scratch).
+     */
+    void run(DeltaRuleArrays a, int streams, int rows, int longestRun, float scale, int minTokens, boolean prepareStage,
+            boolean recurStage) {
         if (streams == 0 || longestRun < Math.max(1, minTokens)) {
             return;
         }
@@ -161,19 +174,31 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         int hv = shape.valueHeads();
         long e = elemBytes(precision);
         ensureScratch(rows);
+        long perK = e * scratchRows * hv * shape.keyDim();
         long w = scratch;
-        long u = w + e * scratchRows * hv * shape.keyDim();
+        long qg = w + perK;
+        long kt = qg + perK;
+        long u = kt + perK;
         long m = u + e * scratchRows * hv * shape.valueDim();
-        args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(w).add(u).add(m)
-                .addInt(shape.heads()).addInt(hv).addInt(shape.valueDim()).addFloat(scale).addInt(minTokens)
-                .launch(prepare, (longestRun + TC_CHUNK - 1) / TC_CHUNK, hv, streams, THREADS, 1, 1, prepareShared);
-        args.reset().add(a.q()).add(a.k()).add(a.g()).add(w).add(u).add(m).add(a.offsets()).add(a.slots())
-                .add(a.pool()).add(a.out()).addInt(shape.heads()).addInt(hv).addInt(shape.valueDim())
-                .addFloat(scale).addInt(minTokens)
-                .launch(function, shape.valueDim() / TILE, hv, streams, THREADS, 1, 1, sharedBytes);
+        long decay = m + e * scratchRows * hv * TC_CHUNK;
+        if (prepareStage) {
+            args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(w).add(u)
+                    .add(m).add(qg).add(kt).add(decay).addInt(shape.heads()).addInt(hv).addInt(shape.valueDim())
+                    .addFloat(scale).addInt(minTokens)
+                    .launch(prepare, (longestRun + TC_CHUNK - 1) / TC_CHUNK, hv, streams, THREADS, 1, 1, prepareShared);
+        }
+        if (!recurStage) {
+            return;
+        }
+        args.reset().add(w).add(u).add(m).add(qg).add(kt).add(decay).add(a.offsets()).add(a.slots()).add(a.pool())
+                .add(a.out()).addInt(hv).addInt(shape.valueDim()).addInt(minTokens)
+                .launch(function, shape.valueDim() / TC_TILE, hv, streams, THREADS, 1, 1, sharedBytes);
     }
 
-    /** Scratch for {@code rows} rows of W {@code [HV, K]}, U {@code [HV, V]} and M {@code [HV, 64]}. */
+    /**
+     * Scratch for {@code rows} rows of -W, Qg, Kt {@code [HV, K]}, U {@code [HV, V]}, M {@code [HV, 64]}
+     * (operand precision) and the decays {@code [HV]} (fp32).
+     */
     private void ensureScratch(int rows) {
         if (rows <= scratchRows) {
             return;
@@ -184,8 +209,8 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             scratch = 0;
         }
         long want = Math.max(rows, scratchRows + scratchRows / 4);
-        long bytes = elemBytes(precision) * want * shape.valueHeads()
-                * (shape.keyDim() + shape.valueDim() + (long) TC_CHUNK);
+        long bytes = want * shape.valueHeads()
+                * (elemBytes(precision) * (3L * shape.keyDim() + shape.valueDim() + TC_CHUNK) + 4);
         scratch = device.allocate(bytes);
         scratchRows = want;
     }

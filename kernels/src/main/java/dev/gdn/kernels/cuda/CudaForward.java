@@ -756,6 +756,8 @@ public final class CudaForward implements ForwardEngine {
     private void prepare(long x, int rows, int cols) {
         prepared = x;
         if (precision == MatmulPrecision.BF16) {
+            ops.toBf16(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
+        } else if (precision == MatmulPrecision.BF16_WEIGHTS) {
             ops.toBf16Split(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
         }
     }
@@ -767,8 +769,10 @@ public final class CudaForward implements ForwardEngine {
         }
         long xb = 0;
         long parts = 0;
-        if (precision == MatmulPrecision.BF16) {
+        if (precision.bf16Weights()) {
             xb = scratch.get("bf16", 4L * rows * w.cols());
+        }
+        if (precision == MatmulPrecision.BF16_WEIGHTS) {
             parts = scratch.get("bf16parts", 8L * rows * w.rows());
         }
         blas.linear(x, xb, parts, rows, w, y, ops);

@@ -20,9 +20,10 @@ import java.util.Random;
 /**
  * Parity-gated timer of the whole model on the GPU: an FLA-1B-shaped model (hidden 2048, 21 layers,
  * 6 heads, K 256, V 512, vocab 32000) with seeded random weights rounded to bf16 (a bf16 checkpoint),
- * memories resident on the GPU, LM head included. Each precision is first checked against the CPU
- * forward of the same weights (logits within 1e-4 with fp32 matrix products, 1e-3 with bf16 ones) on a
- * few streams; then 1, 64, 256, 1024 streams advance by one token and by 64-token pieces.
+ * memories resident on the GPU, LM head included. Each precision (matrix products + chunkwise rule) is
+ * first checked against the CPU forward of the same weights on a few streams (logits within 1e-2 for
+ * bf16 products and rule, FLA's precision class; 1e-3 for bf16 weights with split activations and the
+ * 3xTF32 rule; 1e-4 for fp32); then 1, 64, 256, 1024 streams advance by one token and by 64-token pieces.
  * The device-to-device copy bandwidth is measured in the same run.
  *
  * <p>Arguments: {@code [out.json] [layers]} (21 by default); also {@code gdn bench gpu}.
@@ -61,20 +62,30 @@ public final class CudaModelBench {
         }
         json.add(String.format(Locale.ROOT, "{\"what\":\"copy\",\"gbps\":%.1f}", copy / 1e9));
         int[] streamCounts = {1, 64, 256, 1024};
-        for (MatmulPrecision p : new MatmulPrecision[] {MatmulPrecision.BF16, MatmulPrecision.FP32}) {
-            CudaForward engine = new CudaForward(new CudaDevice(0), cpu, p, CudaForward.DEFAULT_MAX_ROWS_PER_PASS);
+        record Mode(MatmulPrecision matmul, ChunkPrecision chunk, double tol) {
+            String label() {
+                return matmul.label() + "+" + chunk.label();
+            }
+        }
+        for (Mode mode : new Mode[] {new Mode(MatmulPrecision.BF16, ChunkPrecision.BF16, 1e-2),
+            new Mode(MatmulPrecision.BF16_WEIGHTS, ChunkPrecision.TF32X3, 1e-3),
+            new Mode(MatmulPrecision.FP32, ChunkPrecision.FP32, 1e-4)}) {
+            CudaForward engine = new CudaForward(new CudaDevice(0), cpu, mode.matmul(), mode.chunk(),
+                    CudaForward.DEFAULT_MAX_ROWS_PER_PASS);
+            String label = mode.label();
             try {
                 GatedDeltaNetModel gpu = cpu.withEngine(engine);
-                double tol = p == MatmulPrecision.FP32 ? 1e-4 : 1e-3;
+                double tol = mode.tol();
                 double err = parity(cpu, gpu);
-                System.out.printf(Locale.ROOT, "%s matmuls: weights %.2f GiB on the GPU, memory per stream %.1f MiB; "
-                        + "parity vs CPU logits %.2e (tolerance %.0e)%n", p.label(), engine.weightBytes() / (double) (1L << 30),
-                        engine.memoryBytesPerStream() / (double) (1 << 20), err, tol);
+                System.out.printf(Locale.ROOT, "%s: weights %.2f GiB on the GPU, memory per stream %.1f MiB; "
+                        + "parity vs CPU logits %.2e (tolerance %.0e)%n", engine.name(),
+                        engine.weightBytes() / (double) (1L << 30), engine.memoryBytesPerStream() / (double) (1 << 20),
+                        err, tol);
                 if (!(err <= tol)) {
-                    System.out.println("PARITY FAILED for " + p.label() + "; not timing");
+                    System.out.println("PARITY FAILED for " + label + "; not timing");
                     code = 1;
                     json.add(String.format(Locale.ROOT, "{\"precision\":\"%s\",\"parity\":%.3e,\"failed\":true}",
-                            p.label(), err));
+                            label, err));
                     continue;
                 }
                 long free = engine.device().memoryInfo()[0];
@@ -83,7 +94,7 @@ public final class CudaModelBench {
                     for (int n : streamCounts) {
                         if ((long) n * engine.memoryBytesPerStream() > free - (6L << 30)) {
                             System.out.printf(Locale.ROOT, "| %s | %d | %d | skipped: %.1f GiB of memories do not fit "
-                                    + "next to the weights |%n", p.label(), n, t,
+                                    + "next to the weights |%n", label, n, t,
                                     n * engine.memoryBytesPerStream() / (double) (1L << 30));
                             continue;
                         }
@@ -91,11 +102,11 @@ public final class CudaModelBench {
                         double tps = n * (double) t / (ms * 1e-3);
                         double stateBytes = 2.0 * n * engine.memoryBytesPerStream();
                         double gbps = stateBytes / (ms * 1e-3);
-                        System.out.printf(Locale.ROOT, "| %s | %d | %d | %.3f | %.0f | %.0f | %.0f%% |%n", p.label(), n, t,
+                        System.out.printf(Locale.ROOT, "| %s | %d | %d | %.3f | %.0f | %.0f | %.0f%% |%n", label, n, t,
                                 ms, tps, gbps / 1e9, 100 * gbps / copy);
                         json.add(String.format(Locale.ROOT, "{\"precision\":\"%s\",\"streams\":%d,\"tokens\":%d,"
                                 + "\"ms\":%.4f,\"tokens_per_s\":%.1f,\"state_gbps\":%.1f,\"copy_gbps\":%.1f,"
-                                + "\"parity\":%.3e,\"bytes_per_stream\":%d}", p.label(), n, t, ms, tps, gbps / 1e9,
+                                + "\"parity\":%.3e,\"bytes_per_stream\":%d}", label, n, t, ms, tps, gbps / 1e9,
                                 copy / 1e9, err, engine.memoryBytesPerStream()));
                     }
                 }
@@ -104,10 +115,10 @@ public final class CudaModelBench {
                 for (int n : new int[] {8, 64}) {
                     double ms = timeHostMemories(gpu, n);
                     System.out.printf(Locale.ROOT, "| %s | %d | 1 | %.3f | %.0f | host memories copied in and out: "
-                            + "%.1f GB/s of transfers |%n", p.label(), n, ms, n / (ms * 1e-3),
+                            + "%.1f GB/s of transfers |%n", label, n, ms, n / (ms * 1e-3),
                             2.0 * n * engine.memoryBytesPerStream() / (ms * 1e-3) / 1e9);
                     json.add(String.format(Locale.ROOT, "{\"precision\":\"%s\",\"streams\":%d,\"tokens\":1,"
-                            + "\"path\":\"host memories\",\"ms\":%.4f}", p.label(), n, ms));
+                            + "\"path\":\"host memories\",\"ms\":%.4f}", label, n, ms));
                 }
             } finally {
                 engine.close();

@@ -26,6 +26,7 @@ final class CudaModelOps {
     private final CUfunc_st swiglu;
     private final CUfunc_st addBias;
     private final CUfunc_st toBf16Split;
+    private final CUfunc_st toBf16;
     private final CUfunc_st addHalves;
     private final CUfunc_st attention;
     private final CUfunc_st ringAppend;
@@ -50,6 +51,7 @@ final class CudaModelOps {
         swiglu = d.function(SOURCE, "swiglu", w);
         addBias = d.function(SOURCE, "add_bias", w);
         toBf16Split = d.function(SOURCE, "to_bf16_split", w);
+        toBf16 = d.function(SOURCE, "to_bf16", w);
         addHalves = d.function(SOURCE, "add_halves", w);
         attention = d.function(SOURCE, "window_attention", w);
         ringAppend = d.function(SOURCE, "ring_append", w);
@@ -114,6 +116,11 @@ final class CudaModelOps {
     /** x {@code [n]} fp32 to y {@code [2, n]} bf16: the rounded values, then what rounding left out. */
     void toBf16Split(long x, long y, long n) {
         args.reset().add(x).add(y).add(n).launch(toBf16Split, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
+    }
+
+    /** x {@code [n]} fp32 to y {@code [n]} bf16, rounded to nearest. */
+    void toBf16(long x, long y, long n) {
+        args.reset().add(x).add(y).add(n).launch(toBf16, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     /** {@code y[i] = parts[i] + parts[n + i]}. */

@@ -103,12 +103,24 @@ public final class CudaStepBench {
                             step.run(a, s[0], scaleOf(shape));
                         }
                     });
+                    String stages = "";
+                    if (chunk != null && chunk.precision().tensorCores()) {
+                        double prep = time(d, shape, s[0], s[4],
+                                a -> chunk.run(a, s[0], s[0] * s[4], s[4], scaleOf(shape), 1, true, false));
+                        boolean[] prepared = {false};
+                        double rec = time(d, shape, s[0], s[4], a -> {
+                            // the first (warm-up) call prepares the scratch the timed recurrences read
+                            chunk.run(a, s[0], s[0] * s[4], s[4], scaleOf(shape), 1, !prepared[0], true);
+                            prepared[0] = true;
+                        });
+                        stages = String.format(Locale.ROOT, " (prepare %.3f + recurrence %.3f)", prep, rec);
+                    }
                     double bytes = 2.0 * 4 * s[0] * (double) shape.stateSize();
                     double gbps = bytes / (ms * 1e-3);
                     double mtps = s[0] * (double) s[4] / (ms * 1e-3) / 1e6;
-                    System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %d | %s | %.1e / %.1e | %.3f | %.0f | %.0f%% "
-                            + "| %.2f |%n", s[0], s[1], s[2], s[3], s[4], form, eo, es, ms, gbps / 1e9, 100 * gbps / copy,
-                            mtps);
+                    System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %d | %s | %.1e / %.1e | %.3f%s | %.0f | %.0f%% "
+                            + "| %.2f |%n", s[0], s[1], s[2], s[3], s[4], form, eo, es, ms, stages, gbps / 1e9,
+                            100 * gbps / copy, mtps);
                     json.add(String.format(Locale.ROOT, "{\"N\":%d,\"H\":%d,\"K\":%d,\"V\":%d,\"T\":%d,"
                             + "\"form\":\"%s\",\"parity_o\":%.2e,\"parity_state\":%.2e,\"ms\":%.4f,\"gbps\":%.1f,"
                             + "\"fraction_of_copy\":%.3f,\"mtok_s\":%.3f}", s[0], s[1], s[2], s[3], s[4], form, eo, es,

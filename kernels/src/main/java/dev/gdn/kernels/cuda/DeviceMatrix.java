@@ -18,7 +18,7 @@ record DeviceMatrix(long address, int rows, int cols, MatmulPrecision precision)
         if ((long) rows * cols != w.length) {
             throw new IllegalArgumentException("weight has " + w.length + " floats, expected [" + rows + ", " + cols + "]");
         }
-        if (p == MatmulPrecision.BF16) {
+        if (p.bf16Weights()) {
             short[] h = new short[w.length];
             for (int i = 0; i < w.length; i++) {
                 h[i] = HalfFloats.floatToBf16(w[i]);

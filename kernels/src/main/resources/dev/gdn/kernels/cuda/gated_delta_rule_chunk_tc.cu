@@ -6,21 +6,24 @@
 //   T    = (I + A)^-1                                             (forward substitution, fp32)
 //   W    = T diag(beta e^gam) K,   U = T diag(beta) V            [C, K], [C, V]
 //   M    = scale (Gam o Q K^T)                                    lower with diagonal
+//   Qg   = scale diag(e^gam) Q,    Kt = diag(e^(gam_last - gam)) K
 // then, chunk after chunk,
 //   Vn   = U - W S0
-//   O    = scale diag(e^gam) Q S0 + M Vn
-//   S    = e^gam_last S0 + (diag(e^(gam_last - gam)) K)^T Vn.
+//   O    = Qg S0 + M Vn
+//   S    = e^gam_last S0 + Kt^T Vn.
 //
-// gdr_chunk_prepare (grid: chunks of the longest run, HV, N) computes W, U and M for every chunk at once
-// and writes them to scratch rows laid out like the inputs; gdr_chunk_recur (grid: V / BV, HV, N) walks
-// each stream's chunks in order with its [K, BV] slice of S in shared memory. Every matrix product is a
-// 16 x 16 tile product on tensor cores (WMMA) with fp32 accumulation:
+// gdr_chunk_prepare (grid: chunks of the longest run, HV, N) computes -W, U, M, Qg, Kt and e^gam for
+// every chunk at once into scratch rows laid out like the inputs; gdr_chunk_recur (grid: V / BV, HV, N)
+// walks each stream's chunks in order with its [K, BV] slice of S in shared memory, its loads issued
+// asynchronously (cp.async). Every matrix product is a 16 x 16 tile product on tensor cores (WMMA) with
+// fp32 accumulation:
 //   PREC_BF16 = 1: operands rounded to bfloat16 (the precision class of FLA's chunk kernel);
 //   PREC_BF16 = 0: operands split into two TF32 parts, three products a tile (3xTF32), about fp32 accuracy.
 // Decays, the substitution and the state between chunks stay fp32. Every sum has a fixed order, so a
 // stream's results do not depend on its batch.
 //
-// Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (64).
+// Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16 or 32), KT_BUFFER (1: Kt has a
+// buffer of its own and arrives with the chunk's other operands; 0: it follows -W into the same one).
 
 #include <mma.h>
 #include <cuda_bf16.h>
@@ -33,13 +36,16 @@ using namespace nvcuda;
 #error "PREC_BF16 must be defined"
 #endif
 #ifndef BV
-#define BV 64
+#define BV 32
+#endif
+#ifndef KT_BUFFER
+#define KT_BUFFER 0
 #endif
 #define CH 64
 #define THREADS 256
 #define WARPS (THREADS / 32)
 static_assert(K_DIM % 64 == 0, "K_DIM must be a multiple of 64");
-static_assert(BV == 64, "the recurrence kernel's buffers assume BV == CH == 64");
+static_assert(BV == 16 || BV == 32, "BV must be 16 or 32");
 
 #if PREC_BF16
 typedef __nv_bfloat16 elem;
@@ -57,11 +63,13 @@ __device__ __forceinline__ float from_elem(elem x) { return x; }
 
 // padding of 32 bytes a row keeps every tile 32-byte aligned and spreads rows over the banks
 #define PE (32 / (int)sizeof(elem))
-#define LDK (K_DIM + PE) // rows of K or Q, [C][K]
+#define LDK (K_DIM + PE) // [C][K] operands
 #define LDC (CH + PE)    // [C][C] operands
 #define LDB (BV + PE)    // [*][BV] operands
-#define LDF (CH + 8)     // fp32 staging, [*][64]
-#define LDS (BV + 8)     // fp32 state slice [K][BV]
+#define LD64 (64 + PE)   // [C][64] operands (a block of V in the prepare kernel)
+#define LDF (CH + 8)     // fp32 [C][64]
+#define LDS (BV + 8)     // fp32 [*][BV]
+#define VEC (16 / (int)sizeof(elem)) // elements in 16 bytes
 
 typedef wmma::fragment<wmma::accumulator, 16, 16, WK, float> acc_t;
 
@@ -107,67 +115,97 @@ __device__ __forceinline__ void tile_mma(acc_t& acc, const elem* a, int lda, con
     }
 }
 
-// Cumulative log-decay of the chunk's tokens (g = 0 past the run's end) by a fixed-order scan:
-// threads 0..63 take part, the caller synchronises before and after.
-__device__ __forceinline__ void chunk_cumsum(const float* __restrict__ g, size_t row0, int cn, int HV, int j,
-                                             float* gam, int tid)
+// Four values stored as elem (8 bytes in bf16, 16 in fp32).
+__device__ __forceinline__ void st_elem4(elem* p, float4 x)
 {
-    if (tid < CH) {
-        float gt = tid < cn ? g[(row0 + tid) * HV + j] : 0.f;
-        const int lane = tid & 31;
+#if PREC_BF16
+    __nv_bfloat162 a = __floats2bfloat162_rn(x.x, x.y);
+    __nv_bfloat162 b = __floats2bfloat162_rn(x.z, x.w);
+    uint2 u;
+    u.x = *reinterpret_cast<unsigned*>(&a);
+    u.y = *reinterpret_cast<unsigned*>(&b);
+    *reinterpret_cast<uint2*>(p) = u;
+#else
+    *reinterpret_cast<float4*>(p) = x;
+#endif
+}
+
+__device__ __forceinline__ float4 scale4(float4 x, float m)
+{
+    return make_float4(x.x * m, x.y * m, x.z * m, x.w * m);
+}
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem)
+{
+    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
+}
+
+__device__ __forceinline__ void cp_async_wait_all()
+{
+    asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::);
+}
+
+// Starts copying rows [0, cn) of COLS elem columns (row t at src + t * stride) into dst [C][ld]; rows
+// past cn are zeroed here. Complete after cp_async_wait_all() and a barrier.
+template <int COLS>
+__device__ __forceinline__ void async_rows(elem* dst, int ld, const elem* src, size_t stride, int cn, int tid)
+{
+    constexpr int PER = COLS / VEC;
+    for (int i = tid; i < CH * PER; i += THREADS) {
+        const int t = i / PER;
+        const int c = (i % PER) * VEC;
+        if (t < cn) {
+            cp_async16(dst + t * ld + c, src + t * stride + c);
+        } else {
+            *reinterpret_cast<uint4*>(dst + t * ld + c) = make_uint4(0u, 0u, 0u, 0u);
+        }
+    }
+}
+
+// Loads rows [0, cn) of COLS fp32 columns (row t at src + t * stride), eight 16-byte loads in flight a
+// thread, into dst [C][ld] as elem (times mul[t] when mul is given; rows past cn as zeros). When copy is
+// given, also writes rows [0, cn) times copyMul[t] to copy + t * copyStride.
+template <int COLS>
+__device__ __forceinline__ void stage_rows(elem* dst, int ld, const float* __restrict__ src, size_t stride, int cn,
+                                           const float* mul, elem* __restrict__ copy, size_t copyStride,
+                                           const float* copyMul, int tid)
+{
+    constexpr int PER = COLS / 4;
+    constexpr int ITER = CH * PER / THREADS;
+    constexpr int BATCH = ITER < 8 ? ITER : 8;
+    static_assert(ITER * THREADS == CH * PER && ITER % BATCH == 0, "rows must split evenly over the threads");
+    for (int b0 = 0; b0 < ITER; b0 += BATCH) {
+        float4 x[BATCH];
 #pragma unroll
-        for (int o = 1; o < 32; o <<= 1) {
-            const float up = __shfl_up_sync(0xffffffffu, gt, o);
-            if (lane >= o) {
-                gt += up;
+        for (int u = 0; u < BATCH; u++) {
+            const int i = tid + (b0 + u) * THREADS;
+            const int t = i / PER;
+            const int c = (i % PER) * 4;
+            x[u] = t < cn ? __ldg(reinterpret_cast<const float4*>(src + t * stride + c)) : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+#pragma unroll
+        for (int u = 0; u < BATCH; u++) {
+            const int i = tid + (b0 + u) * THREADS;
+            const int t = i / PER;
+            const int c = (i % PER) * 4;
+            st_elem4(dst + t * ld + c, mul != nullptr ? scale4(x[u], mul[t]) : x[u]);
+            if (copy != nullptr && t < cn) {
+                st_elem4(copy + t * copyStride + c, scale4(x[u], copyMul[t]));
             }
         }
-        gam[tid] = gt;
-    }
-    __syncthreads();
-    if (tid >= 32 && tid < CH) {
-        gam[tid] += gam[31];
     }
 }
 
-// Loads rows [row0, row0 + cn) of a [rows, heads, width] fp32 array (head hd, columns c0 .. c0 + cols)
-// into dst [CH][ld] as elem, rows past cn as zeros, each row multiplied by mul[t] when mul is given.
-__device__ __forceinline__ void load_rows(elem* dst, int ld, const float* __restrict__ src, size_t row0, int cn,
-                                          int heads, int hd, int width, int c0, int cols, const float* mul, int tid)
+// Writes rows [0, cn) of an fp32 [C][LDF] tile of 64 columns, times sign, to dst + t * stride as elem.
+__device__ __forceinline__ void store_rows64(elem* __restrict__ dst, size_t stride, const float* src, int cn,
+                                             float sign, int tid)
 {
-    const int per = cols / 4;
-    for (int i = tid; i < CH * per; i += THREADS) {
-        const int t = i / per;
-        const int c = (i % per) * 4;
-        float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int i = tid; i < CH * 16; i += THREADS) {
+        const int t = i / 16;
+        const int c = (i % 16) * 4;
         if (t < cn) {
-            x = *reinterpret_cast<const float4*>(src + ((row0 + t) * heads + hd) * (size_t)width + c0 + c);
-            if (mul != nullptr) {
-                const float m = mul[t];
-                x.x *= m;
-                x.y *= m;
-                x.z *= m;
-                x.w *= m;
-            }
-        }
-        elem* d = dst + t * ld + c;
-        d[0] = to_elem(x.x);
-        d[1] = to_elem(x.y);
-        d[2] = to_elem(x.z);
-        d[3] = to_elem(x.w);
-    }
-}
-
-// Copies rows [0, cn) of an fp32 [CH][LDF] tile of 64 columns to scratch rows of elem
-// ([rows, HV, width], head j, columns c0 .. c0 + 63).
-__device__ __forceinline__ void store_rows(elem* __restrict__ dst, const float* src, size_t row0, int cn, int HV,
-                                           int j, int width, int c0, int tid)
-{
-    for (int i = tid; i < CH * 64; i += THREADS) {
-        const int t = i / 64;
-        const int c = i % 64;
-        if (t < cn) {
-            dst[((row0 + t) * HV + j) * (size_t)width + c0 + c] = to_elem(src[t * LDF + c]);
+            st_elem4(dst + t * stride + c, scale4(*reinterpret_cast<const float4*>(src + t * LDF + c), sign));
         }
     }
 }
@@ -183,9 +221,10 @@ __device__ __forceinline__ void lower_tile(int i, int& tr, int& tc)
     tc = i;
 }
 
-// Shared memory of gdr_chunk_prepare (bytes): gam, beta, e^gam [C]; Ke [C][LDK]; Qe [C][LDK]; two fp32
-// [C][LDF] (K K^T -> A; Q K^T -> M, later T). Once the products are done, T as an operand, a block of V
-// and fp32 staging take Qe's place and, where they need it, A's (never T's: Te fits in Qe).
+// Shared memory of gdr_chunk_prepare (bytes): gam, beta, e^gam, scale e^gam, e^(gam_last - gam) [C];
+// Ke [C][LDK]; Qe [C][LDK]; two fp32 [C][LDF] (K K^T -> A; Q K^T -> M, later T). Once the products are
+// done, T as an operand, a block of V and fp32 staging take Qe's place and, where they need it, A's
+// (never T's: Te fits in Qe).
 extern "C" __global__ void __launch_bounds__(THREADS)
 gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalised
                   const float* __restrict__ k,     // [rows, H, K], L2-normalised
@@ -193,23 +232,29 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
                   const float* __restrict__ g,     // [rows, HV] log-decay
                   const float* __restrict__ beta,  // [rows, HV]
                   const int* __restrict__ offsets, // [N + 1]
-                  elem* __restrict__ wOut,         // [rows, HV, K]
-                  elem* __restrict__ uOut,         // [rows, HV, V]
-                  elem* __restrict__ mOut,         // [rows, HV, C]
+                  elem* __restrict__ wOut,         // [rows, HV, K]: -W
+                  elem* __restrict__ uOut,         // [rows, HV, V]: U
+                  elem* __restrict__ mOut,         // [rows, HV, C]: M
+                  elem* __restrict__ qOut,         // [rows, HV, K]: Qg
+                  elem* __restrict__ kOut,         // [rows, HV, K]: Kt
+                  float* __restrict__ dOut,        // [rows, HV]: e^gam
                   int H, int HV, int V, float scale, int minTokens)
 {
     extern __shared__ __align__(128) unsigned char smem_raw[];
     float* gam = reinterpret_cast<float*>(smem_raw);
     float* bet = gam + CH;
     float* eg = bet + CH;
-    elem* Ke = reinterpret_cast<elem*>(eg + CH);
+    float* qmul = eg + CH;
+    float* kmul = qmul + CH;
+    elem* Ke = reinterpret_cast<elem*>(kmul + CH);
     elem* Qe = Ke + CH * LDK;
     float* Fa = reinterpret_cast<float*>(Qe + CH * LDK);
     float* Fm = Fa + CH * LDF;
     elem* Te = Qe;
     elem* Ve = Te + CH * LDC;
-    float* Fo = reinterpret_cast<float*>(Ve + CH * LDB);
+    float* Fo = reinterpret_cast<float*>(Ve + CH * LD64);
     float* Tf = Fm;
+    static_assert(CH * LDC <= CH * LDK, "T must fit in Q's place");
 
     const int n = blockIdx.z;
     const int j = blockIdx.y;
@@ -224,16 +269,43 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     const size_t row0 = (size_t)offsets[n] + first;
     const int cn = min(CH, len - first);
 
-    load_rows(Ke, LDK, k, row0, cn, H, h, K_DIM, 0, K_DIM, nullptr, tid);
-    load_rows(Qe, LDK, q, row0, cn, H, h, K_DIM, 0, K_DIM, nullptr, tid);
-    chunk_cumsum(g, row0, cn, HV, j, gam, tid);
+    // cumulative log-decay by a fixed-order scan, the gates and the row factors
     if (tid < CH) {
+        float gt = tid < cn ? g[(row0 + tid) * HV + j] : 0.f;
         bet[tid] = tid < cn ? beta[(row0 + tid) * HV + j] : 0.f;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            const float up = __shfl_up_sync(0xffffffffu, gt, o);
+            if ((tid & 31) >= o) {
+                gt += up;
+            }
+        }
+        gam[tid] = gt;
+    }
+    __syncthreads();
+    if (tid >= 32 && tid < CH) {
+        gam[tid] += gam[31];
     }
     __syncthreads();
     if (tid < CH) {
-        eg[tid] = expf(gam[tid]);
+        const float e = expf(gam[tid]);
+        eg[tid] = e;
+        qmul[tid] = scale * e;
+        kmul[tid] = tid < cn ? expf(gam[cn - 1] - gam[tid]) : 0.f;
+        if (tid < cn) {
+            dOut[(row0 + tid) * HV + j] = e;
+        }
     }
+    __syncthreads();
+
+    // K and Q into shared memory; Kt and Qg out
+    const size_t qkStride = (size_t)H * K_DIM;
+    const size_t outStride = (size_t)HV * K_DIM;
+    stage_rows<K_DIM>(Ke, LDK, k + (row0 * H + h) * K_DIM, qkStride, cn, nullptr, kOut + (row0 * HV + j) * K_DIM,
+                      outStride, kmul, tid);
+    stage_rows<K_DIM>(Qe, LDK, q + (row0 * H + h) * K_DIM, qkStride, cn, nullptr, qOut + (row0 * HV + j) * K_DIM,
+                      outStride, qmul, tid);
+    __syncthreads();
 
     // K K^T and Q K^T, lower-triangle tiles only (10 each)
     for (int i = warp; i < 20; i += WARPS) {
@@ -247,14 +319,20 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     }
     __syncthreads();
 
-    // A = beta_t Gam_ts kk (s < t), M = scale Gam_ts qk (s <= t), written out
-    for (int i = tid; i < CH * CH; i += THREADS) {
-        const int t = i / CH;
-        const int s = i % CH;
-        const float decay = s <= t ? expf(gam[t] - gam[s]) : 0.f;
-        Fa[t * LDF + s] = s < t ? bet[t] * decay * Fa[t * LDF + s] : 0.f;
+    // A = beta_t Gam_ts kk (s < t), M = scale Gam_ts qk (s <= t), written out; four entries a thread
+    for (int i = tid; i < CH * CH / 4; i += THREADS) {
+        const int t = i / (CH / 4);
+        const int s0 = (i % (CH / 4)) * 4;
+        float mv[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            const int s = s0 + u;
+            const float decay = s <= t ? expf(gam[t] - gam[s]) : 0.f;
+            Fa[t * LDF + s] = s < t ? bet[t] * decay * Fa[t * LDF + s] : 0.f;
+            mv[u] = s <= t ? scale * decay * Fm[t * LDF + s] : 0.f;
+        }
         if (t < cn) {
-            mOut[((row0 + t) * HV + j) * CH + s] = to_elem(s <= t ? scale * decay * Fm[t * LDF + s] : 0.f);
+            st_elem4(mOut + ((row0 + t) * HV + j) * CH + s0, make_float4(mv[0], mv[1], mv[2], mv[3]));
         }
     }
     __syncthreads();
@@ -278,10 +356,12 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
         }
     }
     __syncthreads();
-    for (int i = tid; i < CH * CH; i += THREADS) {
-        Te[(i / CH) * LDC + i % CH] = to_elem(Tf[(i / CH) * LDF + i % CH]);
+    for (int i = tid; i < CH * CH / 4; i += THREADS) {
+        const int t = i / (CH / 4);
+        const int s = (i % (CH / 4)) * 4;
+        st_elem4(Te + t * LDC + s, *reinterpret_cast<const float4*>(Tf + t * LDF + s));
     }
-    // K rows scaled by beta_t e^gam_t, in place
+    // K rows times beta_t e^gam_t, in place
     for (int i = tid; i < CH * K_DIM; i += THREADS) {
         const int t = i / K_DIM;
         const int e = i % K_DIM;
@@ -289,8 +369,8 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     }
     __syncthreads();
 
-    // W = T (diag(beta e^gam) K), 64 columns at a time; T is lower triangular: tile row tr needs
-    // only the first (tr + 1) * 16 of its columns
+    // -W = -T (diag(beta e^gam) K), 64 columns at a time; T is lower triangular: tile row tr needs only
+    // the first (tr + 1) * 16 of its columns
     for (int c0 = 0; c0 < K_DIM; c0 += 64) {
         for (int i = warp; i < 16; i += WARPS) {
             const int tr = i / 4;
@@ -301,69 +381,66 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
             wmma::store_matrix_sync(Fo + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
         }
         __syncthreads();
-        store_rows(wOut, Fo, row0, cn, HV, j, K_DIM, c0, tid);
+        store_rows64(wOut + (row0 * HV + j) * K_DIM + c0, outStride, Fo, cn, -1.f, tid);
         __syncthreads();
     }
 
     // U = T (diag(beta) V), 64 columns at a time
     for (int c0 = 0; c0 < V; c0 += 64) {
-        load_rows(Ve, LDB, v, row0, cn, HV, j, V, c0, 64, bet, tid);
+        stage_rows<64>(Ve, LD64, v + (row0 * HV + j) * V + c0, (size_t)HV * V, cn, bet, nullptr, 0, nullptr, tid);
         __syncthreads();
         for (int i = warp; i < 16; i += WARPS) {
             const int tr = i / 4;
             const int tc = i % 4;
             acc_t acc;
             wmma::fill_fragment(acc, 0.f);
-            tile_mma<true, true>(acc, Te + tr * 16 * LDC, LDC, Ve + tc * 16, LDB, (tr + 1) * 16);
+            tile_mma<true, true>(acc, Te + tr * 16 * LDC, LDC, Ve + tc * 16, LD64, (tr + 1) * 16);
             wmma::store_matrix_sync(Fo + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
         }
         __syncthreads();
-        store_rows(uOut, Fo, row0, cn, HV, j, V, c0, tid);
+        store_rows64(uOut + (row0 * HV + j) * V + c0, (size_t)HV * V, Fo, cn, 1.f, tid);
         __syncthreads();
     }
 }
 
-// Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS]; Se [K][LDB] (bf16 only); Xe [C][LDK]; Uf fp32
-// [C][LDF]; Ne [C][LDB] (bf16 only); Me [C][LDC]; Fo fp32 [C][LDF]; gam, e^(gam_last - gam) [C].
+// Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS]; Se [K][LDB] (bf16 only: fp32 uses Sf);
+// Xa, Xb (and with KT_BUFFER Xc) [C][LDK]; Ue [C][LDB]; Me [C][LDC]; Fo fp32 [C][LDS].
 extern "C" __global__ void __launch_bounds__(THREADS)
-gdr_chunk_recur(const float* __restrict__ q,      // [rows, H, K]
-                const float* __restrict__ k,      // [rows, H, K]
-                const float* __restrict__ g,      // [rows, HV]
-                const elem* __restrict__ wIn,     // [rows, HV, K] from gdr_chunk_prepare
-                const elem* __restrict__ uIn,     // [rows, HV, V]
-                const elem* __restrict__ mIn,     // [rows, HV, C]
+gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
+                const elem* __restrict__ uIn,     // [rows, HV, V]: U
+                const elem* __restrict__ mIn,     // [rows, HV, C]: M
+                const elem* __restrict__ qIn,     // [rows, HV, K]: Qg
+                const elem* __restrict__ kIn,     // [rows, HV, K]: Kt
+                const float* __restrict__ dIn,    // [rows, HV]: e^gam
                 const int* __restrict__ offsets,  // [N + 1]
                 const int* __restrict__ slots,    // [N]
                 float* __restrict__ pool,         // [slots, HV, K, V]
                 float* __restrict__ out,          // [rows, HV, V]
-                int H, int HV, int V, float scale, int minTokens)
+                int HV, int V, int minTokens)
 {
     extern __shared__ __align__(128) unsigned char smem_raw[];
     float* Sf = reinterpret_cast<float*>(smem_raw);
 #if PREC_BF16
     elem* Se = reinterpret_cast<elem*>(Sf + K_DIM * LDS);
-    elem* Xe = Se + K_DIM * LDB;
+    elem* Xa = Se + K_DIM * LDB;
 #else
     elem* Se = Sf; // the operand is the fp32 state itself (LDS == LDB)
-    elem* Xe = reinterpret_cast<elem*>(Sf + K_DIM * LDS);
+    elem* Xa = reinterpret_cast<elem*>(Sf + K_DIM * LDS);
 #endif
-    float* Uf = reinterpret_cast<float*>(Xe + CH * LDK);
-#if PREC_BF16
-    elem* Ne = reinterpret_cast<elem*>(Uf + CH * LDF);
-    elem* Me = Ne + CH * LDB;
+    elem* Xb = Xa + CH * LDK;
+#if KT_BUFFER
+    elem* Xc = Xb + CH * LDK;
+    elem* Ue = Xc + CH * LDK; // U, then Vn
 #else
-    elem* Ne = Uf;
-    elem* Me = reinterpret_cast<elem*>(Uf + CH * LDF);
+    elem* Xc = Xa; // Kt follows -W
+    elem* Ue = Xb + CH * LDK;
 #endif
-    float* Fo = reinterpret_cast<float*>(Me + CH * LDC);
-    float* gam = Fo + CH * LDF;
-    float* mul = gam + CH;
-    static_assert(CH * LDC * sizeof(elem) <= CH * LDK * sizeof(elem), "T must fit in Q's place");
+    elem* Me = Ue + CH * LDB;
+    float* Fo = reinterpret_cast<float*>(Me + CH * LDC); // -W S0, then O
 
     const int n = blockIdx.z;
     const int j = blockIdx.y;
     const int c0 = blockIdx.x * BV;
-    const int h = j / (HV / H);
     const int tid = threadIdx.x;
     const int warp = tid / 32;
     const int len = offsets[n + 1] - offsets[n];
@@ -371,98 +448,83 @@ gdr_chunk_recur(const float* __restrict__ q,      // [rows, H, K]
         return;
     }
     float* Sg = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V + c0;
+    const size_t kStride = (size_t)HV * K_DIM;
+    const size_t vStride = (size_t)HV * V;
+    float* outHead = out + (size_t)j * V + c0; // row r of this block's columns: outHead + r * vStride
 
     for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
-        const float4 x = *reinterpret_cast<const float4*>(Sg + (size_t)e * V + c);
-        *reinterpret_cast<float4*>(Sf + e * LDS + c) = x;
-#if PREC_BF16
-        Se[e * LDB + c] = to_elem(x.x);
-        Se[e * LDB + c + 1] = to_elem(x.y);
-        Se[e * LDB + c + 2] = to_elem(x.z);
-        Se[e * LDB + c + 3] = to_elem(x.w);
-#endif
+        cp_async16(Sf + e * LDS + c, Sg + (size_t)e * V + c);
     }
+    cp_async_wait_all();
+    __syncthreads();
 
+    // the output tile of this warp: rows (tr) of the chunk, columns (tc) of the block
+    const int otr = warp / (BV / 16);
+    const int otc = warp % (BV / 16);
+    const bool outWarp = otr < CH / 16;
+    size_t prevRow0 = 0;
+    int prevCn = 0;
     for (int first = 0; first < len; first += CH) {
         const size_t row0 = (size_t)offsets[n] + first;
         const int cn = min(CH, len - first);
-        __syncthreads(); // the previous chunk is done with every buffer
-        // W, U (this block's columns) and M of the chunk; rows past the run as zeros
-        for (int i = tid; i < CH * K_DIM; i += THREADS) {
-            const int t = i / K_DIM;
-            const int e = i % K_DIM;
-            Xe[t * LDK + e] = t < cn ? wIn[((row0 + t) * HV + j) * K_DIM + e] : to_elem(0.f);
-        }
-        for (int i = tid; i < CH * BV; i += THREADS) {
-            const int t = i / BV;
-            const int c = i % BV;
-            Uf[t * LDF + c] = t < cn ? from_elem(uIn[((row0 + t) * HV + j) * (size_t)V + c0 + c]) : 0.f;
-        }
-        for (int i = tid; i < CH * CH; i += THREADS) {
-            const int t = i / CH;
-            const int s = i % CH;
-            Me[t * LDC + s] = t < cn ? mIn[((row0 + t) * HV + j) * CH + s] : to_elem(0.f);
-        }
-        chunk_cumsum(g, row0, cn, HV, j, gam, threadIdx.x);
-        __syncthreads();
-
-        // W S0 into staging
-        for (int i = warp; i < 4 * (BV / 16); i += WARPS) {
-            const int tr = i / (BV / 16);
-            const int tc = i % (BV / 16);
-            acc_t acc;
-            wmma::fill_fragment(acc, 0.f);
-            tile_mma<true, true>(acc, Xe + tr * 16 * LDK, LDK, Se + tc * 16, LDB, K_DIM);
-            wmma::store_matrix_sync(Fo + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
-        }
-        if (tid < CH) {
-            mul[tid] = scale * expf(gam[tid]);
-        }
-        __syncthreads();
-        // Vn = U - W S0; the scaled, decayed queries replace W
-        for (int i = tid; i < CH * BV; i += THREADS) {
-            const int t = i / BV;
-            const int c = i % BV;
-            const float x = Uf[t * LDF + c] - Fo[t * LDF + c];
-            Uf[t * LDF + c] = x;
-#if PREC_BF16
-            Ne[t * LDB + c] = to_elem(x);
+        // A: the chunk's -W, Qg, U and M on their way; the previous chunk's outputs written; S as operand
+        async_rows<K_DIM>(Xa, LDK, wIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+        async_rows<K_DIM>(Xb, LDK, qIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+        async_rows<BV>(Ue, LDB, uIn + (row0 * HV + j) * V + c0, vStride, cn, tid);
+        async_rows<CH>(Me, LDC, mIn + (row0 * HV + j) * CH, (size_t)HV * CH, cn, tid);
+#if KT_BUFFER
+        async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
 #endif
-        }
-        load_rows(Xe, LDK, q, row0, cn, H, h, K_DIM, 0, K_DIM, mul, tid);
-        __syncthreads();
-
-        // O = (scale e^gam Q) S0 + M Vn; M is lower triangular
-        for (int i = warp; i < 4 * (BV / 16); i += WARPS) {
-            const int tr = i / (BV / 16);
-            const int tc = i % (BV / 16);
-            acc_t acc;
-            wmma::fill_fragment(acc, 0.f);
-            tile_mma<true, true>(acc, Xe + tr * 16 * LDK, LDK, Se + tc * 16, LDB, K_DIM);
-            tile_mma<true, true>(acc, Me + tr * 16 * LDC, LDC, Ne + tc * 16, LDB, (tr + 1) * 16);
-            wmma::store_matrix_sync(Fo + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
-        }
-        const float last = gam[cn - 1];
-        __syncthreads();
-        for (int i = tid; i < CH * BV / 4; i += THREADS) {
+        for (int i = tid; i < prevCn * (BV / 4); i += THREADS) {
             const int t = i / (BV / 4);
             const int c = (i % (BV / 4)) * 4;
-            if (t < cn) {
-                *reinterpret_cast<float4*>(out + ((row0 + t) * HV + j) * (size_t)V + c0 + c) =
-                        *reinterpret_cast<const float4*>(Fo + t * LDF + c);
-            }
+            *reinterpret_cast<float4*>(outHead + (prevRow0 + t) * vStride + c) =
+                    *reinterpret_cast<const float4*>(Fo + t * LDS + c);
         }
-        if (tid < CH) {
-            mul[tid] = tid < cn ? expf(last - gam[tid]) : 0.f;
+#if PREC_BF16
+        for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
+            const int e = i / (BV / 4);
+            const int c = (i % (BV / 4)) * 4;
+            st_elem4(Se + e * LDB + c, *reinterpret_cast<const float4*>(Sf + e * LDS + c));
         }
-        __syncthreads();
-        load_rows(Xe, LDK, k, row0, cn, H, h, K_DIM, 0, K_DIM, mul, tid);
+#endif
+        const float decay = dIn[(row0 + cn - 1) * HV + j];
+        cp_async_wait_all();
         __syncthreads();
 
-        // S = e^gam_last S0 + (diag(e^(gam_last - gam)) K)^T Vn, [K, BV] in 16 x 16 tiles
-        const float decay = expf(last);
+        // B: -W S0 into staging; Qg S0 kept in the warp's registers
+        acc_t acc_o;
+        if (outWarp) {
+            acc_t acc_w;
+            wmma::fill_fragment(acc_w, 0.f);
+            tile_mma<true, true>(acc_w, Xa + otr * 16 * LDK, LDK, Se + otc * 16, LDB, K_DIM);
+            wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_w, LDS, wmma::mem_row_major);
+            wmma::fill_fragment(acc_o, 0.f);
+            tile_mma<true, true>(acc_o, Xb + otr * 16 * LDK, LDK, Se + otc * 16, LDB, K_DIM);
+        }
+        __syncthreads();
+
+        // C: Vn = U - W S0 in place of U (Kt on its way into Xa unless it came with the rest)
+#if !KT_BUFFER
+        async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+#endif
+        for (int i = tid; i < CH * BV; i += THREADS) {
+            const int t = i / BV;
+            const int c = i % BV;
+            Ue[t * LDB + c] = to_elem(from_elem(Ue[t * LDB + c]) + Fo[t * LDS + c]);
+        }
+#if !KT_BUFFER
+        cp_async_wait_all();
+#endif
+        __syncthreads();
+
+        // D: O = Qg S0 + M Vn (M lower triangular) into staging; S = e^gam_last S0 + Kt^T Vn
+        if (outWarp) {
+            tile_mma<true, true>(acc_o, Me + otr * 16 * LDC, LDC, Ue + otc * 16, LDB, (otr + 1) * 16);
+            wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_o, LDS, wmma::mem_row_major);
+        }
         for (int i = warp; i < (K_DIM / 16) * (BV / 16); i += WARPS) {
             const int tr = i / (BV / 16);
             const int tc = i % (BV / 16);
@@ -472,17 +534,19 @@ gdr_chunk_recur(const float* __restrict__ q,      // [rows, H, K]
             for (int x = 0; x < acc.num_elements; x++) {
                 acc.x[x] *= decay;
             }
-            tile_mma<false, true>(acc, Xe + tr * 16, LDK, Ne + tc * 16, LDB, CH);
+            tile_mma<false, true>(acc, Xc + tr * 16, LDK, Ue + tc * 16, LDB, CH);
             wmma::store_matrix_sync(Sf + tr * 16 * LDS + tc * 16, acc, LDS, wmma::mem_row_major);
         }
-#if PREC_BF16
         __syncthreads();
-        for (int i = tid; i < K_DIM * BV; i += THREADS) {
-            Se[(i / BV) * LDB + i % BV] = to_elem(Sf[(i / BV) * LDS + i % BV]);
-        }
-#endif
+        prevRow0 = row0;
+        prevCn = cn;
     }
-    __syncthreads();
+    for (int i = tid; i < prevCn * (BV / 4); i += THREADS) {
+        const int t = i / (BV / 4);
+        const int c = (i % (BV / 4)) * 4;
+        *reinterpret_cast<float4*>(outHead + (prevRow0 + t) * vStride + c) =
+                *reinterpret_cast<const float4*>(Fo + t * LDS + c);
+    }
     for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;

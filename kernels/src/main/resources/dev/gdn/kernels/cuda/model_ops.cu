@@ -216,6 +216,14 @@ extern "C" __global__ void to_bf16_split(const float* __restrict__ x, unsigned s
     }
 }
 
+// Rounds fp32 activations x [n] to bfloat16 y [n] (nearest, ties to even).
+extern "C" __global__ void to_bf16(const float* __restrict__ x, unsigned short* __restrict__ y, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        y[i] = bf16_bits(x[i]);
+    }
+}
+
 // y[i] = parts[i] + parts[n + i]: the two halves of a split product added.
 extern "C" __global__ void add_halves(const float* __restrict__ parts, float* __restrict__ y, size_t n)
 {
