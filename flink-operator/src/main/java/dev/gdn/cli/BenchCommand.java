@@ -55,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             java.util.List<dev.gdn.job.OperatorBench.Case> list = cases == null ? dev.gdn.job.OperatorBench.standardCases()
                     : cases.stream().map(dev.gdn.job.OperatorBench::parseCase).toList();
-            dev.gdn.job.OperatorBench.run(list, "auto", "bf16", java.time.Duration.ofSeconds(window),
+            dev.gdn.job.OperatorBench.run(list, "auto", "bf16-weights/fp32", java.time.Duration.ofSeconds(window),
                     out == null ? null : out.resolve("operator.json"), System.out);
             return 0;
         }

@@ -41,13 +41,23 @@ public final class ModelInfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "model:            %s%n", model);
         out.printf(Locale.ROOT, "fingerprint:      %s%n", m.fingerprint().hex());
         out.printf(Locale.ROOT, "parameters:       %,d%n", parameters(m.weights()));
-        out.printf(Locale.ROOT, "layers:           %d (%d gated deltanet, %d sliding-window attention)%n",
-                c.numLayers(), c.deltaNetLayerCount(), c.numLayers() - c.deltaNetLayerCount());
+        int attention = 0;
+        int mamba2 = 0;
+        for (int l = 0; l < c.numLayers(); l++) {
+            attention += c.isAttentionLayer(l) ? 1 : 0;
+            mamba2 += c.isMamba2Layer(l) ? 1 : 0;
+        }
+        out.printf(Locale.ROOT, "layers:           %d (%d gated deltanet, %d sliding-window attention%s)%n",
+                c.numLayers(), c.deltaNetLayerCount(), attention, c.mamba2().isPresent() ? ", " + mamba2 + " mamba2" : "");
+        out.printf(Locale.ROOT, "layer types:      %s%n", layout);
         if (!c.labels().isEmpty()) {
             out.printf(Locale.ROOT, "classes:          %s%n", c.labels());
         }
         out.printf(Locale.ROOT, "shape:            hidden %d, heads %d, value heads %d, K %d, V %d, vocab %d%n",
                 c.hiddenSize(), c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim(), c.vocabSize());
+        c.mamba2().ifPresent(mb -> out.printf(Locale.ROOT, "mamba2:           layers %s, heads %d, head dim %d, state %d, "
+                + "groups %d, conv %d%n", new java.util.TreeSet<>(mb.layers()), mb.numHeads(), mb.headDim(), mb.stateSize(),
+                mb.groups(), mb.convKernel()));
         for (StorageDType d : StorageDType.values()) {
             long bytes = layout.payloadBytes(d);
             out.printf(Locale.ROOT, "memory per stream (%s): %,d bytes (%s); %,d streams fit in %s%n",

@@ -57,9 +57,14 @@ public final class ParityCommand implements Callable<Integer> {
     String backend;
 
     @Option(names = "--matmul-precision", defaultValue = "fp32",
-            description = "GPU matrix products: fp32, tf32 or bf16 (default ${DEFAULT-VALUE}; the default "
-                + "--tolerance becomes 1e-2 with tf32 or bf16)")
+            description = "GPU matrix products: fp32, tf32, bf16 or bf16-weights (default ${DEFAULT-VALUE}; the "
+                + "default --tolerance becomes 1e-2 with any but fp32)")
     String matmulPrecision;
+
+    @Option(names = "--chunk-precision", defaultValue = "fp32",
+            description = "the GPU's chunkwise gated delta rule: fp32, 3xtf32 or bf16 (default ${DEFAULT-VALUE}; "
+                + "the default --tolerance becomes 1e-2 with bf16)")
+    String chunkPrecision;
 
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads; 0 = one per core")
     int threads;
@@ -108,15 +113,16 @@ public final class ParityCommand implements Callable<Integer> {
                     return bad(err, "--model " + model + ": not a directory");
                 }
                 MatmulPrecision precision = MatmulPrecision.parse(matmulPrecision);
+                ChunkPrecision chunk = ChunkPrecision.parse(chunkPrecision);
                 GatedDeltaNetModel m = GatedDeltaNetModel.load(model, kernels());
                 if (!backend.equals("reference")) {
-                    m = Backends.apply(m, backend, precision, line -> {
+                    m = Backends.apply(m, backend, precision, chunk, 0, line -> {
                         err.println("INFO " + line);
                         err.flush();
                     });
                 }
-                double tol = tolerance != null ? tolerance
-                        : m.engine().isPresent() && precision != MatmulPrecision.FP32 ? 1e-2 : 1e-4;
+                boolean approximate = precision != MatmulPrecision.FP32 || chunk == ChunkPrecision.BF16;
+                double tol = tolerance != null ? tolerance : m.engine().isPresent() && approximate ? 1e-2 : 1e-4;
                 try {
                     report = ModelParity.check(m, expected, pieces, tol);
                 } finally {

@@ -74,8 +74,12 @@ public final class RunCommand implements Callable<Integer> {
     String backend;
 
     @Option(names = "--matmul-precision", defaultValue = "fp32",
-            description = "GPU matrix products: fp32, tf32 or bf16 (default ${DEFAULT-VALUE})")
+            description = "GPU matrix products: fp32, tf32, bf16 or bf16-weights (default ${DEFAULT-VALUE})")
     String matmulPrecision;
+
+    @Option(names = "--chunk-precision", defaultValue = "fp32",
+            description = "the GPU's chunkwise gated delta rule: fp32, 3xtf32 or bf16 (default ${DEFAULT-VALUE})")
+    String chunkPrecision;
 
     @Option(names = "--state-backend", defaultValue = "hashmap", description = "hashmap or rocksdb (default ${DEFAULT-VALUE})")
     String stateBackend;
@@ -163,6 +167,7 @@ public final class RunCommand implements Callable<Integer> {
         c.set(GdnOptions.STATE_BACKEND, stateBackend);
         c.set(GdnOptions.BACKEND, backend);
         c.set(GdnOptions.MATMUL_PRECISION, matmulPrecision);
+        c.set(GdnOptions.CHUNK_PRECISION, chunkPrecision);
         c.set(GdnOptions.BATCH_MAX_KEYS, batchMaxKeys);
         c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Durations.parse(checkpointInterval, "--checkpoint-interval"));

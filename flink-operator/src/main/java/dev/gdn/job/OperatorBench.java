@@ -80,8 +80,9 @@ public final class OperatorBench {
     /**
      * Runs the cases, printing a table and writing JSON lines to {@code json} (may be null).
      *
-     * @param backend  auto, cpu or cuda
-     * @param window   the measured steady window of each case
+     * @param backend   auto, cpu or cuda
+     * @param precision {@code MATMUL[/CHUNK]}, e.g. {@code bf16-weights/fp32} or {@code bf16/bf16}
+     * @param window    the measured steady window of each case
      */
     public static void run(List<Case> cases, String backend, String precision, Duration window, Path json,
             java.io.PrintStream out) throws Exception {
@@ -95,7 +96,8 @@ public final class OperatorBench {
                 out.printf(Locale.ROOT, "model %s ready in %.1f s%n", current, (System.nanoTime() - t0) / 1e9);
             }
             GatedDeltaNetModel m = ModelCache.get("bench:" + k.model(), 0, backend,
-                    dev.gdn.kernels.cuda.MatmulPrecision.parse(precision));
+                    dev.gdn.kernels.cuda.MatmulPrecision.parse(matmulOf(precision)),
+                    dev.gdn.kernels.cuda.ChunkPrecision.parse(chunkOf(precision)), 0);
             // the engine alone on bundles of the same size (for a Zipf case: its streams per bundle)
             double engine = residentTokensPerSecond(m, new Case(k.model(), k.streams(), k.tokensPerEvent(), k.streams(),
                     k.streams()));
@@ -165,13 +167,26 @@ public final class OperatorBench {
             double evictionsPerSecond, OperatorStats.Phases phases, double seconds, long completed) {
     }
 
+    /** The matrix-product half of a precision {@code MATMUL[/CHUNK]}. */
+    static String matmulOf(String precision) {
+        int slash = precision.indexOf('/');
+        return slash < 0 ? precision : precision.substring(0, slash);
+    }
+
+    /** The chunkwise-rule half of a precision {@code MATMUL[/CHUNK]} (fp32 when absent). */
+    static String chunkOf(String precision) {
+        int slash = precision.indexOf('/');
+        return slash < 0 ? "fp32" : precision.substring(slash + 1);
+    }
+
     /** The job: generated events -> keyBy -> inference operator -> discarding sink, measured over a window. */
     static Result operator(GatedDeltaNetModel m, Case k, String backend, String precision, Duration window)
             throws Exception {
         Configuration c = new Configuration();
         c.set(GdnOptions.MODEL_PATH, "bench:" + k.model());
         c.set(GdnOptions.BACKEND, backend);
-        c.set(GdnOptions.MATMUL_PRECISION, precision);
+        c.set(GdnOptions.MATMUL_PRECISION, matmulOf(precision));
+        c.set(GdnOptions.CHUNK_PRECISION, chunkOf(precision));
         c.set(GdnOptions.BATCH_MAX_KEYS, k.streams());
         c.set(GdnOptions.BATCH_MAX_TOKENS, k.streams() * k.tokensPerEvent());
         c.set(GdnOptions.BATCH_MAX_DELAY, Duration.ofMillis(200));
@@ -291,13 +306,15 @@ public final class OperatorBench {
     }
 
     /**
-     * {@code OperatorBench [--backend auto] [--precision bf16] [--window 30] [--out FILE] [--quick] CASES...}
+     * {@code OperatorBench [--backend auto] [--precision bf16-weights] [--chunk-precision fp32] [--window 30]
+     * [--out FILE] CASES...}
      * where a case is {@code MODEL:STREAMS:TOKENS} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE}; no case:
      * the standard set.
      */
     public static void main(String[] args) throws Exception {
         String backend = "auto";
-        String precision = "bf16";
+        String precision = "bf16-weights";
+        String chunk = "fp32";
         int window = 30;
         Path out = null;
         List<Case> cases = new ArrayList<>();
@@ -305,6 +322,7 @@ public final class OperatorBench {
             switch (args[i]) {
                 case "--backend" -> backend = args[++i];
                 case "--precision" -> precision = args[++i];
+                case "--chunk-precision" -> chunk = args[++i];
                 case "--window" -> window = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 default -> cases.add(parseCase(args[i]));
@@ -313,7 +331,7 @@ public final class OperatorBench {
         if (cases.isEmpty()) {
             cases = standardCases();
         }
-        run(cases, backend, precision, Duration.ofSeconds(window), out, System.out);
+        run(cases, backend, precision + "/" + chunk, Duration.ofSeconds(window), out, System.out);
         System.exit(0);
     }
 

@@ -1,5 +1,6 @@
 package dev.gdn.operator;
 
+import dev.gdn.kernels.cuda.ChunkPrecision;
 import dev.gdn.kernels.cuda.MatmulPrecision;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.StreamMemory;
@@ -117,7 +118,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 getRuntimeContext().getExternalResourceInfos(GpuSelection.RESOURCE));
         model = ModelCache.get(config.get(GdnOptions.MODEL_PATH), config.get(GdnOptions.CPU_THREADS),
                 config.get(GdnOptions.BACKEND), MatmulPrecision.parse(config.get(GdnOptions.MATMUL_PRECISION)),
-                gpu.device());
+                ChunkPrecision.parse(config.get(GdnOptions.CHUNK_PRECISION)), gpu.device());
         if (model.engine().isPresent()) {
             LOG.info("model {} on {}", config.get(GdnOptions.MODEL_PATH), gpu.why());
         }

@@ -73,7 +73,16 @@ public final class GdnOptions {
     public static final ConfigOption<String> MATMUL_PRECISION = ConfigOptions.key("gdn.cuda.matmul-precision")
             .stringType().defaultValue("fp32")
             .withDescription("Matrix products on the GPU: fp32 (the CPU's results within rounding), tf32 (tensor "
-                    + "cores, ~1e-3) or bf16 (weights in bfloat16: half the GPU memory and bandwidth, ~1e-2).");
+                    + "cores, ~1e-3), bf16-weights (weights in bfloat16: half the GPU memory and bandwidth; "
+                    + "activations split into two bf16 parts) or bf16 (weights and activations in bfloat16, one "
+                    + "product: the precision class of a bf16 PyTorch model, ~1e-2).");
+
+    public static final ConfigOption<String> CHUNK_PRECISION = ConfigOptions.key("gdn.cuda.chunk-precision")
+            .stringType().defaultValue("fp32")
+            .withDescription("The GPU's chunkwise gated delta rule (runs of 32 tokens and more): fp32 (fused "
+                    + "multiply-adds, ~1e-6 from the fp64 reference), 3xtf32 (tensor cores, three TF32 products a "
+                    + "tile, ~4e-6) or bf16 (tensor cores on bfloat16 operands, ~4e-3: FLA's precision class, the "
+                    + "fastest).");
 
     public static final ConfigOption<Duration> IDLE_TTL = ConfigOptions.key("gdn.state.idle-ttl").durationType()
             .defaultValue(Duration.ZERO)
@@ -195,7 +204,8 @@ public final class GdnOptions {
         oneOf(c, ON_MODEL_CHANGE, "fail", "reset");
         oneOf(c, STATE_BACKEND, "hashmap", "rocksdb");
         oneOf(c, BACKEND, "auto", "cpu", "cuda");
-        oneOf(c, MATMUL_PRECISION, "fp32", "tf32", "bf16");
+        oneOf(c, MATMUL_PRECISION, "fp32", "tf32", "bf16", "bf16-weights");
+        oneOf(c, CHUNK_PRECISION, "fp32", "3xtf32", "bf16");
     }
 
     private static void positive(Configuration c, ConfigOption<Integer> o) {

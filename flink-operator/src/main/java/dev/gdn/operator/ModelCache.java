@@ -1,6 +1,7 @@
 package dev.gdn.operator;
 
 import dev.gdn.kernels.cuda.Backends;
+import dev.gdn.kernels.cuda.ChunkPrecision;
 import dev.gdn.kernels.cuda.MatmulPrecision;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
@@ -55,15 +56,24 @@ public final class ModelCache {
      */
     public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
             int device) {
+        return get(path, threads, backend, precision, ChunkPrecision.FP32, device);
+    }
+
+    /**
+     * {@link #get(String, int, String, MatmulPrecision, int)} with the GPU's chunkwise gated delta rule in
+     * {@code chunk}.
+     */
+    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
+            ChunkPrecision chunk, int device) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         GatedDeltaNetModel preloaded = PRELOADED.get(path);
         String key = (preloaded != null ? path : Path.of(path).toAbsolutePath().normalize()) + "#" + t + "#" + backend
-                + "#" + precision + "#gpu" + device;
+                + "#" + precision + "#" + chunk + "#gpu" + device;
         return MODELS.computeIfAbsent(key, k -> {
             CpuKernels kernels = CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD);
             GatedDeltaNetModel cpu = preloaded != null ? preloaded.withKernels(kernels)
                     : GatedDeltaNetModel.load(Path.of(path), kernels);
-            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, device, LOG::info);
+            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, chunk, device, LOG::info);
             LOG.info("model {} runs on {}", path, m.backendName());
             return m;
         });

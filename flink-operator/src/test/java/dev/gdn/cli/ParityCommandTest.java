@@ -17,6 +17,7 @@ import picocli.CommandLine;
 @Timeout(120)
 class ParityCommandTest {
     static final Path FLA = Path.of("../kernels/src/test/resources/fixtures/fla").toAbsolutePath().normalize();
+    static final Path H2 = Path.of("../kernels/src/test/resources/fixtures/h2").toAbsolutePath().normalize();
 
     @TempDir
     Path dir;
@@ -46,6 +47,33 @@ class ParityCommandTest {
         assertThat(r.last()).matches("parity: PASS max_rel_err=\\d\\.\\d{3}e-\\d\\d");
         assertThat(r.out()).anyMatch(l -> l.startsWith("logits (pieces [37, 1, 1, 64, 57])"));
         assertThat(r.out()).anyMatch(l -> l.startsWith("state.layers.2.recurrent_state (pieces)"));
+    }
+
+    /** The H2 hybrid (Mamba2 + Gated DeltaNet + attention) on the CPU, for the splits its issue names. */
+    @Test
+    void anH2HybridPassesWithMultiTokenPiecesAfterTheFirst() {
+        Path m = H2.resolve("models/h2-tiny");
+        for (String pieces : new String[] {"40,1,1,30,28", "50,50"}) {
+            Result r = run("parity", "--model", m.toString(), "--expected", m.resolve("expected.safetensors").toString(),
+                    "--pieces", pieces, "--backend", "cpu");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.last()).startsWith("parity: PASS");
+            assertThat(r.out()).anyMatch(l -> l.startsWith("state.layers.0.recurrent_state (pieces)") && l.contains(" ok "));
+            assertThat(r.out()).anyMatch(l -> l.startsWith("state.layers.3.conv_state (pieces)") && l.contains(" ok "));
+        }
+        // the GPU engine says why it cannot take the model; auto falls back to the CPU saying so
+        Result cuda = run("parity", "--model", m.toString(), "--expected", m.resolve("expected.safetensors").toString(),
+                "--backend", "auto");
+        assertThat(cuda.code()).as(cuda.err()).isZero();
+        assertThat(cuda.err()).contains("using the CPU");
+    }
+
+    @Test
+    void modelInfoNamesTheLayerTypesOfAnH2Hybrid() {
+        Result r = run("model", "info", "--model", H2.resolve("models/h2-tiny").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).anyMatch(l -> l.contains("6 (2 gated deltanet, 2 sliding-window attention, 2 mamba2)"));
+        assertThat(r.out()).anyMatch(l -> l.contains("mamba2[H=8, P=32, N=16, conv=3x288]"));
     }
 
     @Test

@@ -234,6 +234,10 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     private static JsonNode answer(String path, HttpResponse<String> r) throws IOException {
+        if (r.statusCode() == 503) {
+            // the dispatcher is not leader yet ("ongoing leader election"): not up, as a refused connection
+            throw new IOException(path + " answered 503: " + r.body());
+        }
         if (r.statusCode() >= 300) {
             throw new IllegalStateException(path + " answered " + r.statusCode() + ": " + r.body());
         }

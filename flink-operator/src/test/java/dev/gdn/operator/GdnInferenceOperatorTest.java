@@ -39,9 +39,16 @@ class GdnInferenceOperatorTest {
     @TempDir
     static Path checkpoints;
 
+    static final Path H2 = Path.of("../kernels/src/test/resources/fixtures/h2/models/h2-tiny").toAbsolutePath()
+            .normalize();
+
     static Configuration config(int maxKeys, int maxTokens, long delayMs) {
+        return config(MODEL, maxKeys, maxTokens, delayMs);
+    }
+
+    static Configuration config(Path model, int maxKeys, int maxTokens, long delayMs) {
         Configuration c = new Configuration();
-        c.set(GdnOptions.MODEL_PATH, MODEL.toString());
+        c.set(GdnOptions.MODEL_PATH, model.toString());
         c.set(GdnOptions.BATCH_MAX_KEYS, maxKeys);
         c.set(GdnOptions.BATCH_MAX_TOKENS, maxTokens);
         c.set(GdnOptions.BATCH_MAX_DELAY, Duration.ofMillis(delayMs));
@@ -217,12 +224,16 @@ class GdnInferenceOperatorTest {
     }
 
     static List<StreamEvent> workload(long seed, int n) {
+        return workload(seed, n, 384);
+    }
+
+    static List<StreamEvent> workload(long seed, int n, int vocab) {
         Random r = new Random(seed);
         List<StreamEvent> events = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int[] t = new int[1 + r.nextInt(3)];
             for (int j = 0; j < t.length; j++) {
-                t[j] = r.nextInt(384);
+                t[j] = r.nextInt(vocab);
             }
             events.add(ev("s" + r.nextInt(6), "e" + i, t));
         }
@@ -231,9 +242,26 @@ class GdnInferenceOperatorTest {
 
     List<String> runWithRestore(StateBackend first, StateBackend second, List<StreamEvent> events, int cut)
             throws Exception {
+        return runWithRestore(MODEL, first, second, events, cut);
+    }
+
+    /** Every event through one operator on the heap backend, then end of input: the results in order. */
+    static List<String> runUninterrupted(Path model, List<StreamEvent> events) throws Exception {
+        try (var h = harness(config(model, 4, 10_000, 60_000), new HashMapStateBackend())) {
+            h.open();
+            for (StreamEvent e : events) {
+                h.processElement(e, 0);
+            }
+            op(h).endInput();
+            return values(h);
+        }
+    }
+
+    List<String> runWithRestore(Path model, StateBackend first, StateBackend second, List<StreamEvent> events, int cut)
+            throws Exception {
         List<String> out = new ArrayList<>();
         OperatorSubtaskState snap;
-        try (var h = harness(config(4, 10_000, 60_000), first)) {
+        try (var h = harness(config(model, 4, 10_000, 60_000), first)) {
             h.open();
             for (int i = 0; i < cut; i++) {
                 h.processElement(events.get(i), 0);
@@ -245,7 +273,7 @@ class GdnInferenceOperatorTest {
                             .getJobManagerOwnedState();
             out.addAll(values(h));
         }
-        try (var h = harness(config(4, 10_000, 60_000), second)) {
+        try (var h = harness(config(model, 4, 10_000, 60_000), second)) {
             h.initializeState(snap);
             h.open();
             for (int i = cut; i < events.size(); i++) {
@@ -260,15 +288,7 @@ class GdnInferenceOperatorTest {
     @Test
     void snapshotAndRestoreUnderHashmapAndRocksDbContinueExactly() throws Exception {
         List<StreamEvent> events = workload(7, 40);
-        List<String> uninterrupted;
-        try (var h = harness(config(4, 10_000, 60_000), new HashMapStateBackend())) {
-            h.open();
-            for (StreamEvent e : events) {
-                h.processElement(e, 0);
-            }
-            op(h).endInput();
-            uninterrupted = values(h);
-        }
+        List<String> uninterrupted = runUninterrupted(MODEL, events);
         assertThat(uninterrupted).hasSize(events.size());
         for (StateBackend[] pair : new StateBackend[][] {
             {new HashMapStateBackend(), new HashMapStateBackend()},
@@ -276,6 +296,22 @@ class GdnInferenceOperatorTest {
             {new EmbeddedRocksDBStateBackend(true), new HashMapStateBackend()}}) {
             assertThat(sortedById(runWithRestore(pair[0], pair[1], events, 23)))
                     .as(pair[0].getClass().getSimpleName() + " -> " + pair[1].getClass().getSimpleName())
+                    .containsExactlyElementsOf(sortedById(uninterrupted));
+        }
+    }
+
+    /** An H2 hybrid (Mamba2 layers, memory format version 4) runs unchanged and survives a restore on both backends. */
+    @Test
+    void anH2HybridContinuesExactlyAcrossSnapshotAndRestore() throws Exception {
+        List<StreamEvent> events = workload(11, 30, 256);
+        List<String> uninterrupted = runUninterrupted(H2, events);
+        assertThat(uninterrupted).hasSize(events.size());
+        assertThat(uninterrupted).allSatisfy(r -> assertThat(JSON.readTree(r).has("error")).as(r).isFalse());
+        for (StateBackend[] pair : new StateBackend[][] {
+            {new HashMapStateBackend(), new HashMapStateBackend()},
+            {new EmbeddedRocksDBStateBackend(true), new HashMapStateBackend()}}) {
+            assertThat(sortedById(runWithRestore(H2, pair[0], pair[1], events, 17)))
+                    .as("h2-tiny " + pair[0].getClass().getSimpleName() + " -> " + pair[1].getClass().getSimpleName())
                     .containsExactlyElementsOf(sortedById(uninterrupted));
         }
     }
@@ -335,6 +371,13 @@ class GdnInferenceOperatorTest {
         Configuration d = config(1, 10, 20);
         d.set(GdnOptions.STORAGE, "fp8");
         assertThatThrownBy(() -> new GdnInferenceOperator(d)).hasMessageContaining("gdn.state.storage is 'fp8'");
+        Configuration e = config(1, 10, 20);
+        e.set(GdnOptions.CHUNK_PRECISION, "tf32");
+        assertThatThrownBy(() -> new GdnInferenceOperator(e))
+                .hasMessageContaining("gdn.cuda.chunk-precision is 'tf32', expected one of fp32, 3xtf32, bf16");
+        Configuration f = config(1, 10, 20);
+        f.set(GdnOptions.MATMUL_PRECISION, "fp16");
+        assertThatThrownBy(() -> new GdnInferenceOperator(f)).hasMessageContaining("bf16-weights");
     }
 
     @Test

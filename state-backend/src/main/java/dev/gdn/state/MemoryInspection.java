@@ -3,6 +3,7 @@ package dev.gdn.state;
 import dev.gdn.kernels.io.SafetensorsWriter;
 import dev.gdn.kernels.model.AttentionLayerMemory;
 import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.Mamba2LayerMemory;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.List;
  * <ul>
  *   <li>{@code layers.i.recurrent_state} {@code [HV, K, V]} (key-first; FLA's cache is the transpose)</li>
  *   <li>{@code layers.i.conv_state.q|k|v} {@code [W-1, D]}: the last W-1 pre-convolution inputs, oldest first</li>
+ *   <li>Mamba2 layers: {@code layers.i.ssm_state} {@code [H, P, N]} and {@code layers.i.conv_state} {@code [Kc-1, I+2GN]}</li>
  *   <li>{@code layers.i.attn_keys}, {@code layers.i.attn_values} {@code [n, Hkv*Dh]}: the window, oldest
  *       first, keys unrotated; metadata {@code layers.i.position} is the absolute position of the next token</li>
  * </ul>
@@ -27,12 +29,13 @@ public final class MemoryInspection {
     private MemoryInspection() {
     }
 
-    /** Frobenius norm of each layer's main tensor (the delta-rule state, or the attention keys). */
+    /** Frobenius norm of each layer's main tensor (the delta-rule or SSM state, or the attention keys). */
     public static double[] layerNorms(StreamMemory m) {
         double[] n = new double[m.layerCount()];
         for (int i = 0; i < n.length; i++) {
             LayerMemory l = m.layer(i);
-            float[] t = l instanceof DeltaNetLayerMemory d ? d.state() : ((AttentionLayerMemory) l).keys();
+            float[] t = l instanceof DeltaNetLayerMemory d ? d.state()
+                    : l instanceof Mamba2LayerMemory mm ? mm.ssm() : ((AttentionLayerMemory) l).keys();
             double s = 0;
             for (float v : t) {
                 s += (double) v * v;
@@ -65,6 +68,10 @@ public final class MemoryInspection {
                 w.addF32(p + "conv_state.q", dm.convQ(), d.convHistory(), d.qkDim());
                 w.addF32(p + "conv_state.k", dm.convK(), d.convHistory(), d.qkDim());
                 w.addF32(p + "conv_state.v", dm.convV(), d.convHistory(), d.vDim());
+            } else if (layout.layers().get(i) instanceof MemoryLayout.Mamba2 mb) {
+                Mamba2LayerMemory mm = (Mamba2LayerMemory) m.layer(i);
+                w.addF32(p + "ssm_state", mm.ssm(), mb.heads(), mb.headDim(), mb.stateSize());
+                w.addF32(p + "conv_state", mm.conv(), mb.convHistory(), mb.convDim());
             } else {
                 AttentionLayerMemory am = (AttentionLayerMemory) m.layer(i);
                 int n = am.cachedCount();

@@ -1,10 +1,12 @@
 package dev.gdn.state;
 
 import dev.gdn.kernels.config.AttentionConfig;
+import dev.gdn.kernels.config.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.model.AttentionLayerMemory;
 import dev.gdn.kernels.model.DeltaNetLayerMemory;
 import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.model.Mamba2LayerMemory;
 import dev.gdn.kernels.model.ModelFingerprint;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.ArrayList;
@@ -17,7 +19,7 @@ import java.util.List;
 public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
 
     /** One layer's share of the memory. */
-    public sealed interface Layer extends java.io.Serializable permits DeltaNet, Attention {
+    public sealed interface Layer extends java.io.Serializable permits DeltaNet, Attention, Mamba2 {
         /** Floats this layer stores. */
         long floats();
 
@@ -70,6 +72,32 @@ public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
         }
     }
 
+    /**
+     * A Mamba2 layer: SSM state {@code [H, P, N]} and the convolution cache {@code [Kc-1, C]} (C = I + 2GN).
+     * Kind 2, from format version 4 on.
+     */
+    public record Mamba2(int heads, int headDim, int stateSize, int convHistory, int convDim) implements Layer {
+        @Override
+        public long floats() {
+            return (long) heads * headDim * stateSize + (long) convHistory * convDim;
+        }
+
+        @Override
+        public int kind() {
+            return 2;
+        }
+
+        int stateFloats() {
+            return heads * headDim * stateSize;
+        }
+
+        @Override
+        public String toString() {
+            return "mamba2[H=" + heads + ", P=" + headDim + ", N=" + stateSize + ", conv=" + convHistory + "x" + convDim
+                    + "]";
+        }
+    }
+
     public MemoryLayout {
         layers = List.copyOf(layers);
     }
@@ -81,6 +109,9 @@ public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
             if (c.isAttentionLayer(i)) {
                 AttentionConfig a = c.attention().orElseThrow();
                 l.add(new Attention(a.windowSize(), a.numKvHeads() * a.headDim()));
+            } else if (c.isMamba2Layer(i)) {
+                Mamba2Config m = c.mamba2().orElseThrow();
+                l.add(new Mamba2(m.numHeads(), m.headDim(), m.stateSize(), m.convKernel() - 1, m.convDim()));
             } else {
                 l.add(new DeltaNet(c.numValueHeads(), c.headDim(), c.headValueDim(), c.convSize() - 1, c.keyDim(),
                         c.valueDim()));
@@ -94,6 +125,11 @@ public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
         return layers.stream().mapToLong(Layer::floats).sum();
     }
 
+    /** Whether any layer needs format version 4 (a Mamba2 layer). */
+    public boolean hasMamba2() {
+        return layers.stream().anyMatch(l -> l instanceof Mamba2);
+    }
+
     /** Payload bytes of one stream memory stored as {@code dtype}. */
     public long payloadBytes(StorageDType dtype) {
         return floats() * dtype.bytes();
@@ -105,6 +141,8 @@ public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
         for (int i = 0; i < out.length; i++) {
             if (layers.get(i) instanceof DeltaNet d) {
                 out[i] = DeltaNetLayerMemory.zeros(d.stateFloats(), d.convHistory(), d.qkDim(), d.vDim());
+            } else if (layers.get(i) instanceof Mamba2 mb) {
+                out[i] = Mamba2LayerMemory.zeros(mb.stateFloats(), mb.convHistory() * mb.convDim());
             } else {
                 Attention a = (Attention) layers.get(i);
                 out[i] = AttentionLayerMemory.zeros(a.window(), a.rowSize());
@@ -120,13 +158,20 @@ public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
         }
         for (int i = 0; i < layers.size(); i++) {
             LayerMemory lm = m.layer(i);
-            boolean ok = layers.get(i) instanceof DeltaNet d
-                    ? lm instanceof DeltaNetLayerMemory dm && dm.state().length == d.stateFloats()
-                            && dm.convQ().length == d.convHistory() * d.qkDim()
-                            && dm.convK().length == d.convHistory() * d.qkDim()
-                            && dm.convV().length == d.convHistory() * d.vDim()
-                    : lm instanceof AttentionLayerMemory am && am.window() == ((Attention) layers.get(i)).window()
-                            && am.rowSize() == ((Attention) layers.get(i)).rowSize();
+            Layer layer = layers.get(i);
+            boolean ok;
+            if (layer instanceof DeltaNet d) {
+                ok = lm instanceof DeltaNetLayerMemory dm && dm.state().length == d.stateFloats()
+                        && dm.convQ().length == d.convHistory() * d.qkDim()
+                        && dm.convK().length == d.convHistory() * d.qkDim()
+                        && dm.convV().length == d.convHistory() * d.vDim();
+            } else if (layer instanceof Mamba2 mb) {
+                ok = lm instanceof Mamba2LayerMemory mm && mm.ssm().length == mb.stateFloats()
+                        && mm.conv().length == mb.convHistory() * mb.convDim();
+            } else {
+                ok = lm instanceof AttentionLayerMemory am && am.window() == ((Attention) layer).window()
+                        && am.rowSize() == ((Attention) layer).rowSize();
+            }
             if (!ok) {
                 return false;
             }

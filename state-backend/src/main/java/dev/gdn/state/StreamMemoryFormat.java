@@ -3,6 +3,7 @@ package dev.gdn.state;
 import dev.gdn.kernels.io.HalfFloats;
 import dev.gdn.kernels.model.AttentionLayerMemory;
 import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.Mamba2LayerMemory;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.ModelFingerprint;
 import dev.gdn.kernels.model.StreamMemory;
@@ -20,7 +21,12 @@ import java.util.zip.Checksum;
  * The versioned binary format of one stream memory.
  *
  * <pre>
- * version 3 (current)
+ * version 4 (current; written for memories with a Mamba2 layer, version 3 for all others so that
+ *   earlier releases keep reading them): version 3 plus layer kind 2
+ *            byte kind 2 (Mamba2):         int H, P, N, conv history, conv channels
+ *            payload: SSM state [H,P,N], conv [Kc-1, channels]
+ *
+ * version 3
  *   int    magic 0x47444E4D ("GDNM")      big-endian, as every header integer
  *   short  version = 3
  *   byte   storage dtype (0 fp32, 1 bf16)
@@ -51,7 +57,9 @@ import java.util.zip.Checksum;
  */
 public final class StreamMemoryFormat {
     public static final int MAGIC = 0x47444E4D;
-    public static final int CURRENT_VERSION = 3;
+    public static final int CURRENT_VERSION = 4;
+    /** The version written for memories without a Mamba2 layer. */
+    public static final int GDN_VERSION = 3;
     /** Largest last hidden state a reader accepts (hidden sizes of real models are far below). */
     public static final int MAX_HIDDEN = 1 << 16;
     private static final int FLAG_BOUND = 1;
@@ -73,7 +81,7 @@ public final class StreamMemoryFormat {
         }
         CRC32C crc = new CRC32C();
         out.writeInt(MAGIC);
-        out.writeShort(CURRENT_VERSION);
+        out.writeShort(versionFor(layout));
         float[] hidden = m.lastHidden();
         if (hidden != null && (hidden.length == 0 || hidden.length > MAX_HIDDEN)) {
             throw new IllegalArgumentException("last hidden state of " + hidden.length + " floats, expected 1.." + MAX_HIDDEN);
@@ -105,6 +113,15 @@ public final class StreamMemoryFormat {
         out.writeInt((int) crc.getValue());
     }
 
+    /**
+     * The version memories of this layout are written in: 4 with a Mamba2 layer, else 3 (so that a job
+     * without Mamba2 layers keeps its checkpoints readable by earlier releases, and restores without a
+     * state migration).
+     */
+    public static int versionFor(MemoryLayout layout) {
+        return layout.hasMamba2() ? CURRENT_VERSION : GDN_VERSION;
+    }
+
     /** Bytes of the largest layer descriptor. */
     static final int MAX_LAYER_HEADER_BYTES = 25;
 
@@ -114,6 +131,8 @@ public final class StreamMemoryFormat {
         if (layer instanceof MemoryLayout.DeltaNet d) {
             h.putInt(d.valueHeads()).putInt(d.keyDim()).putInt(d.valueDim()).putInt(d.convHistory()).putInt(d.qkDim())
                     .putInt(d.vDim());
+        } else if (layer instanceof MemoryLayout.Mamba2 m) {
+            h.putInt(m.heads()).putInt(m.headDim()).putInt(m.stateSize()).putInt(m.convHistory()).putInt(m.convDim());
         } else {
             MemoryLayout.Attention a = (MemoryLayout.Attention) layer;
             h.putInt(a.window()).putInt(a.rowSize()).putLong(((AttentionLayerMemory) l).position());
@@ -123,6 +142,9 @@ public final class StreamMemoryFormat {
     static float[][] payloadArrays(LayerMemory l) {
         if (l instanceof DeltaNetLayerMemory d) {
             return new float[][] {d.state(), d.convQ(), d.convK(), d.convV()};
+        }
+        if (l instanceof Mamba2LayerMemory m) {
+            return new float[][] {m.ssm(), m.conv()};
         }
         AttentionLayerMemory a = (AttentionLayerMemory) l;
         return new float[][] {a.keys(), a.values()};
@@ -166,8 +188,9 @@ public final class StreamMemoryFormat {
                 case 1 -> readBody(in, expected, 1);
                 case 2 -> readBody(in, expected, 2);
                 case 3 -> readBody(in, expected, 3);
+                case 4 -> readBody(in, expected, 4);
                 default -> throw new MemoryFormatException("stream memory format version " + version
-                        + " is not supported, expected 1, 2 or 3" + (version > CURRENT_VERSION
+                        + " is not supported, expected 1 to 4" + (version > CURRENT_VERSION
                                 ? " (written by a newer release)" : ""));
             };
         } catch (EOFException e) {
@@ -218,6 +241,10 @@ public final class StreamMemoryFormat {
         }
         long[] positions = new long[count];
         for (int i = 0; i < count; i++) {
+            if (version < 4 && expected.layers().get(i) instanceof MemoryLayout.Mamba2) {
+                throw new MemoryFormatException("layer " + i + " is expected to be " + expected.layers().get(i)
+                        + ", which format version " + version + " cannot hold (Mamba2 layers need version 4)");
+            }
             positions[i] = readLayerHeader(in, expected.layers().get(i), i, headerCrc);
         }
         Checksum crc = version >= 2 ? headerCrc : new CRC32();
@@ -231,6 +258,10 @@ public final class StreamMemoryFormat {
                 float[] k = readFloats(in, d.convHistory() * d.qkDim(), dtype, crc, chunk);
                 float[] v = readFloats(in, d.convHistory() * d.vDim(), dtype, crc, chunk);
                 layers[i] = new DeltaNetLayerMemory(state, q, k, v);
+            } else if (l instanceof MemoryLayout.Mamba2 m) {
+                float[] ssm = readFloats(in, m.stateFloats(), dtype, crc, chunk);
+                float[] conv = readFloats(in, m.convHistory() * m.convDim(), dtype, crc, chunk);
+                layers[i] = new Mamba2LayerMemory(ssm, conv);
             } else {
                 MemoryLayout.Attention a = (MemoryLayout.Attention) l;
                 float[] keys = readFloats(in, a.window() * a.rowSize(), dtype, crc, chunk);
@@ -273,6 +304,20 @@ public final class StreamMemoryFormat {
                     b.getInt(), b.getInt());
             if (!found.equals(d)) {
                 throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + d);
+            }
+            return 0;
+        }
+        if (expected instanceof MemoryLayout.Mamba2 m) {
+            ByteBuffer b = ByteBuffer.allocate(20);
+            for (int j = 0; j < 5; j++) {
+                b.putInt(in.readInt());
+            }
+            crc.update(b.array(), 0, 20);
+            b.flip();
+            MemoryLayout.Mamba2 found = new MemoryLayout.Mamba2(b.getInt(), b.getInt(), b.getInt(), b.getInt(),
+                    b.getInt());
+            if (!found.equals(m)) {
+                throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + m);
             }
             return 0;
         }

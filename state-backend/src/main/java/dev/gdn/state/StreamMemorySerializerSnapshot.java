@@ -41,7 +41,7 @@ public final class StreamMemorySerializerSnapshot implements TypeSerializerSnaps
     StreamMemorySerializerSnapshot(StreamMemorySerializer s) {
         this.fingerprint = s.fingerprint();
         this.layout = s.layout();
-        this.formatVersion = StreamMemoryFormat.CURRENT_VERSION;
+        this.formatVersion = StreamMemoryFormat.versionFor(s.layout());
         this.storage = s.storage();
     }
 
@@ -102,6 +102,10 @@ public final class StreamMemorySerializerSnapshot implements TypeSerializerSnaps
                 for (int v : new int[] {d.valueHeads(), d.keyDim(), d.valueDim(), d.convHistory(), d.qkDim(), d.vDim()}) {
                     out.writeInt(v);
                 }
+            } else if (l instanceof MemoryLayout.Mamba2 m) {
+                for (int v : new int[] {m.heads(), m.headDim(), m.stateSize(), m.convHistory(), m.convDim()}) {
+                    out.writeInt(v);
+                }
             } else {
                 MemoryLayout.Attention a = (MemoryLayout.Attention) l;
                 out.writeInt(a.window());
@@ -123,8 +127,10 @@ public final class StreamMemorySerializerSnapshot implements TypeSerializerSnaps
                         in.readInt()));
             } else if (kind == 1) {
                 layers.add(new MemoryLayout.Attention(in.readInt(), in.readInt()));
+            } else if (kind == 2) {
+                layers.add(new MemoryLayout.Mamba2(in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt()));
             } else {
-                throw new IOException("serializer snapshot layer " + i + " has kind " + kind + ", expected 0 or 1");
+                throw new IOException("serializer snapshot layer " + i + " has kind " + kind + ", expected 0, 1 or 2");
             }
         }
         return new MemoryLayout(layers);

@@ -33,7 +33,7 @@ class StreamMemoryFormatTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gdn-tiny", "gdn-gva-negeig", "h1-swa"})
+    @ValueSource(strings = {"gdn-tiny", "gdn-gva-negeig", "h1-swa", "h2-tiny"})
     void fp32RoundTripIsBitwise(String name) throws IOException {
         GatedDeltaNetModel m = TestModels.model(name);
         StreamMemory mem = TestModels.memoryAfter(m, 37, 1);
@@ -131,6 +131,40 @@ class StreamMemoryFormatTest {
         }
     }
 
+    /**
+     * Mamba2 layers need format version 4; memories of models without them are still written as version
+     * 3 (what earlier releases read), and a version 4 reader reads both.
+     */
+    @Test
+    void mamba2MemoriesAreVersionFourAndOthersStayVersionThree() throws IOException {
+        GatedDeltaNetModel h2 = TestModels.model("h2-tiny");
+        MemoryLayout h2Layout = TestModels.layout(h2);
+        assertThat(h2Layout.toString()).contains("mamba2[H=8, P=32, N=16, conv=3x288]");
+        StreamMemory mem = TestModels.memoryAfter(h2, 30, 2);
+        byte[] v4 = write(mem, h2Layout, StorageDType.BF16);
+        assertThat(ByteBuffer.wrap(v4).getShort(4)).isEqualTo((short) 4);
+        StreamMemory back = read(v4, h2Layout);
+        assertThat(back.layer(0)).isInstanceOf(dev.gdn.kernels.model.Mamba2LayerMemory.class);
+        assertThat(back.tokensConsumed()).isEqualTo(30);
+        // relabelled as version 3, the Mamba2 layer is refused by name
+        byte[] asV3 = v4.clone();
+        asV3[5] = 3;
+        assertThatThrownBy(() -> read(asV3, h2Layout)).isInstanceOf(MemoryFormatException.class)
+                .hasMessageContaining("layer 0 is expected to be mamba2[H=8, P=32, N=16, conv=3x288], which format "
+                        + "version 3 cannot hold");
+        // a Gated DeltaNet + attention memory: version 3, and the same bytes under version 4 read the same
+        GatedDeltaNetModel h1 = TestModels.model("h1-swa");
+        StreamMemory h1Mem = TestModels.memoryAfter(h1, 12, 5);
+        byte[] v3 = write(h1Mem, TestModels.layout(h1), StorageDType.FP32);
+        assertThat(ByteBuffer.wrap(v3).getShort(4)).isEqualTo((short) 3);
+        byte[] relabelled = v3.clone();
+        relabelled[5] = 4;
+        assertThat(read(relabelled, TestModels.layout(h1))).isEqualTo(h1Mem);
+        // an H2 memory read with the H1 layout names the layer kinds
+        assertThatThrownBy(() -> read(v4, TestModels.layout(h1))).isInstanceOf(MemoryFormatException.class)
+                .hasMessageContaining("memory has 6 layers, expected 4");
+    }
+
     @Test
     void versionTwoMemoriesAreReadUnboundAndWithoutAHiddenState() throws IOException {
         GatedDeltaNetModel m = TestModels.model("h1-swa");
@@ -164,7 +198,7 @@ class StreamMemoryFormatTest {
         byte[] version = bytes.clone();
         ByteBuffer.wrap(version).putShort(4, (short) 9);
         assertThatThrownBy(() -> read(version, TestModels.layout(tiny)))
-                .hasMessageContaining("format version 9 is not supported, expected 1, 2 or 3 (written by a newer release)");
+                .hasMessageContaining("format version 9 is not supported, expected 1 to 4 (written by a newer release)");
 
         assertThatThrownBy(() -> read(bytes, TestModels.layout(gva)))
                 .hasMessageContaining("memory has 3 layers, expected 2");

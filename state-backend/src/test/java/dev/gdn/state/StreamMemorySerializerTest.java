@@ -142,7 +142,7 @@ class StreamMemorySerializerTest {
         StreamMemory migrated = deserialize(v1.restoreSerializer(), legacy.toByteArray());
         assertThat(migrated).isEqualTo(m);
         byte[] rewritten = serialize(s, migrated);
-        assertThat(java.nio.ByteBuffer.wrap(rewritten).getShort(4)).isEqualTo((short) StreamMemoryFormat.CURRENT_VERSION);
+        assertThat(java.nio.ByteBuffer.wrap(rewritten).getShort(4)).isEqualTo((short) StreamMemoryFormat.GDN_VERSION);
         assertThat(deserialize(s, rewritten)).isEqualTo(m);
 
         byte[] corrupt = legacy.toByteArray();

@@ -18,7 +18,8 @@ final class TestModels {
     }
 
     static Path dir(String name) {
-        return Path.of("../kernels/src/test/resources/fixtures/fla/models", name).toAbsolutePath().normalize();
+        String set = name.startsWith("h2-") ? "h2" : "fla";
+        return Path.of("../kernels/src/test/resources/fixtures", set, "models", name).toAbsolutePath().normalize();
     }
 
     static GatedDeltaNetModel model(String name) {

@@ -22,13 +22,14 @@ import java.util.Optional;
  * @param intermediateSize  MLP width
  * @param tieWordEmbeddings LM head shares the embedding matrix
  * @param attention         sliding-window attention layers of a hybrid, if any
+ * @param mamba2            Mamba2 layers of an H2 hybrid, if any
  * @param labels            names of the classes of a classification head ({@code id2label}, in id order);
  *                          empty without one
  */
 public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim,
         int headValueDim, int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval,
         float normEps, int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention,
-        java.util.List<String> labels) {
+        Optional<Mamba2Config> mamba2, java.util.List<String> labels) {
 
     /** Largest Java array: every weight matrix, state and activation row block must fit in one. */
     public static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
@@ -64,6 +65,12 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
                 (long) hiddenSize * intermediateSize);
         fits("the short-convolution cache conv_size x num_v_heads x value head width (" + convSize + " x "
                 + numValueHeads + " x " + headValueDim + ")", (long) convSize * numValueHeads * headValueDim);
+        mamba2.ifPresent(m -> {
+            fits("the Mamba2 in_proj hidden_size x (2 I + 2 G N + H) (" + hiddenSize + " x " + m.inProjRows() + ")",
+                    (long) hiddenSize * m.inProjRows());
+            fits("the Mamba2 state num_heads x head_dim x state_size (" + m.numHeads() + " x " + m.headDim() + " x "
+                    + m.stateSize() + ")", (long) m.numHeads() * m.headDim() * m.stateSize());
+        });
         attention.ifPresent(a -> {
             fits("an attention window window_size x num_kv_heads x head_dim (" + a.windowSize() + " x "
                     + a.numKvHeads() + " x " + a.headDim() + ")", (long) a.windowSize() * a.numKvHeads() * a.headDim());
@@ -79,12 +86,13 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
         }
     }
 
-    /** A config without classification labels. */
+    /** A config without classification labels or Mamba2 layers. */
     public ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim, int headValueDim,
             int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval, float normEps,
             int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention) {
         this(vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers, convSize, useShortConv,
-                useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, attention, java.util.List.of());
+                useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, attention, Optional.empty(),
+                java.util.List.of());
     }
 
     /** Reads {@code dir/config.json}. */
@@ -106,11 +114,20 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
         return attention.map(a -> a.isAttentionLayer(layer)).orElse(false);
     }
 
+    public boolean isMamba2Layer(int layer) {
+        return mamba2.map(m -> m.isMamba2Layer(layer)).orElse(false);
+    }
+
+    /** Whether layer {@code layer} is a Gated DeltaNet layer (neither attention nor Mamba2). */
+    public boolean isDeltaNetLayer(int layer) {
+        return !isAttentionLayer(layer) && !isMamba2Layer(layer);
+    }
+
     /** Number of layers that are Gated DeltaNet layers. */
     public int deltaNetLayerCount() {
         int n = 0;
         for (int i = 0; i < numLayers; i++) {
-            if (!isAttentionLayer(i)) {
+            if (isDeltaNetLayer(i)) {
                 n++;
             }
         }

@@ -33,7 +33,11 @@ public final class ModelConfigParser {
     private static final Set<String> MATH_KEYS = Set.of("model_type", "vocab_size", "hidden_size", "num_heads",
             "num_v_heads", "head_dim", "expand_v", "num_hidden_layers", "conv_size", "use_short_conv", "use_gate",
             "allow_neg_eigval", "norm_eps", "hidden_ratio", "intermediate_size", "tie_word_embeddings", "attn",
-            "hidden_act", "use_l2warp", "attnres_block_size");
+            "hidden_act", "use_l2warp", "attnres_block_size", "mamba2");
+
+    private static final Set<String> MAMBA2_KEYS = Set.of("layers", "num_heads", "head_dim", "state_size", "expand",
+            "n_groups", "conv_kernel", "use_conv_bias", "norm_before_gate", "norm_eps", "chunk_size", "use_bias",
+            "time_step_limit", "time_step_min", "time_step_max", "time_step_floor", "rescale_prenorm_residual");
 
     private static final Set<String> ATTN_KEYS = Set.of("layers", "num_heads", "num_kv_heads", "window_size",
             "rope_theta", "qkv_bias", "max_position_embeddings");
@@ -118,9 +122,18 @@ public final class ModelConfigParser {
             intermediate = 256 * ((raw + 255) / 256);
         }
         Optional<AttentionConfig> attn = parseAttention(root.get("attn"), source, hidden, layers);
+        Optional<Mamba2Config> mamba2 = parseMamba2(root.get("mamba2"), source, hidden, layers);
+        if (attn.isPresent() && mamba2.isPresent()) {
+            for (int l : mamba2.get().layers()) {
+                if (attn.get().isAttentionLayer(l)) {
+                    throw new ConfigException(source + ": layer " + l + " is in both attn.layers and mamba2.layers");
+                }
+            }
+        }
         return new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
                 r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
-                (float) eps, intermediate, r.bool("tie_word_embeddings", false), attn, labels(root.get("id2label"), source));
+                (float) eps, intermediate, r.bool("tie_word_embeddings", false), attn, mamba2,
+                labels(root.get("id2label"), source));
     }
 
     /** {@code id2label} ({"0": "normal", "1": "anomaly"}) as names in id order; ids must be 0..n-1. */
@@ -164,17 +177,7 @@ public final class ModelConfigParser {
             }
         }
         Reader r = new Reader(node, where);
-        JsonNode layerNode = node.get("layers");
-        if (layerNode == null || !layerNode.isArray()) {
-            throw new ConfigException(where + ".layers must be an array of layer indices");
-        }
-        Set<Integer> idx = new TreeSet<>();
-        for (JsonNode l : layerNode) {
-            if (!l.isIntegralNumber() || l.asInt() < 0 || l.asInt() >= layers) {
-                throw new ConfigException(where + ".layers: " + l + " is not a layer index in [0, " + layers + ")");
-            }
-            idx.add(l.asInt());
-        }
+        Set<Integer> idx = layerIndices(node, where, layers);
         int heads = r.positiveInt("num_heads", 0);
         int kvHeads = node.hasNonNull("num_kv_heads") ? r.positiveInt("num_kv_heads", heads) : heads;
         if (hidden % heads != 0) {
@@ -194,6 +197,70 @@ public final class ModelConfigParser {
         }
         return Optional.of(new AttentionConfig(Set.copyOf(idx), heads, kvHeads, headDim, window,
                 r.positiveDouble("rope_theta", 10000.0), r.bool("qkv_bias", false)));
+    }
+
+    private static Optional<Mamba2Config> parseMamba2(JsonNode node, String source, int hidden, int layers) {
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        String where = source + ": mamba2";
+        if (!node.isObject()) {
+            throw new ConfigException(where + " must be an object or null, found " + node);
+        }
+        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            if (!MAMBA2_KEYS.contains(k)) {
+                throw new ConfigException(where + ": unsupported option '" + k + "'");
+            }
+        }
+        Reader r = new Reader(node, where);
+        Set<Integer> idx = layerIndices(node, where, layers);
+        int heads = r.positiveInt("num_heads", 0);
+        int headDim = r.positiveInt("head_dim", 0);
+        int expand = r.positiveInt("expand", 2);
+        if ((long) heads * headDim != (long) expand * hidden) {
+            throw new ConfigException(where + ": num_heads x head_dim = " + heads + " x " + headDim + " must equal "
+                    + "expand x hidden_size = " + expand + " x " + hidden);
+        }
+        int groups = r.positiveInt("n_groups", 1);
+        if (heads % groups != 0) {
+            throw new ConfigException(where + ".n_groups " + groups + " must divide num_heads " + heads);
+        }
+        if (r.bool("norm_before_gate", false)) {
+            throw new ConfigException(where + ".norm_before_gate = true is not supported: expected false (gate, "
+                    + "then the group norm)");
+        }
+        if (r.bool("use_bias", false)) {
+            throw new ConfigException(where + ".use_bias = true is not supported: in_proj and out_proj have no bias");
+        }
+        if (node.hasNonNull("time_step_limit")) {
+            JsonNode lim = node.get("time_step_limit");
+            boolean open = lim.isArray() && lim.size() == 2 && lim.get(0).asDouble() == 0.0
+                    && (lim.get(1).isNull() || Double.isInfinite(lim.get(1).asDouble())
+                            || "inf".equalsIgnoreCase(lim.get(1).asText()));
+            if (!open) {
+                throw new ConfigException(where + ".time_step_limit = " + lim + " is not supported: expected [0, inf]");
+            }
+        }
+        int state = r.positiveInt("state_size", 0);
+        int kc = r.positiveInt("conv_kernel", 4);
+        return Optional.of(new Mamba2Config(Set.copyOf(idx), heads, headDim, state, groups, kc,
+                r.bool("use_conv_bias", true), (float) r.positiveDouble("norm_eps", 1e-5)));
+    }
+
+    private static Set<Integer> layerIndices(JsonNode node, String where, int layers) {
+        JsonNode layerNode = node.get("layers");
+        if (layerNode == null || !layerNode.isArray()) {
+            throw new ConfigException(where + ".layers must be an array of layer indices");
+        }
+        Set<Integer> idx = new TreeSet<>();
+        for (JsonNode l : layerNode) {
+            if (!l.isIntegralNumber() || l.asInt() < 0 || l.asInt() >= layers) {
+                throw new ConfigException(where + ".layers: " + l + " is not a layer index in [0, " + layers + ")");
+            }
+            idx.add(l.asInt());
+        }
+        return idx;
     }
 
     /** Typed access to one JSON object with messages that name the key and the value. */

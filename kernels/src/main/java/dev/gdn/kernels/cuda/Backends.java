@@ -33,10 +33,30 @@ public final class Backends {
     /** {@link #apply(GatedDeltaNetModel, String, MatmulPrecision, Consumer)} on GPU {@code device} (a CUDA ordinal). */
     public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
             int device, Consumer<String> info) {
+        return apply(model, backend, precision, ChunkPrecision.FP32, device, info);
+    }
+
+    /**
+     * {@link #apply(GatedDeltaNetModel, String, MatmulPrecision, Consumer)} on GPU {@code device} (a CUDA
+     * ordinal), the chunkwise gated delta rule in {@code chunk}.
+     */
+    public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
+            ChunkPrecision chunk, int device, Consumer<String> info) {
         if (device < 0) {
             throw new IllegalArgumentException("device must be a CUDA ordinal >= 0, got " + device);
         }
-        return usesCuda(backend, info) ? onGpu(model, precision, device) : model;
+        if (!usesCuda(backend, info)) {
+            return model;
+        }
+        String unsupported = CudaForward.unsupportedReason(model.config()).orElse(null);
+        if (unsupported != null) {
+            if (backend.equalsIgnoreCase("auto")) {
+                info.accept("backend auto: using the CPU (" + unsupported + ")");
+                return model;
+            }
+            throw new IllegalArgumentException("backend cuda: " + unsupported + "; use --backend cpu or auto");
+        }
+        return onGpu(model, precision, chunk, device);
     }
 
     /**
@@ -68,8 +88,9 @@ public final class Backends {
         }
     }
 
-    private static GatedDeltaNetModel onGpu(GatedDeltaNetModel model, MatmulPrecision precision, int device) {
-        return model.withEngine(new CudaForward(new CudaDevice(device), model, precision,
+    private static GatedDeltaNetModel onGpu(GatedDeltaNetModel model, MatmulPrecision precision, ChunkPrecision chunk,
+            int device) {
+        return model.withEngine(new CudaForward(new CudaDevice(device), model, precision, chunk,
                 CudaForward.DEFAULT_MAX_ROWS_PER_PASS));
     }
 }

@@ -167,15 +167,25 @@ public final class CudaForward implements ForwardEngine {
         if (maxRowsPerPass < 1) {
             throw new IllegalArgumentException("maxRowsPerPass must be >= 1, got " + maxRowsPerPass);
         }
-        if (c.convSize() < 1 || c.convSize() > 16) {
-            throw new IllegalArgumentException("conv_size " + c.convSize() + " is outside [1, 16] for the CUDA kernels");
-        }
-        c.attention().ifPresent(a -> {
-            if (a.windowSize() > 8192) {
-                throw new IllegalArgumentException("attention window_size " + a.windowSize()
-                        + " is above 8192, the CUDA kernel's limit");
-            }
+        unsupportedReason(c).ifPresent(r -> {
+            throw new IllegalArgumentException(r);
         });
+    }
+
+    /** Why the CUDA engine cannot run a model of this config, if it cannot. */
+    public static java.util.Optional<String> unsupportedReason(ModelConfig c) {
+        if (c.mamba2().isPresent()) {
+            return java.util.Optional.of("the model has Mamba2 layers " + new java.util.TreeSet<>(c.mamba2().get().layers())
+                    + ", which run on the CPU only so far");
+        }
+        if (c.convSize() < 1 || c.convSize() > 16) {
+            return java.util.Optional.of("conv_size " + c.convSize() + " is outside [1, 16] for the CUDA kernels");
+        }
+        if (c.attention().isPresent() && c.attention().get().windowSize() > 8192) {
+            return java.util.Optional.of("attention window_size " + c.attention().get().windowSize()
+                    + " is above 8192, the CUDA kernel's limit");
+        }
+        return java.util.Optional.empty();
     }
 
     @Override

@@ -26,14 +26,55 @@ import java.util.Random;
  * 3xTF32 rule; 1e-4 for fp32); then 1, 64, 256, 1024 streams advance by one token and by 64-token pieces.
  * The device-to-device copy bandwidth is measured in the same run.
  *
- * <p>Arguments: {@code [out.json] [layers]} (21 by default); also {@code gdn bench gpu}.
+ * <p>Arguments: {@code [out.json] [layers] [MATMUL+CHUNK[@TOLERANCE],...]} (21 layers and bf16+bf16,
+ * bf16-weights+3xtf32, fp32+fp32 by default); also {@code gdn bench gpu}.
  */
 public final class CudaModelBench {
     private CudaModelBench() {
     }
 
     public static void main(String[] args) throws IOException {
-        System.exit(run(args.length > 0 ? Path.of(args[0]) : null, args.length > 1 ? Integer.parseInt(args[1]) : 21));
+        System.exit(run(args.length > 0 ? Path.of(args[0]) : null, args.length > 1 ? Integer.parseInt(args[1]) : 21,
+                args.length > 2 ? args[2] : DEFAULT_MODES));
+    }
+
+    /** The precisions timed by default: FLA's class, the accurate tensor-core one, and fp32. */
+    public static final String DEFAULT_MODES = "bf16+bf16,bf16-weights+3xtf32,fp32+fp32";
+
+    /**
+     * Matrix products and chunkwise rule, and the parity tolerance against the CPU: the one that goes
+     * with them, or the one given after {@code @} (printed with the result, for measuring a mode whose
+     * error on this random model exceeds its class's tolerance).
+     */
+    record Mode(MatmulPrecision matmul, ChunkPrecision chunk, double given) {
+        static Mode parse(String s) {
+            String[] at = s.trim().split("@");
+            String[] p = at[0].split("\\+");
+            if (p.length != 2 || at.length > 2) {
+                throw new IllegalArgumentException("mode '" + s + "' is not MATMUL+CHUNK[@TOLERANCE], e.g. bf16+bf16");
+            }
+            return new Mode(MatmulPrecision.parse(p[0]), ChunkPrecision.parse(p[1]),
+                    at.length == 2 ? Double.parseDouble(at[1]) : Double.NaN);
+        }
+
+        String label() {
+            return matmul.label() + "+" + chunk.label();
+        }
+
+        double tolerance() {
+            if (!Double.isNaN(given)) {
+                return given;
+            }
+            if (matmul == MatmulPrecision.BF16 || chunk == ChunkPrecision.BF16) {
+                return 1e-2;
+            }
+            return matmul == MatmulPrecision.FP32 ? 1e-4 : 1e-3;
+        }
+    }
+
+    /** {@link #run(Path, int, String)} with the default modes. */
+    public static int run(Path jsonFile, int layers) throws IOException {
+        return run(jsonFile, layers, DEFAULT_MODES);
     }
 
     /**
@@ -41,7 +82,11 @@ public final class CudaModelBench {
      *
      * @return 0, 1 when a parity gate failed (that precision is not timed), 3 when CUDA is unavailable
      */
-    public static int run(Path jsonFile, int layers) throws IOException {
+    public static int run(Path jsonFile, int layers, String modes) throws IOException {
+        List<Mode> list = new ArrayList<>();
+        for (String m : modes.split(",")) {
+            list.add(Mode.parse(m));
+        }
         if (!CudaProbe.available()) {
             System.out.println("CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
             return 3;
@@ -62,20 +107,13 @@ public final class CudaModelBench {
         }
         json.add(String.format(Locale.ROOT, "{\"what\":\"copy\",\"gbps\":%.1f}", copy / 1e9));
         int[] streamCounts = {1, 64, 256, 1024};
-        record Mode(MatmulPrecision matmul, ChunkPrecision chunk, double tol) {
-            String label() {
-                return matmul.label() + "+" + chunk.label();
-            }
-        }
-        for (Mode mode : new Mode[] {new Mode(MatmulPrecision.BF16, ChunkPrecision.BF16, 1e-2),
-            new Mode(MatmulPrecision.BF16_WEIGHTS, ChunkPrecision.TF32X3, 1e-3),
-            new Mode(MatmulPrecision.FP32, ChunkPrecision.FP32, 1e-4)}) {
+        for (Mode mode : list) {
             CudaForward engine = new CudaForward(new CudaDevice(0), cpu, mode.matmul(), mode.chunk(),
                     CudaForward.DEFAULT_MAX_ROWS_PER_PASS);
             String label = mode.label();
             try {
                 GatedDeltaNetModel gpu = cpu.withEngine(engine);
-                double tol = mode.tol();
+                double tol = mode.tolerance();
                 double err = parity(cpu, gpu);
                 System.out.printf(Locale.ROOT, "%s: weights %.2f GiB on the GPU, memory per stream %.1f MiB; "
                         + "parity vs CPU logits %.2e (tolerance %.0e)%n", engine.name(),

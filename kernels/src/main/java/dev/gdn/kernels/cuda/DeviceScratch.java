@@ -6,8 +6,12 @@ import java.util.Map;
 /** Named device buffers reused across forward passes, reallocated only when a pass needs more. */
 final class DeviceScratch implements AutoCloseable {
     private final CudaDevice device;
-    private final Map<String, long[]> buffers = new HashMap<>(); // name -> {address, bytes}
+    private final Map<String, Buffer> buffers = new HashMap<>();
     private long generation;
+
+    /** A device allocation of {@code bytes} at {@code address}. */
+    private record Buffer(long address, long bytes) {
+    }
 
     DeviceScratch(CudaDevice device) {
         this.device = device;
@@ -15,17 +19,17 @@ final class DeviceScratch implements AutoCloseable {
 
     /** A buffer of at least {@code bytes} (contents undefined). */
     long get(String name, long bytes) {
-        long[] b = buffers.get(name);
-        if (b != null && b[1] >= bytes) {
-            return b[0];
+        Buffer b = buffers.get(name);
+        if (b != null && b.bytes() >= bytes) {
+            return b.address();
         }
         if (b != null) {
-            device.free(b[0]);
+            device.free(b.address());
         }
         generation++;
         long size = Math.max(256, bytes + bytes / 4);
         long a = device.allocate(size);
-        buffers.put(name, new long[] {a, size});
+        buffers.put(name, new Buffer(a, size));
         return a;
     }
 
@@ -43,8 +47,8 @@ final class DeviceScratch implements AutoCloseable {
 
     @Override
     public void close() {
-        for (long[] b : buffers.values()) {
-            device.free(b[0]);
+        for (Buffer b : buffers.values()) {
+            device.free(b.address());
         }
         buffers.clear();
     }

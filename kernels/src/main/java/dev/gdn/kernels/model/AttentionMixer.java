@@ -13,7 +13,7 @@ import java.util.List;
  * pass. RoPE uses positions relative to the oldest key in view (scores depend only on differences of
  * positions), which keeps fp32 angles small however long the stream.
  */
-final class AttentionMixer {
+final class AttentionMixer implements TokenMixer {
     private final AttentionConfig cfg;
     private final AttentionWeights w;
     private final int hidden;
@@ -28,6 +28,22 @@ final class AttentionMixer {
 
     RotaryEmbedding rope() {
         return rope;
+    }
+
+    @Override
+    public LayerMemory newMemory() {
+        return AttentionLayerMemory.zeros(cfg.windowSize(), cfg.numKvHeads() * cfg.headDim());
+    }
+
+    @Override
+    public boolean fits(LayerMemory lm) {
+        return lm instanceof AttentionLayerMemory am && am.window() == cfg.windowSize()
+                && am.rowSize() == cfg.numKvHeads() * cfg.headDim();
+    }
+
+    @Override
+    public float[] forward(CpuKernels cpu, float[] x, int[] offsets, List<StreamInput> batch, int layer) {
+        return forward(cpu, x, offsets, TokenMixer.memories(batch, layer, AttentionLayerMemory.class));
     }
 
     /**

@@ -18,7 +18,7 @@ import java.util.List;
  *   o = gated delta rule(q, k, v, g, beta; S);  o = rmsNorm(o) * silu(x W_g) per value head;  y = o W_o
  * </pre>
  */
-final class DeltaNetMixer {
+final class DeltaNetMixer implements TokenMixer {
     private final ModelConfig config;
     private final DeltaNetWeights w;
     private final DeltaRuleShape shape;
@@ -37,6 +37,25 @@ final class DeltaNetMixer {
 
     DeltaRuleShape shape() {
         return shape;
+    }
+
+    @Override
+    public LayerMemory newMemory() {
+        return DeltaNetLayerMemory.zeros(shape.valueHeads() * shape.headStateSize(), config.convSize() - 1,
+                config.keyDim(), config.valueDim());
+    }
+
+    @Override
+    public boolean fits(LayerMemory lm) {
+        return lm instanceof DeltaNetLayerMemory dm
+                && dm.state().length == config.numValueHeads() * config.headDim() * config.headValueDim()
+                && dm.convQ().length == (config.convSize() - 1) * config.keyDim()
+                && dm.convV().length == (config.convSize() - 1) * config.valueDim();
+    }
+
+    @Override
+    public float[] forward(CpuKernels cpu, float[] x, int[] offsets, List<StreamInput> batch, int layer) {
+        return forward(cpu, x, offsets, TokenMixer.memories(batch, layer, DeltaNetLayerMemory.class));
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.gdn.kernels.io.WeightSource;
 import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
 import dev.gdn.kernels.model.ModelWeights.BlockWeights;
 import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
+import dev.gdn.kernels.model.ModelWeights.Mamba2Weights;
 import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.Norms;
@@ -25,7 +26,7 @@ public final class GatedDeltaNetModel {
     private final ModelConfig config;
     private final ModelWeights weights;
     private final CpuKernels cpu;
-    private final Object[] mixers;
+    private final TokenMixer[] mixers;
     private final ModelFingerprint fingerprint;
     private final ForwardEngine engine;
 
@@ -40,13 +41,15 @@ public final class GatedDeltaNetModel {
         this.cpu = cpu;
         this.fingerprint = fingerprint;
         this.engine = engine;
-        this.mixers = new Object[config.numLayers()];
+        this.mixers = new TokenMixer[config.numLayers()];
         for (int i = 0; i < mixers.length; i++) {
             BlockWeights b = weights.layers().get(i);
             if (b.mixer() instanceof DeltaNetWeights dw) {
                 mixers[i] = new DeltaNetMixer(config, dw);
+            } else if (b.mixer() instanceof AttentionWeights aw) {
+                mixers[i] = new AttentionMixer(config.attention().orElseThrow(), aw, config.hiddenSize());
             } else {
-                mixers[i] = new AttentionMixer(config.attention().orElseThrow(), (AttentionWeights) b.mixer(),
+                mixers[i] = new Mamba2Mixer(config.mamba2().orElseThrow(), (Mamba2Weights) b.mixer(),
                         config.hiddenSize());
             }
         }
@@ -145,13 +148,7 @@ public final class GatedDeltaNetModel {
     public StreamMemory newMemory() {
         LayerMemory[] layers = new LayerMemory[config.numLayers()];
         for (int i = 0; i < layers.length; i++) {
-            if (config.isAttentionLayer(i)) {
-                var a = config.attention().orElseThrow();
-                layers[i] = AttentionLayerMemory.zeros(a.windowSize(), a.numKvHeads() * a.headDim());
-            } else {
-                layers[i] = DeltaNetLayerMemory.zeros(config.numValueHeads() * config.headDim() * config.headValueDim(),
-                        config.convSize() - 1, config.keyDim(), config.valueDim());
-            }
+            layers[i] = mixers[i].newMemory();
         }
         return new StreamMemory(layers, 0, fingerprint);
     }
@@ -199,7 +196,7 @@ public final class GatedDeltaNetModel {
         for (int l = 0; l < config.numLayers(); l++) {
             BlockWeights bw = weights.layers().get(l);
             rmsNormRows(h, bw.attnNorm(), normed, rows);
-            float[] mixed = mix(l, normed, offsets, batch);
+            float[] mixed = mixers[l].forward(cpu, normed, offsets, batch, l);
             addInPlace(h, mixed);
             rmsNormRows(h, bw.mlpNorm(), normed, rows);
             addInPlace(h, mlp(bw.mlp(), normed, rows));
@@ -289,20 +286,6 @@ public final class GatedDeltaNetModel {
         return logits;
     }
 
-    private float[] mix(int layer, float[] x, int[] offsets, List<StreamInput> batch) {
-        if (mixers[layer] instanceof DeltaNetMixer dm) {
-            List<DeltaNetLayerMemory> mems = new ArrayList<>(batch.size());
-            for (StreamInput in : batch) {
-                mems.add((DeltaNetLayerMemory) in.memory().layer(layer));
-            }
-            return dm.forward(cpu, x, offsets, mems);
-        }
-        List<AttentionLayerMemory> mems = new ArrayList<>(batch.size());
-        for (StreamInput in : batch) {
-            mems.add((AttentionLayerMemory) in.memory().layer(layer));
-        }
-        return ((AttentionMixer) mixers[layer]).forward(cpu, x, offsets, mems);
-    }
 
     private float[] mlp(ModelWeights.MlpWeights w, float[] x, int rows) {
         var m = cpu.math();
@@ -351,19 +334,7 @@ public final class GatedDeltaNetModel {
                     + " layers, the model has " + config.numLayers());
         }
         for (int l = 0; l < config.numLayers(); l++) {
-            LayerMemory lm = mem.layer(l);
-            boolean ok;
-            if (config.isAttentionLayer(l)) {
-                var a = config.attention().orElseThrow();
-                ok = lm instanceof AttentionLayerMemory am && am.window() == a.windowSize()
-                        && am.rowSize() == a.numKvHeads() * a.headDim();
-            } else {
-                ok = lm instanceof DeltaNetLayerMemory dm
-                        && dm.state().length == config.numValueHeads() * config.headDim() * config.headValueDim()
-                        && dm.convQ().length == (config.convSize() - 1) * config.keyDim()
-                        && dm.convV().length == (config.convSize() - 1) * config.valueDim();
-            }
-            if (!ok) {
+            if (!mixers[l].fits(mem.layer(l))) {
                 throw new IllegalArgumentException("stream " + s + ": memory of layer " + l
                         + " does not match the model's layout for that layer");
             }

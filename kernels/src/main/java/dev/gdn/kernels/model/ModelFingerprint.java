@@ -73,6 +73,11 @@ public final class ModelFingerprint {
                 .append(a.numHeads()).append(',').append(a.numKvHeads()).append(',').append(a.headDim()).append(',')
                 .append(a.windowSize()).append(',').append(Double.doubleToLongBits(a.ropeTheta())).append(',')
                 .append(a.qkvBias()));
+        // absent for models without Mamba2 layers, so their fingerprints stay what they were
+        c.mamba2().ifPresent(m -> sb.append(";mamba2=").append(new TreeSet<>(m.layers())).append(',')
+                .append(m.numHeads()).append(',').append(m.headDim()).append(',').append(m.stateSize()).append(',')
+                .append(m.groups()).append(',').append(m.convKernel()).append(',').append(m.convBias()).append(',')
+                .append(Float.floatToIntBits(m.normEps())));
         return sb.toString();
     }
 

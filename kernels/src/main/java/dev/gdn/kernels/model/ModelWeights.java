@@ -1,6 +1,7 @@
 package dev.gdn.kernels.model;
 
 import dev.gdn.kernels.config.AttentionConfig;
+import dev.gdn.kernels.config.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.io.SafetensorsFormatException;
 import dev.gdn.kernels.io.WeightSource;
@@ -32,7 +33,7 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
     }
 
     /** The token mixer of a block. */
-    public sealed interface MixerWeights permits DeltaNetWeights, AttentionWeights {
+    public sealed interface MixerWeights permits DeltaNetWeights, AttentionWeights, Mamba2Weights {
     }
 
     /**
@@ -72,6 +73,23 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
             float[] kBias, float[] vBias) implements MixerWeights {
     }
 
+    /**
+     * A Mamba2 mixer (see {@link dev.gdn.kernels.config.Mamba2Config}: inner width I = H P, convolution
+     * channels C = I + 2 G N).
+     *
+     * @param inProj   {@code [I + C + H, D]}: z, xBC, dt
+     * @param conv     {@code [C, Kc]} (PyTorch's {@code [C, 1, Kc]})
+     * @param convBias {@code [C]} or null
+     * @param dtBias   {@code [H]}
+     * @param aLog     {@code [H]}: A = -exp(A_log)
+     * @param d        {@code [H]}: the skip connection D
+     * @param norm     {@code [I]}: the gated group RMSNorm's weight
+     * @param outProj  {@code [D, I]}
+     */
+    public record Mamba2Weights(float[] inProj, float[] conv, float[] convBias, float[] dtBias, float[] aLog,
+            float[] d, float[] norm, float[] outProj) implements MixerWeights {
+    }
+
     /** SwiGLU MLP: {@code down(silu(gate(x)) * up(x))}; gate, up {@code [I, D]}, down {@code [D, I]}. */
     public record MlpWeights(float[] gate, float[] up, float[] down) {
     }
@@ -92,6 +110,9 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
             } else if (b.mixer() instanceof AttentionWeights a) {
                 t.addAll(java.util.Arrays.asList(a.qProj(), a.kProj(), a.vProj(), a.oProj(), a.qBias(), a.kBias(),
                         a.vBias()));
+            } else if (b.mixer() instanceof Mamba2Weights m) {
+                t.addAll(java.util.Arrays.asList(m.inProj(), m.conv(), m.convBias(), m.dtBias(), m.aLog(), m.d(),
+                        m.norm(), m.outProj()));
             }
             t.addAll(java.util.Arrays.asList(b.mlpNorm(), b.mlp().gate(), b.mlp().up(), b.mlp().down()));
         }
@@ -112,8 +133,8 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
         List<BlockWeights> blocks = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
-            MixerWeights mixer = c.isAttentionLayer(i)
-                    ? attention(l, p + "attn.", c.attention().orElseThrow(), d)
+            MixerWeights mixer = c.isAttentionLayer(i) ? attention(l, p + "attn.", c.attention().orElseThrow(), d)
+                    : c.isMamba2Layer(i) ? mamba2(l, p + "attn.", c.mamba2().orElseThrow(), d)
                     : deltaNet(l, p + "attn.", c);
             int inter = c.intermediateSize();
             blocks.add(new BlockWeights(l.get(p + "attn_norm.weight", d), mixer, l.get(p + "mlp_norm.weight", d),
@@ -178,6 +199,15 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
                 l.get(p + "v_proj.weight", kv, d), l.get(p + "o_proj.weight", d, q),
                 bias ? l.get(p + "q_proj.bias", q) : null, bias ? l.get(p + "k_proj.bias", kv) : null,
                 bias ? l.get(p + "v_proj.bias", kv) : null);
+    }
+
+    private static Mamba2Weights mamba2(Loader l, String p, Mamba2Config m, int d) {
+        int h = m.numHeads();
+        int c = m.convDim();
+        return new Mamba2Weights(l.get(p + "in_proj.weight", m.inProjRows(), d),
+                l.get(p + "conv1d.weight", c, 1, m.convKernel()), m.convBias() ? l.get(p + "conv1d.bias", c) : null,
+                l.get(p + "dt_bias", h), l.get(p + "A_log", h), l.get(p + "D", h), l.get(p + "norm.weight", m.innerDim()),
+                l.get(p + "out_proj.weight", d, m.innerDim()));
     }
 
     private record Loader(WeightSource src, Set<String> read) {

@@ -22,6 +22,15 @@ public final class ShortConvolution {
      */
     public static void applyInPlace(float[] x, int firstRow, int tokens, int dim, float[] weight, int width,
             float[] cache) {
+        applyInPlace(x, firstRow, tokens, dim, weight, null, width, cache);
+    }
+
+    /**
+     * As {@link #applyInPlace(float[], int, int, int, float[], int, float[])}, adding {@code bias[d]}
+     * ({@code [D]}, or null for none) to each channel's sum before the SiLU.
+     */
+    public static void applyInPlace(float[] x, int firstRow, int tokens, int dim, float[] weight, float[] bias,
+            int width, float[] cache) {
         int hist = width - 1;
         if (tokens == 0) {
             return;
@@ -37,7 +46,7 @@ public final class ShortConvolution {
                 for (int j = 0; j < width; j++) {
                     s = Math.fma(weight[d * width + j], window[(t + j) * dim + d], s);
                 }
-                x[out + d] = Activations.silu(s);
+                x[out + d] = Activations.silu(bias == null ? s : s + bias[d]);
             }
         }
         System.arraycopy(window, tokens * dim, cache, 0, hist * dim);

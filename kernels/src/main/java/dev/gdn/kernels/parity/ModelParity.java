@@ -1,11 +1,13 @@
 package dev.gdn.kernels.parity;
 
+import dev.gdn.kernels.config.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.io.SafetensorsFile;
 import dev.gdn.kernels.io.SafetensorsFormatException;
 import dev.gdn.kernels.io.TensorInfo;
 import dev.gdn.kernels.model.AttentionLayerMemory;
 import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.Mamba2LayerMemory;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.StreamInput;
 import dev.gdn.kernels.model.StreamMemory;
@@ -124,6 +126,10 @@ public final class ModelParity {
             if (!f.contains(p + "recurrent_state")) {
                 continue;
             }
+            if (c.isMamba2Layer(l)) {
+                compareMamba2(c.mamba2().orElseThrow(), f, mems, l, report, label, tol);
+                continue;
+            }
             int hv = c.numValueHeads();
             List<float[]> states = new ArrayList<>();
             for (StreamMemory m : mems) {
@@ -155,6 +161,34 @@ public final class ModelParity {
                 report.add(name + " (" + label + ")", concat(ours), concat(theirs), tol);
             }
         }
+    }
+
+    /** A Mamba2 layer's SSM state {@code [B, H, P, N]} and convolution cache {@code [B, C, Kc]} (FLA keeps Kc inputs). */
+    private static void compareMamba2(Mamba2Config m, SafetensorsFile f, List<StreamMemory> mems, int l,
+            ParityReport report, String label, double tol) {
+        String p = "state.layers." + l + ".";
+        int b = mems.size();
+        List<float[]> states = new ArrayList<>();
+        for (StreamMemory mem : mems) {
+            states.add(((Mamba2LayerMemory) mem.layer(l)).ssm());
+        }
+        report.add(p + "recurrent_state (" + label + ")", concat(states),
+                checked(f, p + "recurrent_state", b, m.numHeads(), m.headDim(), m.stateSize()), tol);
+        String name = p + "conv_state";
+        if (!f.contains(name)) {
+            return;
+        }
+        int w = m.convKernel();
+        int dim = m.convDim();
+        float[] fla = checked(f, name, b, dim, w);
+        List<float[]> ours = new ArrayList<>();
+        List<float[]> theirs = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            ours.add(FlaStateLayout.convColumns(((Mamba2LayerMemory) mems.get(i).layer(l)).conv(), w - 1, dim));
+            theirs.add(FlaStateLayout.lastColumns(Arrays.copyOfRange(fla, i * dim * w, (i + 1) * dim * w), dim, w,
+                    w - 1));
+        }
+        report.add(name + " (" + label + ")", concat(ours), concat(theirs), tol);
     }
 
     private static float[] checked(SafetensorsFile f, String name, int... shape) {

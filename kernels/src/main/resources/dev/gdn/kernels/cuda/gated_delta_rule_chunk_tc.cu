@@ -77,6 +77,21 @@ template <bool ROW> struct Lay;
 template <> struct Lay<true> { typedef wmma::row_major T; };
 template <> struct Lay<false> { typedef wmma::col_major T; };
 
+#if !PREC_BF16
+// f = tf32(f) and lo = tf32(f - tf32(f)), element by element: the two parts of a 3xTF32 product
+template <typename F>
+__device__ __forceinline__ void split_tf32(F& f, F& lo)
+{
+#pragma unroll
+    for (int i = 0; i < f.num_elements; i++) {
+        const float x = f.x[i];
+        const float hi = wmma::__float_to_tf32(x);
+        f.x[i] = hi;
+        lo.x[i] = wmma::__float_to_tf32(x - hi);
+    }
+}
+#endif
+
 // acc += A (16 x kd) B (kd x 16). A_ROW: A(r, c) = a[r * lda + c], else a[c * lda + r];
 // B_ROW: B(r, c) = b[r * ldb + c], else b[c * ldb + r].
 template <bool A_ROW, bool B_ROW>
@@ -94,20 +109,8 @@ __device__ __forceinline__ void tile_mma(acc_t& acc, const elem* a, int lda, con
 #else
         fa_t fa_lo;
         fb_t fb_lo;
-#pragma unroll
-        for (int i = 0; i < fa.num_elements; i++) {
-            const float x = fa.x[i];
-            const float hi = wmma::__float_to_tf32(x);
-            fa.x[i] = hi;
-            fa_lo.x[i] = wmma::__float_to_tf32(x - hi);
-        }
-#pragma unroll
-        for (int i = 0; i < fb.num_elements; i++) {
-            const float x = fb.x[i];
-            const float hi = wmma::__float_to_tf32(x);
-            fb.x[i] = hi;
-            fb_lo.x[i] = wmma::__float_to_tf32(x - hi);
-        }
+        split_tf32(fa, fa_lo);
+        split_tf32(fb, fb_lo);
         wmma::mma_sync(acc, fa_lo, fb, acc);
         wmma::mma_sync(acc, fa, fb_lo, acc);
         wmma::mma_sync(acc, fa, fb, acc);

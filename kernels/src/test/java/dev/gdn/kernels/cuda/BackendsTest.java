@@ -26,6 +26,20 @@ class BackendsTest {
         assertThatThrownBy(() -> Backends.apply(cpu, "tpu", MatmulPrecision.FP32, s -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'tpu'").hasMessageContaining("cuda");
         assertThatThrownBy(() -> MatmulPrecision.parse("fp8")).hasMessageContaining("'fp8'").hasMessageContaining("bf16");
+        assertThatThrownBy(() -> ChunkPrecision.parse("tf32")).hasMessageContaining("'tf32'")
+                .hasMessageContaining("3xtf32");
+    }
+
+    @Test
+    void precisionsParseFromTheirLabels() {
+        for (MatmulPrecision p : MatmulPrecision.values()) {
+            assertThat(MatmulPrecision.parse(" " + p.label().toUpperCase() + " ")).isSameAs(p);
+        }
+        for (ChunkPrecision p : ChunkPrecision.values()) {
+            assertThat(ChunkPrecision.parse(p.label())).isSameAs(p);
+        }
+        assertThat(MatmulPrecision.parse("bf16-weights")).isSameAs(MatmulPrecision.BF16_WEIGHTS);
+        assertThat(ChunkPrecision.parse("3xTF32")).isSameAs(ChunkPrecision.TF32X3);
     }
 
     @Test

@@ -24,6 +24,19 @@ public final class Fixtures {
         }
     }
 
+    /** The H2 hybrid fixtures (Mamba2 + Gated DeltaNet + sliding-window attention). */
+    public static Path h2() {
+        try {
+            return Path.of(Fixtures.class.getResource("/fixtures/h2/MANIFEST.json").toURI()).getParent();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static Path h2Model(String name) {
+        return h2().resolve("models").resolve(name);
+    }
+
     public static Path model(String name) {
         return fla().resolve("models").resolve(name);
     }
