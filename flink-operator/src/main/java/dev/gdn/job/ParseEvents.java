@@ -23,6 +23,7 @@ public final class ParseEvents extends ProcessFunction<RawEvent, StreamEvent> {
 
     private final Configuration config;
     private transient EventParser parser;
+    private transient dev.gdn.text.ModelTokenizer tokenizer;
     private transient Counter deadLetters;
 
     public ParseEvents(Configuration config) {
@@ -34,7 +35,19 @@ public final class ParseEvents extends ProcessFunction<RawEvent, StreamEvent> {
         ModelConfig mc = ModelConfig.load(Path.of(config.get(GdnOptions.MODEL_PATH)));
         parser = new EventParser(mc.vocabSize(), config.get(GdnOptions.EVENT_MAX_TOKENS),
                 config.get(GdnOptions.EVENT_MAX_KEY_BYTES), config.get(GdnOptions.EVENT_MAX_BYTES));
+        tokenizer = dev.gdn.text.ModelTokenizer.forModel(Path.of(config.get(GdnOptions.MODEL_PATH))).orElse(null);
+        if (tokenizer != null) {
+            parser.withTokenizer(tokenizer::encode);
+        }
         deadLetters = getRuntimeContext().getMetricGroup().addGroup("gdn").counter("deadLetters");
+    }
+
+    @Override
+    public void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+            tokenizer = null;
+        }
     }
 
     @Override

@@ -15,9 +15,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * Parses and validates one event, strictly: the Kafka key is the stream id (UTF-8, at most
  * {@code maxKeyBytes}), the value is exactly one UTF-8 JSON object of at most {@code maxValueBytes},
- * {@code {"tokens": [ids...], "id": optional}} or {@code {"control": "reset", "id": optional}}, with no
- * duplicate field and nothing after the object. Other fields are ignored. Anything else is refused with
- * a reason of at most {@link Reasons#MAX_REASON_CHARS} characters for the dead-letter topic.
+ * {@code {"tokens": [ids...], "id": optional}}, {@code {"text": "...", "id": optional}} (for a model with a
+ * tokenizer: see {@link #withTokenizer}) or {@code {"control": "reset", "id": optional}}, with no duplicate
+ * field and nothing after the object. Other fields are ignored. Anything else is refused with a reason of
+ * at most {@link Reasons#MAX_REASON_CHARS} characters for the dead-letter topic.
  */
 public final class EventParser implements Serializable {
     private static final long serialVersionUID = 2L;
@@ -33,6 +34,8 @@ public final class EventParser implements Serializable {
     private final int maxTokens;
     private final int maxKeyBytes;
     private final int maxValueBytes;
+    /** Encodes {@code "text"} events; null for a model without a tokenizer (not serialized: set in open). */
+    private transient java.util.function.Function<String, int[]> tokenizer;
 
     /** The outcome: an event, or the reason there is none. */
     public record Parsed(StreamEvent event, String error) {
@@ -57,6 +60,12 @@ public final class EventParser implements Serializable {
         this.maxTokens = maxTokens;
         this.maxKeyBytes = maxKeyBytes;
         this.maxValueBytes = maxValueBytes;
+    }
+
+    /** This parser, taking {@code "text"} events encoded by {@code encode} (null: none accepted). */
+    public EventParser withTokenizer(java.util.function.Function<String, int[]> encode) {
+        this.tokenizer = encode;
+        return this;
     }
 
     /** Parses a record whose key and value arrived whole. */
@@ -120,17 +129,24 @@ public final class EventParser implements Serializable {
         }
         JsonNode control = root.get("control");
         JsonNode tokens = root.get("tokens");
+        JsonNode textNode = root.get("text");
         if (control != null) {
             if (!control.isTextual() || !control.asText().equals("reset")) {
                 return bad("unknown control " + Reasons.quote(control) + ", expected \"reset\"");
             }
-            if (tokens != null) {
-                return bad("a control event carries no 'tokens'");
+            if (tokens != null || textNode != null) {
+                return bad("a control event carries no 'tokens' or 'text'");
             }
             return new Parsed(new StreamEvent(stream, id, new int[0], true), null);
         }
+        if (textNode != null) {
+            if (tokens != null) {
+                return bad("an event carries 'tokens' or 'text', not both");
+            }
+            return text(stream, id, textNode);
+        }
         if (tokens == null) {
-            return bad("missing 'tokens'");
+            return bad("missing 'tokens' (or 'text')");
         }
         if (!tokens.isArray()) {
             return bad("'tokens' must be an array of token ids");
@@ -152,6 +168,34 @@ public final class EventParser implements Serializable {
                 return bad("'tokens'[" + i + "] = " + v + " is outside the vocabulary [0, " + vocabSize + ")");
             }
             ids[i] = v;
+        }
+        return new Parsed(new StreamEvent(stream, id, ids, false), null);
+    }
+
+    private Parsed text(String stream, String id, JsonNode textNode) {
+        if (tokenizer == null) {
+            return bad("'text' needs a model with a tokenizer.json and this model has none: send 'tokens'");
+        }
+        if (!textNode.isTextual()) {
+            return bad("'text' must be a string, found " + textNode.getNodeType().name().toLowerCase());
+        }
+        int[] ids;
+        try {
+            ids = tokenizer.apply(textNode.asText());
+        } catch (RuntimeException e) {
+            return bad("'text' could not be encoded: " + e.getMessage());
+        }
+        if (ids.length == 0) {
+            return bad("'text' encodes to no tokens");
+        }
+        if (ids.length > maxTokens) {
+            return bad("'text' encodes to " + ids.length + " tokens, more than gdn.event.max-tokens = " + maxTokens);
+        }
+        for (int v : ids) {
+            if (v < 0 || v >= vocabSize) {
+                return bad("'text' encodes to token id " + v + ", outside the model's vocabulary [0, " + vocabSize
+                        + "): the tokenizer does not belong to this model");
+            }
         }
         return new Parsed(new StreamEvent(stream, id, ids, false), null);
     }

@@ -32,11 +32,19 @@ final class EventScorer {
     private final GatedDeltaNetModel model;
     private final int topK;
     private final boolean embedding;
+    /** The text of one token, for decoded top k entries; null for none. */
+    private final java.util.function.IntFunction<String> decode;
 
     EventScorer(GatedDeltaNetModel model, int topK, boolean embedding) {
+        this(model, topK, embedding, null);
+    }
+
+    /** As above, each top k entry also carrying its token's {@code "text"} from {@code decode} (may be null). */
+    EventScorer(GatedDeltaNetModel model, int topK, boolean embedding, java.util.function.IntFunction<String> decode) {
         this.model = model;
         this.topK = topK;
         this.embedding = embedding;
+        this.decode = decode;
     }
 
     /**
@@ -151,7 +159,7 @@ final class EventScorer {
                 float[] last = hidden == null ? null
                         : java.util.Arrays.copyOfRange(hidden, (st.firstRow() + end - 1) * d, (st.firstRow() + end) * d);
                 float[] classes = model.weights().score() == null ? null : model.classify(last);
-                out[s][i] = json(e, consumed, counted == 0 ? null : sum / counted, top, probs,
+                out[s][i] = json(decode, e, consumed, counted == 0 ? null : sum / counted, top, probs,
                         embedding ? last : null, classes, model.config().labels());
                 from = end;
             }
@@ -161,7 +169,7 @@ final class EventScorer {
 
     /** The result of a reset control event. */
     String resetResult(StreamEvent e) {
-        return json(e, 0, null, null, null, null, null, List.of());
+        return json(null, e, 0, null, null, null, null, null, List.of());
     }
 
     /** The result of an event that could not be run: {@code {"stream", "id", "error"}}. */
@@ -181,8 +189,8 @@ final class EventScorer {
         return w.toString();
     }
 
-    private static String json(StreamEvent e, long consumed, Double nll, int[] top, float[] probs, float[] emb,
-            float[] classes, List<String> labels) {
+    private static String json(java.util.function.IntFunction<String> decode, StreamEvent e, long consumed, Double nll,
+            int[] top, float[] probs, float[] emb, float[] classes, List<String> labels) {
         StringWriter w = new StringWriter(128);
         try (JsonGenerator g = JSON.createGenerator(w)) {
             g.writeStartObject();
@@ -209,6 +217,9 @@ final class EventScorer {
                 for (int i = 0; i < top.length; i++) {
                     g.writeStartObject();
                     g.writeNumberField("token", top[i]);
+                    if (decode != null) {
+                        g.writeStringField("text", decode.apply(top[i]));
+                    }
                     g.writeNumberField("p", probs[i]);
                     g.writeEndObject();
                 }

@@ -79,6 +79,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient ValueState<StreamMemory> memoryState;
     private transient ValueState<float[]> lastHiddenState;
     private transient EventScorer scorer;
+    private transient dev.gdn.text.ModelTokenizer tokenizer;
     private transient Map<String, List<StreamEvent>> pending;
     private transient int pendingTokens;
     private transient long generation;
@@ -152,7 +153,16 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         if (restored && (config.get(GdnOptions.VERIFY_ON_RESTORE) || onHeap)) {
             verifyRestoredMemories();
         }
-        scorer = new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING));
+        java.util.function.IntFunction<String> decode = null;
+        if (config.get(GdnOptions.DECODE_TOP_K)) {
+            java.nio.file.Path dir = java.nio.file.Path.of(config.get(GdnOptions.MODEL_PATH));
+            tokenizer = dev.gdn.text.ModelTokenizer.forModel(dir).orElseThrow(() -> new IllegalArgumentException(
+                    GdnOptions.DECODE_TOP_K.key() + " is true but the model folder " + dir + " has no "
+                            + dev.gdn.text.ModelTokenizer.FILE));
+            dev.gdn.text.ModelTokenizer t = tokenizer;
+            decode = id -> t.decode(new int[] {id});
+        }
+        scorer = new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING), decode);
         pending = new LinkedHashMap<>();
         maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
         maxTokens = config.get(GdnOptions.BATCH_MAX_TOKENS);
@@ -247,9 +257,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         return pending.size();
     }
 
-    /** Runs every buffered event; a no-op when nothing is buffered. */
+    /** Runs every buffered event; a no-op when nothing is buffered (or open failed before the buffer existed). */
     void flush() throws Exception {
-        if (pending.isEmpty()) {
+        if (pending == null || pending.isEmpty()) {
             return;
         }
         long start = System.nanoTime();
@@ -530,6 +540,10 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         HeapBudget.unregister(this);
         if (cache != null) {
             cache.close();
+        }
+        if (tokenizer != null) {
+            tokenizer.close();
+            tokenizer = null;
         }
         super.close();
     }

@@ -52,6 +52,11 @@ public final class GdnOptions {
     public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("gdn.output.top-k").intType().defaultValue(5)
             .withDescription("Next tokens (with probabilities) in each result; 0 turns them off.");
 
+    public static final ConfigOption<Boolean> DECODE_TOP_K = ConfigOptions.key("gdn.output.decode-top-k")
+            .booleanType().defaultValue(false)
+            .withDescription("Give each top-k entry its token's text (\"text\"), decoded by the model's tokenizer.json; "
+                    + "the job refuses to start when the model has none.");
+
     public static final ConfigOption<Boolean> EMIT_EMBEDDING = ConfigOptions.key("gdn.output.emit-embedding")
             .booleanType().defaultValue(false)
             .withDescription("Add the final hidden state after each event to its result.");

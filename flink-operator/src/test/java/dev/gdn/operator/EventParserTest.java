@@ -22,12 +22,39 @@ class EventParserTest {
         assertThat(parse("s1", "{\"control\":\"reset\"}").event().reset).isTrue();
     }
 
+    /** {@code "text"} through the bundled recall model's tokenizer, and every way a text event can be wrong. */
+    @Test
+    void textEventsAreEncodedByTheModelsTokenizerOrRefusedWithAReason() {
+        try (var t = dev.gdn.text.ModelTokenizer.forModel(java.nio.file.Path.of("../models/recall")).orElseThrow()) {
+            EventParser text = new EventParser(384, 8).withTokenizer(t::encode);
+            var ok = text.parse("s1".getBytes(StandardCharsets.UTF_8),
+                    "{\"id\":\"e\",\"text\":\"SET k5 v17\"}".getBytes(StandardCharsets.UTF_8));
+            assertThat(ok.event()).isEqualTo(new StreamEvent("s1", "e", new int[] {1, 21, 273}, false));
+            assertThat(reason(text, "{\"text\":\"SET k5 v17\",\"tokens\":[1]}"))
+                    .isEqualTo("an event carries 'tokens' or 'text', not both");
+            assertThat(reason(text, "{\"text\":5}")).isEqualTo("'text' must be a string, found number");
+            assertThat(reason(text, "{\"text\":\"   \"}")).isEqualTo("'text' encodes to no tokens");
+            assertThat(reason(text, "{\"text\":\"" + "GET k1 ".repeat(5) + "\"}"))
+                    .isEqualTo("'text' encodes to 10 tokens, more than gdn.event.max-tokens = 8");
+            assertThat(reason(text, "{\"control\":\"reset\",\"text\":\"GET k1\"}"))
+                    .isEqualTo("a control event carries no 'tokens' or 'text'");
+            EventParser small = new EventParser(100, 8).withTokenizer(t::encode);
+            assertThat(reason(small, "{\"text\":\"GET k100\"}")).contains("token id 116, outside the model's vocabulary [0, 100)");
+        }
+        assertThat(parse("s", "{\"text\":\"SET k5 v17\"}").error())
+                .isEqualTo("'text' needs a model with a tokenizer.json and this model has none: send 'tokens'");
+    }
+
+    static String reason(EventParser parser, String value) {
+        return parser.parse("s".getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)).error();
+    }
+
     @Test
     void everyMalformedEventHasItsReason() {
         assertThat(parse(null, "{\"tokens\":[1]}").error()).contains("missing Kafka key");
         assertThat(parse("s", "{oops").error()).startsWith("not JSON");
         assertThat(parse("s", "[1]").error()).isEqualTo("event must be a JSON object");
-        assertThat(parse("s", "{\"id\":\"x\"}").error()).isEqualTo("missing 'tokens'");
+        assertThat(parse("s", "{\"id\":\"x\"}").error()).isEqualTo("missing 'tokens' (or 'text')");
         assertThat(parse("s", "{\"tokens\":\"1 2\"}").error()).contains("must be an array");
         assertThat(parse("s", "{\"tokens\":[]}").error()).contains("is empty");
         assertThat(parse("s", "{\"tokens\":[1,384]}").error()).contains("'tokens'[1] = 384 is outside the vocabulary [0, 384)");

@@ -300,6 +300,35 @@ class GdnInferenceOperatorTest {
         }
     }
 
+    /** With gdn.output.decode-top-k, each top-k entry carries its token's text from the model's tokenizer. */
+    @Test
+    void topKEntriesCarryTheirTextWhenAsked() throws Exception {
+        Path recall = Path.of("../models/recall").toAbsolutePath().normalize();
+        Configuration c = config(recall, 100, 10_000, 60_000);
+        c.set(GdnOptions.DECODE_TOP_K, true);
+        try (var h = harness(c, new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("s", "e1", 1, 21, 273, 2, 21), 0);
+            op(h).endInput();
+            JsonNode r = JSON.readTree(values(h).get(0));
+            assertThat(r.get("top_k")).isNotEmpty();
+            for (JsonNode t : r.get("top_k")) {
+                int id = t.get("token").asInt();
+                String want = id == 0 ? "[UNK]" : id == 1 ? "SET" : id == 2 ? "GET"
+                        : id >= 16 && id < 144 ? "k" + (id - 16) : id >= 256 ? "v" + (id - 256) : "<unused" + id + ">";
+                assertThat(t.get("text").asText()).as("token %d", id).isEqualTo(want);
+            }
+            // the model recalls: after SET k5 v17 and GET k5, its best guess is v17
+            assertThat(r.get("top_k").get(0).get("text").asText()).isEqualTo("v17");
+        }
+        Configuration none = config(MODEL, 100, 10_000, 60_000);
+        none.set(GdnOptions.DECODE_TOP_K, true);
+        try (var h = harness(none, new HashMapStateBackend())) {
+            assertThatThrownBy(h::open).hasMessageContaining("gdn.output.decode-top-k is true but the model folder")
+                    .hasMessageContaining("has no tokenizer.json");
+        }
+    }
+
     /** An H2 hybrid (Mamba2 layers, memory format version 4) runs unchanged and survives a restore on both backends. */
     @Test
     void anH2HybridContinuesExactlyAcrossSnapshotAndRestore() throws Exception {
