@@ -1,0 +1,175 @@
+package dev.gdn.kernels.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Generation from forked memories: each request's prompt and the tokens it generates run on a copy of
+ * its stream's memory, so asking never changes what the stream knows. The requests of one call run
+ * batched: one forward pass for all their prompts, then one pass per generated token for all that are
+ * still going (on the GPU engine, one-token passes replay CUDA graphs).
+ */
+public final class Generator {
+    private final GatedDeltaNetModel model;
+
+    public Generator(GatedDeltaNetModel model) {
+        this.model = model;
+    }
+
+    /**
+     * One generation.
+     *
+     * @param memory   the stream's memory (left unchanged: the generation runs on a copy)
+     * @param prompt   token ids run before generating; may be empty when the memory has a last hidden
+     *                 state (its logits pick the first token)
+     * @param settings how tokens are picked
+     */
+    public record Request(StreamMemory memory, int[] prompt, GenerationSettings settings) {
+    }
+
+    /**
+     * @param ids  the generated tokens, stop sequence included
+     * @param stop why it ended: {@code "stop"} (a stop sequence) or {@code "max_tokens"}
+     */
+    public record Result(int[] ids, String stop) {
+    }
+
+    /**
+     * Runs every request; result i belongs to request i.
+     *
+     * @throws IllegalArgumentException naming the request when its prompt is empty and its memory has no
+     *     last hidden state, or a prompt token is outside the vocabulary
+     */
+    public List<Result> generate(List<Request> requests) {
+        int n = requests.size();
+        int vocab = model.config().vocabSize();
+        StreamMemory[] forks = new StreamMemory[n];
+        Random[] rng = new Random[n];
+        List<StreamInput> prompted = new ArrayList<>();
+        List<Integer> promptedIndex = new ArrayList<>();
+        float[][] logits = new float[n][];
+        for (int i = 0; i < n; i++) {
+            Request r = requests.get(i);
+            forks[i] = r.memory().copy();
+            rng[i] = new Random(r.settings().seed());
+            if (r.prompt().length > 0) {
+                prompted.add(new StreamInput(forks[i], r.prompt().clone()));
+                promptedIndex.add(i);
+            } else if (r.memory().lastHidden() != null) {
+                logits[i] = model.logits(r.memory().lastHidden(), 0, 1);
+            } else {
+                throw new IllegalArgumentException("generation " + i + ": the prompt is empty and the stream has seen "
+                        + "no tokens, so nothing predicts a first token: give a prompt");
+            }
+        }
+        if (!prompted.isEmpty()) {
+            ForwardResult fr = model.forward(prompted);
+            for (int j = 0; j < prompted.size(); j++) {
+                float[] all = fr.logitsOf(j);
+                logits[promptedIndex.get(j)] = Arrays.copyOfRange(all, all.length - vocab, all.length);
+            }
+        }
+        int[][] out = new int[n][];
+        int[] count = new int[n];
+        String[] stop = new String[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = new int[requests.get(i).settings().maxTokens()];
+        }
+        while (true) {
+            List<StreamInput> step = new ArrayList<>();
+            List<Integer> stepIndex = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                if (stop[i] != null) {
+                    continue;
+                }
+                GenerationSettings s = requests.get(i).settings();
+                int token = pick(logits[i], s, rng[i]);
+                out[i][count[i]++] = token;
+                if (endsWithStop(out[i], count[i], s.stop())) {
+                    stop[i] = "stop";
+                } else if (count[i] == s.maxTokens()) {
+                    stop[i] = "max_tokens";
+                } else {
+                    step.add(new StreamInput(forks[i], new int[] {token}));
+                    stepIndex.add(i);
+                }
+            }
+            if (step.isEmpty()) {
+                break;
+            }
+            ForwardResult fr = model.forward(step);
+            for (int j = 0; j < step.size(); j++) {
+                logits[stepIndex.get(j)] = fr.logitsOf(j);
+            }
+        }
+        List<Result> results = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            results.add(new Result(Arrays.copyOf(out[i], count[i]), stop[i]));
+        }
+        return results;
+    }
+
+    private static boolean endsWithStop(int[] ids, int count, List<int[]> stops) {
+        for (int[] s : stops) {
+            if (s.length <= count && Arrays.equals(ids, count - s.length, count, s, 0, s.length)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The next token: greedy at temperature 0, else sampled after top-k and top-p filtering. */
+    static int pick(float[] logits, GenerationSettings s, Random rng) {
+        int v = logits.length;
+        if (s.temperature() == 0) {
+            int best = 0;
+            for (int i = 1; i < v; i++) {
+                if (logits[i] > logits[best]) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+        // candidates by descending logit, ties by id: a fixed order, so a seed always gives the same token
+        Integer[] order = new Integer[v];
+        for (int i = 0; i < v; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
+        int keep = s.topK() > 0 ? Math.min(s.topK(), v) : v;
+        double max = logits[order[0]];
+        double[] p = new double[keep];
+        double sum = 0;
+        for (int i = 0; i < keep; i++) {
+            p[i] = Math.exp((logits[order[i]] - max) / s.temperature());
+            sum += p[i];
+        }
+        if (s.topP() < 1) {
+            double acc = 0;
+            int cut = keep;
+            for (int i = 0; i < keep; i++) {
+                acc += p[i] / sum;
+                if (acc >= s.topP()) {
+                    cut = i + 1;
+                    break;
+                }
+            }
+            keep = cut;
+            sum = 0;
+            for (int i = 0; i < keep; i++) {
+                sum += p[i];
+            }
+        }
+        double u = rng.nextDouble() * sum;
+        double acc = 0;
+        for (int i = 0; i < keep; i++) {
+            acc += p[i];
+            if (u < acc) {
+                return order[i];
+            }
+        }
+        return order[keep - 1];
+    }
+}
