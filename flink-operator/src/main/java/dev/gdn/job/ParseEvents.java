@@ -35,6 +35,7 @@ public final class ParseEvents extends ProcessFunction<RawEvent, StreamEvent> {
         ModelConfig mc = ModelConfig.load(Path.of(config.get(GdnOptions.MODEL_PATH)));
         parser = new EventParser(mc.vocabSize(), config.get(GdnOptions.EVENT_MAX_TOKENS),
                 config.get(GdnOptions.EVENT_MAX_KEY_BYTES), config.get(GdnOptions.EVENT_MAX_BYTES));
+        parser.withGenerateLimit(config.get(GdnOptions.GENERATE_MAX_TOKENS));
         tokenizer = dev.gdn.text.ModelTokenizer.forModel(Path.of(config.get(GdnOptions.MODEL_PATH))).orElse(null);
         if (tokenizer != null) {
             parser.withTokenizer(tokenizer::encode);

@@ -36,6 +36,7 @@ public final class EventParser implements Serializable {
     private final int maxValueBytes;
     /** Encodes {@code "text"} events; null for a model without a tokenizer (not serialized: set in open). */
     private transient java.util.function.Function<String, int[]> tokenizer;
+    private int maxGenerateTokens = GdnOptions.GENERATE_MAX_TOKENS.defaultValue();
 
     /** The outcome: an event, or the reason there is none. */
     public record Parsed(StreamEvent event, String error) {
@@ -65,6 +66,12 @@ public final class EventParser implements Serializable {
     /** This parser, taking {@code "text"} events encoded by {@code encode} (null: none accepted). */
     public EventParser withTokenizer(java.util.function.Function<String, int[]> encode) {
         this.tokenizer = encode;
+        return this;
+    }
+
+    /** This parser, refusing generate events that ask for more than {@code max} tokens ({@code gdn.generate.max-tokens}). */
+    public EventParser withGenerateLimit(int max) {
+        this.maxGenerateTokens = max;
         return this;
     }
 
@@ -130,9 +137,15 @@ public final class EventParser implements Serializable {
         JsonNode control = root.get("control");
         JsonNode tokens = root.get("tokens");
         JsonNode textNode = root.get("text");
+        if (control != null && control.isTextual() && control.asText().equals("generate")) {
+            if (tokens != null || textNode != null) {
+                return bad("a generate event carries its 'prompt', not 'tokens' or 'text'");
+            }
+            return generate(stream, id, root);
+        }
         if (control != null) {
             if (!control.isTextual() || !control.asText().equals("reset")) {
-                return bad("unknown control " + Reasons.quote(control) + ", expected \"reset\"");
+                return bad("unknown control " + Reasons.quote(control) + ", expected \"reset\" or \"generate\"");
             }
             if (tokens != null || textNode != null) {
                 return bad("a control event carries no 'tokens' or 'text'");
@@ -170,6 +183,118 @@ public final class EventParser implements Serializable {
             ids[i] = v;
         }
         return new Parsed(new StreamEvent(stream, id, ids, false), null);
+    }
+
+    private Parsed generate(String stream, String id, JsonNode root) {
+        JsonNode prompt = root.get("prompt");
+        int[] ids = new int[0];
+        if (prompt != null && !prompt.isNull()) {
+            if (prompt.isArray()) {
+                ids = new int[prompt.size()];
+                for (int i = 0; i < ids.length; i++) {
+                    JsonNode t = prompt.get(i);
+                    if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0 || t.asInt() >= vocabSize) {
+                        return bad("'prompt'[" + i + "] = " + Reasons.quote(t) + " is not a token id in [0, " + vocabSize
+                                + ")");
+                    }
+                    ids[i] = t.asInt();
+                }
+            } else if (prompt.isTextual()) {
+                if (!prompt.asText().isEmpty()) {
+                    Parsed p = text(stream, id, prompt);
+                    if (!p.ok()) {
+                        return bad(p.error().replace("'text'", "'prompt'"));
+                    }
+                    ids = p.event().tokens;
+                }
+            } else {
+                return bad("'prompt' must be text or an array of token ids");
+            }
+        }
+        if (ids.length > maxTokens) {
+            return bad("'prompt' has " + ids.length + " tokens, more than gdn.event.max-tokens = " + maxTokens);
+        }
+        try {
+            int max = intField(root, "max_tokens", Math.min(16, maxGenerateTokens));
+            if (max > maxGenerateTokens) {
+                return bad("'max_tokens' = " + max + " is more than gdn.generate.max-tokens = " + maxGenerateTokens);
+            }
+            double temperature = numberField(root, "temperature", 0);
+            int topK = intField(root, "top_k", 0);
+            double topP = numberField(root, "top_p", 1);
+            long seed = root.hasNonNull("seed") ? longField(root, "seed") : 0;
+            int[][] stop = stops(root.get("stop"));
+            GenerateSpec spec = new GenerateSpec(ids, max, temperature, topK, topP, seed, stop);
+            spec.settings(); // every range checked here, so a bad event is a dead letter, not a failure later
+            return new Parsed(StreamEvent.generate(stream, id, spec), null);
+        } catch (IllegalArgumentException e) {
+            return bad(e.getMessage());
+        }
+    }
+
+    private static int intField(JsonNode root, String name, int def) {
+        JsonNode n = root.get(name);
+        if (n == null || n.isNull()) {
+            return def;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+            throw new IllegalArgumentException("'" + name + "' = " + Reasons.quote(n) + " is not an integer");
+        }
+        return n.asInt();
+    }
+
+    private static long longField(JsonNode root, String name) {
+        JsonNode n = root.get(name);
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw new IllegalArgumentException("'" + name + "' = " + Reasons.quote(n) + " is not an integer");
+        }
+        return n.asLong();
+    }
+
+    private static double numberField(JsonNode root, String name, double def) {
+        JsonNode n = root.get(name);
+        if (n == null || n.isNull()) {
+            return def;
+        }
+        if (!n.isNumber()) {
+            throw new IllegalArgumentException("'" + name + "' = " + Reasons.quote(n) + " is not a number");
+        }
+        return n.asDouble();
+    }
+
+    /** Stop sequences: strings (encoded by the tokenizer) or arrays of token ids. */
+    private int[][] stops(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return new int[0][];
+        }
+        if (!node.isArray() || node.size() > 16) {
+            throw new IllegalArgumentException("'stop' must be an array of at most 16 stop sequences");
+        }
+        int[][] out = new int[node.size()][];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode s = node.get(i);
+            if (s.isTextual()) {
+                if (tokenizer == null) {
+                    throw new IllegalArgumentException("'stop'[" + i + "] is text, which needs a model with a "
+                            + "tokenizer.json: give token ids");
+                }
+                out[i] = tokenizer.apply(s.asText());
+            } else if (s.isArray()) {
+                out[i] = new int[s.size()];
+                for (int j = 0; j < s.size(); j++) {
+                    if (!s.get(j).isIntegralNumber() || !s.get(j).canConvertToInt()) {
+                        throw new IllegalArgumentException("'stop'[" + i + "][" + j + "] is not a token id");
+                    }
+                    out[i][j] = s.get(j).asInt();
+                }
+            } else {
+                throw new IllegalArgumentException("'stop'[" + i + "] must be text or an array of token ids");
+            }
+            if (out[i].length == 0 || out[i].length > 64) {
+                throw new IllegalArgumentException("'stop'[" + i + "] must be 1 to 64 tokens, found " + out[i].length);
+            }
+        }
+        return out;
     }
 
     private Parsed text(String stream, String id, JsonNode textNode) {

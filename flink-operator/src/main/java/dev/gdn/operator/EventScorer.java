@@ -172,6 +172,37 @@ final class EventScorer {
         return json(null, e, 0, null, null, null, null, null, List.of());
     }
 
+    /**
+     * The result of a generate control event: {@code {"stream", "id", "control": "generate",
+     * "tokens_consumed" (the stream's, unchanged), "generated": [ids], "text" (when the model has a
+     * tokenizer), "stop": "stop" | "max_tokens"}}.
+     */
+    String generateResult(StreamEvent e, long consumed, int[] ids, String stop, String text) {
+        StringWriter w = new StringWriter(256);
+        try (JsonGenerator g = JSON.createGenerator(w)) {
+            g.writeStartObject();
+            g.writeStringField("stream", e.stream);
+            if (e.id != null) {
+                g.writeStringField("id", e.id);
+            }
+            g.writeStringField("control", "generate");
+            g.writeNumberField("tokens_consumed", consumed);
+            g.writeArrayFieldStart("generated");
+            for (int t : ids) {
+                g.writeNumber(t);
+            }
+            g.writeEndArray();
+            if (text != null) {
+                g.writeStringField("text", text);
+            }
+            g.writeStringField("stop", stop);
+            g.writeEndObject();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        return w.toString();
+    }
+
     /** The result of an event that could not be run: {@code {"stream", "id", "error"}}. */
     String errorResult(StreamEvent e, String reason) {
         StringWriter w = new StringWriter(256);

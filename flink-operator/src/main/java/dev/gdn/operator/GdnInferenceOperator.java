@@ -80,6 +80,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient ValueState<float[]> lastHiddenState;
     private transient EventScorer scorer;
     private transient dev.gdn.text.ModelTokenizer tokenizer;
+    private transient dev.gdn.kernels.model.Generator generator;
+    private transient int maxConcurrentGenerations;
     private transient Map<String, List<StreamEvent>> pending;
     private transient int pendingTokens;
     private transient long generation;
@@ -92,6 +94,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient Histogram bundleMillis;
     private transient Meter tokensPerSecond;
     private transient Counter resets;
+    private transient Counter generations;
+    private transient Counter generatedTokens;
     private transient long lastBundleStateBytes;
 
     /**
@@ -154,14 +158,19 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             verifyRestoredMemories();
         }
         java.util.function.IntFunction<String> decode = null;
+        String modelPath = config.get(GdnOptions.MODEL_PATH);
+        java.nio.file.Path dir = java.nio.file.Path.of(modelPath.startsWith("bench:") ? "." : modelPath);
+        tokenizer = modelPath.startsWith("bench:") ? null : dev.gdn.text.ModelTokenizer.forModel(dir).orElse(null);
         if (config.get(GdnOptions.DECODE_TOP_K)) {
-            java.nio.file.Path dir = java.nio.file.Path.of(config.get(GdnOptions.MODEL_PATH));
-            tokenizer = dev.gdn.text.ModelTokenizer.forModel(dir).orElseThrow(() -> new IllegalArgumentException(
-                    GdnOptions.DECODE_TOP_K.key() + " is true but the model folder " + dir + " has no "
-                            + dev.gdn.text.ModelTokenizer.FILE));
+            if (tokenizer == null) {
+                throw new IllegalArgumentException(GdnOptions.DECODE_TOP_K.key() + " is true but the model folder " + dir
+                        + " has no " + dev.gdn.text.ModelTokenizer.FILE);
+            }
             dev.gdn.text.ModelTokenizer t = tokenizer;
             decode = id -> t.decode(new int[] {id});
         }
+        generator = new dev.gdn.kernels.model.Generator(model);
+        maxConcurrentGenerations = config.get(GdnOptions.GENERATE_MAX_CONCURRENT);
         scorer = new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING), decode);
         pending = new LinkedHashMap<>();
         maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
@@ -174,6 +183,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         bundleMillis = g.histogram("bundleComputeMillis", new DescriptiveStatisticsHistogram(1000));
         tokensPerSecond = g.meter("tokensPerSecond", new MeterView(10));
         resets = g.counter("resets");
+        generations = g.counter("generations");
+        generatedTokens = g.counter("generatedTokens");
         streamsRefused = g.counter("streamsRefused");
         writeBacks = g.counter("cacheWriteBacks");
         writeBackBytes = g.counter("cacheWriteBackBytes");
@@ -199,7 +210,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         }
         List<StreamEvent> events = pending.computeIfAbsent(e.stream, k -> new ArrayList<>());
         events.add(e);
-        pendingTokens += e.tokens.length;
+        // a generation costs its prompt and up to max_tokens one-token passes
+        pendingTokens += e.tokens.length + (e.generate == null ? 0 : e.generate.prompt.length + e.generate.maxTokens);
         if (pending.size() >= maxKeys || pendingTokens >= maxTokens) {
             flush();
         }
@@ -346,9 +358,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         boolean more = true;
         while (more) {
             more = false;
+            runControls(work);
             List<KeyWork> active = new ArrayList<>();
             for (KeyWork w : work) {
-                w.applyResets(this);
                 List<StreamEvent> stretch = w.nextStretch();
                 if (!stretch.isEmpty()) {
                     active.add(w);
@@ -400,6 +412,57 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         }
         OperatorStats.emit(System.nanoTime() - t0);
         return stateBytes;
+    }
+
+    /**
+     * The control events at the head of each key's remaining events, in event order: resets at once, and
+     * generations batched across keys (at most {@code gdn.generate.max-concurrent} in one call), each on a
+     * copy of its stream's memory as it stands after the events before it.
+     */
+    private void runControls(List<KeyWork> work) {
+        while (true) {
+            List<KeyWork> asking = new ArrayList<>();
+            for (KeyWork w : work) {
+                w.applyResets(this);
+                if (w.hasMore() && w.events.get(w.next).generate != null) {
+                    asking.add(w);
+                }
+            }
+            if (asking.isEmpty()) {
+                return;
+            }
+            for (int from = 0; from < asking.size(); from += maxConcurrentGenerations) {
+                List<KeyWork> part = asking.subList(from, Math.min(asking.size(), from + maxConcurrentGenerations));
+                List<dev.gdn.kernels.model.Generator.Request> requests = new ArrayList<>();
+                List<KeyWork> running = new ArrayList<>();
+                for (KeyWork w : part) {
+                    StreamEvent ev = w.events.get(w.next);
+                    StreamMemory fork = cache.slots().store(w.entry.slot);
+                    if (ev.generate.prompt.length == 0 && fork.lastHidden() == null) {
+                        w.results.add(scorer.errorResult(ev, "generate with an empty prompt needs a stream that has "
+                                + "seen tokens: give a 'prompt'"));
+                        w.next++;
+                        continue;
+                    }
+                    requests.add(new dev.gdn.kernels.model.Generator.Request(fork, ev.generate.prompt,
+                            ev.generate.settings()));
+                    running.add(w);
+                }
+                long t0 = System.nanoTime();
+                List<dev.gdn.kernels.model.Generator.Result> results = generator.generate(requests);
+                OperatorStats.advance(System.nanoTime() - t0);
+                for (int i = 0; i < running.size(); i++) {
+                    KeyWork w = running.get(i);
+                    StreamEvent ev = w.events.get(w.next);
+                    var r = results.get(i);
+                    generations.inc();
+                    generatedTokens.inc(r.ids().length);
+                    w.results.add(scorer.generateResult(ev, w.entry.tokens, r.ids(), r.stop(),
+                            tokenizer == null ? null : tokenizer.decode(r.ids())));
+                    w.next++;
+                }
+            }
+        }
     }
 
     /** Writes a resident stream's memory back to keyed state, bound to its key, with its last hidden state. */
@@ -590,7 +653,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
 
         List<StreamEvent> nextStretch() {
             int from = next;
-            while (next < events.size() && !events.get(next).reset) {
+            while (next < events.size() && !events.get(next).isControl()) {
                 next++;
             }
             return events.subList(from, next);

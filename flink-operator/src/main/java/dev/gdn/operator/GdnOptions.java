@@ -57,6 +57,14 @@ public final class GdnOptions {
             .withDescription("Give each top-k entry its token's text (\"text\"), decoded by the model's tokenizer.json; "
                     + "the job refuses to start when the model has none.");
 
+    public static final ConfigOption<Integer> GENERATE_MAX_TOKENS = ConfigOptions.key("gdn.generate.max-tokens")
+            .intType().defaultValue(256)
+            .withDescription("Most tokens one generate event may ask for ('max_tokens'); more is a dead letter.");
+
+    public static final ConfigOption<Integer> GENERATE_MAX_CONCURRENT = ConfigOptions.key("gdn.generate.max-concurrent")
+            .intType().defaultValue(64)
+            .withDescription("Most generations run together in one batched pass (more run in turn).");
+
     public static final ConfigOption<Boolean> EMIT_EMBEDDING = ConfigOptions.key("gdn.output.emit-embedding")
             .booleanType().defaultValue(false)
             .withDescription("Add the final hidden state after each event to its result.");
@@ -180,6 +188,8 @@ public final class GdnOptions {
         positive(c, EVENT_MAX_TOKENS);
         positive(c, EVENT_MAX_BYTES);
         positive(c, EVENT_MAX_KEY_BYTES);
+        positive(c, GENERATE_MAX_TOKENS);
+        positive(c, GENERATE_MAX_CONCURRENT);
         positive(c, DEAD_LETTER_MAX_BYTES);
         positive(c, OUTPUT_MAX_BYTES);
         if (c.get(CUDA_DEVICE) < -1) {

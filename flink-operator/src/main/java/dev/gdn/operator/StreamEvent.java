@@ -16,6 +16,8 @@ public final class StreamEvent {
     public int[] tokens;
     /** True for {@code {"control":"reset"}}. */
     public boolean reset;
+    /** For {@code {"control":"generate"}}: what to generate (null for every other event). */
+    public GenerateSpec generate;
 
     public StreamEvent() {
     }
@@ -27,19 +29,31 @@ public final class StreamEvent {
         this.reset = reset;
     }
 
+    /** A generate control event. */
+    public static StreamEvent generate(String stream, String id, GenerateSpec spec) {
+        StreamEvent e = new StreamEvent(stream, id, new int[0], false);
+        e.generate = spec;
+        return e;
+    }
+
+    /** Whether this is a control event (reset or generate) rather than tokens. */
+    public boolean isControl() {
+        return reset || generate != null;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof StreamEvent e && reset == e.reset && Objects.equals(stream, e.stream)
-                && Objects.equals(id, e.id) && Arrays.equals(tokens, e.tokens);
+                && Objects.equals(id, e.id) && Arrays.equals(tokens, e.tokens) && Objects.equals(generate, e.generate);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(stream, id, Arrays.hashCode(tokens), reset);
+        return Objects.hash(stream, id, Arrays.hashCode(tokens), reset, generate);
     }
 
     @Override
     public String toString() {
-        return stream + "/" + id + (reset ? " reset" : " " + Arrays.toString(tokens));
+        return stream + "/" + id + (reset ? " reset" : generate != null ? " " + generate : " " + Arrays.toString(tokens));
     }
 }

@@ -45,6 +45,43 @@ class EventParserTest {
                 .isEqualTo("'text' needs a model with a tokenizer.json and this model has none: send 'tokens'");
     }
 
+    /** Generate controls: prompt as ids or text, every setting checked, stop sequences as text or ids. */
+    @Test
+    void generateControlsAreParsedAndEveryBadSettingIsADeadLetterWithItsReason() {
+        var ids = parse("s", "{\"id\":\"g\",\"control\":\"generate\",\"prompt\":[2,21],\"max_tokens\":3,"
+                + "\"temperature\":0.7,\"top_k\":5,\"top_p\":0.9,\"seed\":12,\"stop\":[[273]]}");
+        assertThat(ids.event().generate).isEqualTo(new GenerateSpec(new int[] {2, 21}, 3, 0.7, 5, 0.9, 12,
+                new int[][] {{273}}));
+        assertThat(ids.event().isControl()).isTrue();
+        var defaults = parse("s", "{\"control\":\"generate\"}");
+        assertThat(defaults.event().generate).isEqualTo(new GenerateSpec(new int[0], 16, 0, 0, 1, 0, new int[0][]));
+        assertThat(parse("s", "{\"control\":\"generate\",\"max_tokens\":0}").error())
+                .isEqualTo("max_tokens must be >= 1, got 0");
+        assertThat(parse("s", "{\"control\":\"generate\",\"max_tokens\":1000}").error())
+                .isEqualTo("'max_tokens' = 1000 is more than gdn.generate.max-tokens = 256");
+        assertThat(parse("s", "{\"control\":\"generate\",\"top_p\":2}").error()).isEqualTo("top_p must be in (0, 1], got 2.0");
+        assertThat(parse("s", "{\"control\":\"generate\",\"temperature\":\"hot\"}").error())
+                .isEqualTo("'temperature' = \"hot\" is not a number");
+        assertThat(parse("s", "{\"control\":\"generate\",\"prompt\":[999]}").error())
+                .isEqualTo("'prompt'[0] = 999 is not a token id in [0, 384)");
+        assertThat(parse("s", "{\"control\":\"generate\",\"prompt\":\"GET k5\"}").error())
+                .isEqualTo("'prompt' needs a model with a tokenizer.json and this model has none: send 'tokens'");
+        assertThat(parse("s", "{\"control\":\"generate\",\"stop\":[\"v1\"]}").error())
+                .contains("'stop'[0] is text, which needs a model with a tokenizer.json");
+        assertThat(parse("s", "{\"control\":\"generate\",\"tokens\":[1]}").error())
+                .isEqualTo("a generate event carries its 'prompt', not 'tokens' or 'text'");
+        try (var t = dev.gdn.text.ModelTokenizer.forModel(java.nio.file.Path.of("../models/recall")).orElseThrow()) {
+            EventParser text = new EventParser(384, 8).withTokenizer(t::encode).withGenerateLimit(4);
+            var g = text.parse("s".getBytes(StandardCharsets.UTF_8), ("{\"control\":\"generate\",\"prompt\":\"GET k5\","
+                    + "\"max_tokens\":4,\"stop\":[\"v17\", [1, 2]]}").getBytes(StandardCharsets.UTF_8));
+            assertThat(g.event().generate).isEqualTo(new GenerateSpec(new int[] {2, 21}, 4, 0, 0, 1, 0,
+                    new int[][] {{273}, {1, 2}}));
+            assertThat(reason(text, "{\"control\":\"generate\",\"max_tokens\":5}"))
+                    .isEqualTo("'max_tokens' = 5 is more than gdn.generate.max-tokens = 4");
+            assertThat(reason(text, "{\"control\":\"generate\",\"prompt\":\"\"}")).isNull();
+        }
+    }
+
     static String reason(EventParser parser, String value) {
         return parser.parse("s".getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)).error();
     }

@@ -329,6 +329,59 @@ class GdnInferenceOperatorTest {
         }
     }
 
+    static final Path RECALL = Path.of("../models/recall").toAbsolutePath().normalize();
+
+    static StreamEvent gen(String stream, String id, int maxTokens, int... prompt) {
+        return StreamEvent.generate(stream, id, new GenerateSpec(prompt, maxTokens, 0, 0, 1, 0, new int[0][]));
+    }
+
+    /**
+     * A generate control answers from a copy of the stream's memory: the recall model gives back the
+     * fact (also from an empty prompt, after the question), and every result after it is byte for byte
+     * what it is without the control.
+     */
+    @Test
+    void generationAnswersFromAForkAndTheStreamGoesOnAsIfNothingWasAsked() throws Exception {
+        List<StreamEvent> plain = List.of(ev("s", "e1", 1, 21, 273, 1, 25, 259), ev("t", "e2", 1, 30, 300),
+                ev("s", "e3", 2, 21), ev("s", "e4", 273, 2, 25), ev("t", "e5", 2, 30));
+        List<StreamEvent> asked = new ArrayList<>(plain);
+        asked.add(1, gen("s", "g1", 1, 2, 21));    // GET k5 -> v17
+        asked.add(4, gen("s", "g2", 3));           // empty prompt after "GET k5": continues from the last hidden state
+        asked.add(asked.size(), gen("t", "g3", 2, 2, 30));
+        List<String> without = runUninterrupted(RECALL, plain);
+        List<String> with = runUninterrupted(RECALL, asked);
+        assertThat(with).hasSize(asked.size());
+        List<String> tokenResults = with.stream().filter(r -> !r.contains("\"generate\"")).toList();
+        assertThat(sortedById(tokenResults)).containsExactlyElementsOf(sortedById(without));
+        JsonNode g1 = JSON.readTree(with.stream().filter(r -> r.contains("\"g1\"")).findFirst().orElseThrow());
+        assertThat(g1.get("generated").get(0).asInt()).isEqualTo(273);
+        assertThat(g1.get("text").asText()).isEqualTo("v17");
+        assertThat(g1.get("stop").asText()).isEqualTo("max_tokens");
+        assertThat(g1.get("tokens_consumed").asLong()).isEqualTo(6);
+        JsonNode g2 = JSON.readTree(with.stream().filter(r -> r.contains("\"g2\"")).findFirst().orElseThrow());
+        assertThat(g2.get("generated").get(0).asInt()).isEqualTo(273);
+        assertThat(g2.get("generated")).hasSize(3);
+        JsonNode g3 = JSON.readTree(with.stream().filter(r -> r.contains("\"g3\"")).findFirst().orElseThrow());
+        assertThat(g3.get("text").asText()).startsWith("v44");
+    }
+
+    /** Generations, greedy and sampled, give the same results after a snapshot and restore as without one. */
+    @Test
+    void generationIsDeterministicAcrossSnapshotAndRestore() throws Exception {
+        List<StreamEvent> events = new ArrayList<>(workload(5, 24, 384));
+        for (int i = 0; i < 6; i++) {
+            events.add(4 * i + 2, StreamEvent.generate("s" + i, "g" + i,
+                    new GenerateSpec(new int[] {2, 16 + i}, 4, i % 2 == 0 ? 0 : 1.3, i % 3 * 5, 0.9, 77 + i, new int[0][])));
+        }
+        for (int i = 0; i < events.size(); i++) {
+            StreamEvent e = events.get(i);
+            e.id = "e" + i;
+        }
+        List<String> uninterrupted = runUninterrupted(RECALL, events);
+        assertThat(sortedById(runWithRestore(RECALL, new HashMapStateBackend(), new HashMapStateBackend(), events, 13)))
+                .containsExactlyElementsOf(sortedById(uninterrupted));
+    }
+
     /** An H2 hybrid (Mamba2 layers, memory format version 4) runs unchanged and survives a restore on both backends. */
     @Test
     void anH2HybridContinuesExactlyAcrossSnapshotAndRestore() throws Exception {
