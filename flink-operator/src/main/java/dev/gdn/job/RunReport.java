@@ -97,8 +97,12 @@ public final class RunReport {
             int expect = events.get(order).expect();
             if (expect >= 0) {
                 gets++;
+                // a generate control answers with its first generated token, any other event with its top 1
+                JsonNode gen = r.path("generated");
                 JsonNode top = r.path("top_k");
-                if (top.isArray() && !top.isEmpty() && top.get(0).path("token").asInt(-1) == expect) {
+                int answer = gen.isArray() && !gen.isEmpty() ? gen.get(0).asInt(-1)
+                        : top.isArray() && !top.isEmpty() ? top.get(0).path("token").asInt(-1) : -1;
+                if (answer == expect) {
                     correct++;
                 }
             }

@@ -68,4 +68,49 @@ class RunCommandTest {
         assertThat(Files.readAllLines(out).get(1)).startsWith("{\"stream\":\"s1\",\"id\":\"b\",\"tokens\":1,"
                 + "\"tokens_consumed\":4,");
     }
+
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * The recall demo sent as text with a generate control (empty prompt, one token) after every get:
+     * the generated answers are the model's recall, and every text event's result is byte for byte the
+     * result of the same event sent as token ids (the controls change nothing the streams see).
+     */
+    @Test
+    void theRecallDemoAsTextRecallsThroughGenerationAndStreamsSeeTheSameTokens() throws Exception {
+        List<String> tokenLines = Files.readAllLines(Path.of("../models/recall/events.jsonl")).subList(0, 600);
+        List<String> textLines = new java.util.ArrayList<>();
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (String l : tokenLines) {
+            ids.add(JSON.readTree(l).get("id").asText());
+        }
+        for (String l : Files.readAllLines(Path.of("../models/recall/events-text.jsonl"))) {
+            String id = JSON.readTree(l).get("id").asText();
+            if (ids.contains(id.endsWith("?") ? id.substring(0, id.length() - 1) : id)) {
+                textLines.add(l);
+            }
+        }
+        Path tokens = dir.resolve("tokens.jsonl");
+        Path text = dir.resolve("text.jsonl");
+        Files.write(tokens, tokenLines);
+        Files.write(text, textLines);
+        Path outTokens = dir.resolve("tokens.out");
+        Path outText = dir.resolve("text.out");
+        var a = ParityCommandTest.run("run", "--model", "../models/recall", "--input-file", tokens.toString(), "--out", outTokens.toString(),
+                "--checkpoint-interval", "500ms");
+        var b = ParityCommandTest.run("run", "--model", "../models/recall", "--input-file", text.toString(), "--out", outText.toString(),
+                "--checkpoint-interval", "500ms");
+        assertThat(a.code()).as(a.err()).isZero();
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(a.out().get(0)).startsWith("recall: gets=");
+        // the same gets, answered by generation instead of the top 1 of the get's result: the same count
+        assertThat(b.out().get(0)).isEqualTo(a.out().get(0));
+        List<String> generated = new java.util.ArrayList<>();
+        List<String> rest = new java.util.ArrayList<>();
+        for (String l : Files.readAllLines(outText)) {
+            (l.contains("\"control\":\"generate\"") ? generated : rest).add(l);
+        }
+        assertThat(rest).containsExactlyElementsOf(Files.readAllLines(outTokens));
+        assertThat(generated).isNotEmpty().allSatisfy(g -> assertThat(g).contains("\"text\":\"v"));
+    }
 }
