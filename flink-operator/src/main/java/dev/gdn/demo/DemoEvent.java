@@ -8,6 +8,12 @@ package dev.gdn.demo;
  * @param id      event id (also inside the value when the value is well-formed)
  * @param value   the JSON value bytes as sent
  * @param expect  the token a get must predict, or -1
+ * @param expectText the text a generate control must produce (its stop sequence aside), or null
  */
-public record DemoEvent(String stream, String id, byte[] value, int expect) {
+public record DemoEvent(String stream, String id, byte[] value, int expect, String expectText) {
+
+    /** An event without a text expectation. */
+    public DemoEvent(String stream, String id, byte[] value, int expect) {
+        this(stream, id, value, expect, null);
+    }
 }

@@ -13,7 +13,7 @@ import java.util.List;
 /**
  * Reads a JSON-lines file of events: {@code {"stream": key, "id": ..., "tokens": [...], "expect": n}};
  * {@code stream} becomes the Kafka key and is removed from the value; {@code expect} (optional) is the
- * token a get must predict. A line that is not exactly one JSON object (no duplicate field, nothing
+ * token a get must predict, or (a string) the text a generate control must write. A line that is not exactly one JSON object (no duplicate field, nothing
  * after it) with a string {@code stream} is sent as it is, under the stream it names if any (else
  * key-less), and so ends in the dead-letter topic with the job's reason.
  */
@@ -83,8 +83,9 @@ public final class EventFiles {
             ObjectNode o = (ObjectNode) node;
             String stream = o.remove("stream").asText();
             int expect = o.path("expect").isIntegralNumber() ? o.get("expect").asInt() : -1;
+            String expectText = o.path("expect").isTextual() ? o.get("expect").asText() : null;
             String id = o.path("id").isValueNode() ? o.get("id").asText() : stream + "/line-" + n;
-            out.add(new DemoEvent(stream, id, JSON.writeValueAsBytes(o), expect));
+            out.add(new DemoEvent(stream, id, JSON.writeValueAsBytes(o), expect, expectText));
         }
         return out;
     }

@@ -57,13 +57,18 @@ public final class RunReport {
 
     /** The verdict of a finished run. */
     public record Verdict(int events, int results, int deadLetters, int streams, int gets, int correct, int missing,
-            int unexpected, List<String> sortedResults) {
+            int unexpected, List<String> sortedResults, int summaries, int exactSummaries) {
         public boolean ok() {
             return missing == 0 && unexpected == 0;
         }
 
         public double accuracy() {
             return gets == 0 ? Double.NaN : correct / (double) gets;
+        }
+
+        /** {@code summaries: requests=.. exact=..}: generations checked against an expected text. */
+        public String summaryLine() {
+            return String.format(Locale.ROOT, "summaries: requests=%d exact=%d", summaries, exactSummaries);
         }
 
         public String recallLine() {
@@ -82,6 +87,8 @@ public final class RunReport {
         List<Object[]> sortable = new ArrayList<>();
         int gets = 0;
         int correct = 0;
+        int summaries = 0;
+        int exactSummaries = 0;
         int unexpected = 0;
         for (Committed c : results) {
             String value = new String(c.value(), StandardCharsets.UTF_8);
@@ -94,6 +101,16 @@ public final class RunReport {
             }
             resultCount.merge(k, 1, Integer::sum);
             sortable.add(new Object[] {c.key(), order, value});
+            String expectText = events.get(order).expectText();
+            if (expectText != null) {
+                summaries++;
+                // the generated text without the stop sequence that ended it
+                String text = r.path("text").asText("").strip();
+                if (text.equals(expectText.strip()) || text.replaceFirst("\\s*\\S+$", "").equals(expectText.strip())
+                        && "stop".equals(r.path("stop").asText())) {
+                    exactSummaries++;
+                }
+            }
             int expect = events.get(order).expect();
             if (expect >= 0) {
                 gets++;
@@ -130,7 +147,7 @@ public final class RunReport {
         sortable.sort(Comparator.<Object[], String>comparing(o -> (String) o[0]).thenComparing(o -> (Integer) o[1]));
         List<String> sorted = sortable.stream().map(o -> (String) o[2]).toList();
         return new Verdict(events.size(), results.size(), deadLetters.size(), streams.size(), gets, correct, missing,
-                unexpected, sorted);
+                unexpected, sorted, summaries, exactSummaries);
     }
 
     /** What a dead letter of this event is recognised by: the digests of its key and value. */

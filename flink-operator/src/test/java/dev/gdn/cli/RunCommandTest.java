@@ -113,4 +113,14 @@ class RunCommandTest {
         assertThat(rest).containsExactlyElementsOf(Files.readAllLines(outTokens));
         assertThat(generated).isNotEmpty().allSatisfy(g -> assertThat(g).contains("\"text\":\"v"));
     }
+
+    /** The summary demo: every summary generated from a fork of its stream is exactly the stream's state. */
+    @Test
+    void theSummaryDemoWritesEveryStreamsStateExactly() {
+        var r = ParityCommandTest.run("run", "--model", "../models/summary", "--input-file",
+                "../models/summary/events.jsonl", "--checkpoint-interval", "500ms");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("summaries: requests=80 exact=80");
+        assertThat(r.last()).startsWith("run: events_in=4080 results=4080 dead_letter=0 streams=4 ");
+    }
 }
