@@ -250,7 +250,7 @@ public final class RunCommand implements Callable<Integer> {
                         result.latencyQuantile(0.99), result.latencyQuantile(1.0), checkpointInterval);
             }
             o.println(result.verdict().recallLine());
-            if (result.verdict().summaries() > 0) {
+            if (result.verdict().summaries() > 0 || result.verdict().policySummaries() > 0) {
                 o.println(result.verdict().summaryLine());
             }
             o.println(result.verdict().runLine(result.elapsedSeconds()));

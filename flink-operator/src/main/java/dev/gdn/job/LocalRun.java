@@ -124,7 +124,8 @@ public final class LocalRun {
             int seen = 0;
             boolean reported = false;
             long firstResultAt = 0;
-            while (results.size() + dead.size() < expected.size()) {
+            int[] policy = {0}; // results the summary policy wrote: not answers to events
+            while (results.size() - policy[0] + dead.size() < expected.size()) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
                     String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
                     if (paced && r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC))) {
@@ -138,11 +139,7 @@ public final class LocalRun {
                             latencies.add((now - t0) / 1_000_000);
                         }
                     }
-                    if (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC))) {
-                        results.add(new RunReport.Committed(key, r.value()));
-                    } else {
-                        dead.add(RunReport.Committed.deadLetter(r));
-                    }
+                    collect(r, key, results, dead, policy, c);
                 }
                 processed += uncommitted.poll(Duration.ofMillis(5)).count();
                 long now = System.nanoTime();
@@ -179,6 +176,16 @@ public final class LocalRun {
                 }
             }
             double elapsed = (System.nanoTime() - start) / 1e9;
+            if (c.get(GdnOptions.SUMMARY_EVERY_TOKENS) > 0) {
+                // summaries written after the last events are committed with them or at the next checkpoint
+                long until = System.nanoTime() + c.get(GdnOptions.CHECKPOINT_INTERVAL).toNanos() + 2_000_000_000L;
+                while (System.nanoTime() < until) {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                        collect(r, r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), results, dead,
+                                policy, c);
+                    }
+                }
+            }
             if (plan.savepointDir() != null) {
                 savepoint = job.stopWithSavepoint(false, plan.savepointDir().toUri().toString(),
                         SavepointFormatType.CANONICAL).get(5, TimeUnit.MINUTES);
@@ -320,5 +327,18 @@ public final class LocalRun {
             tp.add(new TopicPartition(topic, pi.partition()));
         }
         return tp;
+    }
+
+    /** Files one committed record as a result (counting those the summary policy wrote) or a dead letter. */
+    private static void collect(ConsumerRecord<byte[], byte[]> r, String key, List<RunReport.Committed> results,
+            List<RunReport.Committed> dead, int[] policy, Configuration c) {
+        if (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC))) {
+            results.add(new RunReport.Committed(key, r.value()));
+            if (new String(r.value(), StandardCharsets.UTF_8).contains("\"control\":\"summary\"")) {
+                policy[0]++;
+            }
+        } else {
+            dead.add(RunReport.Committed.deadLetter(r));
+        }
     }
 }

@@ -57,7 +57,7 @@ public final class RunReport {
 
     /** The verdict of a finished run. */
     public record Verdict(int events, int results, int deadLetters, int streams, int gets, int correct, int missing,
-            int unexpected, List<String> sortedResults, int summaries, int exactSummaries) {
+            int unexpected, List<String> sortedResults, int summaries, int exactSummaries, int policySummaries) {
         public boolean ok() {
             return missing == 0 && unexpected == 0;
         }
@@ -66,9 +66,13 @@ public final class RunReport {
             return gets == 0 ? Double.NaN : correct / (double) gets;
         }
 
-        /** {@code summaries: requests=.. exact=..}: generations checked against an expected text. */
+        /**
+         * {@code summaries: requests=.. exact=..}: generations checked against an expected text, and the
+         * summaries the summary policy wrote ({@code policy=..}) when there are any.
+         */
         public String summaryLine() {
-            return String.format(Locale.ROOT, "summaries: requests=%d exact=%d", summaries, exactSummaries);
+            return String.format(Locale.ROOT, "summaries: requests=%d exact=%d", summaries, exactSummaries)
+                    + (policySummaries > 0 ? " policy=" + policySummaries : "");
         }
 
         public String recallLine() {
@@ -89,10 +93,17 @@ public final class RunReport {
         int correct = 0;
         int summaries = 0;
         int exactSummaries = 0;
+        int policySummaries = 0;
         int unexpected = 0;
         for (Committed c : results) {
             String value = new String(c.value(), StandardCharsets.UTF_8);
             JsonNode r = JSON.readTree(value);
+            if ("summary".equals(r.path("control").asText())) {
+                // written by the summary policy, not in answer to an event
+                policySummaries++;
+                sortable.add(new Object[] {c.key(), Integer.MAX_VALUE, value});
+                continue;
+            }
             String k = c.key() + "\u0000" + r.path("id").asText(null);
             Integer order = eventOrder.get(k);
             if (order == null) {
@@ -147,7 +158,7 @@ public final class RunReport {
         sortable.sort(Comparator.<Object[], String>comparing(o -> (String) o[0]).thenComparing(o -> (Integer) o[1]));
         List<String> sorted = sortable.stream().map(o -> (String) o[2]).toList();
         return new Verdict(events.size(), results.size(), deadLetters.size(), streams.size(), gets, correct, missing,
-                unexpected, sorted, summaries, exactSummaries);
+                unexpected, sorted, summaries, exactSummaries, policySummaries);
     }
 
     /** What a dead letter of this event is recognised by: the digests of its key and value. */

@@ -173,11 +173,12 @@ final class EventScorer {
     }
 
     /**
-     * The result of a generate control event: {@code {"stream", "id", "control": "generate",
+     * The result of a generate control event (or of the summary policy: control "summary"): {@code {"stream",
+     * "id", "control": "generate",
      * "tokens_consumed" (the stream's, unchanged), "generated": [ids], "text" (when the model has a
      * tokenizer), "stop": "stop" | "max_tokens"}}.
      */
-    String generateResult(StreamEvent e, long consumed, int[] ids, String stop, String text) {
+    String generateResult(StreamEvent e, String control, long consumed, int[] ids, String stop, String text) {
         StringWriter w = new StringWriter(256);
         try (JsonGenerator g = JSON.createGenerator(w)) {
             g.writeStartObject();
@@ -185,7 +186,7 @@ final class EventScorer {
             if (e.id != null) {
                 g.writeStringField("id", e.id);
             }
-            g.writeStringField("control", "generate");
+            g.writeStringField("control", control);
             g.writeNumberField("tokens_consumed", consumed);
             g.writeArrayFieldStart("generated");
             for (int t : ids) {

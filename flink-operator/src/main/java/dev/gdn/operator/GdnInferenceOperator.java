@@ -82,6 +82,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient dev.gdn.text.ModelTokenizer tokenizer;
     private transient dev.gdn.kernels.model.Generator generator;
     private transient int maxConcurrentGenerations;
+    private transient int summaryEvery;
+    private transient GenerateSpec summarySpec;
     private transient Map<String, List<StreamEvent>> pending;
     private transient int pendingTokens;
     private transient long generation;
@@ -171,6 +173,10 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         }
         generator = new dev.gdn.kernels.model.Generator(model);
         maxConcurrentGenerations = config.get(GdnOptions.GENERATE_MAX_CONCURRENT);
+        summaryEvery = config.get(GdnOptions.SUMMARY_EVERY_TOKENS);
+        if (summaryEvery > 0) {
+            summarySpec = summarySpec(config, tokenizer, dir);
+        }
         scorer = new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING), decode);
         pending = new LinkedHashMap<>();
         maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
@@ -361,7 +367,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             runControls(work);
             List<KeyWork> active = new ArrayList<>();
             for (KeyWork w : work) {
-                List<StreamEvent> stretch = w.nextStretch();
+                List<StreamEvent> stretch = w.nextStretch(w.entry.tokens, summaryEvery);
                 if (!stretch.isEmpty()) {
                     active.add(w);
                     w.stretch = stretch;
@@ -403,6 +409,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             for (int i = 0; i < active.size(); i++) {
                 active.get(i).results.addAll(List.of(scored[i]));
             }
+            summarize(active);
         }
         long t0 = System.nanoTime();
         for (KeyWork w : work) {
@@ -422,47 +429,95 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private void runControls(List<KeyWork> work) {
         while (true) {
             List<KeyWork> asking = new ArrayList<>();
+            List<StreamEvent> events = new ArrayList<>();
             for (KeyWork w : work) {
                 w.applyResets(this);
                 if (w.hasMore() && w.events.get(w.next).generate != null) {
                     asking.add(w);
+                    events.add(w.events.get(w.next));
+                    w.next++;
                 }
             }
             if (asking.isEmpty()) {
                 return;
             }
-            for (int from = 0; from < asking.size(); from += maxConcurrentGenerations) {
-                List<KeyWork> part = asking.subList(from, Math.min(asking.size(), from + maxConcurrentGenerations));
-                List<dev.gdn.kernels.model.Generator.Request> requests = new ArrayList<>();
-                List<KeyWork> running = new ArrayList<>();
-                for (KeyWork w : part) {
-                    StreamEvent ev = w.events.get(w.next);
-                    StreamMemory fork = cache.slots().store(w.entry.slot);
-                    if (ev.generate.prompt.length == 0 && fork.lastHidden() == null) {
-                        w.results.add(scorer.errorResult(ev, "generate with an empty prompt needs a stream that has "
-                                + "seen tokens: give a 'prompt'"));
-                        w.next++;
-                        continue;
-                    }
-                    requests.add(new dev.gdn.kernels.model.Generator.Request(fork, ev.generate.prompt,
-                            ev.generate.settings()));
-                    running.add(w);
-                }
-                long t0 = System.nanoTime();
-                List<dev.gdn.kernels.model.Generator.Result> results = generator.generate(requests);
-                OperatorStats.advance(System.nanoTime() - t0);
-                for (int i = 0; i < running.size(); i++) {
-                    KeyWork w = running.get(i);
-                    StreamEvent ev = w.events.get(w.next);
-                    var r = results.get(i);
-                    generations.inc();
-                    generatedTokens.inc(r.ids().length);
-                    w.results.add(scorer.generateResult(ev, w.entry.tokens, r.ids(), r.stop(),
-                            tokenizer == null ? null : tokenizer.decode(r.ids())));
-                    w.next++;
-                }
+            generate(asking, events, "generate");
+        }
+    }
+
+    /**
+     * The summary policy ({@code gdn.summary.every-tokens}): a stream whose last stretch ended on the event
+     * that took its token count past a multiple of N gets a summary, generated from a copy of its memory
+     * as it stands after that event, with id {@code summary@<tokens consumed>}.
+     */
+    private void summarize(List<KeyWork> active) {
+        if (summaryEvery <= 0) {
+            return;
+        }
+        List<KeyWork> due = new ArrayList<>();
+        List<StreamEvent> events = new ArrayList<>();
+        for (KeyWork w : active) {
+            long after = w.entry.tokens;
+            long before = after - w.stretchTokens.length;
+            if (before / summaryEvery < after / summaryEvery) {
+                due.add(w);
+                events.add(StreamEvent.generate(w.entry.key, "summary@" + after, summarySpec));
             }
         }
+        if (!due.isEmpty()) {
+            generate(due, events, "summary");
+        }
+    }
+
+    /**
+     * Runs {@code events.get(i)}'s generation for {@code keys.get(i)} on a copy of its stream's memory,
+     * batched (at most {@code gdn.generate.max-concurrent} at once), and appends each result.
+     */
+    private void generate(List<KeyWork> keys, List<StreamEvent> events, String control) {
+        for (int from = 0; from < keys.size(); from += maxConcurrentGenerations) {
+            int to = Math.min(keys.size(), from + maxConcurrentGenerations);
+            List<dev.gdn.kernels.model.Generator.Request> requests = new ArrayList<>();
+            List<Integer> running = new ArrayList<>();
+            for (int i = from; i < to; i++) {
+                KeyWork w = keys.get(i);
+                StreamEvent ev = events.get(i);
+                StreamMemory fork = cache.slots().store(w.entry.slot);
+                if (ev.generate.prompt.length == 0 && fork.lastHidden() == null) {
+                    w.results.add(scorer.errorResult(ev, control + " with an empty prompt needs a stream that has "
+                            + "seen tokens: give a prompt"));
+                    continue;
+                }
+                requests.add(new dev.gdn.kernels.model.Generator.Request(fork, ev.generate.prompt,
+                        ev.generate.settings()));
+                running.add(i);
+            }
+            long t0 = System.nanoTime();
+            List<dev.gdn.kernels.model.Generator.Result> results = generator.generate(requests);
+            OperatorStats.advance(System.nanoTime() - t0);
+            for (int j = 0; j < running.size(); j++) {
+                KeyWork w = keys.get(running.get(j));
+                var r = results.get(j);
+                generations.inc();
+                generatedTokens.inc(r.ids().length);
+                w.results.add(scorer.generateResult(events.get(running.get(j)), control, w.entry.tokens, r.ids(),
+                        r.stop(), tokenizer == null ? null : tokenizer.decode(r.ids())));
+            }
+        }
+    }
+
+    /** The generation of the summary policy, from its options; text needs the model's tokenizer. */
+    static GenerateSpec summarySpec(Configuration c, dev.gdn.text.ModelTokenizer tokenizer, java.nio.file.Path dir) {
+        String prompt = c.get(GdnOptions.SUMMARY_PROMPT);
+        String stop = c.get(GdnOptions.SUMMARY_STOP);
+        if (tokenizer == null && (!prompt.isEmpty() || !stop.isEmpty())) {
+            throw new IllegalArgumentException(GdnOptions.SUMMARY_PROMPT.key() + " / " + GdnOptions.SUMMARY_STOP.key()
+                    + " are text and the model folder " + dir + " has no " + dev.gdn.text.ModelTokenizer.FILE);
+        }
+        int[] p = prompt.isEmpty() ? new int[0] : tokenizer.encode(prompt);
+        int[][] s = stop.isEmpty() ? new int[0][] : new int[][] {tokenizer.encode(stop)};
+        GenerateSpec spec = new GenerateSpec(p, c.get(GdnOptions.SUMMARY_MAX_TOKENS), 0, 0, 1, 0, s);
+        spec.settings();
+        return spec;
     }
 
     /** Writes a resident stream's memory back to keyed state, bound to its key, with its last hidden state. */
@@ -651,10 +706,20 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             }
         }
 
-        List<StreamEvent> nextStretch() {
+        /**
+         * The events up to the next control, or up to and including the one that takes the stream's token
+         * count (now {@code tokens}) past a multiple of {@code every} (when {@code every > 0}).
+         */
+        List<StreamEvent> nextStretch(long tokens, int every) {
             int from = next;
+            long t = tokens;
             while (next < events.size() && !events.get(next).isControl()) {
+                long after = t + events.get(next).tokens.length;
                 next++;
+                if (every > 0 && t / every < after / every) {
+                    break;
+                }
+                t = after;
             }
             return events.subList(from, next);
         }

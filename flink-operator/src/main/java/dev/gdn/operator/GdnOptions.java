@@ -65,6 +65,24 @@ public final class GdnOptions {
             .intType().defaultValue(64)
             .withDescription("Most generations run together in one batched pass (more run in turn).");
 
+    public static final ConfigOption<Integer> SUMMARY_EVERY_TOKENS = ConfigOptions.key("gdn.summary.every-tokens")
+            .intType().defaultValue(0)
+            .withDescription("Continuous summaries: after the event that takes a stream past every N tokens, a summary "
+                    + "generated from a copy of its memory (result control \"summary\", id summary@<tokens>); 0 = off.");
+
+    public static final ConfigOption<String> SUMMARY_PROMPT = ConfigOptions.key("gdn.summary.prompt").stringType()
+            .defaultValue("")
+            .withDescription("Prompt of each summary, as text (needs the model's tokenizer.json); empty: continue from "
+                    + "the stream's last token.");
+
+    public static final ConfigOption<Integer> SUMMARY_MAX_TOKENS = ConfigOptions.key("gdn.summary.max-tokens")
+            .intType().defaultValue(32)
+            .withDescription("Most tokens of a summary (greedy).");
+
+    public static final ConfigOption<String> SUMMARY_STOP = ConfigOptions.key("gdn.summary.stop").stringType()
+            .defaultValue("")
+            .withDescription("Text that ends a summary (kept in it); empty: none.");
+
     public static final ConfigOption<Boolean> EMIT_EMBEDDING = ConfigOptions.key("gdn.output.emit-embedding")
             .booleanType().defaultValue(false)
             .withDescription("Add the final hidden state after each event to its result.");
@@ -190,6 +208,10 @@ public final class GdnOptions {
         positive(c, EVENT_MAX_KEY_BYTES);
         positive(c, GENERATE_MAX_TOKENS);
         positive(c, GENERATE_MAX_CONCURRENT);
+        positive(c, SUMMARY_MAX_TOKENS);
+        if (c.get(SUMMARY_EVERY_TOKENS) < 0) {
+            throw new IllegalArgumentException(SUMMARY_EVERY_TOKENS.key() + " must be >= 0, got " + c.get(SUMMARY_EVERY_TOKENS));
+        }
         positive(c, DEAD_LETTER_MAX_BYTES);
         positive(c, OUTPUT_MAX_BYTES);
         if (c.get(CUDA_DEVICE) < -1) {

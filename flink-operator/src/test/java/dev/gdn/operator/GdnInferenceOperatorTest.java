@@ -382,6 +382,62 @@ class GdnInferenceOperatorTest {
                 .containsExactlyElementsOf(sortedById(uninterrupted));
     }
 
+    /**
+     * The summary policy on the summary model: readings only, a summary after every 100 tokens (50
+     * readings), each exactly the stream's state as the requests in the model's event file expect it, and
+     * the readings' own results byte for byte those of a run without the policy.
+     */
+    @Test
+    void theSummaryPolicyWritesTheStreamsStateEveryNTokens() throws Exception {
+        Path model = Path.of("../models/summary").toAbsolutePath().normalize();
+        List<StreamEvent> readings = new ArrayList<>();
+        List<String> expected = new ArrayList<>();
+        try (var t = dev.gdn.text.ModelTokenizer.forModel(model).orElseThrow()) {
+            for (String line : java.nio.file.Files.readAllLines(model.resolve("events.jsonl"))) {
+                JsonNode e = JSON.readTree(line);
+                if (!e.get("stream").asText().equals("stream-1")) {
+                    continue;
+                }
+                if (e.has("control")) {
+                    expected.add(e.get("expect").asText());
+                } else {
+                    readings.add(ev("stream-1", "e" + readings.size(), t.encode(e.get("text").asText())));
+                }
+            }
+        }
+        Configuration c = config(model, 100, 10_000, 60_000);
+        c.set(GdnOptions.SUMMARY_EVERY_TOKENS, 100);
+        c.set(GdnOptions.SUMMARY_PROMPT, "SUM");
+        c.set(GdnOptions.SUMMARY_MAX_TOKENS, 33);
+        c.set(GdnOptions.SUMMARY_STOP, "END");
+        List<String> out;
+        try (var h = harness(c, new HashMapStateBackend())) {
+            h.open();
+            for (int i = 0; i < readings.size(); i++) {
+                h.processElement(readings.get(i), 0);
+                if (i % 37 == 36) {
+                    op(h).flush(); // bundles that end anywhere, not on the summary points
+                }
+            }
+            op(h).endInput();
+            out = values(h);
+        }
+        List<String> summaries = new ArrayList<>();
+        List<String> rest = new ArrayList<>();
+        for (String r : out) {
+            JsonNode n = JSON.readTree(r);
+            if ("summary".equals(n.path("control").asText())) {
+                assertThat(n.get("id").asText()).isEqualTo("summary@" + 100 * (summaries.size() + 1));
+                assertThat(n.get("stop").asText()).isEqualTo("stop");
+                summaries.add(n.get("text").asText().replaceFirst(" END$", ""));
+            } else {
+                rest.add(r);
+            }
+        }
+        assertThat(summaries).containsExactlyElementsOf(expected);
+        assertThat(rest).containsExactlyElementsOf(runUninterrupted(model, readings));
+    }
+
     /** An H2 hybrid (Mamba2 layers, memory format version 4) runs unchanged and survives a restore on both backends. */
     @Test
     void anH2HybridContinuesExactlyAcrossSnapshotAndRestore() throws Exception {
