@@ -179,13 +179,7 @@ final class EventScorer {
      * tokenizer), "stop": "stop" | "max_tokens"}}.
      */
     String generateResult(StreamEvent e, String control, long consumed, int[] ids, String stop, String text) {
-        StringWriter w = new StringWriter(256);
-        try (JsonGenerator g = JSON.createGenerator(w)) {
-            g.writeStartObject();
-            g.writeStringField("stream", e.stream);
-            if (e.id != null) {
-                g.writeStringField("id", e.id);
-            }
+        return result(e, g -> {
             g.writeStringField("control", control);
             g.writeNumberField("tokens_consumed", consumed);
             g.writeArrayFieldStart("generated");
@@ -197,15 +191,21 @@ final class EventScorer {
                 g.writeStringField("text", text);
             }
             g.writeStringField("stop", stop);
-            g.writeEndObject();
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        return w.toString();
+        });
     }
 
     /** The result of an event that could not be run: {@code {"stream", "id", "error"}}. */
     String errorResult(StreamEvent e, String reason) {
+        return result(e, g -> g.writeStringField("error", reason));
+    }
+
+    /** What a result writes after its stream and id. */
+    private interface Fields {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /** One result object: {@code "stream"}, {@code "id"} when the event has one, then {@code fields}. */
+    private static String result(StreamEvent e, Fields fields) {
         StringWriter w = new StringWriter(256);
         try (JsonGenerator g = JSON.createGenerator(w)) {
             g.writeStartObject();
@@ -213,7 +213,7 @@ final class EventScorer {
             if (e.id != null) {
                 g.writeStringField("id", e.id);
             }
-            g.writeStringField("error", reason);
+            fields.write(g);
             g.writeEndObject();
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
