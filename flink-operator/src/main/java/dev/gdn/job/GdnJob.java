@@ -73,8 +73,8 @@ public final class GdnJob {
         TypeInformation<Tuple2<String, String>> resultType = Types.TUPLE(Types.STRING, Types.STRING);
         events.keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid(OPERATOR_UID)
-                .sinkTo(sink(c, servers, "results", resultSerializer(c.get(GdnOptions.OUTPUT_TOPIC), deadLetterTopic,
-                        c.get(GdnOptions.OUTPUT_MAX_BYTES), keep)))
+                .sinkTo(sink(c, servers, "results", resultSerializer(c.get(GdnOptions.OUTPUT_TOPIC),
+                        c.get(GdnOptions.SUMMARY_TOPIC), deadLetterTopic, c.get(GdnOptions.OUTPUT_MAX_BYTES), keep)))
                 .uid("gdn-result-sink").name("result sink");
     }
 
@@ -91,10 +91,18 @@ public final class GdnJob {
                 .build();
     }
 
-    static KafkaRecordSerializationSchema<Tuple2<String, String>> resultSerializer(String topic, String deadLetterTopic,
-            int maxBytes, int keep) {
-        return (r, ctx, ts) -> BoundedRecords.result(topic, deadLetterTopic, r.f0, r.f1, maxBytes, keep);
+    /**
+     * Results to {@code topic}; those of the summary policy to {@code summaryTopic} when it is not empty (in
+     * the same transactions: exactly once either way).
+     */
+    static KafkaRecordSerializationSchema<Tuple2<String, String>> resultSerializer(String topic, String summaryTopic,
+            String deadLetterTopic, int maxBytes, int keep) {
+        return (r, ctx, ts) -> BoundedRecords.result(!summaryTopic.isEmpty() && r.f1.contains(SUMMARY_MARK)
+                ? summaryTopic : topic, deadLetterTopic, r.f0, r.f1, maxBytes, keep);
     }
+
+    /** How a summary policy result reads (the operator's JSON writer, no spaces). */
+    public static final String SUMMARY_MARK = "\"control\":\"summary\"";
 
     static KafkaRecordSerializationSchema<DeadLetter> deadLetterSerializer(String topic, int keep) {
         return (d, ctx, ts) -> BoundedRecords.deadLetter(topic, d, keep);

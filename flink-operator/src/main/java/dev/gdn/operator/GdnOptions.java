@@ -83,6 +83,10 @@ public final class GdnOptions {
             .defaultValue("")
             .withDescription("Text that ends a summary (kept in it); empty: none.");
 
+    public static final ConfigOption<String> SUMMARY_TOPIC = ConfigOptions.key("gdn.summary.topic").stringType()
+            .defaultValue("")
+            .withDescription("Topic of the summary policy's results; empty: the results topic.");
+
     public static final ConfigOption<Boolean> EMIT_EMBEDDING = ConfigOptions.key("gdn.output.emit-embedding")
             .booleanType().defaultValue(false)
             .withDescription("Add the final hidden state after each event to its result.");

@@ -81,4 +81,24 @@ class BoundedRecordsTest {
         assertThat(header(r, BoundedRecords.SOURCE)).isEqualTo("result");
         assertThat(header(r, BoundedRecords.ORIGINAL_VALUE_BYTES)).isEqualTo(Integer.toString(big.length()));
     }
+
+    /** With gdn.summary.topic set, the summary policy's results go there and every other result stays put. */
+    @Test
+    void summaryResultsGoToTheirOwnTopicWhenOneIsSet() throws Exception {
+        var routed = GdnJob.resultSerializer("results", "summaries", "dead", 1 << 20, 1 << 16);
+        var unrouted = GdnJob.resultSerializer("results", "", "dead", 1 << 20, 1 << 16);
+        // the mark as the operator writes it (GdnInferenceOperatorTest checks real summary results carry it)
+        String summary = "{\"stream\":\"s\",\"id\":\"summary@100\",\"control\":\"summary\",\"tokens_consumed\":100,"
+                + "\"generated\":[1],\"stop\":\"max_tokens\"}";
+        String generate = summary.replace("\"summary\"", "\"generate\"").replace("summary@100", "g1");
+        String tokens = "{\"stream\":\"s\",\"id\":\"e1\",\"tokens\":2,\"tokens_consumed\":100}";
+        assertThat(routed.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", summary), null, 0L).topic())
+                .isEqualTo("summaries");
+        assertThat(routed.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", generate), null, 0L).topic())
+                .isEqualTo("results");
+        assertThat(routed.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", tokens), null, 0L).topic())
+                .isEqualTo("results");
+        assertThat(unrouted.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", summary), null, 0L).topic())
+                .isEqualTo("results");
+    }
 }

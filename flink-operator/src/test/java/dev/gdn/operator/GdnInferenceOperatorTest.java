@@ -426,6 +426,8 @@ class GdnInferenceOperatorTest {
         List<String> rest = new ArrayList<>();
         for (String r : out) {
             JsonNode n = JSON.readTree(r);
+            // the job routes summaries (gdn.summary.topic) by this mark: every summary has it, nothing else
+            assertThat(r.contains(dev.gdn.job.GdnJob.SUMMARY_MARK)).isEqualTo("summary".equals(n.path("control").asText()));
             if ("summary".equals(n.path("control").asText())) {
                 assertThat(n.get("id").asText()).isEqualTo("summary@" + 100 * (summaries.size() + 1));
                 assertThat(n.get("stop").asText()).isEqualTo("stop");
