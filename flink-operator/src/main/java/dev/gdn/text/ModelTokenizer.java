@@ -12,10 +12,40 @@ import java.util.Optional;
  * A checkpoint folder's {@code tokenizer.json} (Hugging Face format) through DJL's binding of the
  * {@code tokenizers} library, whose native code ships inside its jar (no download). Text is encoded
  * without special tokens and without truncation: what the event says is what the stream sees.
+ *
+ * <p>A JVM may load a native library into one class loader only, and Flink loads a job's classes anew
+ * on every restart: the first class loader of a JVM loads the library from DJL's cache directory, every
+ * later one from a copy of its own (see {@link NativeLibrary}).
  */
 public final class ModelTokenizer implements AutoCloseable {
     /** The file a checkpoint folder keeps its tokenizer in. */
     public static final String FILE = "tokenizer.json";
+
+    /** Loads the tokenizers' native library into this class loader, once. */
+    private static final class NativeLibrary {
+        /** Set, JVM-wide, once a class loader holds the library at DJL's default path. */
+        private static final String LOADED = "gdn.tokenizers.native-loaded";
+        static final Throwable FAILURE = load();
+
+        private static Throwable load() {
+            // String.class is the same object for every class loader: one lock for the whole JVM
+            synchronized (String.class) {
+                try {
+                    if (System.getProperty(LOADED) != null) {
+                        Path own = Files.createTempDirectory("gdn-tokenizers-");
+                        own.toFile().deleteOnExit();
+                        System.setProperty("ENGINE_CACHE_DIR", own.toString());
+                    }
+                    Class.forName("ai.djl.huggingface.tokenizers.jni.LibUtils", true,
+                            NativeLibrary.class.getClassLoader());
+                    System.setProperty(LOADED, "true");
+                    return null;
+                } catch (IOException | ReflectiveOperationException | LinkageError e) {
+                    return e instanceof ExceptionInInitializerError x && x.getCause() != null ? x.getCause() : e;
+                }
+            }
+        }
+    }
 
     private final Path file;
     private final HuggingFaceTokenizer tokenizer;
@@ -35,6 +65,11 @@ public final class ModelTokenizer implements AutoCloseable {
         Path f = modelDir.resolve(FILE);
         if (!Files.isRegularFile(f)) {
             return Optional.empty();
+        }
+        if (NativeLibrary.FAILURE != null) {
+            throw new IllegalStateException(f + ": the tokenizers native library (DJL, bundled for Linux and macOS on "
+                    + "x86_64 and aarch64) did not load on " + System.getProperty("os.name") + "/"
+                    + System.getProperty("os.arch") + ": " + NativeLibrary.FAILURE, NativeLibrary.FAILURE);
         }
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(f,

@@ -30,11 +30,12 @@ import java.util.regex.Pattern;
 final class ProcessCluster implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     /**
-     * What a Flink distribution does not have: the project's own classes and Kafka (broker, clients, the
-     * Flink connector); on a real cluster they come only with the job jar.
+     * What a Flink distribution does not have: the project's own classes, Kafka (broker, clients, the
+     * Flink connector) and the tokenizers (DJL, gson, JNA); on a real cluster they come only with the job jar.
      */
     private static final Pattern NOT_IN_FLINK = Pattern.compile(
-            ".*/(kernels|state-backend|flink-operator|benchmarks)/target/.*|.*/dev/gdn/.*|.*/[^/]*kafka[^/]*\\.jar");
+            ".*/(kernels|state-backend|flink-operator|benchmarks)/target/.*|.*/dev/gdn/.*|.*/[^/]*kafka[^/]*\\.jar"
+                    + "|.*/ai/djl/.*|.*/gson-[^/]*\\.jar|.*/jna-[^/]*\\.jar");
 
     /** The module flags a Flink distribution's config.yaml gives every JVM ({@code env.java.default-opts.all}). */
     private static final List<String> DISTRIBUTION_JVM_OPTS = List.of("-XX:+IgnoreUnrecognizedVMOptions",
@@ -291,8 +292,10 @@ final class ProcessCluster implements AutoCloseable {
             if (all) {
                 return;
             }
-            if (System.nanoTime() > until) {
-                throw new IllegalStateException("job " + jobId + " not running after " + timeout + ": " + job);
+            if (System.nanoTime() > until || job.get("state").asText().equals("FAILED")) {
+                JsonNode ex = get("/jobs/" + jobId + "/exceptions");
+                throw new IllegalStateException("job " + jobId + " is " + job.get("state").asText() + ", not running, after "
+                        + timeout + "; its root exception: " + ex.path("root-exception").asText(ex.toString()));
             }
             Thread.sleep(200);
         }

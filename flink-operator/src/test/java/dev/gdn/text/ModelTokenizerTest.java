@@ -41,4 +41,31 @@ class ModelTokenizerTest {
         assertThatThrownBy(() -> ModelTokenizer.forModel(dir)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("tokenizer.json could not be loaded as a Hugging Face tokenizer");
     }
+
+    /**
+     * A restarted Flink job loads its classes in a new class loader of the same JVM: the tokenizer works in
+     * each of three fresh loaders (the JVM refuses a native library already loaded by another one).
+     */
+    @Test
+    void theTokenizerLoadsAgainInEveryNewClassLoaderOfTheJvm() throws Exception {
+        java.net.URL[] urls = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .map(p -> {
+                    try {
+                        return Path.of(p).toUri().toURL();
+                    } catch (java.net.MalformedURLException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }).toArray(java.net.URL[]::new);
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try (var loader = new java.net.URLClassLoader(urls, ClassLoader.getPlatformClassLoader())) {
+                Class<?> c = loader.loadClass(ModelTokenizer.class.getName());
+                assertThat(c).isNotSameAs(ModelTokenizer.class);
+                Object opt = c.getMethod("forModel", Path.class).invoke(null, RECALL);
+                Object t = ((java.util.Optional<?>) opt).orElseThrow();
+                int[] ids = (int[]) c.getMethod("encode", String.class).invoke(t, "SET k5 v17");
+                assertThat(ids).as("attempt %d", attempt).containsExactly(1, 21, 273);
+                c.getMethod("close").invoke(t);
+            }
+        }
+    }
 }
