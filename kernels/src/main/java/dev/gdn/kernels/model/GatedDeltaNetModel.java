@@ -10,7 +10,6 @@ import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.Norms;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
