@@ -132,18 +132,28 @@ public final class Generator {
             }
             return best;
         }
-        // candidates by descending logit, ties by id: a fixed order, so a seed always gives the same token
-        Integer[] order = new Integer[v];
-        for (int i = 0; i < v; i++) {
-            order[i] = i;
+        // the candidates: the k most likely (by descending logit, ties by id: a fixed order, so a seed always
+        // gives the same token), all of them in descending order for top-p, or simply all in id order
+        int[] cand;
+        if (s.topK() > 0 && s.topK() < v) {
+            cand = topK(logits, s.topK());
+        } else if (s.topP() < 1) {
+            cand = topK(logits, v);
+        } else {
+            cand = new int[v];
+            for (int i = 0; i < v; i++) {
+                cand[i] = i;
+            }
         }
-        Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
-        int keep = s.topK() > 0 ? Math.min(s.topK(), v) : v;
-        double max = logits[order[0]];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c : cand) {
+            max = Math.max(max, logits[c]);
+        }
+        int keep = cand.length;
         double[] p = new double[keep];
         double sum = 0;
         for (int i = 0; i < keep; i++) {
-            p[i] = Math.exp((logits[order[i]] - max) / s.temperature());
+            p[i] = Math.exp((logits[cand[i]] - max) / s.temperature());
             sum += p[i];
         }
         if (s.topP() < 1) {
@@ -167,9 +177,66 @@ public final class Generator {
         for (int i = 0; i < keep; i++) {
             acc += p[i];
             if (u < acc) {
-                return order[i];
+                return cand[i];
             }
         }
-        return order[keep - 1];
+        return cand[keep - 1];
+    }
+
+    /**
+     * The {@code k} token ids of the largest logits, by descending logit and ascending id among equals,
+     * through a bounded heap of primitive keys ({@code O(V log k)}, no boxing).
+     */
+    static int[] topK(float[] logits, int k) {
+        long[] heap = new long[k]; // a max-heap of keys: the worst kept candidate on top
+        int n = 0;
+        for (int id = 0; id < logits.length; id++) {
+            long key = key(logits[id], id);
+            if (n < k) {
+                heap[n] = key;
+                int i = n++;
+                while (i > 0 && heap[(i - 1) / 2] < heap[i]) {
+                    long t = heap[i];
+                    heap[i] = heap[(i - 1) / 2];
+                    heap[(i - 1) / 2] = t;
+                    i = (i - 1) / 2;
+                }
+            } else if (key < heap[0]) {
+                heap[0] = key;
+                int i = 0;
+                while (true) {
+                    int l = 2 * i + 1;
+                    int r = l + 1;
+                    int big = i;
+                    if (l < n && heap[l] > heap[big]) {
+                        big = l;
+                    }
+                    if (r < n && heap[r] > heap[big]) {
+                        big = r;
+                    }
+                    if (big == i) {
+                        break;
+                    }
+                    long t = heap[i];
+                    heap[i] = heap[big];
+                    heap[big] = t;
+                    i = big;
+                }
+            }
+        }
+        long[] sorted = Arrays.copyOf(heap, n);
+        Arrays.sort(sorted);
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = (int) sorted[i];
+        }
+        return ids;
+    }
+
+    /** A key that orders by descending logit, then ascending id (the id in the low 32 bits). */
+    private static long key(float logit, int id) {
+        int b = Float.floatToIntBits(-logit);
+        b ^= (b >> 31) & 0x7fffffff; // the float's order as a signed int
+        return ((long) b << 32) | id;
     }
 }

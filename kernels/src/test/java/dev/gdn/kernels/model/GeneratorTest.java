@@ -132,4 +132,27 @@ class GeneratorTest {
         assertThatThrownBy(() -> new GenerationSettings(1, -1, 0, 1, 0, null)).hasMessageContaining("temperature");
         assertThatThrownBy(() -> new GenerationSettings(1, 0, 0, 0, 0, null)).hasMessageContaining("top_p must be in (0, 1], got 0.0");
     }
+
+    /** The bounded-heap top k equals a full sort by (descending logit, ascending id), ties and negatives included. */
+    @Test
+    void topKIsTheFullSortsPrefix() {
+        java.util.Random r = new java.util.Random(8);
+        for (int trial = 0; trial < 50; trial++) {
+            float[] logits = new float[1 + r.nextInt(300)];
+            for (int i = 0; i < logits.length; i++) {
+                logits[i] = r.nextInt(4) == 0 ? (float) r.nextInt(3) - 1 : (float) r.nextGaussian() * 5;
+            }
+            Integer[] all = new Integer[logits.length];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = i;
+            }
+            Arrays.sort(all, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
+            int k = 1 + r.nextInt(logits.length);
+            int[] want = new int[k];
+            for (int i = 0; i < k; i++) {
+                want[i] = all[i];
+            }
+            assertThat(Generator.topK(logits, k)).as("trial %d, k %d", trial, k).containsExactly(want);
+        }
+    }
 }
