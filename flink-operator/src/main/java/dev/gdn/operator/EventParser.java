@@ -156,7 +156,7 @@ public final class EventParser implements Serializable {
             if (tokens != null) {
                 return bad("an event carries 'tokens' or 'text', not both");
             }
-            return text(stream, id, textNode);
+            return text(stream, id, "text", textNode);
         }
         if (tokens == null) {
             return bad("missing 'tokens' (or 'text')");
@@ -201,9 +201,9 @@ public final class EventParser implements Serializable {
                 }
             } else if (prompt.isTextual()) {
                 if (!prompt.asText().isEmpty()) {
-                    Parsed p = text(stream, id, prompt);
+                    Parsed p = text(stream, id, "prompt", prompt);
                     if (!p.ok()) {
-                        return bad(p.error().replace("'text'", "'prompt'"));
+                        return p;
                     }
                     ids = p.event().tokens;
                 }
@@ -297,28 +297,30 @@ public final class EventParser implements Serializable {
         return out;
     }
 
-    private Parsed text(String stream, String id, JsonNode textNode) {
+    /** The event of text in field {@code field} ({@code "text"}, or a generate's {@code "prompt"}), encoded. */
+    private Parsed text(String stream, String id, String field, JsonNode textNode) {
+        String f = "'" + field + "'";
         if (tokenizer == null) {
-            return bad("'text' needs a model with a tokenizer.json and this model has none: send 'tokens'");
+            return bad(f + " needs a model with a tokenizer.json and this model has none: send 'tokens'");
         }
         if (!textNode.isTextual()) {
-            return bad("'text' must be a string, found " + textNode.getNodeType().name().toLowerCase());
+            return bad(f + " must be a string, found " + textNode.getNodeType().name().toLowerCase());
         }
         int[] ids;
         try {
             ids = tokenizer.apply(textNode.asText());
         } catch (RuntimeException e) {
-            return bad("'text' could not be encoded: " + e.getMessage());
+            return bad(f + " could not be encoded: " + e.getMessage());
         }
         if (ids.length == 0) {
-            return bad("'text' encodes to no tokens");
+            return bad(f + " encodes to no tokens");
         }
         if (ids.length > maxTokens) {
-            return bad("'text' encodes to " + ids.length + " tokens, more than gdn.event.max-tokens = " + maxTokens);
+            return bad(f + " encodes to " + ids.length + " tokens, more than gdn.event.max-tokens = " + maxTokens);
         }
         for (int v : ids) {
             if (v < 0 || v >= vocabSize) {
-                return bad("'text' encodes to token id " + v + ", outside the model's vocabulary [0, " + vocabSize
+                return bad(f + " encodes to token id " + v + ", outside the model's vocabulary [0, " + vocabSize
                         + "): the tokenizer does not belong to this model");
             }
         }

@@ -67,9 +67,7 @@ public final class ModelTokenizer implements AutoCloseable {
             return Optional.empty();
         }
         if (NativeLibrary.FAILURE != null) {
-            throw new IllegalStateException(f + ": the tokenizers native library (DJL, bundled for Linux and macOS on "
-                    + "x86_64 and aarch64) did not load on " + System.getProperty("os.name") + "/"
-                    + System.getProperty("os.arch") + ": " + NativeLibrary.FAILURE, NativeLibrary.FAILURE);
+            throw nativeFailure(f, NativeLibrary.FAILURE);
         }
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(f,
@@ -78,10 +76,14 @@ public final class ModelTokenizer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException(f + " could not be loaded as a Hugging Face tokenizer: " + e.getMessage(), e);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-            throw new IllegalStateException(f + ": the tokenizers native library (DJL, bundled for linux and macOS on "
-                    + "x86_64 and aarch64) did not load on " + System.getProperty("os.name") + "/"
-                    + System.getProperty("os.arch") + ": " + e.getMessage(), e);
+            throw nativeFailure(f, e);
         }
+    }
+
+    private static IllegalStateException nativeFailure(Path f, Throwable cause) {
+        return new IllegalStateException(f + ": the tokenizers native library (DJL, bundled for Linux and macOS on "
+                + "x86_64 and aarch64) did not load on " + System.getProperty("os.name") + "/"
+                + System.getProperty("os.arch") + ": " + cause, cause);
     }
 
     public Path file() {
