@@ -44,7 +44,6 @@ public final class Generator {
      */
     public List<Result> generate(List<Request> requests) {
         int n = requests.size();
-        int vocab = model.config().vocabSize();
         StreamMemory[] forks = new StreamMemory[n];
         Random[] rng = new Random[n];
         List<StreamInput> prompted = new ArrayList<>();
@@ -65,10 +64,10 @@ public final class Generator {
             }
         }
         if (!prompted.isEmpty()) {
-            ForwardResult fr = model.forward(prompted);
+            // only each prompt's last row picks a token: the LM head runs on those rows alone
+            ForwardResult fr = model.forward(prompted, false);
             for (int j = 0; j < prompted.size(); j++) {
-                float[] all = fr.logitsOf(j);
-                logits[promptedIndex.get(j)] = Arrays.copyOfRange(all, all.length - vocab, all.length);
+                logits[promptedIndex.get(j)] = model.logits(fr.hidden(), fr.offsets()[j + 1] - 1, 1);
             }
         }
         int[][] out = new int[n][];
