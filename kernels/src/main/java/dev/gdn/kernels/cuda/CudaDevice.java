@@ -251,6 +251,16 @@ public final class CudaDevice implements AutoCloseable {
         }
     }
 
+    /** A new device array holding {@code a} ({@code [n]} floats), or 0 when {@code a} is null. */
+    public long floats(float[] a) {
+        if (a == null) {
+            return 0;
+        }
+        long p = allocate(4L * a.length);
+        upload(p, a);
+        return p;
+    }
+
     public void upload(long dst, int[] src) {
         try (org.bytedeco.javacpp.IntPointer h = new org.bytedeco.javacpp.IntPointer(src)) {
             upload(dst, h, 4L * src.length);

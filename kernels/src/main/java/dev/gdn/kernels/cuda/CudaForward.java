@@ -1,6 +1,5 @@
 package dev.gdn.kernels.cuda;
 
-import dev.gdn.kernels.config.AttentionConfig;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import dev.gdn.kernels.model.ForwardEngine;
@@ -10,6 +9,7 @@ import dev.gdn.kernels.model.ModelWeights;
 import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
 import dev.gdn.kernels.model.ModelWeights.BlockWeights;
 import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
+import dev.gdn.kernels.model.ModelWeights.Mamba2Weights;
 import dev.gdn.kernels.model.StreamInput;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.ArrayList;
@@ -46,29 +46,26 @@ public final class CudaForward implements ForwardEngine {
     private final GraphCache graphs;
     private final Cublas blas;
     private final CudaModelOps ops;
+    private final CudaProducts products;
     private final CudaRecurrentGatedDeltaRule rule;
     private final CudaChunkedGatedDeltaRule chunk;
     private final long embeddings;
     private final long finalNorm;
     private final DeviceMatrix lmHead;
-    private final Object[] layers;
+    private final Block[] layers;
+    /** The Mamba2 kernels (null without Mamba2 layers). */
+    private final CudaMamba2Mixer.Kernels mamba2;
     /** The pool the current pass works on: the copy path's own, or a resident set's during its call. */
     private CudaMemoryPool pool;
     private final DeviceScratch scratch;
     private final long weightBytes;
-    /** The activations of the last {@link #prepare}. */
-    private long prepared;
 
+    /** The SwiGLU MLP of a block on the device. */
     private record Mlp(long norm, DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down) {
     }
 
-    private record DeltaLayer(long norm, DeviceMatrix q, DeviceMatrix k, DeviceMatrix v, DeviceMatrix a,
-            DeviceMatrix b, DeviceMatrix g, long negA, long dtBias, long qConv, long kConv, long vConv, long oNorm,
-            DeviceMatrix o, Mlp mlp) {
-    }
-
-    private record AttentionLayer(long norm, DeviceMatrix q, DeviceMatrix k, DeviceMatrix v, DeviceMatrix o,
-            long qBias, long kBias, long vBias, long invFreq, AttentionConfig cfg, Mlp mlp) {
+    /** One block: its pre-mixer norm, its token mixer (typed by layer kind) and its MLP. */
+    private record Block(long norm, CudaTokenMixer mixer, Mlp mlp) {
     }
 
     /**
@@ -116,47 +113,33 @@ public final class CudaForward implements ForwardEngine {
                     : ChunkPrecision.FP32;
             this.chunk = c.deltaNetLayerCount() > 0 && CudaChunkedGatedDeltaRule.supports(shape, form)
                     ? new CudaChunkedGatedDeltaRule(device, shape, form) : null;
+            this.scratch = new DeviceScratch(device);
+            this.products = new CudaProducts(device, precision, blas, ops, scratch);
+            this.mamba2 = c.mamba2().isPresent() ? CudaMamba2Mixer.Kernels.compile(device, c.mamba2().get()) : null;
             ModelWeights w = model.weights();
             int d = c.hiddenSize();
-            this.embeddings = floats(w.embeddings());
-            this.finalNorm = floats(w.finalNorm());
-            this.lmHead = matrix(w.lmHead(), c.vocabSize(), d);
-            this.layers = new Object[c.numLayers()];
+            this.embeddings = device.floats(w.embeddings());
+            this.finalNorm = device.floats(w.finalNorm());
+            this.lmHead = products.matrix(w.lmHead(), c.vocabSize(), d);
+            this.layers = new Block[c.numLayers()];
             for (int l = 0; l < layers.length; l++) {
                 BlockWeights bw = w.layers().get(l);
-                Mlp mlp = new Mlp(floats(bw.mlpNorm()), matrix(bw.mlp().gate(), c.intermediateSize(), d),
-                        matrix(bw.mlp().up(), c.intermediateSize(), d), matrix(bw.mlp().down(), d, c.intermediateSize()));
+                Mlp mlp = new Mlp(device.floats(bw.mlpNorm()), products.matrix(bw.mlp().gate(), c.intermediateSize(), d),
+                        products.matrix(bw.mlp().up(), c.intermediateSize(), d),
+                        products.matrix(bw.mlp().down(), d, c.intermediateSize()));
+                CudaTokenMixer mixer;
                 if (bw.mixer() instanceof DeltaNetWeights dw) {
-                    float[] negA = new float[c.numValueHeads()];
-                    for (int j = 0; j < negA.length; j++) {
-                        negA[j] = (float) -Math.exp(dw.aLog()[j]);
-                    }
-                    layers[l] = new DeltaLayer(floats(bw.attnNorm()), matrix(dw.qProj(), c.keyDim(), d),
-                            matrix(dw.kProj(), c.keyDim(), d), matrix(dw.vProj(), c.valueDim(), d),
-                            matrix(dw.aProj(), c.numValueHeads(), d), matrix(dw.bProj(), c.numValueHeads(), d),
-                            dw.gProj() == null ? null : matrix(dw.gProj(), c.valueDim(), d), floats(negA),
-                            floats(dw.dtBias()), floats(dw.qConv()), floats(dw.kConv()), floats(dw.vConv()),
-                            floats(dw.oNorm()), matrix(dw.oProj(), d, c.valueDim()), mlp);
+                    mixer = new CudaDeltaNetMixer(device, products, c, dw, rule, chunk);
+                } else if (bw.mixer() instanceof AttentionWeights aw) {
+                    mixer = new CudaAttentionMixer(device, products, c, aw);
                 } else {
-                    AttentionWeights aw = (AttentionWeights) bw.mixer();
-                    AttentionConfig a = c.attention().orElseThrow();
-                    int q = a.numHeads() * a.headDim();
-                    int kv = a.numKvHeads() * a.headDim();
-                    double[] inv = new double[a.headDim() / 2];
-                    for (int i = 0; i < inv.length; i++) {
-                        inv[i] = Math.pow(a.ropeTheta(), -2.0 * i / a.headDim());
-                    }
-                    long invFreq = device.allocate(8L * inv.length);
-                    device.upload(invFreq, inv);
-                    layers[l] = new AttentionLayer(floats(bw.attnNorm()), matrix(aw.qProj(), q, d), matrix(aw.kProj(), kv, d),
-                            matrix(aw.vProj(), kv, d), matrix(aw.oProj(), d, q), floats(aw.qBias()), floats(aw.kBias()),
-                            floats(aw.vBias()), invFreq, a, mlp);
+                    mixer = new CudaMamba2Mixer(device, products, c, (Mamba2Weights) bw.mixer(), mamba2);
                 }
+                layers[l] = new Block(device.floats(bw.attnNorm()), mixer, mlp);
             }
             device.synchronize();
             this.weightBytes = before - device.memoryInfo()[0];
             this.pool = new CudaMemoryPool(device, ops, c, 1);
-            this.scratch = new DeviceScratch(device);
         } catch (RuntimeException | Error e) {
             device.close();
             throw e;
@@ -175,8 +158,10 @@ public final class CudaForward implements ForwardEngine {
     /** Why the CUDA engine cannot run a model of this config, if it cannot. */
     public static java.util.Optional<String> unsupportedReason(ModelConfig c) {
         if (c.mamba2().isPresent()) {
-            return java.util.Optional.of("the model has Mamba2 layers " + new java.util.TreeSet<>(c.mamba2().get().layers())
-                    + ", which run on the CPU only so far");
+            java.util.Optional<String> m = CudaMamba2Mixer.unsupportedReason(c.mamba2().get());
+            if (m.isPresent()) {
+                return m;
+            }
         }
         if (c.convSize() < 1 || c.convSize() > 16) {
             return java.util.Optional.of("conv_size " + c.convSize() + " is outside [1, 16] for the CUDA kernels");
@@ -282,8 +267,8 @@ public final class CudaForward implements ForwardEngine {
             int nr = Math.min(LOGIT_BLOCK, rows - r0);
             long dx = x + 4L * r0 * d;
             long buf = scratch.get("logits", 4L * nr * vocab);
-            prepare(dx, nr, d);
-            linear(dx, nr, lmHead, buf);
+            products.prepare(dx, nr, d);
+            products.linear(dx, nr, lmHead, buf);
             int[] wt = new int[nr];
             for (int i = 0; i < nr; i++) {
                 wt[i] = want[r0 + i] ? 1 : 0;
@@ -568,8 +553,8 @@ public final class CudaForward implements ForwardEngine {
         long dSlots = scratch.ints("slots", slots);
         long[] positions = new long[layers.length];
         for (int l = 0; l < layers.length; l++) {
-            if (layers[l] instanceof AttentionLayer a) {
-                positions[l] = scratch.ints("positions" + l, attentionPositions(l, a.cfg().windowSize(), slots));
+            if (layers[l].mixer() instanceof CudaAttentionMixer a) {
+                positions[l] = scratch.ints("positions" + l, attentionPositions(l, a.windowSize(), slots));
             }
         }
         int longest = 0;
@@ -577,7 +562,8 @@ public final class CudaForward implements ForwardEngine {
             longest = Math.max(longest, offsets[i + 1] - offsets[i]);
         }
         int longestRun = longest;
-        Runnable body = () -> layers(n, rows, longestRun, dTokens, dOffsets, dSlots, positions, logits);
+        CudaPass p = new CudaPass(c, ops, scratch, products, pool, n, rows, longestRun, dSlots, dOffsets, positions);
+        Runnable body = () -> layers(p, dTokens, logits);
         if (rows == n && rows <= LOGIT_BLOCK) {
             // the one-token step: the same launches for the same batch size, replayed as a graph
             graphs.validate(scratch.generation() * 1_000_003L + pool.generation());
@@ -586,7 +572,7 @@ public final class CudaForward implements ForwardEngine {
             body.run();
         }
         for (int l = 0; l < layers.length; l++) {
-            if (layers[l] instanceof AttentionLayer) {
+            if (layers[l].mixer() instanceof CudaAttentionMixer) {
                 for (int i = 0; i < n; i++) {
                     pool.advance(l, slots[i], offsets[i + 1] - offsets[i]);
                 }
@@ -627,39 +613,35 @@ public final class CudaForward implements ForwardEngine {
      * The device work of a pass: no host copies, and no allocation once a shape has run (the LM head
      * included only up to one block of rows; larger ones go through {@link #lmHeadBlocks}).
      */
-    private void layers(int n, int rows, int longestRun, long dTokens, long dOffsets, long dSlots, long[] positions,
-            boolean logits) {
+    private void layers(CudaPass p, long dTokens, boolean logits) {
+        int rows = p.rows();
         int d = c.hiddenSize();
         float eps = c.normEps();
         long h = scratch.get("h", 4L * rows * d);
         long normed = scratch.get("normed", 4L * rows * d);
         long mixed = scratch.get("mixed", 4L * rows * d);
         ops.embed(embeddings, dTokens, h, rows, d);
-        ops.addRmsNorm(h, 0, norm(layers[0]), normed, rows, d, eps);
+        ops.addRmsNorm(h, 0, layers[0].norm(), normed, rows, d, eps);
         for (int l = 0; l < layers.length; l++) {
-            if (layers[l] instanceof DeltaLayer dl) {
-                deltaMix(l, dl, normed, mixed, n, rows, longestRun, dSlots, dOffsets);
-            } else {
-                attentionMix(l, (AttentionLayer) layers[l], normed, mixed, n, rows, dSlots, dOffsets, positions[l]);
-            }
-            Mlp mlp = mlp(layers[l]);
+            layers[l].mixer().mix(p, l, normed, mixed);
+            Mlp mlp = layers[l].mlp();
             ops.addRmsNorm(h, mixed, mlp.norm(), normed, rows, d, eps);
             int inter = c.intermediateSize();
             long gate = scratch.get("mlpGate", 4L * rows * inter);
             long up = scratch.get("mlpUp", 4L * rows * inter);
-            prepare(normed, rows, d);
-            linear(normed, rows, mlp.gate(), gate);
-            linear(normed, rows, mlp.up(), up);
+            products.prepare(normed, rows, d);
+            products.linear(normed, rows, mlp.gate(), gate);
+            products.linear(normed, rows, mlp.up(), up);
             ops.swiglu(gate, up, (long) rows * inter);
-            prepare(gate, rows, inter);
-            linear(gate, rows, mlp.down(), mixed);
-            long next = l + 1 < layers.length ? norm(layers[l + 1]) : finalNorm;
+            products.prepare(gate, rows, inter);
+            products.linear(gate, rows, mlp.down(), mixed);
+            long next = l + 1 < layers.length ? layers[l + 1].norm() : finalNorm;
             ops.addRmsNorm(h, mixed, next, normed, rows, d, eps);
         }
         if (logits && rows <= LOGIT_BLOCK) {
             long buf = scratch.get("logits", 4L * rows * c.vocabSize());
-            prepare(normed, rows, d);
-            linear(normed, rows, lmHead, buf);
+            products.prepare(normed, rows, d);
+            products.linear(normed, rows, lmHead, buf);
         }
     }
 
@@ -670,8 +652,8 @@ public final class CudaForward implements ForwardEngine {
         long buf = scratch.get("logits", 4L * Math.min(rows, LOGIT_BLOCK) * vocab);
         for (int r = 0; r < rows; r += LOGIT_BLOCK) {
             int nr = Math.min(LOGIT_BLOCK, rows - r);
-            prepare(normed + 4L * r * d, nr, d);
-            linear(normed + 4L * r * d, nr, lmHead, buf);
+            products.prepare(normed + 4L * r * d, nr, d);
+            products.linear(normed + 4L * r * d, nr, lmHead, buf);
             if (out != null) {
                 try (FloatPointer host = new FloatPointer((long) nr * vocab)) {
                     device.download(host, buf, 4L * nr * vocab);
@@ -679,134 +661,6 @@ public final class CudaForward implements ForwardEngine {
                 }
             }
         }
-    }
-
-    private void deltaMix(int l, DeltaLayer w, long x, long y, int n, int rows, int longestRun, long dSlots,
-            long dOffsets) {
-        int kDim = c.keyDim();
-        int vDim = c.valueDim();
-        int hv = c.numValueHeads();
-        long q = scratch.get("q", 4L * rows * kDim);
-        long k = scratch.get("k", 4L * rows * kDim);
-        long v = scratch.get("v", 4L * rows * vDim);
-        long a = scratch.get("a", 4L * rows * hv);
-        long b = scratch.get("b", 4L * rows * hv);
-        long g = scratch.get("g", 4L * rows * hv);
-        long beta = scratch.get("beta", 4L * rows * hv);
-        long o = scratch.get("o", 4L * rows * vDim);
-        long gate = w.g() == null ? 0 : scratch.get("gate", 4L * rows * vDim);
-        prepare(x, rows, c.hiddenSize());
-        linear(x, rows, w.q(), q);
-        linear(x, rows, w.k(), k);
-        linear(x, rows, w.v(), v);
-        linear(x, rows, w.a(), a);
-        linear(x, rows, w.b(), b);
-        if (gate != 0) {
-            linear(x, rows, w.g(), gate);
-        }
-        if (c.useShortConv()) {
-            ops.shortConv(q, w.qConv(), pool.part(l, 1), dSlots, dOffsets, n, kDim);
-            ops.shortConv(k, w.kConv(), pool.part(l, 2), dSlots, dOffsets, n, kDim);
-            ops.shortConv(v, w.vConv(), pool.part(l, 3), dSlots, dOffsets, n, vDim);
-        } else {
-            ops.silu(q, (long) rows * kDim);
-            ops.silu(k, (long) rows * kDim);
-            ops.silu(v, (long) rows * vDim);
-        }
-        ops.l2NormHeads(q, k, rows * c.numHeads(), c.headDim());
-        ops.gates(a, b, w.negA(), w.dtBias(), g, beta, rows, hv, c.allowNegEigval() ? 2f : 1f);
-        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
-        DeltaRuleArrays arrays = new DeltaRuleArrays(q, k, v, g, beta, dOffsets, dSlots, pool.part(l, 0), o);
-        if (rows == n) {
-            rule.step(arrays, n, scale);
-        } else if (chunk != null && longestRun >= CHUNK_FROM) {
-            // each stream takes the form its own run length calls for: the result never depends on the batch
-            rule.run(arrays, n, scale, CHUNK_FROM - 1);
-            chunk.run(arrays, n, rows, longestRun, scale, CHUNK_FROM);
-        } else {
-            rule.run(arrays, n, scale);
-        }
-        ops.gatedRmsNorm(o, gate, w.oNorm(), rows * hv, c.headValueDim(), c.normEps());
-        prepare(o, rows, vDim);
-        linear(o, rows, w.o(), y);
-    }
-
-    private void attentionMix(int l, AttentionLayer w, long x, long y, int n, int rows, long dSlots, long dOffsets,
-            long positions) {
-        AttentionConfig a = w.cfg();
-        int qRow = a.numHeads() * a.headDim();
-        int kvRow = a.numKvHeads() * a.headDim();
-        int window = a.windowSize();
-        long q = scratch.get("aq", 4L * rows * qRow);
-        long k = scratch.get("ak", 4L * rows * kvRow);
-        long v = scratch.get("av", 4L * rows * kvRow);
-        long o = scratch.get("ao", 4L * rows * qRow);
-        prepare(x, rows, c.hiddenSize());
-        linear(x, rows, w.q(), q);
-        linear(x, rows, w.k(), k);
-        linear(x, rows, w.v(), v);
-        if (w.qBias() != 0) {
-            ops.addBias(q, w.qBias(), rows, qRow);
-            ops.addBias(k, w.kBias(), rows, kvRow);
-            ops.addBias(v, w.vBias(), rows, kvRow);
-        }
-        // positions: [3, N] ints (ring entries in view, oldest slot, next slot)
-        ops.windowAttention(q, k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, positions, positions + 4L * n,
-                w.invFreq(), o, n, a.numHeads(), a.numKvHeads(), a.headDim(), window,
-                (float) (1.0 / Math.sqrt(a.headDim())));
-        ops.ringAppend(k, v, pool.part(l, 0), pool.part(l, 1), dSlots, dOffsets, positions + 8L * n, n, window, kvRow);
-        prepare(o, rows, qRow);
-        linear(o, rows, w.o(), y);
-    }
-
-    /**
-     * Gets activations x {@code [rows, cols]} ready for the products that follow: with bf16 weights,
-     * splits them once into bf16 parts shared by every product of x until the next call.
-     */
-    private void prepare(long x, int rows, int cols) {
-        prepared = x;
-        if (precision == MatmulPrecision.BF16) {
-            ops.toBf16(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
-        } else if (precision == MatmulPrecision.BF16_WEIGHTS) {
-            ops.toBf16Split(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
-        }
-    }
-
-    /** {@code y = x W^T} for the activations of the last {@link #prepare}. */
-    private void linear(long x, int rows, DeviceMatrix w, long y) {
-        if (x != prepared) {
-            throw new IllegalStateException("activations not prepared for the product");
-        }
-        long xb = 0;
-        long parts = 0;
-        if (precision.bf16Weights()) {
-            xb = scratch.get("bf16", 4L * rows * w.cols());
-        }
-        if (precision == MatmulPrecision.BF16_WEIGHTS) {
-            parts = scratch.get("bf16parts", 8L * rows * w.rows());
-        }
-        blas.linear(x, xb, parts, rows, w, y, ops);
-    }
-
-    private static long norm(Object layer) {
-        return layer instanceof DeltaLayer d ? d.norm() : ((AttentionLayer) layer).norm();
-    }
-
-    private static Mlp mlp(Object layer) {
-        return layer instanceof DeltaLayer d ? d.mlp() : ((AttentionLayer) layer).mlp();
-    }
-
-    private long floats(float[] a) {
-        if (a == null) {
-            return 0;
-        }
-        long p = device.allocate(4L * a.length);
-        device.upload(p, a);
-        return p;
-    }
-
-    private DeviceMatrix matrix(float[] w, int rows, int cols) {
-        return DeviceMatrix.upload(device, w, rows, cols, precision);
     }
 
     /** Releases the pool, scratch, cuBLAS and the device (weights included). */
@@ -818,6 +672,9 @@ public final class CudaForward implements ForwardEngine {
         }
         pool.close();
         scratch.close();
+        if (mamba2 != null) {
+            mamba2.args().close();
+        }
         ops.close();
         blas.close();
         device.close();

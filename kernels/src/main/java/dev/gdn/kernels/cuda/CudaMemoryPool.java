@@ -3,6 +3,7 @@ package dev.gdn.kernels.cuda;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.model.AttentionLayerMemory;
 import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.Mamba2LayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.FloatPointer;
@@ -16,6 +17,7 @@ import org.bytedeco.javacpp.FloatPointer;
  *       {@code convV [slots, W-1, HV*V]}</li>
  *   <li>attention layer: {@code keys, values [slots, Wnd, Hkv*Dh]} ring buffers, and each slot's
  *       position on the host</li>
+ *   <li>Mamba2 layer: {@code ssm [slots, H, P, N]}, {@code conv [slots, Kc-1, I+2GN]}</li>
  * </ul>
  */
 final class CudaMemoryPool implements AutoCloseable {
@@ -27,7 +29,7 @@ final class CudaMemoryPool implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicLong GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
     private int capacity;
     private long generation;
-    /** Per layer: device addresses of its parts (delta: state, convQ, convK, convV; attention: keys, values). */
+    /** Per layer: device addresses of its parts (delta: state, convQ, convK, convV; attention: keys, values; Mamba2: ssm, conv). */
     private long[][] parts;
     /** Per layer: floats of each part per slot. */
     private final long[][] partFloats;
@@ -45,6 +47,9 @@ final class CudaMemoryPool implements AutoCloseable {
                 var a = c.attention().orElseThrow();
                 long ring = (long) a.windowSize() * a.numKvHeads() * a.headDim();
                 partFloats[l] = new long[] {ring, ring};
+            } else if (c.isMamba2Layer(l)) {
+                var m = c.mamba2().orElseThrow();
+                partFloats[l] = new long[] {m.stateFloats(), (m.convKernel() - 1L) * m.convDim()};
             } else {
                 long hist = c.convSize() - 1L;
                 partFloats[l] = new long[] {(long) c.numValueHeads() * c.headDim() * c.headValueDim(),
@@ -423,6 +428,9 @@ final class CudaMemoryPool implements AutoCloseable {
                 case 2 -> d.convK();
                 default -> d.convV();
             };
+        }
+        if (m.layer(layer) instanceof Mamba2LayerMemory s) {
+            return part == 0 ? s.ssm() : s.conv();
         }
         AttentionLayerMemory a = (AttentionLayerMemory) m.layer(layer);
         return part == 0 ? a.keys() : a.values();

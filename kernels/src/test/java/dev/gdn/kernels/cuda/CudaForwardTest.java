@@ -178,8 +178,14 @@ class CudaForwardTest {
      * Streams of 1 to 130 tokens in one batch, then one-token steps (the later ones replayed as a CUDA
      * graph): GPU = CPU within 1e-4.
      */
+    static List<String> modelsAndH2() {
+        List<String> all = new ArrayList<>(models());
+        all.add("h2-tiny");
+        return all;
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("models")
+    @MethodSource("modelsAndH2")
     void varlenBatchesAndDecodeStepsMatchTheCpu(String name) {
         GatedDeltaNetModel cpu = GatedDeltaNetModel.load(Fixtures.model(name), CpuKernels.fast());
         // 70 rows per pass: the 130-token stream runs alone, the others are grouped
@@ -221,6 +227,10 @@ class CudaForwardTest {
                         var db = (dev.gdn.kernels.model.DeltaNetLayerMemory) b;
                         assertClose(name + " stream " + i + " layer " + l + " state", da.state(), db.state(), 1e-4);
                         assertClose(name + " stream " + i + " layer " + l + " convV", da.convV(), db.convV(), 1e-4);
+                    } else if (a instanceof dev.gdn.kernels.model.Mamba2LayerMemory ma) {
+                        var mb = (dev.gdn.kernels.model.Mamba2LayerMemory) b;
+                        assertClose(name + " stream " + i + " layer " + l + " ssm", ma.ssm(), mb.ssm(), 1e-4);
+                        assertClose(name + " stream " + i + " layer " + l + " conv", ma.conv(), mb.conv(), 1e-4);
                     } else {
                         var aa = (dev.gdn.kernels.model.AttentionLayerMemory) a;
                         var ab = (dev.gdn.kernels.model.AttentionLayerMemory) b;

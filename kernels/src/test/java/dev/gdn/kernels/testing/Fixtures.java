@@ -37,8 +37,9 @@ public final class Fixtures {
         return h2().resolve("models").resolve(name);
     }
 
+    /** An FLA fixture model, or an H2 one for names starting with {@code h2-}. */
     public static Path model(String name) {
-        return fla().resolve("models").resolve(name);
+        return name.startsWith("h2-") ? h2Model(name) : fla().resolve("models").resolve(name);
     }
 
     public static List<String> modelNames() {

@@ -1,0 +1,62 @@
+package dev.gdn.kernels.cuda;
+
+/**
+ * The matrix products of a pass in the engine's {@link MatmulPrecision}: activations are prepared once
+ * ({@link #prepare}: split or rounded to bf16 when the precision asks for it) and shared by every product
+ * that reads them ({@link #linear}). Device work on the default stream; one caller at a time.
+ */
+final class CudaProducts {
+    private final CudaDevice device;
+    private final MatmulPrecision precision;
+    private final Cublas blas;
+    private final CudaModelOps ops;
+    private final DeviceScratch scratch;
+    /** The activations of the last {@link #prepare}. */
+    private long prepared;
+
+    CudaProducts(CudaDevice device, MatmulPrecision precision, Cublas blas, CudaModelOps ops, DeviceScratch scratch) {
+        this.device = device;
+        this.precision = precision;
+        this.blas = blas;
+        this.ops = ops;
+        this.scratch = scratch;
+    }
+
+    MatmulPrecision precision() {
+        return precision;
+    }
+
+    /** Uploads a weight matrix {@code w [rows, cols]} in this precision. */
+    DeviceMatrix matrix(float[] w, int rows, int cols) {
+        return DeviceMatrix.upload(device, w, rows, cols, precision);
+    }
+
+    /**
+     * Gets activations x {@code [rows, cols]} ready for the products that follow: with bf16 weights,
+     * splits them once into bf16 parts shared by every product of x until the next call.
+     */
+    void prepare(long x, int rows, int cols) {
+        prepared = x;
+        if (precision == MatmulPrecision.BF16) {
+            ops.toBf16(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
+        } else if (precision == MatmulPrecision.BF16_WEIGHTS) {
+            ops.toBf16Split(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
+        }
+    }
+
+    /** {@code y [rows, w.rows] = x W^T} for the activations x of the last {@link #prepare}. */
+    void linear(long x, int rows, DeviceMatrix w, long y) {
+        if (x != prepared) {
+            throw new IllegalStateException("activations not prepared for the product");
+        }
+        long xb = 0;
+        long parts = 0;
+        if (precision.bf16Weights()) {
+            xb = scratch.get("bf16", 4L * rows * w.cols());
+        }
+        if (precision == MatmulPrecision.BF16_WEIGHTS) {
+            parts = scratch.get("bf16parts", 8L * rows * w.rows());
+        }
+        blas.linear(x, xb, parts, rows, w, y, ops);
+    }
+}
