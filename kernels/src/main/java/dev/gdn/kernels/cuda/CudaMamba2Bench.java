@@ -74,8 +74,8 @@ public final class CudaMamba2Bench {
                     int[] lengths = new int[s[0]];
                     java.util.Arrays.fill(lengths, s[5]);
                     CudaMamba2Harness big = new CudaMamba2Harness(cfg, lengths, 5);
-                    long[] owned = new long[10];
-                    CudaMamba2Mixer.ScanArrays a = big.upload(dev, owned);
+                    long[] owned = new long[11];
+                    CudaMamba2Mixer.ScanArrays a = big.upload(dev, k, owned);
                     Runnable launch = chunkFrom > 0 ? () -> k.chunked(a, s[0], 1)
                             : () -> k.scan(a, s[0], 1, Integer.MAX_VALUE);
                     for (int i = 0; i < 3; i++) {

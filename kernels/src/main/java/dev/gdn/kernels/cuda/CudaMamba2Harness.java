@@ -127,9 +127,9 @@ final class CudaMamba2Harness {
      * chunked one ({@code chunkFrom} 0: all by the recurrence).
      */
     float[][] gpu(CudaDevice dev, CudaMamba2Mixer.Kernels k, int chunkFrom) {
-        long[] all = new long[10];
+        long[] all = new long[11];
         try {
-            CudaMamba2Mixer.ScanArrays a = upload(dev, all);
+            CudaMamba2Mixer.ScanArrays a = upload(dev, k, all);
             if (chunkFrom > 0) {
                 k.scan(a, streams, 1, chunkFrom - 1);
                 k.chunked(a, streams, chunkFrom);
@@ -157,7 +157,7 @@ final class CudaMamba2Harness {
     }
 
     /** Uploads the inputs; the device arrays are also listed in {@code owned} for freeing. */
-    CudaMamba2Mixer.ScanArrays upload(CudaDevice dev, long[] owned) {
+    CudaMamba2Mixer.ScanArrays upload(CudaDevice dev, CudaMamba2Mixer.Kernels k, long[] owned) {
         owned[0] = dev.floats(xbc);
         owned[1] = dev.floats(zxbcdt);
         owned[2] = dev.floats(dtBias);
@@ -169,7 +169,10 @@ final class CudaMamba2Harness {
         owned[7] = dev.allocate(4L * (streams + 1));
         dev.upload(owned[7], offsets);
         owned[8] = dev.allocate(4L * Math.max(1, rows) * cfg.innerDim());
-        return new CudaMamba2Mixer.ScanArrays(owned[0], owned[1], cfg.inProjRows(), owned[2], owned[3], owned[4],
-                owned[5], owned[6], owned[7], owned[8]);
+        owned[9] = dev.allocate(4L * Math.max(1, rows) * cfg.numHeads());
+        owned[10] = dev.allocate(4L * Math.max(1, rows) * cfg.numHeads());
+        k.dt(owned[1], cfg.inProjRows(), cfg.innerDim() + cfg.convDim(), owned[2], owned[3], owned[9], owned[10], rows);
+        return new CudaMamba2Mixer.ScanArrays(owned[0], owned[9], owned[10], owned[3], owned[4], owned[5], owned[6],
+                owned[7], owned[8]);
     }
 }

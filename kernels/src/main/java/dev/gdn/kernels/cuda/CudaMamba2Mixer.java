@@ -9,11 +9,15 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
 /**
  * The Mamba2 mixer of an H2 hybrid on the GPU ({@code mamba2.cu}), the CUDA form of the CPU's Mamba2
  * mixer: in_proj (cuBLAS) into {@code zxbcdt [rows, I + C + H]}; the causal convolution of the x, B, C
- * channels with bias and SiLU over the pool's caches; the selective scan with dt = softplus(dt + bias)
- * and A = -exp(A_log) fused in, the state advanced in place (one-token steps and runs below
- * {@link CudaForward#CHUNK_FROM} tokens token by token, longer runs in chunks, each stream by its own run
- * length); the SiLU gate and grouped RMSNorm; out_proj. Pool parts: ssm {@code [H, P, N]}, conv
- * {@code [Kc - 1, C]}.
+ * channels with bias and SiLU over the pool's caches; dt = softplus(dt + bias) and the decays
+ * e^(dt A) for all rows at once; the selective scan, the state advanced in place in registers, the next
+ * token's inputs loaded while the current one computes; the SiLU gate and grouped RMSNorm; out_proj.
+ * Pool parts: ssm {@code [H, P, N]}, conv {@code [Kc - 1, C]}.
+ *
+ * <p>The chunked (SSD) form ({@link Kernels#chunked}) is exact too (tested against the same CPU
+ * recurrence) but does more arithmetic per token than the register-resident recurrence and, with one
+ * block per stream and head like it, gains no parallelism; measured slower at every run length, so the
+ * engine runs every length through the recurrence (figures in docs/BENCHMARKS.md).
  */
 final class CudaMamba2Mixer implements CudaTokenMixer {
     private static final String SOURCE = "/dev/gdn/kernels/cuda/mamba2.cu";
@@ -37,10 +41,8 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
      * The device arrays of a selective scan.
      *
      * @param xbc     {@code [rows, C]} the activated convolution output (x, B, C per row)
-     * @param zxbcdt  {@code [rows, proj]} in_proj's output; the scan reads dt (before softplus) at column
-     *                {@code I + C + h}
-     * @param proj    floats per row of zxbcdt
-     * @param dtBias  {@code [H]}
+     * @param dt      {@code [rows, H]} after the softplus ({@link Kernels#dt})
+     * @param decay   {@code [rows, H]} e^(dt A)
      * @param negA    {@code [H]} A = -exp(A_log)
      * @param dSkip   {@code [H]} D
      * @param state   {@code [slots, H, P, N]}, advanced in place
@@ -48,17 +50,26 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
      * @param offsets {@code [S + 1]} int, stream row offsets
      * @param y       {@code [rows, I]} the scan's output
      */
-    record ScanArrays(long xbc, long zxbcdt, int proj, long dtBias, long negA, long dSkip, long state, long slots,
-            long offsets, long y) {
+    record ScanArrays(long xbc, long dt, long decay, long negA, long dSkip, long state, long slots, long offsets,
+            long y) {
     }
 
     /** The compiled kernels of one Mamba2 shape and their block size (shared by the model's Mamba2 layers). */
-    record Kernels(CUfunc_st conv, CUfunc_st scan, CUfunc_st chunk, CUfunc_st gateNorm, int threads, LaunchArgs args,
-            Mamba2Config config) {
+    record Kernels(CUfunc_st conv, CUfunc_st dtKernel, CUfunc_st scan, CUfunc_st chunk, CUfunc_st gateNorm, int threads,
+            LaunchArgs args, Mamba2Config config, int blocks) {
+
+        /**
+         * {@code dt [rows, H] = softplus(raw + dtBias)} and {@code decay = e^(dt negA)}, raw at column
+         * {@code dtCol} of {@code zxbcdt [rows, proj]}.
+         */
+        void dt(long zxbcdt, int proj, int dtCol, long dtBias, long negA, long dt, long decay, int rows) {
+            args.reset().add(zxbcdt).addInt(proj).addInt(dtCol).add(dtBias).add(negA).add(dt).add(decay).addInt(rows)
+                    .addInt(config.numHeads()).launch(dtKernel, blocks, 1, 1, 256, 1, 1, 0);
+        }
 
         /** The exact recurrence for the {@code streams} streams whose runs have {@code [minLen, maxLen]} tokens. */
         void scan(ScanArrays a, int streams, int minLen, int maxLen) {
-            args.reset().add(a.xbc()).add(a.zxbcdt()).addInt(a.proj()).add(a.dtBias()).add(a.negA()).add(a.dSkip())
+            args.reset().add(a.xbc()).add(a.dt()).add(a.decay()).add(a.negA()).add(a.dSkip())
                     .add(a.state()).add(a.slots()).add(a.offsets()).add(a.y()).addInt(config.numHeads())
                     .addInt(config.groups()).addInt(minLen).addInt(maxLen)
                     .launch(scan, config.numHeads(), streams, 1, threads, 1, 1, 0);
@@ -66,7 +77,7 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
 
         /** The chunked form for the {@code streams} streams whose runs have at least {@code minLen} tokens. */
         void chunked(ScanArrays a, int streams, int minLen) {
-            args.reset().add(a.xbc()).add(a.zxbcdt()).addInt(a.proj()).add(a.dtBias()).add(a.negA()).add(a.dSkip())
+            args.reset().add(a.xbc()).add(a.dt()).add(a.decay()).add(a.negA()).add(a.dSkip())
                     .add(a.state()).add(a.slots()).add(a.offsets()).add(a.y()).addInt(config.numHeads())
                     .addInt(config.groups()).addInt(minLen)
                     .launch(chunk, config.numHeads(), streams, 1, threads, 1, 1, 0);
@@ -81,9 +92,10 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
             Shape s = shape(m);
             String[] opts = {"-DP_DIM=" + m.headDim(), "-DN_DIM=" + m.stateSize(), "-DTPR=" + s.tpr,
                 "-DTHREADS=" + s.threads, "-DKC=" + m.convKernel(), "-DCHUNK_T=" + s.chunk};
-            return new Kernels(device.function(SOURCE, "mamba2_conv", opts), device.function(SOURCE, "mamba2_scan", opts),
-                    device.function(SOURCE, "mamba2_chunk", opts), device.function(SOURCE, "mamba2_gate_norm", opts),
-                    s.threads, new LaunchArgs(device), m);
+            return new Kernels(device.function(SOURCE, "mamba2_conv", opts), device.function(SOURCE, "mamba2_dt", opts),
+                    device.function(SOURCE, "mamba2_scan", opts), device.function(SOURCE, "mamba2_chunk", opts),
+                    device.function(SOURCE, "mamba2_gate_norm", opts), s.threads, new LaunchArgs(device), m,
+                    4 * device.multiprocessors());
         }
     }
 
@@ -92,13 +104,14 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
 
     /**
      * The scans' thread layout for a head's state {@code [P, N]}: TPR threads share a state row (N / TPR
-     * columns each), THREADS / TPR rows per pass; and the largest chunk (64, 32 or 16 tokens) whose
-     * shared arrays fit.
+     * columns each; TPR the largest of 8, 4, 2, 1 dividing N: few shuffles per row sum, 32-byte runs per
+     * access), THREADS / TPR rows per pass; and the largest chunk (64, 32 or 16 tokens) whose shared
+     * arrays fit.
      */
     private static Shape shape(Mamba2Config m) {
         int p = m.headDim();
         int n = m.stateSize();
-        int tpr = Math.min(32, n);
+        int tpr = Integer.lowestOneBit(n | 8);
         int threads = Math.min(128, p * tpr);
         for (int t : new int[] {64, 32, 16}) {
             long shared = 4L * (2L * t * p + 2L * t * n + (long) t * t + 3L * t) + 8L * t + 4;
@@ -113,9 +126,6 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
     static Optional<String> unsupportedReason(Mamba2Config m) {
         int p = m.headDim();
         int n = m.stateSize();
-        if (Integer.bitCount(Math.min(32, n)) != 1 || n % Math.min(32, n) != 0) {
-            return Optional.of("mamba2 state_size " + n + " is neither a power of two below 32 nor a multiple of 32");
-        }
         Shape s = shape(m);
         int rowsPerPass = s.threads / s.tpr;
         if (p % rowsPerPass != 0) {
@@ -165,18 +175,18 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
         long zxbcdt = scratch.get("m2_zxbcdt", 4L * rows * proj);
         long xbc = scratch.get("m2_xbc", 4L * rows * channels);
         long u = scratch.get("m2_u", 4L * rows * inner);
+        long dt = scratch.get("m2_dt", 4L * rows * m.numHeads());
+        long decay = scratch.get("m2_decay", 4L * rows * m.numHeads());
         mm.prepare(x, rows, p.config().hiddenSize());
         mm.linear(x, rows, inProj, zxbcdt);
         k.args().reset().add(zxbcdt).addInt(proj).addInt(inner).add(conv).add(convBias).add(pool.part(layer, 1))
                 .add(p.slots()).add(p.offsets()).add(xbc).addInt(channels)
                 .launch(k.conv(), (channels + 127) / 128, n, 1, 128, 1, 1, 0);
-        boolean chunks = !p.oneTokenEach() && p.longestRun() >= CudaForward.CHUNK_FROM;
-        ScanArrays scan = new ScanArrays(xbc, zxbcdt, proj, dtBias, negA, dSkip, pool.part(layer, 0), p.slots(),
-                p.offsets(), u);
-        k.scan(scan, n, 1, chunks ? CudaForward.CHUNK_FROM - 1 : Integer.MAX_VALUE);
-        if (chunks) {
-            k.chunked(scan, n, CudaForward.CHUNK_FROM);
-        }
+        k.dt(zxbcdt, proj, inner + channels, dtBias, negA, dt, decay, rows);
+        ScanArrays scan = new ScanArrays(xbc, dt, decay, negA, dSkip, pool.part(layer, 0), p.slots(), p.offsets(), u);
+        // every run length by the recurrence: on an H200 it is 3.8x faster than the chunked kernel on
+        // 64-token pieces and on 4,096-token prefills (CudaMamba2Bench), so the engine does not route to it
+        k.scan(scan, n, 1, Integer.MAX_VALUE);
         k.args().reset().add(u).add(zxbcdt).addInt(proj).add(norm).addInt(inner).addInt(m.groups())
                 .addFloat(m.normEps()).launch(k.gateNorm(), rows * m.groups(), 1, 1, 128, 1, 1, 0);
         mm.prepare(u, rows, inner);

@@ -46,6 +46,30 @@ __device__ __forceinline__ float softplus_f(float x)
     return x > 20.f ? x : (float)log1p(exp((double)x));
 }
 
+// One token's scan inputs as one vector: x of head h [P], then B and C of group g [N] each.
+#define IN_LEN (P_DIM + 2 * N_DIM)
+#define IN_LOADS ((IN_LEN + THREADS - 1) / THREADS)
+
+// This thread's elements (tid, tid + THREADS, ...) of row r's input vector, into registers.
+__device__ __forceinline__ void load_inputs(const float* __restrict__ xbc, int r, int C, int inner, int G, int h,
+                                            int g, float* out)
+{
+    const float* row = xbc + (size_t)r * C;
+#pragma unroll
+    for (int i = 0; i < IN_LOADS; i++) {
+        const int e = threadIdx.x + i * THREADS;
+        float v = 0.f;
+        if (e < P_DIM) {
+            v = row[h * P_DIM + e];
+        } else if (e < P_DIM + N_DIM) {
+            v = row[inner + g * N_DIM + e - P_DIM];
+        } else if (e < IN_LEN) {
+            v = row[inner + G * N_DIM + g * N_DIM + e - P_DIM - N_DIM];
+        }
+        out[i] = v;
+    }
+}
+
 // Sum over the TPR threads of one state row, in a fixed butterfly order.
 __device__ __forceinline__ float row_sum(float v)
 {
@@ -100,12 +124,28 @@ extern "C" __global__ void mamba2_conv(const float* __restrict__ zxbcdt, int pro
     }
 }
 
+// dt [rows, H] = softplus(dt_raw + dt_bias) and decay [rows, H] = e^(dt A_h), dt_raw at column dtCol of
+// zxbcdt [rows, proj]. Grid-stride over rows * H.
+extern "C" __global__ void mamba2_dt(const float* __restrict__ zxbcdt, int proj, int dtCol,
+                                     const float* __restrict__ dtBias, const float* __restrict__ negA,
+                                     float* __restrict__ dt, float* __restrict__ decay, int rows, int H)
+{
+    const size_t total = (size_t)rows * H;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int r = (int)(i / H);
+        const int h = (int)(i % H);
+        const float step = softplus_f(zxbcdt[(size_t)r * proj + dtCol + h] + dtBias[h]);
+        dt[i] = step;
+        decay[i] = (float)exp((double)(step * negA[h]));
+    }
+}
+
 // The exact recurrence for every stream whose run has minLen..maxLen tokens (one-token steps included):
-// per head h of group g, S = e^(dt A_h) S + dt x B^T, y = S C + D_h x, dt = softplus(dt_raw + dt_bias).
+// per head h of group g, S = decay S + dt x B^T, y = S C + D_h x (dt, decay [rows, H] from mamba2_dt).
 // state [slots, H, P, N] advanced in place (held in registers over the run); y [rows, I].
 // Grid (H, N), block THREADS.
-extern "C" __global__ void mamba2_scan(const float* __restrict__ xbc, const float* __restrict__ zxbcdt,
-                                       int proj, const float* __restrict__ dtBias, const float* __restrict__ negA,
+extern "C" __global__ void mamba2_scan(const float* __restrict__ xbc, const float* __restrict__ dt,
+                                       const float* __restrict__ decays, const float* __restrict__ negA,
                                        const float* __restrict__ dSkip, float* __restrict__ state,
                                        const int* __restrict__ slots, const int* __restrict__ offsets,
                                        float* __restrict__ y, int H, int G, int minLen, int maxLen)
@@ -131,24 +171,33 @@ extern "C" __global__ void mamba2_scan(const float* __restrict__ xbc, const floa
             s[i * PER_ROW + j] = st[(row0 + i * ROWS_PER_PASS) * N_DIM + sub + j * TPR];
         }
     }
-    __shared__ float xs[P_DIM];
-    __shared__ float bs[N_DIM];
-    __shared__ float cs[N_DIM];
-    const float a = negA[h];
-    const float bias = dtBias[h];
+    // a token's x [P], B [N], C [N] in one shared vector, double-buffered: the next token's inputs are
+    // loaded into registers while this one computes, then stored, with one barrier per token
+    __shared__ float in[2][IN_LEN];
     const float skip = dSkip[h];
+    float next[IN_LOADS];
+    load_inputs(xbc, r0, C, inner, G, h, g, next);
+    float nextDt = dt[(size_t)r0 * H + h];
+    float nextDecay = decays[(size_t)r0 * H + h];
+#pragma unroll
+    for (int i = 0; i < IN_LOADS; i++) {
+        if (threadIdx.x + i * THREADS < IN_LEN) {
+            in[0][threadIdx.x + i * THREADS] = next[i];
+        }
+    }
+    __syncthreads();
     for (int r = r0; r < r0 + len; r++) {
-        const float* row = xbc + (size_t)r * C;
-        for (int i = threadIdx.x; i < P_DIM; i += THREADS) {
-            xs[i] = row[h * P_DIM + i];
+        const int buf = (r - r0) & 1;
+        const float step = nextDt;
+        const float decay = nextDecay;
+        if (r + 1 < r0 + len) {
+            load_inputs(xbc, r + 1, C, inner, G, h, g, next);
+            nextDt = dt[(size_t)(r + 1) * H + h];
+            nextDecay = decays[(size_t)(r + 1) * H + h];
         }
-        for (int i = threadIdx.x; i < N_DIM; i += THREADS) {
-            bs[i] = row[inner + g * N_DIM + i];
-            cs[i] = row[inner + G * N_DIM + g * N_DIM + i];
-        }
-        __syncthreads();
-        const float step = softplus_f(zxbcdt[(size_t)r * proj + inner + C + h] + bias);
-        const float decay = (float)exp((double)(step * a));
+        const float* xs = in[buf];
+        const float* bs = in[buf] + P_DIM;
+        const float* cs = in[buf] + P_DIM + N_DIM;
 #pragma unroll
         for (int i = 0; i < PASSES; i++) {
             const int p = row0 + i * ROWS_PER_PASS;
@@ -164,6 +213,14 @@ extern "C" __global__ void mamba2_scan(const float* __restrict__ xbc, const floa
             out = row_sum(out);
             if (sub == 0) {
                 y[(size_t)r * inner + h * P_DIM + p] = fmaf(skip, xs[p], out);
+            }
+        }
+        if (r + 1 < r0 + len) {
+#pragma unroll
+            for (int i = 0; i < IN_LOADS; i++) {
+                if (threadIdx.x + i * THREADS < IN_LEN) {
+                    in[buf ^ 1][threadIdx.x + i * THREADS] = next[i];
+                }
             }
         }
         __syncthreads();
@@ -183,8 +240,8 @@ extern "C" __global__ void mamba2_scan(const float* __restrict__ xbc, const floa
 //   S   = e^lam_last S_0 + sum_s e^(lam_last - lam_s) dt_s x_s B_s^T
 // The chunk's coefficient matrix and its product with x run over all threads at once; the state stays
 // in registers across chunks. Arrays as mamba2_scan. Grid (H, N), block THREADS.
-extern "C" __global__ void mamba2_chunk(const float* __restrict__ xbc, const float* __restrict__ zxbcdt,
-                                        int proj, const float* __restrict__ dtBias, const float* __restrict__ negA,
+extern "C" __global__ void mamba2_chunk(const float* __restrict__ xbc, const float* __restrict__ dt,
+                                        const float* __restrict__ decays, const float* __restrict__ negA,
                                         const float* __restrict__ dSkip, float* __restrict__ state,
                                         const int* __restrict__ slots, const int* __restrict__ offsets,
                                         float* __restrict__ y, int H, int G, int minLen)
@@ -222,7 +279,6 @@ extern "C" __global__ void mamba2_chunk(const float* __restrict__ xbc, const flo
     __shared__ double lam[CHUNK_T];
     __shared__ float lastDecay;
     const float a = negA[h];
-    const float bias = dtBias[h];
     const float skip = dSkip[h];
     for (int c0 = 0; c0 < len; c0 += CHUNK_T) {
         const int cl = min(CHUNK_T, len - c0);
@@ -237,7 +293,7 @@ extern "C" __global__ void mamba2_chunk(const float* __restrict__ xbc, const flo
             cs[t][e % N_DIM] = row[G * N_DIM + g * N_DIM + e % N_DIM];
         }
         for (int t = tid; t < cl; t += THREADS) {
-            dts[t] = softplus_f(zxbcdt[(size_t)(r0 + c0 + t) * proj + inner + C + h] + bias);
+            dts[t] = dt[(size_t)(r0 + c0 + t) * H + h];
         }
         __syncthreads();
         if (tid == 0) {

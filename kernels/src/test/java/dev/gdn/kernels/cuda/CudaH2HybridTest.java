@@ -23,8 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The H2 hybrid (Mamba2 + Gated DeltaNet + sliding-window attention) on the GPU against FLA's own layers:
  * logits within 1e-4 and every layer's final memory (Mamba2 SSM state and convolution cache included),
- * in one pass and in pieces of any size; one-token pieces take the decode kernels (CUDA graphs), runs
- * from 32 tokens the chunked ones.
+ * in one pass and in pieces of any size; one-token pieces run as CUDA graphs, and the Gated DeltaNet
+ * layers take their chunkwise kernel for runs from 32 tokens.
  */
 @Tag("gpu")
 @Timeout(600)

@@ -32,9 +32,9 @@ class CudaMamba2MixerTest {
         return new Mamba2Config(Set.of(0), heads, p, n, groups, 4, true, 1e-5f);
     }
 
-    /** H, P, N, G: h2-tiny's layer, a Mamba2-1.3B-sized head (chunks of 16), small N, several groups. */
+    /** H, P, N, G: h2-tiny's layer, a Mamba2-1.3B-sized head (chunks of 16), several groups, N not a multiple of 8. */
     @ParameterizedTest(name = "H={0} P={1} N={2} G={3}")
-    @CsvSource({"8,32,16,1", "4,64,128,2", "6,16,8,3", "2,64,64,1"})
+    @CsvSource({"8,32,16,1", "4,64,128,2", "6,16,8,3", "2,64,64,1", "3,16,12,1", "2,8,5,1"})
     void bothScanKernelsMatchTheCpuRecurrence(int heads, int p, int n, int groups) {
         Mamba2Config cfg = config(heads, p, n, groups);
         try (CudaDevice d = new CudaDevice(0)) {
