@@ -176,7 +176,7 @@ public final class LocalRun {
                 }
             }
             double elapsed = (System.nanoTime() - start) / 1e9;
-            if (c.get(GdnOptions.SUMMARY_EVERY_TOKENS) > 0) {
+            if (c.get(GdnOptions.SUMMARY_EVERY_TOKENS) > 0 || c.get(GdnOptions.SUMMARY_EVERY_EVENTS) > 0) {
                 // summaries written after the last events are committed with them or at the next checkpoint
                 long until = System.nanoTime() + c.get(GdnOptions.CHECKPOINT_INTERVAL).toNanos() + 2_000_000_000L;
                 while (System.nanoTime() < until) {

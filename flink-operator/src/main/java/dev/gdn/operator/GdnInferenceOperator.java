@@ -54,7 +54,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * the bundle generation and does nothing); the next event of an empty buffer registers a new one.
  */
 public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<String, String>>
-        implements OneInputStreamOperator<StreamEvent, Tuple2<String, String>>, BoundedOneInput {
+        implements OneInputStreamOperator<StreamEvent, Tuple2<String, String>>, BoundedOneInput,
+        org.apache.flink.streaming.api.operators.Triggerable<String, org.apache.flink.runtime.state.VoidNamespace> {
     private static final long serialVersionUID = 1L;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GdnInferenceOperator.class);
@@ -83,7 +84,17 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient dev.gdn.kernels.model.Generator generator;
     private transient int maxConcurrentGenerations;
     private transient int summaryEvery;
+    private transient int summaryEveryEvents;
+    private transient long summaryIntervalMillis;
     private transient GenerateSpec summarySpec;
+    /** Per stream: its events with tokens since its start or last reset (with gdn.summary.every-events). */
+    private transient ValueState<Long> eventCount;
+    /** Per stream: when its interval summary is due (with gdn.summary.interval; absent: no timer set). */
+    private transient ValueState<Long> summaryDue;
+    private transient org.apache.flink.streaming.api.operators.InternalTimerService<
+            org.apache.flink.runtime.state.VoidNamespace> summaryTimers;
+    /** The summary events the interval timers put into the buffer (by identity). */
+    private transient java.util.Set<StreamEvent> intervalSummaries;
     private transient Map<String, List<StreamEvent>> pending;
     private transient int pendingTokens;
     private transient long generation;
@@ -174,8 +185,26 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         generator = new dev.gdn.kernels.model.Generator(model);
         maxConcurrentGenerations = config.get(GdnOptions.GENERATE_MAX_CONCURRENT);
         summaryEvery = config.get(GdnOptions.SUMMARY_EVERY_TOKENS);
-        if (summaryEvery > 0) {
+        summaryEveryEvents = config.get(GdnOptions.SUMMARY_EVERY_EVENTS);
+        summaryIntervalMillis = config.get(GdnOptions.SUMMARY_INTERVAL).toMillis();
+        if (summaryEvery > 0 || summaryEveryEvents > 0 || summaryIntervalMillis > 0) {
             summarySpec = summarySpec(config, tokenizer, dir);
+        }
+        if (summaryEveryEvents > 0) {
+            ValueStateDescriptor<Long> d = new ValueStateDescriptor<>("summary-event-count",
+                    org.apache.flink.api.common.typeinfo.Types.LONG);
+            if (!config.get(GdnOptions.IDLE_TTL).isZero()) {
+                d.enableTimeToLive(StateTtlConfig.newBuilder(config.get(GdnOptions.IDLE_TTL))
+                        .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired).build());
+            }
+            eventCount = getRuntimeContext().getState(d);
+        }
+        intervalSummaries = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        if (summaryIntervalMillis > 0) {
+            summaryDue = getRuntimeContext().getState(new ValueStateDescriptor<>("summary-due",
+                    org.apache.flink.api.common.typeinfo.Types.LONG));
+            summaryTimers = getInternalTimerService("gdn-summary-interval",
+                    org.apache.flink.runtime.state.VoidNamespaceSerializer.INSTANCE, this);
         }
         scorer = new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING), decode);
         pending = new LinkedHashMap<>();
@@ -214,6 +243,12 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 }
             });
         }
+        if (summaryTimers != null && !e.isControl() && summaryDue.value() == null) {
+            // the first event since the last interval summary: the next one is due an interval from now
+            long due = getProcessingTimeService().getCurrentProcessingTime() + summaryIntervalMillis;
+            summaryTimers.registerProcessingTimeTimer(org.apache.flink.runtime.state.VoidNamespace.INSTANCE, due);
+            summaryDue.update(due);
+        }
         List<StreamEvent> events = pending.computeIfAbsent(e.stream, k -> new ArrayList<>());
         events.add(e);
         // a generation costs its prompt and up to max_tokens one-token passes
@@ -240,6 +275,31 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
         OperatorStats.checkpointCompleted();
+    }
+
+    /**
+     * A stream's interval summary is due: it joins the buffer behind the stream's buffered events (so it
+     * sees the memory after them) and the buffer runs now. A stream whose memory is gone (idle TTL) gets none.
+     */
+    @Override
+    public void onProcessingTime(org.apache.flink.streaming.api.operators.InternalTimer<String,
+            org.apache.flink.runtime.state.VoidNamespace> timer) throws Exception {
+        String key = timer.getKey();
+        summaryDue.clear();
+        if (cache.get(key) == null && !pending.containsKey(key) && memoryState.value() == null) {
+            return;
+        }
+        StreamEvent summary = StreamEvent.generate(key, "summary", summarySpec);
+        intervalSummaries.add(summary);
+        pending.computeIfAbsent(key, k -> new ArrayList<>()).add(summary);
+        pendingTokens += summarySpec.prompt.length + summarySpec.maxTokens;
+        flush();
+    }
+
+    @Override
+    public void onEventTime(org.apache.flink.streaming.api.operators.InternalTimer<String,
+            org.apache.flink.runtime.state.VoidNamespace> timer) {
+        // no event-time timers
     }
 
     @Override
@@ -357,7 +417,14 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             }
             e.lastTouched = now;
             stateBytes += cache.slots().bytesPerSlot();
-            work.add(new KeyWork(e, events));
+            KeyWork kw = new KeyWork(e, events);
+            if (eventCount != null) {
+                setCurrentKey(key);
+                Long seen = eventCount.value();
+                kw.eventsSeen = seen == null ? 0 : seen;
+                kw.eventsAtStart = kw.eventsSeen;
+            }
+            work.add(kw);
         }
         cache.loadAdmitted();
         // rounds: each key contributes its next stretch of events up to (not including) a reset
@@ -367,7 +434,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             runControls(work);
             List<KeyWork> active = new ArrayList<>();
             for (KeyWork w : work) {
-                List<StreamEvent> stretch = w.nextStretch(w.entry.tokens, summaryEvery);
+                List<StreamEvent> stretch = w.nextStretch(w.entry.tokens, summaryEvery, summaryEveryEvents);
                 if (!stretch.isEmpty()) {
                     active.add(w);
                     w.stretch = stretch;
@@ -411,6 +478,14 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             }
             summarize(active);
         }
+        if (eventCount != null) {
+            for (KeyWork w : work) {
+                if (w.eventsSeen != w.eventsAtStart || w.countReset) {
+                    setCurrentKey(w.entry.key);
+                    eventCount.update(w.eventsSeen);
+                }
+            }
+        }
         long t0 = System.nanoTime();
         for (KeyWork w : work) {
             for (String json : w.results) {
@@ -446,12 +521,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     }
 
     /**
-     * The summary policy ({@code gdn.summary.every-tokens}): a stream whose last stretch ended on the event
-     * that took its token count past a multiple of N gets a summary, generated from a copy of its memory
-     * as it stands after that event, with id {@code summary@<tokens consumed>}.
+     * The summary policies by count ({@code gdn.summary.every-tokens}, {@code gdn.summary.every-events}): a
+     * stream whose last stretch ended on the event that took its token count past a multiple of N, or its
+     * event count to a multiple of M, gets a summary, generated from a copy of its memory as it stands after
+     * that event, with id {@code summary@<tokens consumed>}.
      */
     private void summarize(List<KeyWork> active) {
-        if (summaryEvery <= 0) {
+        if (summaryEvery <= 0 && summaryEveryEvents <= 0) {
             return;
         }
         List<KeyWork> due = new ArrayList<>();
@@ -459,7 +535,11 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         for (KeyWork w : active) {
             long after = w.entry.tokens;
             long before = after - w.stretchTokens.length;
-            if (before / summaryEvery < after / summaryEvery) {
+            long eventsBefore = w.eventsSeen;
+            w.eventsSeen += w.stretch.size();
+            boolean byTokens = summaryEvery > 0 && before / summaryEvery < after / summaryEvery;
+            boolean byEvents = summaryEveryEvents > 0 && eventsBefore / summaryEveryEvents < w.eventsSeen / summaryEveryEvents;
+            if (byTokens || byEvents) {
                 due.add(w);
                 events.add(StreamEvent.generate(w.entry.key, "summary@" + after, summarySpec));
             }
@@ -474,6 +554,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
      * batched (at most {@code gdn.generate.max-concurrent} at once), and appends each result.
      */
     private void generate(List<KeyWork> keys, List<StreamEvent> events, String control) {
+        String[] controls = new String[keys.size()];
+        java.util.Arrays.fill(controls, control);
         for (int from = 0; from < keys.size(); from += maxConcurrentGenerations) {
             int to = Math.min(keys.size(), from + maxConcurrentGenerations);
             List<dev.gdn.kernels.model.Generator.Request> requests = new ArrayList<>();
@@ -481,9 +563,14 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             for (int i = from; i < to; i++) {
                 KeyWork w = keys.get(i);
                 StreamEvent ev = events.get(i);
+                if (intervalSummaries.remove(ev)) {
+                    ev = StreamEvent.generate(ev.stream, "summary@" + w.entry.tokens, ev.generate);
+                    events.set(i, ev);
+                    controls[i] = "summary";
+                }
                 StreamMemory fork = cache.slots().store(w.entry.slot);
                 if (ev.generate.prompt.length == 0 && fork.lastHidden() == null) {
-                    w.results.add(scorer.errorResult(ev, control + " with an empty prompt needs a stream that has "
+                    w.results.add(scorer.errorResult(ev, controls[i] + " with an empty prompt needs a stream that has "
                             + "seen tokens: give a prompt"));
                     continue;
                 }
@@ -499,7 +586,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 var r = results.get(j);
                 generations.inc();
                 generatedTokens.inc(r.ids().length);
-                w.results.add(scorer.generateResult(events.get(running.get(j)), control, w.entry.tokens, r.ids(),
+                w.results.add(scorer.generateResult(events.get(running.get(j)), controls[running.get(j)], w.entry.tokens, r.ids(),
                         r.stop(), tokenizer == null ? null : tokenizer.decode(r.ids())));
             }
         }
@@ -688,6 +775,11 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         int next;
         List<StreamEvent> stretch;
         int[] stretchTokens;
+        /** Events with tokens the stream has seen (with gdn.summary.every-events), and that count when the bundle began. */
+        long eventsSeen;
+        long eventsAtStart;
+        /** Whether a reset cleared the count in this bundle. */
+        boolean countReset;
 
         KeyWork(MemoryCache.Entry entry, List<StreamEvent> events) {
             this.entry = entry;
@@ -699,6 +791,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             while (next < events.size() && events.get(next).reset) {
                 op.cache.slots().reset(entry.slot);
                 entry.tokens = 0;
+                eventsSeen = 0;
+                countReset = true;
                 entry.dirty = true;
                 op.resets.inc();
                 results.add(op.scorer.resetResult(events.get(next)));
@@ -708,15 +802,18 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
 
         /**
          * The events up to the next control, or up to and including the one that takes the stream's token
-         * count (now {@code tokens}) past a multiple of {@code every} (when {@code every > 0}).
+         * count (now {@code tokens}) past a multiple of {@code every} (when {@code every > 0}) or its event
+         * count to a multiple of {@code everyEvents} (when {@code everyEvents > 0}).
          */
-        List<StreamEvent> nextStretch(long tokens, int every) {
+        List<StreamEvent> nextStretch(long tokens, int every, int everyEvents) {
             int from = next;
             long t = tokens;
+            long seen = eventsSeen;
             while (next < events.size() && !events.get(next).isControl()) {
                 long after = t + events.get(next).tokens.length;
                 next++;
-                if (every > 0 && t / every < after / every) {
+                seen++;
+                if (every > 0 && t / every < after / every || everyEvents > 0 && seen % everyEvents == 0) {
                     break;
                 }
                 t = after;

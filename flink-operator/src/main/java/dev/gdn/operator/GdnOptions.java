@@ -70,6 +70,18 @@ public final class GdnOptions {
             .withDescription("Continuous summaries: after the event that takes a stream past every N tokens, a summary "
                     + "generated from a copy of its memory (result control \"summary\", id summary@<tokens>); 0 = off.");
 
+    public static final ConfigOption<Integer> SUMMARY_EVERY_EVENTS = ConfigOptions.key("gdn.summary.every-events")
+            .intType().defaultValue(0)
+            .withDescription("Continuous summaries: after every N-th event with tokens or text of a stream (counted in "
+                    + "keyed state, from its start or its last reset), a summary as for gdn.summary.every-tokens; "
+                    + "0 = off.");
+
+    public static final ConfigOption<java.time.Duration> SUMMARY_INTERVAL = ConfigOptions.key("gdn.summary.interval")
+            .durationType().defaultValue(java.time.Duration.ZERO)
+            .withDescription("Continuous summaries by processing time: a stream that received events gets a summary "
+                    + "this long after the first of them (a keyed processing-time timer, checkpointed), then again "
+                    + "after its next events; 0 = off.");
+
     public static final ConfigOption<String> SUMMARY_PROMPT = ConfigOptions.key("gdn.summary.prompt").stringType()
             .defaultValue("")
             .withDescription("Prompt of each summary, as text (needs the model's tokenizer.json); empty: continue from "
@@ -215,6 +227,12 @@ public final class GdnOptions {
         positive(c, SUMMARY_MAX_TOKENS);
         if (c.get(SUMMARY_EVERY_TOKENS) < 0) {
             throw new IllegalArgumentException(SUMMARY_EVERY_TOKENS.key() + " must be >= 0, got " + c.get(SUMMARY_EVERY_TOKENS));
+        }
+        if (c.get(SUMMARY_EVERY_EVENTS) < 0) {
+            throw new IllegalArgumentException(SUMMARY_EVERY_EVENTS.key() + " must be >= 0, got " + c.get(SUMMARY_EVERY_EVENTS));
+        }
+        if (c.get(SUMMARY_INTERVAL).isNegative()) {
+            throw new IllegalArgumentException(SUMMARY_INTERVAL.key() + " must be >= 0, got " + c.get(SUMMARY_INTERVAL));
         }
         positive(c, DEAD_LETTER_MAX_BYTES);
         positive(c, OUTPUT_MAX_BYTES);
