@@ -558,7 +558,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         java.util.Arrays.fill(controls, control);
         for (int from = 0; from < keys.size(); from += maxConcurrentGenerations) {
             int to = Math.min(keys.size(), from + maxConcurrentGenerations);
-            List<dev.gdn.kernels.model.Generator.Request> requests = new ArrayList<>();
+            List<dev.gdn.kernels.model.Generator.SlotRequest> requests = new ArrayList<>();
             List<Integer> running = new ArrayList<>();
             for (int i = from; i < to; i++) {
                 KeyWork w = keys.get(i);
@@ -568,18 +568,17 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                     events.set(i, ev);
                     controls[i] = "summary";
                 }
-                StreamMemory fork = cache.slots().store(w.entry.slot);
-                if (ev.generate.prompt.length == 0 && fork.lastHidden() == null) {
+                if (ev.generate.prompt.length == 0 && !cache.slots().hasLastHidden(w.entry.slot)) {
                     w.results.add(scorer.errorResult(ev, controls[i] + " with an empty prompt needs a stream that has "
                             + "seen tokens: give a prompt"));
                     continue;
                 }
-                requests.add(new dev.gdn.kernels.model.Generator.Request(fork, ev.generate.prompt,
+                requests.add(new dev.gdn.kernels.model.Generator.SlotRequest(w.entry.slot, ev.generate.prompt,
                         ev.generate.settings()));
                 running.add(i);
             }
             long t0 = System.nanoTime();
-            List<dev.gdn.kernels.model.Generator.Result> results = generator.generate(requests);
+            List<dev.gdn.kernels.model.Generator.Result> results = generator.generate(cache.slots(), requests);
             OperatorStats.advance(System.nanoTime() - t0);
             for (int j = 0; j < running.size(); j++) {
                 KeyWork w = keys.get(running.get(j));
@@ -743,6 +742,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     @Override
     public void close() throws Exception {
         HeapBudget.unregister(this);
+        if (generator != null) {
+            generator.close();
+        }
         if (cache != null) {
             cache.close();
         }

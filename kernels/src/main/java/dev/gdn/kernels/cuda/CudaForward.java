@@ -403,6 +403,21 @@ public final class CudaForward implements ForwardEngine {
         device.synchronize();
     }
 
+    /**
+     * Copies slots {@code slots[i]} of {@code from} into slots {@code i} of {@code to} on the device, with
+     * their last hidden rows ({@code lastFrom, lastTo [capacity, D]}), after every pass queued so far.
+     */
+    synchronized void forkSlots(CudaMemoryPool from, int[] slots, long lastFrom, CudaMemoryPool to, long lastTo) {
+        if (slots.length == 0) {
+            return;
+        }
+        device.bind();
+        from.copySlotsTo(slots, to);
+        int[] dst = java.util.stream.IntStream.range(0, slots.length).toArray();
+        ops.copyRows(lastFrom, scratch.ints("fork_src", slots), lastTo, scratch.ints("fork_dst", dst), slots.length,
+                c.hiddenSize());
+    }
+
     /** Free device memory in bytes. */
     synchronized long freeBytes() {
         device.bind();
@@ -440,10 +455,20 @@ public final class CudaForward implements ForwardEngine {
         int n = slots.length;
         int d = c.hiddenSize();
         int rows = offsets[n];
+        // the passes run the streams that bring tokens (a stream without any rides along only to have its
+        // last hidden state scored); dropping those keeps every row where it is
+        int[] runSlots = java.util.stream.IntStream.range(0, n).filter(i -> offsets[i + 1] > offsets[i])
+                .map(i -> slots[i]).toArray();
+        int[] runOffsets = new int[runSlots.length + 1];
+        for (int i = 0, j = 0; i < n; i++) {
+            if (offsets[i + 1] > offsets[i]) {
+                runOffsets[++j] = offsets[i + 1];
+            }
+        }
         List<int[]> groups = new ArrayList<>();
-        for (int first = 0; first < n; ) {
+        for (int first = 0; first < runSlots.length; ) {
             int end = first + 1;
-            while (end < n && offsets[end + 1] - offsets[first] <= maxRowsPerPass) {
+            while (end < runSlots.length && runOffsets[end + 1] - runOffsets[first] <= maxRowsPerPass) {
                 end++;
             }
             groups.add(new int[] {first, end});
@@ -457,19 +482,19 @@ public final class CudaForward implements ForwardEngine {
             for (int[] g : groups) {
                 int first = g[0];
                 int end = g[1];
-                int[] sl = java.util.Arrays.copyOfRange(slots, first, end);
+                int[] sl = java.util.Arrays.copyOfRange(runSlots, first, end);
                 int[] off = new int[end - first + 1];
                 for (int i = 0; i < sl.length; i++) {
-                    off[i + 1] = offsets[first + i + 1] - offsets[first];
+                    off[i + 1] = runOffsets[first + i + 1] - runOffsets[first];
                 }
-                int[] tk = java.util.Arrays.copyOfRange(tokens, offsets[first], offsets[end]);
+                int[] tk = java.util.Arrays.copyOfRange(tokens, runOffsets[first], runOffsets[end]);
                 pass(sl, off, tk, false, null, 0, null, 0);
                 if (gathered != 0) {
-                    device.copy(gathered + 4L * offsets[first] * d, scratch.get("normed", 4L * off[sl.length] * d),
+                    device.copy(gathered + 4L * runOffsets[first] * d, scratch.get("normed", 4L * off[sl.length] * d),
                             4L * off[sl.length] * d);
                 }
             }
-            hidden = gathered != 0 ? gathered : scratch.get("normed", 4L * rows * d);
+            hidden = gathered != 0 ? gathered : scratch.get("normed", 4L * Math.max(1, rows) * d);
         } finally {
             pool = own;
         }
@@ -514,6 +539,8 @@ public final class CudaForward implements ForwardEngine {
         float[] host = null;
         if (hostHidden) {
             host = new float[rows * d];
+        }
+        if (hostHidden && rows > 0) {
             try (FloatPointer h = new FloatPointer((long) rows * d)) {
                 device.download(h, hidden, 4L * rows * d);
                 h.get(host, 0, rows * d);

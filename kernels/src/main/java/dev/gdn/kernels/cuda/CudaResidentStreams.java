@@ -179,6 +179,23 @@ final class CudaResidentStreams implements ResidentStreams {
         }
     }
 
+    /** On one engine: the memories slot to slot and the last hidden rows on the device, nothing through the host. */
+    @Override
+    public void forkInto(int[] from, ResidentStreams target) {
+        if (!(target instanceof CudaResidentStreams t) || t.engine != engine) {
+            ResidentStreams.super.forkInto(from, target);
+            return;
+        }
+        if (from.length > t.capacity()) {
+            throw new IllegalArgumentException(from.length + " forks into a set of " + t.capacity() + " slots");
+        }
+        engine.forkSlots(pool, from, last, t.pool, t.last);
+        for (int i = 0; i < from.length; i++) {
+            t.tokens[i] = tokens[from[i]];
+            t.hasLast[i] = hasLast[from[i]];
+        }
+    }
+
     @Override
     public boolean hasLastHidden(int slot) {
         return hasLast[slot];

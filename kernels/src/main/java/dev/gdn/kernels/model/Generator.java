@@ -7,12 +7,21 @@ import java.util.Random;
 
 /**
  * Generation from forked memories: each request's prompt and the tokens it generates run on a copy of
- * its stream's memory, so asking never changes what the stream knows. The requests of one call run
- * batched: one forward pass for all their prompts, then one pass per generated token for all that are
- * still going (on the GPU engine, one-token passes replay CUDA graphs).
+ * its stream's memory, so asking never changes what the stream knows. The forks live in resident slots
+ * of the generator's own ({@link ResidentStreams}: on the GPU, device memory, forked from the caller's
+ * slots on the device), and the requests of one call run batched: one pass for all their prompts, then
+ * one pass per generated token for all that are still going (on the GPU engine, one-token passes replay
+ * CUDA graphs). Greedy decoding and top-k sampling (k up to {@link #DEVICE_TOP_K}) pick from the
+ * candidates the engine scores where the hidden states are, so only those come back per token; other
+ * sampling takes the full logits. Not thread-safe.
  */
-public final class Generator {
+public final class Generator implements AutoCloseable {
+    /** Largest top-k the engine picks candidates for (the GPU's scoring limit). */
+    public static final int DEVICE_TOP_K = 64;
+
     private final GatedDeltaNetModel model;
+    /** The forks' slots: grown to the largest call so far, reused between calls. */
+    private ResidentStreams work;
 
     public Generator(GatedDeltaNetModel model) {
         this.model = model;
@@ -30,6 +39,17 @@ public final class Generator {
     }
 
     /**
+     * One generation from a stream resident in a slot.
+     *
+     * @param slot     the stream's slot in the set given to {@link #generate(ResidentStreams, List)} (left
+     *                 unchanged)
+     * @param prompt   as in {@link Request}
+     * @param settings how tokens are picked
+     */
+    public record SlotRequest(int slot, int[] prompt, GenerationSettings settings) {
+    }
+
+    /**
      * @param ids  the generated tokens, stop sequence included
      * @param stop why it ended: {@code "stop"} (a stop sequence) or {@code "max_tokens"}
      */
@@ -37,7 +57,7 @@ public final class Generator {
     }
 
     /**
-     * Runs every request; result i belongs to request i.
+     * Runs every request on a copy of its memory; result i belongs to request i.
      *
      * @throws IllegalArgumentException naming the request when its prompt is empty and its memory has no
      *     last hidden state, or a prompt token is outside the vocabulary
@@ -45,62 +65,138 @@ public final class Generator {
     public List<Result> generate(List<Request> requests) {
         int n = requests.size();
         StreamMemory[] forks = new StreamMemory[n];
-        Random[] rng = new Random[n];
-        List<StreamInput> prompted = new ArrayList<>();
-        List<Integer> promptedIndex = new ArrayList<>();
-        float[][] logits = new float[n][];
+        List<int[]> prompts = new ArrayList<>(n);
+        List<GenerationSettings> settings = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             Request r = requests.get(i);
-            forks[i] = r.memory().copy();
-            rng[i] = new Random(r.settings().seed());
-            if (r.prompt().length > 0) {
-                prompted.add(new StreamInput(forks[i], r.prompt().clone()));
-                promptedIndex.add(i);
-            } else if (r.memory().lastHidden() != null) {
-                logits[i] = model.logits(r.memory().lastHidden(), 0, 1);
-            } else {
-                throw new IllegalArgumentException("generation " + i + ": the prompt is empty and the stream has seen "
-                        + "no tokens, so nothing predicts a first token: give a prompt");
+            checkPrompt(i, r.prompt(), r.memory().lastHidden() != null);
+            forks[i] = r.memory();
+            prompts.add(r.prompt());
+            settings.add(r.settings());
+        }
+        if (n == 0) {
+            return List.of();
+        }
+        ResidentStreams w = work(n);
+        w.loadAll(java.util.stream.IntStream.range(0, n).toArray(), forks);
+        return run(w, prompts, settings);
+    }
+
+    /**
+     * Runs every request on a fork of its slot of {@code from} (a resident set of this generator's model),
+     * which stays as it is; result i belongs to request i.
+     *
+     * @throws IllegalArgumentException as {@link #generate(List)}
+     */
+    public List<Result> generate(ResidentStreams from, List<SlotRequest> requests) {
+        int n = requests.size();
+        int[] slots = new int[n];
+        List<int[]> prompts = new ArrayList<>(n);
+        List<GenerationSettings> settings = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            SlotRequest r = requests.get(i);
+            checkPrompt(i, r.prompt(), from.hasLastHidden(r.slot()));
+            slots[i] = r.slot();
+            prompts.add(r.prompt());
+            settings.add(r.settings());
+        }
+        if (n == 0) {
+            return List.of();
+        }
+        ResidentStreams w = work(n);
+        from.forkInto(slots, w);
+        return run(w, prompts, settings);
+    }
+
+    private void checkPrompt(int i, int[] prompt, boolean hasLast) {
+        int vocab = model.config().vocabSize();
+        for (int t : prompt) {
+            if (t < 0 || t >= vocab) {
+                throw new IllegalArgumentException("generation " + i + ": prompt token " + t + " is outside the vocabulary [0, "
+                        + vocab + ")");
             }
         }
-        if (!prompted.isEmpty()) {
-            // only each prompt's last row picks a token: the LM head runs on those rows alone
-            ForwardResult fr = model.forward(prompted, false);
-            for (int j = 0; j < prompted.size(); j++) {
-                logits[promptedIndex.get(j)] = model.logits(fr.hidden(), fr.offsets()[j + 1] - 1, 1);
+        if (prompt.length == 0 && !hasLast) {
+            throw new IllegalArgumentException("generation " + i + ": the prompt is empty and the stream has seen "
+                    + "no tokens, so nothing predicts a first token: give a prompt");
+        }
+    }
+
+    /** The work slots, at least {@code n} of them. */
+    private ResidentStreams work(int n) {
+        if (work == null || work.capacity() < n) {
+            if (work != null) {
+                work.close();
+            }
+            work = model.residentStreams(n);
+        }
+        return work;
+    }
+
+    /** The generations on work slots {@code 0 .. n-1}, which hold the forks. */
+    private List<Result> run(ResidentStreams w, List<int[]> prompts, List<GenerationSettings> settings) {
+        int n = prompts.size();
+        Random[] rng = new Random[n];
+        int k = 1;
+        boolean fullLogits = false;
+        for (int i = 0; i < n; i++) {
+            GenerationSettings s = settings.get(i);
+            rng[i] = new Random(s.seed());
+            if (s.temperature() != 0) {
+                if (s.topK() > 0 && s.topK() <= DEVICE_TOP_K) {
+                    k = Math.max(k, s.topK());
+                } else {
+                    fullLogits = true;
+                }
             }
         }
+        // the prompt pass: streams without a prompt ride along to have their last hidden state scored
+        int[] slots = java.util.stream.IntStream.range(0, n).toArray();
+        int[] offsets = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            offsets[i + 1] = offsets[i] + prompts.get(i).length;
+        }
+        int[] tokens = new int[offsets[n]];
+        int[] sources = new int[n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(prompts.get(i), 0, tokens, offsets[i], prompts.get(i).length);
+            sources[i] = prompts.get(i).length > 0 ? offsets[i + 1] - 1 : -i - 1;
+        }
+        Candidates[] next = score(w, slots, offsets, tokens, sources, k, fullLogits);
         int[][] out = new int[n][];
         int[] count = new int[n];
         String[] stop = new String[n];
         for (int i = 0; i < n; i++) {
-            out[i] = new int[requests.get(i).settings().maxTokens()];
+            out[i] = new int[settings.get(i).maxTokens()];
         }
         while (true) {
-            List<StreamInput> step = new ArrayList<>();
-            List<Integer> stepIndex = new ArrayList<>();
+            int[] stepSlots = new int[n];
+            int[] stepTokens = new int[n];
+            int m = 0;
             for (int i = 0; i < n; i++) {
                 if (stop[i] != null) {
                     continue;
                 }
-                GenerationSettings s = requests.get(i).settings();
-                int token = pick(logits[i], s, rng[i]);
+                GenerationSettings s = settings.get(i);
+                int token = next[i].pick(s, rng[i]);
                 out[i][count[i]++] = token;
                 if (endsWithStop(out[i], count[i], s.stop())) {
                     stop[i] = "stop";
                 } else if (count[i] == s.maxTokens()) {
                     stop[i] = "max_tokens";
                 } else {
-                    step.add(new StreamInput(forks[i], new int[] {token}));
-                    stepIndex.add(i);
+                    stepSlots[m] = i;
+                    stepTokens[m++] = token;
                 }
             }
-            if (step.isEmpty()) {
+            if (m == 0) {
                 break;
             }
-            ForwardResult fr = model.forward(step);
-            for (int j = 0; j < step.size(); j++) {
-                logits[stepIndex.get(j)] = fr.logitsOf(j);
+            int[] sl = Arrays.copyOf(stepSlots, m);
+            int[] off = java.util.stream.IntStream.rangeClosed(0, m).toArray();
+            Candidates[] got = score(w, sl, off, Arrays.copyOf(stepTokens, m), Arrays.copyOf(off, m), k, fullLogits);
+            for (int j = 0; j < m; j++) {
+                next[sl[j]] = got[j];
             }
         }
         List<Result> results = new ArrayList<>(n);
@@ -108,6 +204,60 @@ public final class Generator {
             results.add(new Result(Arrays.copyOf(out[i], count[i]), stop[i]));
         }
         return results;
+    }
+
+    /**
+     * Advances {@code slots} by their tokens and returns, for each source row (as in
+     * {@link ResidentStreams.ScoreRows}), the candidates the picks need: the top {@code k} by the engine,
+     * and with {@code fullLogits} the whole row of logits as well.
+     */
+    private Candidates[] score(ResidentStreams w, int[] slots, int[] offsets, int[] tokens, int[] sources, int k,
+            boolean fullLogits) {
+        int r = sources.length;
+        boolean[] want = new boolean[r];
+        Arrays.fill(want, true);
+        int[] targets = new int[r];
+        Arrays.fill(targets, -1);
+        float[][] before = null;
+        if (fullLogits) {
+            // the last hidden states the rows without tokens read are gone once the advance has run
+            before = new float[r][];
+            for (int i = 0; i < r; i++) {
+                if (sources[i] < 0) {
+                    before[i] = w.store(slots[-sources[i] - 1]).lastHidden();
+                }
+            }
+        }
+        ResidentStreams.Scored sc = w.advanceScored(slots, offsets, tokens,
+                new ResidentStreams.ScoreRows(sources, targets, want, k), fullLogits);
+        RowScores rs = sc.scores();
+        int d = model.config().hiddenSize();
+        Candidates[] out = new Candidates[r];
+        for (int i = 0; i < r; i++) {
+            float[] logits = null;
+            if (fullLogits) {
+                logits = sources[i] >= 0 ? model.logits(sc.hidden(), sources[i], 1) : model.logits(before[i], 0, 1);
+            }
+            out[i] = new Candidates(Arrays.copyOfRange(rs.topIds(), i * k, (i + 1) * k),
+                    Arrays.copyOfRange(rs.topLogits(), i * k, (i + 1) * k), logits);
+        }
+        return out;
+    }
+
+    /**
+     * What a row's pick reads: its top-k token ids and logits (best first, ties by lower id) and, when some
+     * request samples without a small top-k, its full logits.
+     */
+    private record Candidates(int[] topIds, float[] topLogits, float[] logits) {
+        int pick(GenerationSettings s, Random rng) {
+            if (s.temperature() == 0) {
+                return topIds[0];
+            }
+            if (s.topK() > 0 && s.topK() <= topIds.length) {
+                return sample(Arrays.copyOf(topIds, s.topK()), Arrays.copyOf(topLogits, s.topK()), s, rng);
+            }
+            return Generator.pick(logits, s, rng);
+        }
     }
 
     private static boolean endsWithStop(int[] ids, int count, List<int[]> stops) {
@@ -119,7 +269,7 @@ public final class Generator {
         return false;
     }
 
-    /** The next token: greedy at temperature 0, else sampled after top-k and top-p filtering. */
+    /** The next token from a full row of logits: greedy at temperature 0, else sampled after top-k and top-p filtering. */
     static int pick(float[] logits, GenerationSettings s, Random rng) {
         int v = logits.length;
         if (s.temperature() == 0) {
@@ -144,15 +294,27 @@ public final class Generator {
                 cand[i] = i;
             }
         }
+        float[] candLogits = new float[cand.length];
+        for (int i = 0; i < cand.length; i++) {
+            candLogits[i] = logits[cand[i]];
+        }
+        return sample(cand, candLogits, s, rng);
+    }
+
+    /**
+     * Samples among candidates {@code cand} (in their order) with logits {@code candLogits}: softmax at the
+     * temperature, then the top-p cut in that order.
+     */
+    static int sample(int[] cand, float[] candLogits, GenerationSettings s, Random rng) {
         double max = Double.NEGATIVE_INFINITY;
-        for (int c : cand) {
-            max = Math.max(max, logits[c]);
+        for (float l : candLogits) {
+            max = Math.max(max, l);
         }
         int keep = cand.length;
         double[] p = new double[keep];
         double sum = 0;
         for (int i = 0; i < keep; i++) {
-            p[i] = Math.exp((logits[cand[i]] - max) / s.temperature());
+            p[i] = Math.exp((candLogits[i] - max) / s.temperature());
             sum += p[i];
         }
         if (s.topP() < 1) {
@@ -237,5 +399,14 @@ public final class Generator {
         int b = Float.floatToIntBits(-logit);
         b ^= (b >> 31) & 0x7fffffff; // the float's order as a signed int
         return ((long) b << 32) | id;
+    }
+
+    /** Releases the work slots (device memory on the GPU). */
+    @Override
+    public void close() {
+        if (work != null) {
+            work.close();
+            work = null;
+        }
     }
 }

@@ -71,9 +71,12 @@ final class HostResidentStreams implements ResidentStreams {
         for (int i = 0; i < n; i++) {
             StreamMemory m = loaded(slots[i]);
             before[i] = m.lastHidden();
-            batch.add(new StreamInput(m, java.util.Arrays.copyOfRange(tokens, offsets[i], offsets[i + 1])));
+            if (offsets[i + 1] > offsets[i]) {
+                // a stream without tokens rides along only to have its last hidden state scored
+                batch.add(new StreamInput(m, java.util.Arrays.copyOfRange(tokens, offsets[i], offsets[i + 1])));
+            }
         }
-        float[] hidden = model.forward(batch, false).hidden();
+        float[] hidden = batch.isEmpty() ? new float[0] : model.forward(batch, false).hidden();
         int r = score.rows();
         float[] rows = new float[Math.multiplyExact(r, d)];
         for (int i = 0; i < r; i++) {

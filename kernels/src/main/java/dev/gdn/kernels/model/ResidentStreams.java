@@ -53,6 +53,17 @@ public interface ResidentStreams extends AutoCloseable {
     }
 
     /**
+     * Forks: copies slot {@code from[i]} of this set into slot {@code i} of {@code target} (a set of the same
+     * model with at least {@code from.length} slots), memory, tokens consumed and last hidden state, as they
+     * are after every advance so far. The default goes through host copies; on the GPU, two sets of one
+     * engine copy on the device.
+     */
+    default void forkInto(int[] from, ResidentStreams target) {
+        int[] to = java.util.stream.IntStream.range(0, from.length).toArray();
+        target.loadAll(to, storeAll(from));
+    }
+
+    /**
      * Host copies of several slots as they are now, whose layers may still be arriving
      * ({@link StreamMemory#arriving}): the slots may be advanced again at once, and the copies finish in
      * the background (on the GPU: from a device-side snapshot, over a copy stream that overlaps the next
