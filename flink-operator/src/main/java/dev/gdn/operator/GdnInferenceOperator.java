@@ -384,6 +384,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 setCurrentKey(key);
                 memoryState.clear();
                 lastHiddenState.clear();
+                if (eventCount != null) {
+                    eventCount.clear();
+                }
                 e = null;
             }
             resident[i] = e;
@@ -601,8 +604,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         }
         int[] p = prompt.isEmpty() ? new int[0] : tokenizer.encode(prompt);
         int[][] s = stop.isEmpty() ? new int[0][] : new int[][] {tokenizer.encode(stop)};
-        GenerateSpec spec = new GenerateSpec(p, c.get(GdnOptions.SUMMARY_MAX_TOKENS), 0, 0, 1, 0, s);
-        spec.settings();
+        GenerateSpec spec = new GenerateSpec(p, c.get(GdnOptions.SUMMARY_MAX_TOKENS), c.get(GdnOptions.SUMMARY_TEMPERATURE),
+                c.get(GdnOptions.SUMMARY_TOP_K), c.get(GdnOptions.SUMMARY_TOP_P), c.get(GdnOptions.SUMMARY_SEED), s);
+        try {
+            spec.settings();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the gdn.summary.* generation settings are invalid: " + e.getMessage(), e);
+        }
         return spec;
     }
 

@@ -91,6 +91,22 @@ public final class GdnOptions {
             .intType().defaultValue(32)
             .withDescription("Most tokens of a summary (greedy).");
 
+    public static final ConfigOption<Double> SUMMARY_TEMPERATURE = ConfigOptions.key("gdn.summary.temperature")
+            .doubleType().defaultValue(0.0)
+            .withDescription("Sampling temperature of the summaries; 0 = greedy.");
+
+    public static final ConfigOption<Integer> SUMMARY_TOP_K = ConfigOptions.key("gdn.summary.top-k").intType()
+            .defaultValue(0)
+            .withDescription("Top-k of the summaries' sampling; 0 = no top-k cut.");
+
+    public static final ConfigOption<Double> SUMMARY_TOP_P = ConfigOptions.key("gdn.summary.top-p").doubleType()
+            .defaultValue(1.0)
+            .withDescription("Top-p of the summaries' sampling; 1 = no top-p cut.");
+
+    public static final ConfigOption<Long> SUMMARY_SEED = ConfigOptions.key("gdn.summary.seed").longType()
+            .defaultValue(0L)
+            .withDescription("Seed of the summaries' sampling (the same memory and seed give the same summary).");
+
     public static final ConfigOption<String> SUMMARY_STOP = ConfigOptions.key("gdn.summary.stop").stringType()
             .defaultValue("")
             .withDescription("Text that ends a summary (kept in it); empty: none.");

@@ -3,7 +3,6 @@ package dev.gdn.operator;
 import static dev.gdn.operator.GdnInferenceOperatorTest.JSON;
 import static dev.gdn.operator.GdnInferenceOperatorTest.RECALL;
 import static dev.gdn.operator.GdnInferenceOperatorTest.ev;
-import static dev.gdn.operator.GdnInferenceOperatorTest.harness;
 import static dev.gdn.operator.GdnInferenceOperatorTest.op;
 import static dev.gdn.operator.GdnInferenceOperatorTest.values;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,6 +27,18 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(300)
 class SummaryPolicyTest {
+    @org.junit.jupiter.api.io.TempDir
+    static java.nio.file.Path checkpoints;
+
+    static org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<String, StreamEvent,
+            org.apache.flink.api.java.tuple.Tuple2<String, String>> harness(Configuration c,
+            org.apache.flink.runtime.state.StateBackend backend) throws Exception {
+        var h = new org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<>(new GdnInferenceOperator(c),
+                (StreamEvent e) -> e.stream, org.apache.flink.api.common.typeinfo.Types.STRING);
+        h.setStateBackend(backend);
+        h.setCheckpointStorage(new org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage(checkpoints.toUri()));
+        return h;
+    }
 
     static Configuration config() {
         Configuration c = GdnInferenceOperatorTest.config(RECALL, 8, 10_000, 60_000);
@@ -122,6 +133,46 @@ class SummaryPolicyTest {
             if ("summary".equals(n.path("control").asText())) {
                 assertThat(n.get("id").asText()).isEqualTo("summary@" + n.get("tokens_consumed").asLong());
             }
+        }
+    }
+
+    @Test
+    void sampledSummariesFollowTheirSettingsAndBadSettingsAreNamed() throws Exception {
+        List<StreamEvent> a = events("a", 6, 8);
+        Configuration c = config();
+        c.set(GdnOptions.SUMMARY_EVERY_EVENTS, 3);
+        c.set(GdnOptions.SUMMARY_TEMPERATURE, 0.8);
+        c.set(GdnOptions.SUMMARY_TOP_K, 5);
+        c.set(GdnOptions.SUMMARY_SEED, 9L);
+        List<JsonNode> got;
+        try (var h = harness(c, new HashMapStateBackend())) {
+            h.open();
+            for (StreamEvent e : a) {
+                h.processElement(e, 0);
+            }
+            op(h).endInput();
+            got = parse(values(h));
+        }
+        GenerateSpec spec = GdnInferenceOperator.summarySpec(c, null, RECALL);
+        List<JsonNode> ref;
+        try (var h = harness(config(), new HashMapStateBackend())) {
+            h.open();
+            for (int i = 0; i < a.size(); i++) {
+                h.processElement(a.get(i), 0);
+                if (i % 3 == 2) {
+                    h.processElement(StreamEvent.generate("a", "ref", spec), 0);
+                }
+            }
+            op(h).endInput();
+            ref = parse(values(h));
+        }
+        assertThat(controls(got, "a", "summary")).hasSize(2).containsExactlyElementsOf(controls(ref, "a", "generate"));
+        Configuration bad = config();
+        bad.set(GdnOptions.SUMMARY_EVERY_EVENTS, 3);
+        bad.set(GdnOptions.SUMMARY_TEMPERATURE, -1.0);
+        try (var h = harness(bad, new HashMapStateBackend())) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(h::open).hasStackTraceContaining("gdn.summary")
+                    .hasStackTraceContaining("temperature");
         }
     }
 
