@@ -66,6 +66,11 @@ public final class ParityCommand implements Callable<Integer> {
                 + "the default --tolerance becomes 1e-2 with bf16)")
     String chunkPrecision;
 
+    @Option(names = "--state-precision", defaultValue = "fp32",
+            description = "how the GPU keeps the Gated DeltaNet states: fp32 or bf16 (default ${DEFAULT-VALUE}; the "
+                + "default --tolerance becomes 1e-2 with bf16)")
+    String statePrecision;
+
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads; 0 = one per core")
     int threads;
 
@@ -114,14 +119,16 @@ public final class ParityCommand implements Callable<Integer> {
                 }
                 MatmulPrecision precision = MatmulPrecision.parse(matmulPrecision);
                 ChunkPrecision chunk = ChunkPrecision.parse(chunkPrecision);
+                dev.gdn.kernels.cuda.StatePrecision state = dev.gdn.kernels.cuda.StatePrecision.parse(statePrecision);
                 GatedDeltaNetModel m = GatedDeltaNetModel.load(model, kernels());
                 if (!backend.equals("reference")) {
-                    m = Backends.apply(m, backend, precision, chunk, 0, line -> {
+                    m = Backends.apply(m, backend, precision, chunk, state, 0, line -> {
                         err.println("INFO " + line);
                         err.flush();
                     });
                 }
-                boolean approximate = precision != MatmulPrecision.FP32 || chunk == ChunkPrecision.BF16;
+                boolean approximate = precision != MatmulPrecision.FP32 || chunk == ChunkPrecision.BF16
+                        || state == dev.gdn.kernels.cuda.StatePrecision.BF16;
                 double tol = tolerance != null ? tolerance : m.engine().isPresent() && approximate ? 1e-2 : 1e-4;
                 try {
                     report = ModelParity.check(m, expected, pieces, tol);

@@ -81,6 +81,10 @@ public final class RunCommand implements Callable<Integer> {
             description = "the GPU's chunkwise gated delta rule: fp32, 3xtf32 or bf16 (default ${DEFAULT-VALUE})")
     String chunkPrecision;
 
+    @Option(names = "--state-precision", defaultValue = "fp32",
+            description = "how the GPU keeps the Gated DeltaNet states: fp32 or bf16 (default ${DEFAULT-VALUE})")
+    String statePrecision;
+
     @Option(names = "--state-backend", defaultValue = "hashmap", description = "hashmap or rocksdb (default ${DEFAULT-VALUE})")
     String stateBackend;
 
@@ -168,6 +172,7 @@ public final class RunCommand implements Callable<Integer> {
         c.set(GdnOptions.BACKEND, backend);
         c.set(GdnOptions.MATMUL_PRECISION, matmulPrecision);
         c.set(GdnOptions.CHUNK_PRECISION, chunkPrecision);
+        c.set(GdnOptions.STATE_PRECISION, statePrecision);
         c.set(GdnOptions.BATCH_MAX_KEYS, batchMaxKeys);
         c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Durations.parse(checkpointInterval, "--checkpoint-interval"));

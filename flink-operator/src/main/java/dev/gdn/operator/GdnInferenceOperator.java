@@ -136,7 +136,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 getRuntimeContext().getExternalResourceInfos(GpuSelection.RESOURCE));
         model = ModelCache.get(config.get(GdnOptions.MODEL_PATH), config.get(GdnOptions.CPU_THREADS),
                 config.get(GdnOptions.BACKEND), MatmulPrecision.parse(config.get(GdnOptions.MATMUL_PRECISION)),
-                ChunkPrecision.parse(config.get(GdnOptions.CHUNK_PRECISION)), gpu.device());
+                ChunkPrecision.parse(config.get(GdnOptions.CHUNK_PRECISION)),
+                dev.gdn.kernels.cuda.StatePrecision.parse(config.get(GdnOptions.STATE_PRECISION)), gpu.device());
         if (model.engine().isPresent()) {
             LOG.info("model {} on {}", config.get(GdnOptions.MODEL_PATH), gpu.why());
         }

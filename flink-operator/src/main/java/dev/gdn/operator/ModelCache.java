@@ -65,15 +65,21 @@ public final class ModelCache {
      */
     public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
             ChunkPrecision chunk, int device) {
+        return get(path, threads, backend, precision, chunk, dev.gdn.kernels.cuda.StatePrecision.FP32, device);
+    }
+
+    /** {@link #get(String, int, String, MatmulPrecision, ChunkPrecision, int)} with the GPU pool's states in {@code state}. */
+    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
+            ChunkPrecision chunk, dev.gdn.kernels.cuda.StatePrecision state, int device) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         GatedDeltaNetModel preloaded = PRELOADED.get(path);
         String key = (preloaded != null ? path : Path.of(path).toAbsolutePath().normalize()) + "#" + t + "#" + backend
-                + "#" + precision + "#" + chunk + "#gpu" + device;
+                + "#" + precision + "#" + chunk + "#" + state + "#gpu" + device;
         return MODELS.computeIfAbsent(key, k -> {
             CpuKernels kernels = CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD);
             GatedDeltaNetModel cpu = preloaded != null ? preloaded.withKernels(kernels)
                     : GatedDeltaNetModel.load(Path.of(path), kernels);
-            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, chunk, device, LOG::info);
+            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, chunk, state, device, LOG::info);
             LOG.info("model {} runs on {}", path, m.backendName());
             return m;
         });

@@ -518,6 +518,10 @@ class GdnInferenceOperatorTest {
         Configuration f = config(1, 10, 20);
         f.set(GdnOptions.MATMUL_PRECISION, "fp16");
         assertThatThrownBy(() -> new GdnInferenceOperator(f)).hasMessageContaining("bf16-weights");
+        Configuration g = config(1, 10, 20);
+        g.set(GdnOptions.STATE_PRECISION, "fp16");
+        assertThatThrownBy(() -> new GdnInferenceOperator(g))
+                .hasMessageContaining("gdn.cuda.state-precision is 'fp16', expected one of fp32, bf16");
     }
 
     @Test

@@ -42,6 +42,15 @@ public final class Backends {
      */
     public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
             ChunkPrecision chunk, int device, Consumer<String> info) {
+        return apply(model, backend, precision, chunk, StatePrecision.FP32, device, info);
+    }
+
+    /**
+     * {@link #apply(GatedDeltaNetModel, String, MatmulPrecision, ChunkPrecision, int, Consumer)} with the GPU
+     * pool's Gated DeltaNet states in {@code state}.
+     */
+    public static GatedDeltaNetModel apply(GatedDeltaNetModel model, String backend, MatmulPrecision precision,
+            ChunkPrecision chunk, StatePrecision state, int device, Consumer<String> info) {
         if (device < 0) {
             throw new IllegalArgumentException("device must be a CUDA ordinal >= 0, got " + device);
         }
@@ -56,7 +65,8 @@ public final class Backends {
             }
             throw new IllegalArgumentException("backend cuda: " + unsupported + "; use --backend cpu or auto");
         }
-        return onGpu(model, precision, chunk, device);
+        return model.withEngine(new CudaForward(new CudaDevice(device), model, precision, chunk, state,
+                CudaForward.DEFAULT_MAX_ROWS_PER_PASS));
     }
 
     /**
@@ -88,9 +98,4 @@ public final class Backends {
         }
     }
 
-    private static GatedDeltaNetModel onGpu(GatedDeltaNetModel model, MatmulPrecision precision, ChunkPrecision chunk,
-            int device) {
-        return model.withEngine(new CudaForward(new CudaDevice(device), model, precision, chunk,
-                CudaForward.DEFAULT_MAX_ROWS_PER_PASS));
-    }
 }

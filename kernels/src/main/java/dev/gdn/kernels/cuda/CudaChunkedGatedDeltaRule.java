@@ -49,6 +49,16 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
      * @throws IllegalArgumentException when {@link #supports} is false for the shape and precision
      */
     public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, ChunkPrecision precision) {
+        this(device, shape, precision, StatePrecision.FP32);
+    }
+
+    /**
+     * With the pool's states in {@code state} precision.
+     *
+     * @throws IllegalArgumentException when {@link #supports} is false for the shape and precision
+     */
+    public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, ChunkPrecision precision,
+            StatePrecision state) {
         if (!supports(shape, precision)) {
             throw new IllegalArgumentException(shape + " is outside the " + precision.label() + " chunk kernel's "
                     + "shapes (K a multiple of " + (precision.tensorCores() ? 64 : 16) + ", V of 64, shared memory "
@@ -62,8 +72,10 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         if (precision.tensorCores()) {
             String src = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
             boolean ktBuffer = recurShared(k, precision, true) <= MAX_SHARED;
-            String[] opts = {"-DK_DIM=" + k, "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0),
-                "-DBV=" + TC_TILE, "-DKT_BUFFER=" + (ktBuffer ? 1 : 0), CudaDevice.includeOption()};
+            String[] opts = java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + k,
+                    "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + TC_TILE,
+                    "-DKT_BUFFER=" + (ktBuffer ? 1 : 0), CudaDevice.includeOption()),
+                    java.util.Arrays.stream(state.options())).toArray(String[]::new);
             this.prepare = device.function(src, "gdr_chunk_prepare", opts);
             this.function = device.function(src, "gdr_chunk_recur", opts);
             this.prepareShared = prepareShared(k, precision);
@@ -73,7 +85,8 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             this.prepare = null;
             this.prepareShared = 0;
             this.function = device.function("/dev/gdn/kernels/cuda/gated_delta_rule_chunk.cu", "gated_delta_rule_chunk",
-                    "-DK_DIM=" + k);
+                    java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + k),
+                            java.util.Arrays.stream(state.options())).toArray(String[]::new));
             this.sharedBytes = simtShared(k);
         }
         allowShared(function, sharedBytes);

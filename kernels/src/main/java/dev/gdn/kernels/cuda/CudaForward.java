@@ -42,6 +42,7 @@ public final class CudaForward implements ForwardEngine {
     private final CudaDevice device;
     private final ModelConfig c;
     private final MatmulPrecision precision;
+    private final StatePrecision statePrecision;
     private final int maxRowsPerPass;
     private final GraphCache graphs;
     private final Cublas blas;
@@ -95,7 +96,17 @@ public final class CudaForward implements ForwardEngine {
      */
     public CudaForward(CudaDevice device, GatedDeltaNetModel model, MatmulPrecision precision,
             ChunkPrecision chunkPrecision, int maxRowsPerPass) {
+        this(device, model, precision, chunkPrecision, StatePrecision.FP32, maxRowsPerPass);
+    }
+
+    /**
+     * As {@link #CudaForward(CudaDevice, GatedDeltaNetModel, MatmulPrecision, ChunkPrecision, int)}, the Gated
+     * DeltaNet states held in the device pool in {@code statePrecision} (see {@link StatePrecision}).
+     */
+    public CudaForward(CudaDevice device, GatedDeltaNetModel model, MatmulPrecision precision,
+            ChunkPrecision chunkPrecision, StatePrecision statePrecision, int maxRowsPerPass) {
         this.c = model.config();
+        this.statePrecision = statePrecision;
         try {
             checkSupported(c, maxRowsPerPass);
             this.device = device;
@@ -108,11 +119,11 @@ public final class CudaForward implements ForwardEngine {
             this.graphs = new GraphCache(device, stream);
             this.ops = new CudaModelOps(device, c.convSize());
             DeltaRuleShape shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
-            this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape) : null;
+            this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape, statePrecision) : null;
             ChunkPrecision form = CudaChunkedGatedDeltaRule.supports(shape, chunkPrecision) ? chunkPrecision
                     : ChunkPrecision.FP32;
             this.chunk = c.deltaNetLayerCount() > 0 && CudaChunkedGatedDeltaRule.supports(shape, form)
-                    ? new CudaChunkedGatedDeltaRule(device, shape, form) : null;
+                    ? new CudaChunkedGatedDeltaRule(device, shape, form, statePrecision) : null;
             this.scratch = new DeviceScratch(device);
             this.products = new CudaProducts(device, precision, blas, ops, scratch);
             this.mamba2 = c.mamba2().isPresent() ? CudaMamba2Mixer.Kernels.compile(device, c.mamba2().get()) : null;
@@ -139,7 +150,7 @@ public final class CudaForward implements ForwardEngine {
             }
             device.synchronize();
             this.weightBytes = before - device.memoryInfo()[0];
-            this.pool = new CudaMemoryPool(device, ops, c, 1);
+            this.pool = new CudaMemoryPool(device, ops, c, 1, statePrecision);
         } catch (RuntimeException | Error e) {
             device.close();
             throw e;
@@ -176,7 +187,8 @@ public final class CudaForward implements ForwardEngine {
     @Override
     public String name() {
         return "cuda (" + device.architecture() + ", " + precision.label() + " matmuls"
-                + (chunk == null ? "" : ", " + chunk.precision().label() + " chunkwise rule") + ")";
+                + (chunk == null ? "" : ", " + chunk.precision().label() + " chunkwise rule")
+                + (statePrecision == StatePrecision.BF16 ? ", bf16 states" : "") + ")";
     }
 
     public MatmulPrecision precision() {
@@ -347,7 +359,7 @@ public final class CudaForward implements ForwardEngine {
 
     synchronized CudaMemoryPool newPool(int capacity) {
         device.bind();
-        return new CudaMemoryPool(device, ops, c, capacity);
+        return new CudaMemoryPool(device, ops, c, capacity, statePrecision);
     }
 
     synchronized void loadSlots(CudaMemoryPool p, int[] slots, StreamMemory[] mems) {

@@ -36,11 +36,18 @@ final class CudaMemoryPool implements AutoCloseable {
     /** Per attention layer: the position of each slot. */
     private long[][] positions;
     private Staging staging;
+    private final StatePrecision state;
 
     CudaMemoryPool(CudaDevice device, CudaModelOps ops, ModelConfig c, int capacity) {
+        this(device, ops, c, capacity, StatePrecision.FP32);
+    }
+
+    /** With the Gated DeltaNet layers' states in {@code state} precision. */
+    CudaMemoryPool(CudaDevice device, CudaModelOps ops, ModelConfig c, int capacity, StatePrecision state) {
         this.device = device;
         this.ops = ops;
         this.c = c;
+        this.state = state;
         this.partFloats = new long[c.numLayers()][];
         for (int l = 0; l < c.numLayers(); l++) {
             if (c.isAttentionLayer(l)) {
@@ -52,7 +59,9 @@ final class CudaMemoryPool implements AutoCloseable {
                 partFloats[l] = new long[] {m.stateFloats(), (m.convKernel() - 1L) * m.convDim()};
             } else {
                 long hist = c.convSize() - 1L;
-                partFloats[l] = new long[] {(long) c.numValueHeads() * c.headDim() * c.headValueDim(),
+                long stateElements = (long) c.numValueHeads() * c.headDim() * c.headValueDim();
+                // a bf16 state takes half the room: sizes here count 4-byte units
+                partFloats[l] = new long[] {state == StatePrecision.BF16 ? (stateElements + 1) / 2 : stateElements,
                     c.useShortConv() ? hist * c.keyDim() : 0, c.useShortConv() ? hist * c.keyDim() : 0,
                     c.useShortConv() ? hist * c.valueDim() : 0};
             }
@@ -204,7 +213,7 @@ final class CudaMemoryPool implements AutoCloseable {
                     int part = p;
                     IntStream.range(0, n).parallel().forEach(i -> {
                         float[] dst = array(mems[first + i], layer, part);
-                        new FloatPointer(s.buffer).position(i * per).get(dst, 0, dst.length);
+                        fromStaging(s.buffer, i * per, dst, bf16(layer, part));
                     });
                 }
                 if (positions[l] != null) {
@@ -330,7 +339,7 @@ final class CudaMemoryPool implements AutoCloseable {
                     int part = p;
                     IntStream.range(0, n).parallel().forEach(i -> {
                         float[] src = array(mems[first + i], layer, part);
-                        new FloatPointer(s.buffer).position(i * per).put(src, 0, src.length);
+                        toStaging(s.buffer, i * per, src, bf16(layer, part));
                     });
                     s.buffer.position(0);
                     if (together) {
@@ -377,7 +386,7 @@ final class CudaMemoryPool implements AutoCloseable {
                     // host copies in parallel, one view of the staging buffer per stream
                     IntStream.range(0, mems.length).parallel().forEach(i -> {
                         float[] src = array(mems[i], layer, part);
-                        new FloatPointer(s.buffer).position(i * per).put(src, 0, src.length);
+                        toStaging(s.buffer, i * per, src, bf16(layer, part));
                     });
                     s.buffer.position(0);
                     device.upload(parts[l][p], s.buffer, 4L * per * mems.length);
@@ -407,7 +416,7 @@ final class CudaMemoryPool implements AutoCloseable {
                     int part = p;
                     IntStream.range(0, mems.length).parallel().forEach(i -> {
                         float[] dst = array(mems[i], layer, part);
-                        new FloatPointer(s.buffer).position(i * per).get(dst, 0, dst.length);
+                        fromStaging(s.buffer, i * per, dst, bf16(layer, part));
                     });
                 }
                 if (positions[l] != null) {
@@ -417,6 +426,37 @@ final class CudaMemoryPool implements AutoCloseable {
                     }
                 }
             }
+        }
+    }
+
+    /** Whether part {@code part} of layer {@code layer} is held in bf16 (a Gated DeltaNet state with bf16 states). */
+    private boolean bf16(int layer, int part) {
+        return state == StatePrecision.BF16 && part == 0 && c.isDeltaNetLayer(layer);
+    }
+
+    /** Puts {@code src} into the staging at {@code at} 4-byte units: as is, or rounded to bf16 pairs. */
+    private static void toStaging(FloatPointer buffer, long at, float[] src, boolean bf16) {
+        if (!bf16) {
+            new FloatPointer(buffer).position(at).put(src, 0, src.length);
+            return;
+        }
+        short[] h = new short[src.length];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = dev.gdn.kernels.io.HalfFloats.floatToBf16(src[i]);
+        }
+        new org.bytedeco.javacpp.ShortPointer(buffer).position(2 * at).put(h, 0, h.length);
+    }
+
+    /** Reads {@code dst} from the staging at {@code at} 4-byte units: as is, or widened from bf16. */
+    private static void fromStaging(FloatPointer buffer, long at, float[] dst, boolean bf16) {
+        if (!bf16) {
+            new FloatPointer(buffer).position(at).get(dst, 0, dst.length);
+            return;
+        }
+        short[] h = new short[dst.length];
+        new org.bytedeco.javacpp.ShortPointer(buffer).position(2 * at).get(h, 0, h.length);
+        for (int i = 0; i < h.length; i++) {
+            dst[i] = dev.gdn.kernels.io.HalfFloats.bf16ToFloat(h[i]);
         }
     }
 

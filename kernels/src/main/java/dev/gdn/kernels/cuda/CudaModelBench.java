@@ -26,7 +26,7 @@ import java.util.Random;
  * 3xTF32 rule; 1e-4 for fp32); then 1, 64, 256, 1024 streams advance by one token and by 64-token pieces.
  * The device-to-device copy bandwidth is measured in the same run.
  *
- * <p>Arguments: {@code [out.json] [layers] [MATMUL+CHUNK[@TOLERANCE],...]} (21 layers and bf16+bf16,
+ * <p>Arguments: {@code [out.json] [layers] [MATMUL+CHUNK[+STATE][@TOLERANCE],...]} (21 layers and bf16+bf16,
  * bf16-weights+3xtf32, fp32+fp32 by default); also {@code gdn bench gpu}.
  */
 public final class CudaModelBench {
@@ -46,26 +46,28 @@ public final class CudaModelBench {
      * with them, or the one given after {@code @} (printed with the result, for measuring a mode whose
      * error on this random model exceeds its class's tolerance).
      */
-    record Mode(MatmulPrecision matmul, ChunkPrecision chunk, double given) {
+    record Mode(MatmulPrecision matmul, ChunkPrecision chunk, StatePrecision state, double given) {
         static Mode parse(String s) {
             String[] at = s.trim().split("@");
             String[] p = at[0].split("\\+");
-            if (p.length != 2 || at.length > 2) {
-                throw new IllegalArgumentException("mode '" + s + "' is not MATMUL+CHUNK[@TOLERANCE], e.g. bf16+bf16");
+            if (p.length < 2 || p.length > 3 || at.length > 2) {
+                throw new IllegalArgumentException("mode '" + s + "' is not MATMUL+CHUNK[+STATE][@TOLERANCE], e.g. "
+                        + "bf16+bf16 or bf16+bf16+bf16");
             }
             return new Mode(MatmulPrecision.parse(p[0]), ChunkPrecision.parse(p[1]),
+                    p.length == 3 ? StatePrecision.parse(p[2]) : StatePrecision.FP32,
                     at.length == 2 ? Double.parseDouble(at[1]) : Double.NaN);
         }
 
         String label() {
-            return matmul.label() + "+" + chunk.label();
+            return matmul.label() + "+" + chunk.label() + (state == StatePrecision.BF16 ? "+bf16 states" : "");
         }
 
         double tolerance() {
             if (!Double.isNaN(given)) {
                 return given;
             }
-            if (matmul == MatmulPrecision.BF16 || chunk == ChunkPrecision.BF16) {
+            if (matmul == MatmulPrecision.BF16 || chunk == ChunkPrecision.BF16 || state == StatePrecision.BF16) {
                 return 1e-2;
             }
             return matmul == MatmulPrecision.FP32 ? 1e-4 : 1e-3;
@@ -108,7 +110,7 @@ public final class CudaModelBench {
         json.add(String.format(Locale.ROOT, "{\"what\":\"copy\",\"gbps\":%.1f}", copy / 1e9));
         int[] streamCounts = {1, 64, 256, 1024};
         for (Mode mode : list) {
-            CudaForward engine = new CudaForward(new CudaDevice(0), cpu, mode.matmul(), mode.chunk(),
+            CudaForward engine = new CudaForward(new CudaDevice(0), cpu, mode.matmul(), mode.chunk(), mode.state(),
                     CudaForward.DEFAULT_MAX_ROWS_PER_PASS);
             String label = mode.label();
             try {

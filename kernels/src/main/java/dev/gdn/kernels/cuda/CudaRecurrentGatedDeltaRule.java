@@ -24,6 +24,15 @@ public final class CudaRecurrentGatedDeltaRule {
      * @throws IllegalArgumentException when K is not a multiple of 4
      */
     public CudaRecurrentGatedDeltaRule(CudaDevice device, DeltaRuleShape shape) {
+        this(device, shape, StatePrecision.FP32);
+    }
+
+    /**
+     * With the pool's states in {@code state} precision.
+     *
+     * @throws IllegalArgumentException when K is not a multiple of 4
+     */
+    public CudaRecurrentGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, StatePrecision state) {
         if (shape.keyDim() % KSPLIT != 0) {
             throw new IllegalArgumentException("keyDim " + shape.keyDim() + " must be a multiple of " + KSPLIT);
         }
@@ -31,10 +40,10 @@ public final class CudaRecurrentGatedDeltaRule {
         this.shape = shape;
         this.args = new LaunchArgs(device);
         String src = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
-        this.function = device.function(src, "gated_delta_rule_recurrent", "-DK_DIM=" + shape.keyDim(),
-                "-DKSPLIT=" + KSPLIT);
-        this.stepFunction = device.function(src, "gated_delta_rule_step", "-DK_DIM=" + shape.keyDim(),
-                "-DKSPLIT=" + KSPLIT);
+        String[] opts = java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + shape.keyDim(),
+                "-DKSPLIT=" + KSPLIT), java.util.Arrays.stream(state.options())).toArray(String[]::new);
+        this.function = device.function(src, "gated_delta_rule_recurrent", opts);
+        this.stepFunction = device.function(src, "gated_delta_rule_step", opts);
     }
 
     /** Advances {@code streams} streams over their rows (asynchronous on the launch stream). */

@@ -40,6 +40,41 @@ __device__ __forceinline__ void st4(float* p, float4 v)
     *reinterpret_cast<float4*>(p) = v;
 }
 
+// The pool's states: fp32, or bf16 with STATE_BF16 (four at a time, rounded to nearest even on store).
+#ifdef STATE_BF16
+typedef unsigned short state_t;
+__device__ __forceinline__ float bf16_to_float(unsigned h)
+{
+    return __uint_as_float(h << 16);
+}
+__device__ __forceinline__ unsigned float_to_bf16(float v)
+{
+    const unsigned b = __float_as_uint(v);
+    return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+}
+__device__ __forceinline__ float4 state_ld4(const state_t* p)
+{
+    const uint2 w = *reinterpret_cast<const uint2*>(p);
+    return make_float4(bf16_to_float(w.x & 0xffffu), bf16_to_float(w.x >> 16), bf16_to_float(w.y & 0xffffu),
+                       bf16_to_float(w.y >> 16));
+}
+__device__ __forceinline__ void state_st4(state_t* p, float4 v)
+{
+    *reinterpret_cast<uint2*>(p) = make_uint2(float_to_bf16(v.x) | (float_to_bf16(v.y) << 16),
+                                              float_to_bf16(v.z) | (float_to_bf16(v.w) << 16));
+}
+#else
+typedef float state_t;
+__device__ __forceinline__ float4 state_ld4(const state_t* p)
+{
+    return ld4(p);
+}
+__device__ __forceinline__ void state_st4(state_t* p, float4 v)
+{
+    st4(p, v);
+}
+#endif
+
 __device__ __forceinline__ float at(const float4& v, int i)
 {
     return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
@@ -61,7 +96,7 @@ gated_delta_rule_chunk(const float* __restrict__ q,      // [rows, H, K], L2-nor
                        const float* __restrict__ beta,   // [rows, HV]
                        const int* __restrict__ offsets,  // [N + 1]
                        const int* __restrict__ slots,    // [N]
-                       float* __restrict__ pool,         // [slots, HV, K, V]
+                       state_t* __restrict__ pool,       // [slots, HV, K, V]
                        float* __restrict__ out,          // [rows, HV, V]
                        int H, int HV, int V, float scale, int minTokens)
 {
@@ -89,12 +124,12 @@ gated_delta_rule_chunk(const float* __restrict__ q,      // [rows, H, K], L2-nor
     if (len < minTokens || len == 0) {
         return;
     }
-    float* Sg = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
+    state_t* Sg = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
 
     for (int i = tid; i < K_DIM * VT / 4; i += THREADS) {
         const int e = i / (VT / 4);
         const int c4 = (i % (VT / 4)) * 4;
-        st4(S + e * VT + c4, ld4(Sg + (size_t)e * V + c0 + c4));
+        st4(S + e * VT + c4, state_ld4(Sg + (size_t)e * V + c0 + c4));
     }
 
     for (int base = 0; base < len; base += CHUNK) {
@@ -276,6 +311,6 @@ gated_delta_rule_chunk(const float* __restrict__ q,      // [rows, H, K], L2-nor
     for (int i = tid; i < K_DIM * VT / 4; i += THREADS) {
         const int e = i / (VT / 4);
         const int c4 = (i % (VT / 4)) * 4;
-        st4(Sg + (size_t)e * V + c0 + c4, ld4(S + e * VT + c4));
+        state_st4(Sg + (size_t)e * V + c0 + c4, ld4(S + e * VT + c4));
     }
 }

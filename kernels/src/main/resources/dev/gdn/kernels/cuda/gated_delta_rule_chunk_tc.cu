@@ -406,6 +406,33 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     }
 }
 
+// The pool's states: fp32, or bf16 with STATE_BF16 (four at a time, rounded to nearest even on store).
+#ifdef STATE_BF16
+typedef unsigned short state_t;
+__device__ __forceinline__ float4 state_ld4(const state_t* p)
+{
+    const uint2 w = *reinterpret_cast<const uint2*>(p);
+    return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u), __uint_as_float(w.y << 16),
+                       __uint_as_float(w.y & 0xffff0000u));
+}
+__device__ __forceinline__ unsigned state_round(float v)
+{
+    const unsigned b = __float_as_uint(v);
+    return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+}
+__device__ __forceinline__ void state_st4(state_t* p, float4 v)
+{
+    *reinterpret_cast<uint2*>(p) = make_uint2(state_round(v.x) | (state_round(v.y) << 16),
+                                              state_round(v.z) | (state_round(v.w) << 16));
+}
+#else
+typedef float state_t;
+__device__ __forceinline__ void state_st4(state_t* p, float4 v)
+{
+    *reinterpret_cast<float4*>(p) = v;
+}
+#endif
+
 // Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS]; Se [K][LDB] (bf16 only: fp32 uses Sf);
 // Xa, Xb (and with KT_BUFFER Xc) [C][LDK]; Ue [C][LDB]; Me [C][LDC]; Fo fp32 [C][LDS].
 extern "C" __global__ void __launch_bounds__(THREADS)
@@ -417,7 +444,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
                 const float* __restrict__ dIn,    // [rows, HV]: e^gam
                 const int* __restrict__ offsets,  // [N + 1]
                 const int* __restrict__ slots,    // [N]
-                float* __restrict__ pool,         // [slots, HV, K, V]
+                state_t* __restrict__ pool,       // [slots, HV, K, V]
                 float* __restrict__ out,          // [rows, HV, V]
                 int HV, int V, int minTokens)
 {
@@ -450,7 +477,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     if (len < minTokens || len == 0) {
         return;
     }
-    float* Sg = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V + c0;
+    state_t* Sg = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V + c0;
     const size_t kStride = (size_t)HV * K_DIM;
     const size_t vStride = (size_t)HV * V;
     float* outHead = out + (size_t)j * V + c0; // row r of this block's columns: outHead + r * vStride
@@ -458,7 +485,11 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
+#ifdef STATE_BF16
+        *reinterpret_cast<float4*>(Sf + e * LDS + c) = state_ld4(Sg + (size_t)e * V + c);
+#else
         cp_async16(Sf + e * LDS + c, Sg + (size_t)e * V + c);
+#endif
     }
     cp_async_wait_all();
     __syncthreads();
@@ -553,6 +584,6 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
-        *reinterpret_cast<float4*>(Sg + (size_t)e * V + c) = *reinterpret_cast<const float4*>(Sf + e * LDS + c);
+        state_st4(Sg + (size_t)e * V + c, *reinterpret_cast<const float4*>(Sf + e * LDS + c));
     }
 }

@@ -10,7 +10,9 @@
 // rows [y * K / KSPLIT, (y + 1) * K / KSPLIT). Every reduction has a fixed order, so a stream's result
 // does not depend on the other streams of the batch.
 //
-// Compile-time: K_DIM (head key width) and KSPLIT (row slices per block), K_DIM % KSPLIT == 0.
+// Compile-time: K_DIM (head key width) and KSPLIT (row slices per block), K_DIM % KSPLIT == 0;
+// STATE_BF16: the pool holds the states in bf16 (read once into fp32 registers, rounded to nearest even
+// once when written back), else fp32.
 
 #ifndef K_DIM
 #error "K_DIM must be defined"
@@ -21,6 +23,29 @@
 static_assert(K_DIM % KSPLIT == 0, "K_DIM must be a multiple of KSPLIT");
 
 #define ROWS (K_DIM / KSPLIT)
+
+#ifdef STATE_BF16
+typedef unsigned short state_t;
+__device__ __forceinline__ float state_get(const state_t* p)
+{
+    return __uint_as_float(((unsigned)*p) << 16);
+}
+__device__ __forceinline__ void state_put(state_t* p, float v)
+{
+    const unsigned b = __float_as_uint(v);
+    *p = (unsigned short)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+#else
+typedef float state_t;
+__device__ __forceinline__ float state_get(const state_t* p)
+{
+    return *p;
+}
+__device__ __forceinline__ void state_put(state_t* p, float v)
+{
+    *p = v;
+}
+#endif
 #define THREADS (32 * KSPLIT)
 
 // Shared memory of one block: the partial sums of S^T k, S^T q and k.q (one per warp), and the block's u.
@@ -102,20 +127,20 @@ __device__ __forceinline__ void advance_token(float (&s)[ROWS], Shared& sh, cons
     }
 }
 
-__device__ __forceinline__ void load_slice(float (&s)[ROWS], const float* __restrict__ S, int V, int c, bool active)
+__device__ __forceinline__ void load_slice(float (&s)[ROWS], const state_t* __restrict__ S, int V, int c, bool active)
 {
 #pragma unroll
     for (int i = 0; i < ROWS; i++) {
-        s[i] = active ? S[(size_t)(threadIdx.y * ROWS + i) * V + c] : 0.f;
+        s[i] = active ? state_get(S + (size_t)(threadIdx.y * ROWS + i) * V + c) : 0.f;
     }
 }
 
-__device__ __forceinline__ void store_slice(const float (&s)[ROWS], float* __restrict__ S, int V, int c, bool active)
+__device__ __forceinline__ void store_slice(const float (&s)[ROWS], state_t* __restrict__ S, int V, int c, bool active)
 {
     if (active) {
 #pragma unroll
         for (int i = 0; i < ROWS; i++) {
-            S[(size_t)(threadIdx.y * ROWS + i) * V + c] = s[i];
+            state_put(S + (size_t)(threadIdx.y * ROWS + i) * V + c, s[i]);
         }
     }
 }
@@ -128,7 +153,7 @@ gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2
                            const float* __restrict__ beta,   // [rows, HV]
                            const int* __restrict__ offsets,  // [N + 1] first row of each stream
                            const int* __restrict__ slots,    // [N] pool slot of each stream
-                           float* __restrict__ pool,         // [slots, HV, K, V]
+                           state_t* __restrict__ pool,       // [slots, HV, K, V]
                            float* __restrict__ out,          // [rows, HV, V]
                            int H, int HV, int V, float scale,
                            int maxTokens)                    // longer runs are left to the chunk kernel
@@ -140,7 +165,7 @@ gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2
     if (offsets[n + 1] - offsets[n] > maxTokens) {
         return;
     }
-    float* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
+    state_t* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
     __shared__ Shared sh;
     float s[ROWS];
     load_slice(s, S, V, c, active);
@@ -160,7 +185,7 @@ gated_delta_rule_step(const float* __restrict__ q,      // [N, H, K], L2-normali
                       const float* __restrict__ g,      // [N, HV] log-decay
                       const float* __restrict__ beta,   // [N, HV]
                       const int* __restrict__ slots,    // [N] pool slot of each stream
-                      float* __restrict__ pool,         // [slots, HV, K, V]
+                      state_t* __restrict__ pool,       // [slots, HV, K, V]
                       float* __restrict__ out,          // [N, HV, V]
                       int H, int HV, int V, float scale)
 {
@@ -168,7 +193,7 @@ gated_delta_rule_step(const float* __restrict__ q,      // [N, H, K], L2-normali
     const int j = blockIdx.y;
     const int c = blockIdx.x * 32 + threadIdx.x;
     const bool active = c < V;
-    float* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
+    state_t* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
     __shared__ Shared sh;
     float s[ROWS];
     load_slice(s, S, V, c, active);

@@ -40,6 +40,11 @@ class BackendsTest {
         }
         assertThat(MatmulPrecision.parse("bf16-weights")).isSameAs(MatmulPrecision.BF16_WEIGHTS);
         assertThat(ChunkPrecision.parse("3xTF32")).isSameAs(ChunkPrecision.TF32X3);
+        for (StatePrecision p : StatePrecision.values()) {
+            assertThat(StatePrecision.parse(p.label())).isSameAs(p);
+        }
+        assertThatThrownBy(() -> StatePrecision.parse("fp16")).hasMessageContaining("'fp16'")
+                .hasMessageContaining("fp32, bf16");
     }
 
     @Test
