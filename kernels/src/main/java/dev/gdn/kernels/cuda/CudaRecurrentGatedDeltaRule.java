@@ -19,6 +19,9 @@ public final class CudaRecurrentGatedDeltaRule {
     private final CUfunc_st function;
     private final CUfunc_st stepFunction;
     private final LaunchArgs args;
+    /** Row slices per block (block (32, split)) and state columns per thread (grid x: V / (32 cols)). */
+    private final int split;
+    private final int cols;
 
     /**
      * @throws IllegalArgumentException when K is not a multiple of 4
@@ -40,8 +43,14 @@ public final class CudaRecurrentGatedDeltaRule {
         this.shape = shape;
         this.args = new LaunchArgs(device);
         String src = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
+        // bf16 states: two columns a thread, so that a warp reads 128 bytes a row (one 4-byte load per two
+        // states); 32 rows a thread keep the registers of the larger heads in bounds
+        boolean pairs = state == StatePrecision.BF16 && shape.valueDim() % 2 == 0;
+        this.cols = pairs ? 2 : 1;
+        this.split = pairs && shape.keyDim() >= 256 && shape.keyDim() % 8 == 0 ? 8 : KSPLIT;
         String[] opts = java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + shape.keyDim(),
-                "-DKSPLIT=" + KSPLIT), java.util.Arrays.stream(state.options())).toArray(String[]::new);
+                "-DKSPLIT=" + split, "-DCOLS=" + cols), java.util.Arrays.stream(state.options()))
+                .toArray(String[]::new);
         this.function = device.function(src, "gated_delta_rule_recurrent", opts);
         this.stepFunction = device.function(src, "gated_delta_rule_step", opts);
     }
@@ -56,7 +65,8 @@ public final class CudaRecurrentGatedDeltaRule {
         args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(a.slots())
                 .add(a.pool()).add(a.out()).addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim())
                 .addFloat(scale).addInt(maxTokens)
-                .launch(function, (shape.valueDim() + 31) / 32, shape.valueHeads(), streams, 32, KSPLIT, 1, 0);
+                .launch(function, (shape.valueDim() + 32 * cols - 1) / (32 * cols), shape.valueHeads(), streams, 32, split,
+                        1, 0);
     }
 
     /**
@@ -66,6 +76,7 @@ public final class CudaRecurrentGatedDeltaRule {
     public void step(DeltaRuleArrays a, int streams, float scale) {
         args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.slots()).add(a.pool())
                 .add(a.out()).addInt(shape.heads()).addInt(shape.valueHeads()).addInt(shape.valueDim()).addFloat(scale)
-                .launch(stepFunction, (shape.valueDim() + 31) / 32, shape.valueHeads(), streams, 32, KSPLIT, 1, 0);
+                .launch(stepFunction, (shape.valueDim() + 32 * cols - 1) / (32 * cols), shape.valueHeads(), streams, 32,
+                        split, 1, 0);
     }
 }

@@ -109,8 +109,35 @@ final class CudaStepHarness {
         return m;
     }
 
-    /** Uploads the inputs, runs {@code launch} on them, downloads {out, pool}. */
+    /** Rounds the starting pool to bf16 values, so that a bf16 pool starts from the reference's state. */
+    void roundPool() {
+        for (int i = 0; i < pool.length; i++) {
+            pool[i] = dev.gdn.kernels.io.HalfFloats.bf16ToFloat(dev.gdn.kernels.io.HalfFloats.floatToBf16(pool[i]));
+        }
+    }
+
+    /** The pool held in bf16 on the device: the decode kernel when {@code decode}, else the run kernel. */
+    float[][] gpuBf16(CudaDevice d, CudaRecurrentGatedDeltaRule step, boolean decode) {
+        return gpu(d, a -> {
+            if (decode) {
+                step.step(a, streams, scale);
+            } else {
+                step.run(a, streams, scale);
+            }
+        }, true);
+    }
+
+    /** The pool held in bf16 on the device, through the chunkwise kernel. */
+    float[][] gpuChunkedBf16(CudaDevice d, CudaChunkedGatedDeltaRule chunk) {
+        return gpu(d, a -> chunk.run(a, streams, rows, longestRun(), scale, 1), true);
+    }
+
     private float[][] gpu(CudaDevice d, java.util.function.Consumer<DeltaRuleArrays> launch) {
+        return gpu(d, launch, false);
+    }
+
+    /** Uploads the inputs (the pool in bf16 when asked), runs {@code launch} on them, downloads {out, pool}. */
+    private float[][] gpu(CudaDevice d, java.util.function.Consumer<DeltaRuleArrays> launch, boolean bf16) {
         long dq = d.allocate(4L * q.length);
         long dk = d.allocate(4L * k.length);
         long dv = d.allocate(4L * v.length);
@@ -118,7 +145,7 @@ final class CudaStepHarness {
         long db = d.allocate(4L * beta.length);
         long ds = d.allocate(4L * slots.length);
         long doff = d.allocate(4L * offsets.length);
-        long dp = d.allocate(4L * pool.length);
+        long dp = d.allocate((bf16 ? 2L : 4L) * pool.length);
         long dout = d.allocate(4L * Math.max(1, rows) * shape.vRowSize());
         d.upload(doff, offsets);
         d.upload(dq, q);
@@ -127,13 +154,31 @@ final class CudaStepHarness {
         d.upload(dg, g);
         d.upload(db, beta);
         d.upload(ds, slots);
-        d.upload(dp, pool);
+        short[] halves = new short[bf16 ? pool.length : 0];
+        for (int i = 0; i < halves.length; i++) {
+            halves[i] = dev.gdn.kernels.io.HalfFloats.floatToBf16(pool[i]);
+        }
+        if (bf16) {
+            d.upload(dp, halves);
+        } else {
+            d.upload(dp, pool);
+        }
         launch.accept(new DeltaRuleArrays(dq, dk, dv, dg, db, doff, ds, dp, dout));
         d.synchronize();
         float[] out = new float[rows * shape.vRowSize()];
         float[] p = new float[pool.length];
         d.download(out, dout);
-        d.download(p, dp);
+        if (bf16) {
+            try (org.bytedeco.javacpp.ShortPointer h = new org.bytedeco.javacpp.ShortPointer(pool.length)) {
+                d.download(h, dp, 2L * pool.length);
+                h.get(halves);
+            }
+            for (int i = 0; i < p.length; i++) {
+                p[i] = dev.gdn.kernels.io.HalfFloats.bf16ToFloat(halves[i]);
+            }
+        } else {
+            d.download(p, dp);
+        }
         for (long a : new long[] {dq, dk, dv, dg, db, ds, doff, dp, dout}) {
             d.free(a);
         }

@@ -12,7 +12,8 @@
 //
 // Compile-time: K_DIM (head key width) and KSPLIT (row slices per block), K_DIM % KSPLIT == 0;
 // STATE_BF16: the pool holds the states in bf16 (read once into fp32 registers, rounded to nearest even
-// once when written back), else fp32.
+// once when written back), else fp32. COLS (1 or 2): columns per thread; with 2 (bf16 states, V even) a
+// thread reads both columns' states with one 4-byte load, so a warp moves 128 bytes per row.
 
 #ifndef K_DIM
 #error "K_DIM must be defined"
@@ -23,6 +24,10 @@
 static_assert(K_DIM % KSPLIT == 0, "K_DIM must be a multiple of KSPLIT");
 
 #define ROWS (K_DIM / KSPLIT)
+#ifndef COLS
+#define COLS 1
+#endif
+#define BCOLS (32 * COLS)
 
 #ifdef STATE_BF16
 typedef unsigned short state_t;
@@ -50,15 +55,15 @@ __device__ __forceinline__ void state_put(state_t* p, float v)
 
 // Shared memory of one block: the partial sums of S^T k, S^T q and k.q (one per warp), and the block's u.
 struct Shared {
-    float red_k[KSPLIT][32];
-    float red_q[KSPLIT][32];
+    float red_k[KSPLIT][BCOLS];
+    float red_q[KSPLIT][BCOLS];
     float red_kq[KSPLIT];
-    float u[32];
+    float u[BCOLS];
 };
 
 // One token for the block's slice of S (held in s[]): reads k, q, v, g, beta of row t, writes the
 // output row and leaves the updated slice in s[]. Every reduction has a fixed order.
-__device__ __forceinline__ void advance_token(float (&s)[ROWS], Shared& sh, const float* __restrict__ q,
+__device__ __forceinline__ void advance_token(float (&s)[COLS][ROWS], Shared& sh, const float* __restrict__ q,
                                               const float* __restrict__ k, const float* __restrict__ v,
                                               const float* __restrict__ g, const float* __restrict__ beta,
                                               float* __restrict__ out, size_t t, int h, int j, int H, int HV,
@@ -84,16 +89,19 @@ __device__ __forceinline__ void advance_token(float (&s)[ROWS], Shared& sh, cons
         sh.red_kq[ty] = p;
     }
 
-    float ak = 0.f;
-    float aq = 0.f;
 #pragma unroll
-    for (int i = 0; i < ROWS; i++) {
-        const int row = ty * ROWS + i;
-        ak = fmaf(s[i], kh[row], ak);
-        aq = fmaf(s[i], qh[row] * scale, aq);
+    for (int col = 0; col < COLS; col++) {
+        float ak = 0.f;
+        float aq = 0.f;
+#pragma unroll
+        for (int i = 0; i < ROWS; i++) {
+            const int row = ty * ROWS + i;
+            ak = fmaf(s[col][i], kh[row], ak);
+            aq = fmaf(s[col][i], qh[row] * scale, aq);
+        }
+        sh.red_k[ty][tx * COLS + col] = ak;
+        sh.red_q[ty][tx * COLS + col] = aq;
     }
-    sh.red_k[ty][tx] = ak;
-    sh.red_q[ty][tx] = aq;
     __syncthreads();
 
     if (ty == 0) {
@@ -102,45 +110,74 @@ __device__ __forceinline__ void advance_token(float (&s)[ROWS], Shared& sh, cons
         for (int y = 0; y < KSPLIT; y++) {
             kq += sh.red_kq[y];
         }
-        float sk = 0.f;
-        float sq = 0.f;
 #pragma unroll
-        for (int y = 0; y < KSPLIT; y++) {
-            sk += sh.red_k[y][tx];
-            sq += sh.red_q[y][tx];
-        }
-        if (active) {
-            const size_t vo = (t * HV + j) * V + c;
-            const float u = b * (v[vo] - alpha * sk);
-            sh.u[tx] = u;
-            out[vo] = fmaf(kq, u, alpha * sq);
-        } else {
-            sh.u[tx] = 0.f;
+        for (int col = 0; col < COLS; col++) {
+            float sk = 0.f;
+            float sq = 0.f;
+#pragma unroll
+            for (int y = 0; y < KSPLIT; y++) {
+                sk += sh.red_k[y][tx * COLS + col];
+                sq += sh.red_q[y][tx * COLS + col];
+            }
+            if (active) {
+                const size_t vo = (t * HV + j) * V + c + col;
+                const float u = b * (v[vo] - alpha * sk);
+                sh.u[tx * COLS + col] = u;
+                out[vo] = fmaf(kq, u, alpha * sq);
+            } else {
+                sh.u[tx * COLS + col] = 0.f;
+            }
         }
     }
     __syncthreads();
 
-    const float u = sh.u[tx];
 #pragma unroll
-    for (int i = 0; i < ROWS; i++) {
-        s[i] = fmaf(kh[ty * ROWS + i], u, alpha * s[i]);
+    for (int col = 0; col < COLS; col++) {
+        const float u = sh.u[tx * COLS + col];
+#pragma unroll
+        for (int i = 0; i < ROWS; i++) {
+            s[col][i] = fmaf(kh[ty * ROWS + i], u, alpha * s[col][i]);
+        }
     }
 }
 
-__device__ __forceinline__ void load_slice(float (&s)[ROWS], const state_t* __restrict__ S, int V, int c, bool active)
+__device__ __forceinline__ void load_slice(float (&s)[COLS][ROWS], const state_t* __restrict__ S, int V, int c,
+                                           bool active)
 {
 #pragma unroll
     for (int i = 0; i < ROWS; i++) {
-        s[i] = active ? state_get(S + (size_t)(threadIdx.y * ROWS + i) * V + c) : 0.f;
+        const state_t* row = S + (size_t)(threadIdx.y * ROWS + i) * V + c;
+#if COLS == 2 && defined(STATE_BF16)
+        const unsigned w = active ? *reinterpret_cast<const unsigned*>(row) : 0u;
+        s[0][i] = __uint_as_float(w << 16);
+        s[1][i] = __uint_as_float(w & 0xffff0000u);
+#else
+#pragma unroll
+        for (int col = 0; col < COLS; col++) {
+            s[col][i] = active ? state_get(row + col) : 0.f;
+        }
+#endif
     }
 }
 
-__device__ __forceinline__ void store_slice(const float (&s)[ROWS], state_t* __restrict__ S, int V, int c, bool active)
+__device__ __forceinline__ void store_slice(const float (&s)[COLS][ROWS], state_t* __restrict__ S, int V, int c,
+                                            bool active)
 {
     if (active) {
 #pragma unroll
         for (int i = 0; i < ROWS; i++) {
-            state_put(S + (size_t)(threadIdx.y * ROWS + i) * V + c, s[i]);
+            state_t* row = S + (size_t)(threadIdx.y * ROWS + i) * V + c;
+#if COLS == 2 && defined(STATE_BF16)
+            const unsigned lo = __float_as_uint(s[0][i]);
+            const unsigned hi = __float_as_uint(s[1][i]);
+            *reinterpret_cast<unsigned*>(row) = ((lo + 0x7fffu + ((lo >> 16) & 1u)) >> 16)
+                    | ((hi + 0x7fffu + ((hi >> 16) & 1u)) & 0xffff0000u);
+#else
+#pragma unroll
+            for (int col = 0; col < COLS; col++) {
+                state_put(row + col, s[col][i]);
+            }
+#endif
         }
     }
 }
@@ -160,14 +197,14 @@ gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2
 {
     const int n = blockIdx.z;
     const int j = blockIdx.y;
-    const int c = blockIdx.x * 32 + threadIdx.x;
+    const int c = (blockIdx.x * 32 + threadIdx.x) * COLS;
     const bool active = c < V;
     if (offsets[n + 1] - offsets[n] > maxTokens) {
         return;
     }
     state_t* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
     __shared__ Shared sh;
-    float s[ROWS];
+    float s[COLS][ROWS];
     load_slice(s, S, V, c, active);
     for (int t = offsets[n]; t < offsets[n + 1]; t++) {
         advance_token(s, sh, q, k, v, g, beta, out, (size_t)t, j / (HV / H), j, H, HV, V, c, active, scale);
@@ -191,11 +228,11 @@ gated_delta_rule_step(const float* __restrict__ q,      // [N, H, K], L2-normali
 {
     const int n = blockIdx.z;
     const int j = blockIdx.y;
-    const int c = blockIdx.x * 32 + threadIdx.x;
+    const int c = (blockIdx.x * 32 + threadIdx.x) * COLS;
     const bool active = c < V;
     state_t* S = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V;
     __shared__ Shared sh;
-    float s[ROWS];
+    float s[COLS][ROWS];
     load_slice(s, S, V, c, active);
     advance_token(s, sh, q, k, v, g, beta, out, (size_t)n, j / (HV / H), j, H, HV, V, c, active, scale);
     store_slice(s, S, V, c, active);

@@ -34,6 +34,45 @@ class CudaRecurrentGatedDeltaRuleTest {
         }
     }
 
+    /**
+     * States held in bf16 in the pool: outputs as the reference's from the same (bf16) starting states,
+     * computed in fp32 (1e-5), and final states the reference's up to their one rounding to bf16 (4e-3);
+     * decode step and runs, one and two columns a thread (odd and even V), the chunkwise kernels too.
+     */
+    @Test
+    void bf16StatesGiveTheReferenceOutputsAndItsStatesRoundedOnce() {
+        try (CudaDevice d = new CudaDevice(0)) {
+            for (DeltaRuleShape shape : new DeltaRuleShape[] {new DeltaRuleShape(16, 16, 128, 128),
+                new DeltaRuleShape(6, 6, 256, 512), new DeltaRuleShape(2, 4, 64, 48), new DeltaRuleShape(1, 1, 100, 61)}) {
+                CudaRecurrentGatedDeltaRule rule = new CudaRecurrentGatedDeltaRule(d, shape, StatePrecision.BF16);
+                CudaStepHarness step = new CudaStepHarness(shape, 9, 23);
+                step.roundPool();
+                float[][] ref = step.reference();
+                float[][] got = step.gpuBf16(d, rule, true);
+                assertClose(shape + " bf16 decode o", got[0], ref[0], 1e-5);
+                assertClose(shape + " bf16 decode states", got[1], ref[1], 4e-3);
+                CudaStepHarness run = new CudaStepHarness(shape, new int[] {1, 5, 17, 40}, 29);
+                run.roundPool();
+                float[][] runRef = run.reference();
+                float[][] runGot = run.gpuBf16(d, rule, false);
+                assertClose(shape + " bf16 run o", runGot[0], runRef[0], 1e-5);
+                assertClose(shape + " bf16 run states", runGot[1], runRef[1], 4e-3);
+                for (ChunkPrecision p : ChunkPrecision.values()) {
+                    if (!CudaChunkedGatedDeltaRule.supports(shape, p)) {
+                        continue;
+                    }
+                    try (CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d, shape, p, StatePrecision.BF16)) {
+                        float[][] c = run.gpuChunkedBf16(d, chunk);
+                        double tol = p == ChunkPrecision.BF16 ? 1e-2 : 1e-4;
+                        assertClose(shape + " bf16 states, chunk " + p.label() + " o", c[0], runRef[0], tol);
+                        assertClose(shape + " bf16 states, chunk " + p.label() + " states", c[1], runRef[1],
+                                Math.max(tol, 4e-3));
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void awkwardShapesWithGroupedValueHeadsAndAPermutedPool() {
         check(new DeltaRuleShape(2, 4, 64, 48), 5);
