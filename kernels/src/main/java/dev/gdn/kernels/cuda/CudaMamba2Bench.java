@@ -4,9 +4,7 @@ import static dev.gdn.kernels.parity.RelativeError.of;
 
 import dev.gdn.kernels.config.Mamba2Config;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -28,12 +26,7 @@ public final class CudaMamba2Bench {
 
     /** @return 0, 1 when a parity gate failed (nothing after it is timed), 3 when CUDA is unavailable */
     public static int run(Path json) throws IOException {
-        List<String> rows = new ArrayList<>();
-        int code = run(rows);
-        if (json != null) {
-            Files.writeString(json, "[" + String.join(",\n", rows) + "]\n");
-        }
-        return code;
+        return CudaStepBench.withJson(json, CudaMamba2Bench::run);
     }
 
     private static int run(List<String> json) {

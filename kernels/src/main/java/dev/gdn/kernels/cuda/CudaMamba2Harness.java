@@ -38,15 +38,7 @@ final class CudaMamba2Harness {
         this.rows = offsets[streams];
         this.poolSlots = streams + 2;
         Random r = new Random(seed);
-        java.util.List<Integer> perm = new java.util.ArrayList<>();
-        for (int i = 0; i < poolSlots; i++) {
-            perm.add(i);
-        }
-        java.util.Collections.shuffle(perm, r);
-        slots = new int[streams];
-        for (int i = 0; i < streams; i++) {
-            slots[i] = perm.get(i);
-        }
+        slots = CudaStepHarness.permutedSlots(r, streams, poolSlots);
         int heads = cfg.numHeads();
         java.util.SplittableRandom fast = new java.util.SplittableRandom(seed);
         xbc = uniform(fast, rows * cfg.convDim(), 1.2f);

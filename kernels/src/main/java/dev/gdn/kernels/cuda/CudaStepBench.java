@@ -37,8 +37,13 @@ public final class CudaStepBench {
      * @return 0, 1 when a parity gate failed (nothing after it is timed), 3 when CUDA is unavailable
      */
     public static int run(Path json) throws IOException {
+        return withJson(json, CudaStepBench::run);
+    }
+
+    /** Runs {@code table} (which adds its JSON rows and returns an exit code) and writes the rows to {@code json} (may be null). */
+    static int withJson(Path json, java.util.function.ToIntFunction<List<String>> table) throws IOException {
         List<String> rows = new ArrayList<>();
-        int code = run(rows);
+        int code = table.applyAsInt(rows);
         if (json != null) {
             Files.writeString(json, "[" + String.join(",\n", rows) + "]\n");
         }

@@ -42,15 +42,7 @@ final class CudaStepHarness {
         this.rows = offsets[streams];
         this.poolSlots = streams + 2;
         Random r = new Random(seed);
-        slots = new int[streams];
-        java.util.List<Integer> perm = new java.util.ArrayList<>();
-        for (int i = 0; i < poolSlots; i++) {
-            perm.add(i);
-        }
-        java.util.Collections.shuffle(perm, r);
-        for (int i = 0; i < streams; i++) {
-            slots[i] = perm.get(i);
-        }
+        slots = permutedSlots(r, streams, poolSlots);
         q = unitRows(r, rows * shape.heads(), shape.keyDim());
         k = unitRows(r, rows * shape.heads(), shape.keyDim());
         v = gaussian(r, rows * shape.vRowSize(), 1f);
@@ -183,6 +175,20 @@ final class CudaStepHarness {
             d.free(a);
         }
         return new float[][] {out, p};
+    }
+
+    /** {@code streams} distinct slots of a pool of {@code poolSlots}, in a random order. */
+    static int[] permutedSlots(Random r, int streams, int poolSlots) {
+        java.util.List<Integer> perm = new java.util.ArrayList<>();
+        for (int i = 0; i < poolSlots; i++) {
+            perm.add(i);
+        }
+        java.util.Collections.shuffle(perm, r);
+        int[] slots = new int[streams];
+        for (int i = 0; i < streams; i++) {
+            slots[i] = perm.get(i);
+        }
+        return slots;
     }
 
     static float[] gaussian(Random r, int n, float s) {

@@ -80,6 +80,30 @@ __device__ __forceinline__ float row_sum(float v)
     return v;
 }
 
+// This thread's part of a head's state st [P, N] (rows row0 + i ROWS_PER_PASS, columns sub + j TPR) into
+// registers s, and back.
+__device__ __forceinline__ void load_state(float (&s)[ELEMS], const float* st, int row0, int sub)
+{
+#pragma unroll
+    for (int i = 0; i < PASSES; i++) {
+#pragma unroll
+        for (int j = 0; j < PER_ROW; j++) {
+            s[i * PER_ROW + j] = st[(row0 + i * ROWS_PER_PASS) * N_DIM + sub + j * TPR];
+        }
+    }
+}
+
+__device__ __forceinline__ void store_state(const float (&s)[ELEMS], float* st, int row0, int sub)
+{
+#pragma unroll
+    for (int i = 0; i < PASSES; i++) {
+#pragma unroll
+        for (int j = 0; j < PER_ROW; j++) {
+            st[(row0 + i * ROWS_PER_PASS) * N_DIM + sub + j * TPR] = s[i * PER_ROW + j];
+        }
+    }
+}
+
 // Depthwise causal convolution of width KC over the xBC channels of zxbcdt (columns [inner, inner + C)),
 // plus bias (may be null), then SiLU, into xbc [rows, C]; continues each stream's cache [slots, KC-1, C]
 // (oldest first) and leaves it holding the last inputs. Grid (ceil(C / 128), N), block 128.
@@ -164,13 +188,7 @@ extern "C" __global__ void mamba2_scan(const float* __restrict__ xbc, const floa
     const int row0 = threadIdx.x / TPR;
     float* st = state + ((size_t)slots[n] * H + h) * P_DIM * N_DIM;
     float s[ELEMS];
-#pragma unroll
-    for (int i = 0; i < PASSES; i++) {
-#pragma unroll
-        for (int j = 0; j < PER_ROW; j++) {
-            s[i * PER_ROW + j] = st[(row0 + i * ROWS_PER_PASS) * N_DIM + sub + j * TPR];
-        }
-    }
+    load_state(s, st, row0, sub);
     // a token's x [P], B [N], C [N] in one shared vector, double-buffered: the next token's inputs are
     // loaded into registers while this one computes, then stored, with one barrier per token
     __shared__ float in[2][IN_LEN];
@@ -225,13 +243,7 @@ extern "C" __global__ void mamba2_scan(const float* __restrict__ xbc, const floa
         }
         __syncthreads();
     }
-#pragma unroll
-    for (int i = 0; i < PASSES; i++) {
-#pragma unroll
-        for (int j = 0; j < PER_ROW; j++) {
-            st[(row0 + i * ROWS_PER_PASS) * N_DIM + sub + j * TPR] = s[i * PER_ROW + j];
-        }
-    }
+    store_state(s, st, row0, sub);
 }
 
 // The chunked (SSD) form for every stream whose run has at least minLen tokens, CHUNK_T tokens at a
@@ -261,13 +273,7 @@ extern "C" __global__ void mamba2_chunk(const float* __restrict__ xbc, const flo
     const int row0 = tid / TPR;
     float* st = state + ((size_t)slots[n] * H + h) * P_DIM * N_DIM;
     float s[ELEMS];
-#pragma unroll
-    for (int i = 0; i < PASSES; i++) {
-#pragma unroll
-        for (int j = 0; j < PER_ROW; j++) {
-            s[i * PER_ROW + j] = st[(row0 + i * ROWS_PER_PASS) * N_DIM + sub + j * TPR];
-        }
-    }
+    load_state(s, st, row0, sub);
     __shared__ float xs[CHUNK_T][P_DIM];
     __shared__ float bs[CHUNK_T][N_DIM];
     __shared__ float cs[CHUNK_T][N_DIM];
@@ -368,13 +374,7 @@ extern "C" __global__ void mamba2_chunk(const float* __restrict__ xbc, const flo
         }
         __syncthreads();
     }
-#pragma unroll
-    for (int i = 0; i < PASSES; i++) {
-#pragma unroll
-        for (int j = 0; j < PER_ROW; j++) {
-            st[(row0 + i * ROWS_PER_PASS) * N_DIM + sub + j * TPR] = s[i * PER_ROW + j];
-        }
-    }
+    store_state(s, st, row0, sub);
 }
 
 // u [rows, I] = u * silu(z) (z: the first I columns of zxbcdt), then RMS-normalised in G groups of I / G
