@@ -317,15 +317,7 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     private byte[] cubin(String resource, String[] options) {
-        String source;
-        try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new CudaException("kernel source " + resource + " is not on the classpath");
-            }
-            source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new CudaException("reading " + resource + " failed", e);
-        }
+        String source = source(resource);
         List<String> opts = new ArrayList<>(List.of("--gpu-architecture=" + architecture(), "-std=c++17"));
         opts.addAll(List.of(options));
         Path cache = cachePath(source, opts);
@@ -357,6 +349,43 @@ public final class CudaDevice implements AutoCloseable {
         } finally {
             nvrtc.nvrtcDestroyProgram(prog);
         }
+    }
+
+    /** The CUDA C source of {@code resource} as NVRTC compiles it: its project headers inlined. */
+    static String source(String resource) {
+        return withHeaders(resource, read(resource), new java.util.HashSet<>());
+    }
+
+    private static String read(String resource) {
+        try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new CudaException("kernel source " + resource + " is not on the classpath");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new CudaException("reading " + resource + " failed", e);
+        }
+    }
+
+    private static final java.util.regex.Pattern PROJECT_INCLUDE =
+            java.util.regex.Pattern.compile("(?m)^#include \"([A-Za-z0-9_.]+)\"\\s*$");
+
+    /**
+     * The source with its project headers ({@code #include "name.cuh"}, resources beside it) inlined, each
+     * once, so that NVRTC needs no include path of ours and the cache key covers the headers' text.
+     */
+    private static String withHeaders(String resource, String source, java.util.Set<String> seen) {
+        String dir = resource.substring(0, resource.lastIndexOf('/') + 1);
+        java.util.regex.Matcher m = PROJECT_INCLUDE.matcher(source);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String header = dir + m.group(1);
+            String text = seen.add(header)
+                    ? withHeaders(header, read(header).replaceAll("(?m)^#pragma once\\s*$", ""), seen) : "";
+            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(text));
+        }
+        m.appendTail(out);
+        return out.toString();
     }
 
     private Path cachePath(String source, List<String> opts) {

@@ -40,40 +40,7 @@ __device__ __forceinline__ void st4(float* p, float4 v)
     *reinterpret_cast<float4*>(p) = v;
 }
 
-// The pool's states: fp32, or bf16 with STATE_BF16 (four at a time, rounded to nearest even on store).
-#ifdef STATE_BF16
-typedef unsigned short state_t;
-__device__ __forceinline__ float bf16_to_float(unsigned h)
-{
-    return __uint_as_float(h << 16);
-}
-__device__ __forceinline__ unsigned float_to_bf16(float v)
-{
-    const unsigned b = __float_as_uint(v);
-    return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
-}
-__device__ __forceinline__ float4 state_ld4(const state_t* p)
-{
-    const uint2 w = *reinterpret_cast<const uint2*>(p);
-    return make_float4(bf16_to_float(w.x & 0xffffu), bf16_to_float(w.x >> 16), bf16_to_float(w.y & 0xffffu),
-                       bf16_to_float(w.y >> 16));
-}
-__device__ __forceinline__ void state_st4(state_t* p, float4 v)
-{
-    *reinterpret_cast<uint2*>(p) = make_uint2(float_to_bf16(v.x) | (float_to_bf16(v.y) << 16),
-                                              float_to_bf16(v.z) | (float_to_bf16(v.w) << 16));
-}
-#else
-typedef float state_t;
-__device__ __forceinline__ float4 state_ld4(const state_t* p)
-{
-    return ld4(p);
-}
-__device__ __forceinline__ void state_st4(state_t* p, float4 v)
-{
-    st4(p, v);
-}
-#endif
+#include "gdn_common.cuh"
 
 __device__ __forceinline__ float at(const float4& v, int i)
 {

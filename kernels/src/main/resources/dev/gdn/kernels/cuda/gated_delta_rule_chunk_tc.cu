@@ -27,6 +27,7 @@
 
 #include <mma.h>
 #include <cuda_bf16.h>
+#include "gdn_common.cuh"
 using namespace nvcuda;
 
 #ifndef K_DIM
@@ -406,32 +407,6 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     }
 }
 
-// The pool's states: fp32, or bf16 with STATE_BF16 (four at a time, rounded to nearest even on store).
-#ifdef STATE_BF16
-typedef unsigned short state_t;
-__device__ __forceinline__ float4 state_ld4(const state_t* p)
-{
-    const uint2 w = *reinterpret_cast<const uint2*>(p);
-    return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u), __uint_as_float(w.y << 16),
-                       __uint_as_float(w.y & 0xffff0000u));
-}
-__device__ __forceinline__ unsigned state_round(float v)
-{
-    const unsigned b = __float_as_uint(v);
-    return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
-}
-__device__ __forceinline__ void state_st4(state_t* p, float4 v)
-{
-    *reinterpret_cast<uint2*>(p) = make_uint2(state_round(v.x) | (state_round(v.y) << 16),
-                                              state_round(v.z) | (state_round(v.w) << 16));
-}
-#else
-typedef float state_t;
-__device__ __forceinline__ void state_st4(state_t* p, float4 v)
-{
-    *reinterpret_cast<float4*>(p) = v;
-}
-#endif
 
 // Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS]; Se [K][LDB] (bf16 only: fp32 uses Sf);
 // Xa, Xb (and with KT_BUFFER Xc) [C][LDK]; Ue [C][LDB]; Me [C][LDC]; Fo fp32 [C][LDS].

@@ -29,28 +29,7 @@ static_assert(K_DIM % KSPLIT == 0, "K_DIM must be a multiple of KSPLIT");
 #endif
 #define BCOLS (32 * COLS)
 
-#ifdef STATE_BF16
-typedef unsigned short state_t;
-__device__ __forceinline__ float state_get(const state_t* p)
-{
-    return __uint_as_float(((unsigned)*p) << 16);
-}
-__device__ __forceinline__ void state_put(state_t* p, float v)
-{
-    const unsigned b = __float_as_uint(v);
-    *p = (unsigned short)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-}
-#else
-typedef float state_t;
-__device__ __forceinline__ float state_get(const state_t* p)
-{
-    return *p;
-}
-__device__ __forceinline__ void state_put(state_t* p, float v)
-{
-    *p = v;
-}
-#endif
+#include "gdn_common.cuh"
 #define THREADS (32 * KSPLIT)
 
 // Shared memory of one block: the partial sums of S^T k, S^T q and k.q (one per warp), and the block's u.
@@ -168,10 +147,7 @@ __device__ __forceinline__ void store_slice(const float (&s)[COLS][ROWS], state_
         for (int i = 0; i < ROWS; i++) {
             state_t* row = S + (size_t)(threadIdx.y * ROWS + i) * V + c;
 #if COLS == 2 && defined(STATE_BF16)
-            const unsigned lo = __float_as_uint(s[0][i]);
-            const unsigned hi = __float_as_uint(s[1][i]);
-            *reinterpret_cast<unsigned*>(row) = ((lo + 0x7fffu + ((lo >> 16) & 1u)) >> 16)
-                    | ((hi + 0x7fffu + ((hi >> 16) & 1u)) & 0xffff0000u);
+            *reinterpret_cast<unsigned*>(row) = bf16_round_bits(s[0][i]) | (bf16_round_bits(s[1][i]) << 16);
 #else
 #pragma unroll
             for (int col = 0; col < COLS; col++) {

@@ -36,10 +36,7 @@
 #define PER_ROW (N_DIM / TPR)
 #define ELEMS (PASSES * PER_ROW)
 
-__device__ __forceinline__ float silu_f(float x)
-{
-    return x / (1.0f + expf(-x));
-}
+#include "gdn_common.cuh"
 
 __device__ __forceinline__ float softplus_f(float x)
 {

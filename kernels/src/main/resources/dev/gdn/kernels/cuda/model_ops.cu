@@ -14,10 +14,7 @@
 
 #define ROW_THREADS 256
 
-__device__ __forceinline__ float silu_f(float x)
-{
-    return x / (1.0f + expf(-x));
-}
+#include "gdn_common.cuh"
 
 // Sum over the block in a fixed tree order; blockDim.x == ROW_THREADS.
 __device__ float block_sum(float v, float* sh)
@@ -200,8 +197,7 @@ extern "C" __global__ void add_bias(float* __restrict__ y, const float* __restri
 
 __device__ __forceinline__ unsigned short bf16_bits(float x)
 {
-    const unsigned int u = __float_as_uint(x);
-    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    return (unsigned short)bf16_round_bits(x);
 }
 
 // Splits fp32 activations x [n] into two bfloat16 parts, hi = bf16(x) in y[0, n) and

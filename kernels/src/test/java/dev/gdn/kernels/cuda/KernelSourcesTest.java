@@ -1,0 +1,34 @@
+package dev.gdn.kernels.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The kernel sources as NVRTC gets them (no GPU needed): every project header inlined exactly once, no
+ * include of ours left for NVRTC to resolve, system headers left as they are.
+ */
+class KernelSourcesTest {
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"gated_delta_rule_recurrent.cu", "gated_delta_rule_chunk.cu", "gated_delta_rule_chunk_tc.cu",
+        "mamba2.cu", "model_ops.cu"})
+    void projectHeadersAreInlinedOnce(String file) {
+        String s = CudaDevice.source("/dev/gdn/kernels/cuda/" + file);
+        assertThat(s).doesNotContain("#include \"");
+        assertThat(s.split("float silu_f\\(", -1)).as("definitions of silu_f").hasSize(2);
+        assertThat(s.split("typedef unsigned short state_t;", -1)).as("bf16 state typedefs").hasSize(2);
+        assertThat(s).doesNotContain("#pragma once");
+        if (file.endsWith("_tc.cu")) {
+            assertThat(s).contains("#include <mma.h>");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aMissingSourceIsNamed() {
+        assertThatThrownBy(() -> CudaDevice.source("/dev/gdn/kernels/cuda/none.cu"))
+                .hasMessageContaining("/dev/gdn/kernels/cuda/none.cu is not on the classpath");
+    }
+}
