@@ -28,6 +28,10 @@ import org.bytedeco.javacpp.FloatPointer;
  * travel (what the benchmark measures). Batches larger than {@code maxRowsPerPass} rows run as several
  * passes of whole streams, which bounds activation memory without changing any result.
  *
+ * <p>A pass embeds the tokens, then runs each block: its norm, its token mixer (the {@link CudaTokenMixer}
+ * of the layer's type: Gated DeltaNet, sliding-window attention or Mamba2) and its MLP, then the final
+ * norm and the LM head. The Gated DeltaNet states may live in the pool in bf16 ({@link StatePrecision}).
+ *
  * <p>Batch invariance: every custom kernel computes a stream from its own rows only, in a fixed order
  * (bitwise invariant); cuBLAS may choose another algorithm for another number of rows, so the
  * projections of a row can differ in the last bits between batch sizes (measured in the GPU tests).
