@@ -22,8 +22,9 @@ import picocli.CommandLine.Option;
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--what", defaultValue = "all",
             description = "step (gated delta rule: decode, 64-token pieces, prefill), model (FLA-1B shape with random "
-                + "bf16-rounded weights, 1..1024 streams), operator (the keyed operator in a local Flink cluster beside "
-                + "the resident engine alone) or all = step and model (default ${DEFAULT-VALUE})")
+                + "bf16-rounded weights, 1..1024 streams), mamba2 (the H2 hybrid's Mamba2 scan), generation (generated "
+                + "tokens/s, 1..1024 concurrent generations, FLA-1B shape), operator (the keyed operator in a local "
+                + "Flink cluster beside the resident engine alone) or all = step and model (default ${DEFAULT-VALUE})")
     String what;
 
     @Option(names = "--cases", split = ",", paramLabel = "CASE",
@@ -38,7 +39,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--layers", defaultValue = "21", description = "layers of the model benchmark (default ${DEFAULT-VALUE})")
     int layers;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "also write step.json / model.json there")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "also write step.json / model.json / mamba2.json / generation.json there")
     Path out;
 
     @picocli.CommandLine.Spec
@@ -46,8 +48,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!java.util.List.of("step", "model", "operator", "all").contains(what)) {
-            throw new IllegalArgumentException("--what '" + what + "' is not one of step, model, operator, all");
+        if (!java.util.List.of("step", "model", "mamba2", "generation", "operator", "all").contains(what)) {
+            throw new IllegalArgumentException("--what '" + what + "' is not one of step, model, mamba2, generation, "
+                    + "operator, all");
         }
         if (what.equals("operator")) {
             if (out != null) {
@@ -70,6 +73,13 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (out != null) {
             Files.createDirectories(out);
+        }
+        if (what.equals("mamba2")) {
+            return dev.gdn.kernels.cuda.CudaMamba2Bench.run(out == null ? null : out.resolve("mamba2.json"));
+        }
+        if (what.equals("generation")) {
+            return dev.gdn.kernels.cuda.CudaGenerationBench.run(out == null ? null : out.resolve("generation.json"), layers,
+                    "bf16+bf16,fp32+fp32");
         }
         int code = 0;
         if (!what.equals("model")) {

@@ -140,6 +140,14 @@ class ParityCommandTest {
         Result bench = run("bench", "--what", "step");
         assertThat(bench.code()).isEqualTo(3);
         assertThat(bench.err()).startsWith("CUDA unavailable: ");
+        for (String what : new String[] {"mamba2", "generation"}) {
+            Result other = run("bench", "--what", what);
+            assertThat(other.code()).as(what).isEqualTo(3);
+            assertThat(other.err()).startsWith("CUDA unavailable: ");
+        }
+        assertThat(run("bench", "--what", "everything").err()).contains("'everything'").contains("generation");
+        assertThat(run("parity", "--model", tiny, "--expected", expected, "--state-precision", "fp16").err())
+                .contains("'fp16'");
         Result job = run("run", "--backend", "cuda", "--events", "10");
         assertThat(job.code()).isEqualTo(3);
         assertThat(job.err()).startsWith("CUDA unavailable: ");
