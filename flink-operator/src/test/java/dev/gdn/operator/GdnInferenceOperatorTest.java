@@ -58,10 +58,16 @@ class GdnInferenceOperatorTest {
 
     static KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> harness(Configuration c,
             StateBackend backend) throws Exception {
+        return harness(c, backend, checkpoints);
+    }
+
+    /** The operator keyed by stream in a harness whose checkpoints go to {@code checkpointDir}. */
+    static KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> harness(Configuration c,
+            StateBackend backend, Path checkpointDir) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(new GdnInferenceOperator(c), (StreamEvent e) -> e.stream,
                 Types.STRING);
         h.setStateBackend(backend);
-        h.setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toUri()));
+        h.setCheckpointStorage(new FileSystemCheckpointStorage(checkpointDir.toUri()));
         return h;
     }
 

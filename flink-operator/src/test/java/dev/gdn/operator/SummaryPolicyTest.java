@@ -33,11 +33,7 @@ class SummaryPolicyTest {
     static org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<String, StreamEvent,
             org.apache.flink.api.java.tuple.Tuple2<String, String>> harness(Configuration c,
             org.apache.flink.runtime.state.StateBackend backend) throws Exception {
-        var h = new org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<>(new GdnInferenceOperator(c),
-                (StreamEvent e) -> e.stream, org.apache.flink.api.common.typeinfo.Types.STRING);
-        h.setStateBackend(backend);
-        h.setCheckpointStorage(new org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage(checkpoints.toUri()));
-        return h;
+        return GdnInferenceOperatorTest.harness(c, backend, checkpoints);
     }
 
     static Configuration config() {

@@ -76,21 +76,26 @@ final class CudaStepHarness {
 
     /** As {@link #gpu(CudaDevice, CudaRecurrentGatedDeltaRule)}, through the decode kernel when {@code decode}. */
     float[][] gpu(CudaDevice d, CudaRecurrentGatedDeltaRule step, boolean decode) {
+        return gpu(d, launcher(step, decode), false);
+    }
+
+    /** The decode kernel over every stream when {@code decode} (one token each), else the run kernel. */
+    private java.util.function.Consumer<DeltaRuleArrays> launcher(CudaRecurrentGatedDeltaRule step, boolean decode) {
         if (decode && rows != streams) {
             throw new IllegalStateException("the decode kernel takes exactly one token per stream");
         }
-        return gpu(d, a -> {
+        return a -> {
             if (decode) {
                 step.step(a, streams, scale);
             } else {
                 step.run(a, streams, scale);
             }
-        });
+        };
     }
 
     /** Through the chunkwise kernel (every stream, whatever its length). */
     float[][] gpuChunked(CudaDevice d, CudaChunkedGatedDeltaRule chunk) {
-        return gpu(d, a -> chunk.run(a, streams, rows, longestRun(), scale, 1));
+        return gpu(d, a -> chunk.run(a, streams, rows, longestRun(), scale, 1), false);
     }
 
     int longestRun() {
@@ -110,22 +115,12 @@ final class CudaStepHarness {
 
     /** The pool held in bf16 on the device: the decode kernel when {@code decode}, else the run kernel. */
     float[][] gpuBf16(CudaDevice d, CudaRecurrentGatedDeltaRule step, boolean decode) {
-        return gpu(d, a -> {
-            if (decode) {
-                step.step(a, streams, scale);
-            } else {
-                step.run(a, streams, scale);
-            }
-        }, true);
+        return gpu(d, launcher(step, decode), true);
     }
 
     /** The pool held in bf16 on the device, through the chunkwise kernel. */
     float[][] gpuChunkedBf16(CudaDevice d, CudaChunkedGatedDeltaRule chunk) {
         return gpu(d, a -> chunk.run(a, streams, rows, longestRun(), scale, 1), true);
-    }
-
-    private float[][] gpu(CudaDevice d, java.util.function.Consumer<DeltaRuleArrays> launch) {
-        return gpu(d, launch, false);
     }
 
     /** Uploads the inputs (the pool in bf16 when asked), runs {@code launch} on them, downloads {out, pool}. */
