@@ -12,7 +12,7 @@ import org.bytedeco.cuda.global.cudart;
  *   <li>{@link ChunkPrecision#FP32}: {@code gated_delta_rule_chunk.cu}, one launch, chunks of 32 tokens,
  *       fp32 fused multiply-adds.</li>
  *   <li>{@link ChunkPrecision#TF32X3} and {@link ChunkPrecision#BF16}: {@code gated_delta_rule_chunk_tc.cu},
- *       chunks of 64 tokens on tensor cores in two launches: every chunk's triangular solve and
+ *       chunks of 64 tokens on tensor cores in two launches: every chunk's triangular inverse and
  *       products at once, then the chunks of each stream in order, 32 value columns a block. The first
  *       writes per-row intermediates to scratch this object owns ({@code (3K + V + 64) x HV} values a
  *       row in the operands' precision, and one fp32).</li>
@@ -24,8 +24,8 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     private static final int THREADS = 256;
     /** Value columns of the state a block of the fp32 kernel owns. */
     private static final int TILE = 64;
-    /** Value columns of the state a block of the tensor-core recurrence owns. */
-    private static final int TC_TILE = 32;
+    /** Value columns of the state a block of the tensor-core recurrence owns (by default). */
+    static final int TC_TILE = 32;
     private static final int TC_CHUNK = 64;
     private static final int MAX_SHARED = 220 * 1024;
 
@@ -37,6 +37,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     private final CUfunc_st function;
     private final CUfunc_st prepare;
     private final LaunchArgs args;
+    private final int tile;
     private long scratch;
     private long scratchRows;
 
@@ -59,11 +60,25 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
      */
     public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, ChunkPrecision precision,
             StatePrecision state) {
-        if (!supports(shape, precision)) {
-            throw new IllegalArgumentException(shape + " is outside the " + precision.label() + " chunk kernel's "
-                    + "shapes (K a multiple of " + (precision.tensorCores() ? 64 : 16) + ", V of 64, shared memory "
-                    + "within " + MAX_SHARED / 1024 + " KiB)");
+        this(device, shape, precision, state, TC_TILE);
+    }
+
+    /**
+     * With {@code tile} (16 or 32) value columns a block in the tensor-core recurrence and extra compile
+     * definitions (for tuning, e.g. {@code -DMMA_UNROLL=4}).
+     */
+    CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, ChunkPrecision precision, StatePrecision state,
+            int tile, String... defines) {
+        if (tile != 16 && tile != 32) {
+            throw new IllegalArgumentException("tile " + tile + " is not 16 or 32 value columns");
         }
+        if (!supports(shape, precision, tile)) {
+            throw new IllegalArgumentException(shape + " is outside the " + precision.label() + " chunk kernel's "
+                    + "shapes with " + tile + " value columns a block (K a multiple of "
+                    + (precision.tensorCores() ? 64 : 16) + ", V of 64, shared memory within " + MAX_SHARED / 1024
+                    + " KiB)");
+        }
+        this.tile = tile;
         this.device = device;
         this.shape = shape;
         this.precision = precision;
@@ -71,15 +86,16 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         int k = shape.keyDim();
         if (precision.tensorCores()) {
             String src = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
-            boolean ktBuffer = recurShared(k, precision, true) <= MAX_SHARED;
-            String[] opts = java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + k,
-                    "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + TC_TILE,
+            boolean ktBuffer = recurShared(k, precision, tile, true) <= MAX_SHARED;
+            String[] opts = java.util.stream.Stream.of(java.util.stream.Stream.of("-DK_DIM=" + k,
+                    "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + tile,
                     "-DKT_BUFFER=" + (ktBuffer ? 1 : 0), CudaDevice.includeOption()),
-                    java.util.Arrays.stream(state.options())).toArray(String[]::new);
+                    java.util.Arrays.stream(state.options()), java.util.Arrays.stream(defines))
+                    .flatMap(x -> x).toArray(String[]::new);
             this.prepare = device.function(src, "gdr_chunk_prepare", opts);
             this.function = device.function(src, "gdr_chunk_recur", opts);
             this.prepareShared = prepareShared(k, precision);
-            this.sharedBytes = recurShared(k, precision, ktBuffer);
+            this.sharedBytes = recurShared(k, precision, tile, ktBuffer);
             allowShared(prepare, prepareShared);
         } else {
             this.prepare = null;
@@ -105,12 +121,17 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
 
     /** Whether the kernel of {@code precision} handles heads of this shape. */
     public static boolean supports(DeltaRuleShape shape, ChunkPrecision precision) {
+        return supports(shape, precision, TC_TILE);
+    }
+
+    /** {@link #supports(DeltaRuleShape, ChunkPrecision)} with {@code tile} value columns a block. */
+    static boolean supports(DeltaRuleShape shape, ChunkPrecision precision, int tile) {
         int k = shape.keyDim();
         if (!precision.tensorCores()) {
             return shape.valueDim() % TILE == 0 && k % 16 == 0 && simtShared(k) <= MAX_SHARED;
         }
         return shape.valueDim() % 64 == 0 && k % 64 == 0
-                && Math.max(prepareShared(k, precision), recurShared(k, precision, false)) <= MAX_SHARED;
+                && Math.max(prepareShared(k, precision), recurShared(k, precision, tile, false)) <= MAX_SHARED;
     }
 
     public ChunkPrecision precision() {
@@ -144,15 +165,15 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     }
 
     /**
-     * The state slice fp32 {@code [K, 32]} (and as bf16); two (three with a buffer for Kt) {@code [C, K]};
-     * U {@code [C, 32]}; M {@code [C, C]}; staging fp32 {@code [C, 32]}. See the kernel.
+     * The state slice fp32 {@code [K, BV]} (and as bf16); two (three with a buffer for Kt) {@code [C, K]};
+     * U {@code [C, BV]}; M {@code [C, C]}; staging fp32 {@code [C, BV]}. See the kernel.
      */
-    private static int recurShared(int k, ChunkPrecision p, boolean ktBuffer) {
+    private static int recurShared(int k, ChunkPrecision p, int tile, boolean ktBuffer) {
         int c = TC_CHUNK;
         int e = elemBytes(p);
-        int fp32Tile = TC_TILE + 8;
-        return k * fp32Tile * 4 + (p == ChunkPrecision.BF16 ? k * padded(TC_TILE, p) * e : 0)
-                + (ktBuffer ? 3 : 2) * c * padded(k, p) * e + c * padded(TC_TILE, p) * e + c * padded(c, p) * e
+        int fp32Tile = tile + 8;
+        return k * fp32Tile * 4 + (p == ChunkPrecision.BF16 ? k * padded(tile, p) * e : 0)
+                + (ktBuffer ? 3 : 2) * c * padded(k, p) * e + c * padded(tile, p) * e + c * padded(c, p) * e
                 + c * fp32Tile * 4;
     }
 
@@ -205,7 +226,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         }
         args.reset().add(w).add(u).add(m).add(qg).add(kt).add(decay).add(a.offsets()).add(a.slots()).add(a.pool())
                 .add(a.out()).addInt(hv).addInt(shape.valueDim()).addInt(minTokens)
-                .launch(function, shape.valueDim() / TC_TILE, hv, streams, THREADS, 1, 1, sharedBytes);
+                .launch(function, shape.valueDim() / tile, hv, streams, THREADS, 1, 1, sharedBytes);
     }
 
     /**

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Locale;
@@ -65,14 +64,37 @@ public final class CudaStepBench {
                 {8, 16, 128, 128, 4096}, {4, 6, 256, 512, 8192}};
             System.out.println("| N | H | K | V | tokens/stream | form | parity o / state | ms | state GB/s "
                     + "| % of copy | M tokens/s |");
-            for (int[] s : shapes) {
+            // -Dgdn.bench.shapes=3,4 and -Dgdn.bench.forms=bf16,recurrent: a part of the table
+            String only = System.getProperty("gdn.bench.shapes", "");
+            String formsOnly = System.getProperty("gdn.bench.forms", "");
+            for (int si = 0; si < shapes.length; si++) {
+                int[] s = shapes[si];
+                if (!only.isBlank() && !java.util.Arrays.asList(only.split(",")).contains(Integer.toString(si))) {
+                    continue;
+                }
                 DeltaRuleShape shape = new DeltaRuleShape(s[1], s[1], s[2], s[3]);
                 long c0 = System.nanoTime();
                 CudaRecurrentGatedDeltaRule step = new CudaRecurrentGatedDeltaRule(d, shape);
-                Map<ChunkPrecision, CudaChunkedGatedDeltaRule> chunks = new EnumMap<>(ChunkPrecision.class);
+                Map<String, CudaChunkedGatedDeltaRule> chunks = new java.util.LinkedHashMap<>();
                 if (s[4] > 1) {
                     for (ChunkPrecision p : ChunkPrecision.values()) {
-                        chunks.put(p, new CudaChunkedGatedDeltaRule(d, shape, p));
+                        if (!formsOnly.isBlank() && java.util.Arrays.stream(formsOnly.split(","))
+                                .noneMatch(("chunk " + p.label())::contains)) {
+                            continue;
+                        }
+                        chunks.put("chunk " + p.label(), new CudaChunkedGatedDeltaRule(d, shape, p));
+                        // -Dgdn.bench.variants="16;32 -DMMA_UNROLL=4": the bf16 recurrence with other tile
+                        // widths and compile definitions too
+                        for (String variant : System.getProperty("gdn.bench.variants", "").split(";")) {
+                            String[] parts = variant.trim().split("\\s+");
+                            if (variant.isBlank() || p != ChunkPrecision.BF16
+                                    || !CudaChunkedGatedDeltaRule.supports(shape, p, Integer.parseInt(parts[0]))) {
+                                continue;
+                            }
+                            chunks.put("chunk " + p.label() + " [" + variant.trim() + "]", new CudaChunkedGatedDeltaRule(
+                                    d, shape, p, StatePrecision.FP32, Integer.parseInt(parts[0]),
+                                    java.util.Arrays.copyOfRange(parts, 1, parts.length)));
+                        }
                     }
                 }
                 System.out.printf(Locale.ROOT, "kernels for K=%d ready in %.1f s (NVRTC compile or disk cache)%n", s[2],
@@ -84,12 +106,12 @@ public final class CudaStepBench {
                 CudaStepHarness sample = new CudaStepHarness(shape, lengths, 3);
                 float[][] ref = sample.reference();
                 List<String> forms = new ArrayList<>(List.of("recurrent"));
-                for (ChunkPrecision p : chunks.keySet()) {
-                    forms.add("chunk " + p.label());
+                forms.addAll(chunks.keySet());
+                if (!formsOnly.isBlank()) {
+                    forms.removeIf(f -> java.util.Arrays.stream(formsOnly.split(",")).noneMatch(f::contains));
                 }
                 for (String form : forms) {
-                    CudaChunkedGatedDeltaRule chunk = form.startsWith("chunk ")
-                            ? chunks.get(ChunkPrecision.parse(form.substring(6))) : null;
+                    CudaChunkedGatedDeltaRule chunk = chunks.get(form);
                     float[][] got = chunk != null ? sample.gpuChunked(d, chunk) : sample.gpu(d, step, s[4] == 1);
                     double tol = chunk == null ? 1e-5 : chunk.precision() == ChunkPrecision.BF16 ? 1e-2 : 1e-4;
                     double eo = of(got[0], ref[0]).value();
@@ -141,6 +163,10 @@ public final class CudaStepBench {
         return (float) (1 / Math.sqrt(shape.keyDim()));
     }
 
+    /** The random inputs of the last shape timed (one set for every form of a row). */
+    private static String inputsKey;
+    private static float[][] inputs;
+
     /**
      * Mean milliseconds of {@code launch} over {@code streams} streams of {@code t} random tokens; it gets
      * the device arrays.
@@ -158,9 +184,17 @@ public final class CudaStepBench {
         long doff = d.allocate(4L * (streams + 1));
         long dp = d.allocate(4L * streams * shape.stateSize());
         long dout = d.allocate(4L * n * shape.vRowSize());
-        d.upload(dq, CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()));
-        d.upload(dk, CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()));
-        d.upload(dv, CudaStepHarness.gaussian(r, n * shape.vRowSize(), 1f));
+        String key = shape + " " + streams + "x" + t;
+        if (!key.equals(inputsKey)) { // the same inputs for every form of a row (made once: long prefills are big)
+            inputsKey = key;
+            inputs = null;
+            inputs = new float[][] {CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()),
+                CudaStepHarness.unitRows(r, n * shape.heads(), shape.keyDim()),
+                CudaStepHarness.gaussian(r, n * shape.vRowSize(), 1f)};
+        }
+        d.upload(dq, inputs[0]);
+        d.upload(dk, inputs[1]);
+        d.upload(dv, inputs[2]);
         float[] g = new float[n * shape.valueHeads()];
         java.util.Arrays.fill(g, -0.01f);
         d.upload(dg, g);

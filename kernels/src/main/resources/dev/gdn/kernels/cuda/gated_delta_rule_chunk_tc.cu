@@ -3,7 +3,7 @@
 //
 // Within a chunk of C = 64 tokens with cumulative log-decays gam and starting state S0 ([K, V] a head):
 //   A    = strictly lower part of diag(beta) (Gam o K K^T),       Gam_ts = e^(gam_t - gam_s), s <= t
-//   T    = (I + A)^-1                                             (forward substitution, fp32)
+//   T    = (I + A)^-1                                             (in 16 x 16 blocks, fp32)
 //   W    = T diag(beta e^gam) K,   U = T diag(beta) V            [C, K], [C, V]
 //   M    = scale (Gam o Q K^T)                                    lower with diagonal
 //   Qg   = scale diag(e^gam) Q,    Kt = diag(e^(gam_last - gam)) K
@@ -19,11 +19,12 @@
 // fp32 accumulation:
 //   PREC_BF16 = 1: operands rounded to bfloat16 (the precision class of FLA's chunk kernel);
 //   PREC_BF16 = 0: operands split into two TF32 parts, three products a tile (3xTF32), about fp32 accuracy.
-// Decays, the substitution and the state between chunks stay fp32. Every sum has a fixed order, so a
+// Decays, the inverse and the state between chunks stay fp32. Every sum has a fixed order, so a
 // stream's results do not depend on its batch.
 //
 // Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16 or 32), KT_BUFFER (1: Kt has a
-// buffer of its own and arrives with the chunk's other operands; 0: it follows -W into the same one).
+// buffer of its own and arrives with the chunk's other operands; 0: it follows -W into the same one),
+// MMA_UNROLL (k-steps of a tile product unrolled; all by default).
 
 #include <mma.h>
 #include <cuda_bf16.h>
@@ -41,6 +42,9 @@ using namespace nvcuda;
 #endif
 #ifndef KT_BUFFER
 #define KT_BUFFER 0
+#endif
+#ifdef MMA_UNROLL
+constexpr int kMmaUnroll = MMA_UNROLL;
 #endif
 #define CH 64
 #define THREADS 256
@@ -100,6 +104,9 @@ __device__ __forceinline__ void tile_mma(acc_t& acc, const elem* a, int lda, con
 {
     typedef wmma::fragment<wmma::matrix_a, 16, 16, WK, frag_t, typename Lay<A_ROW>::T> fa_t;
     typedef wmma::fragment<wmma::matrix_b, 16, 16, WK, frag_t, typename Lay<B_ROW>::T> fb_t;
+#ifdef MMA_UNROLL
+#pragma unroll kMmaUnroll
+#endif
     for (int kk = 0; kk < kd; kk += WK) {
         fa_t fa;
         fb_t fb;
@@ -131,6 +138,18 @@ __device__ __forceinline__ void st_elem4(elem* p, float4 x)
     *reinterpret_cast<uint2*>(p) = u;
 #else
     *reinterpret_cast<float4*>(p) = x;
+#endif
+}
+
+// Four elem values as fp32.
+__device__ __forceinline__ float4 ld_elem4(const elem* p)
+{
+#if PREC_BF16
+    const uint2 u = *reinterpret_cast<const uint2*>(p);
+    return make_float4(__uint_as_float(u.x << 16), __uint_as_float(u.x & 0xffff0000u), __uint_as_float(u.y << 16),
+                       __uint_as_float(u.y & 0xffff0000u));
+#else
+    return *reinterpret_cast<const float4*>(p);
 #endif
 }
 
@@ -341,12 +360,14 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     }
     __syncthreads();
 
-    // T = (I + A)^-1 by forward substitution, 4 threads a column:
-    // T_tc = [t == c] - sum_{c <= s < t} A_ts T_sc
+    // T = (I + A)^-1 in 16 x 16 blocks (the upper blocks of Fa, zero in A, hold the partial products).
+    // First the four diagonal blocks by forward substitution, 4 threads a column:
+    //   T_tc = [t == c] - sum_{c <= s < t} A_ts T_sc        (t, s, c in one block)
     {
         const int col = tid >> 2;
         const int part = tid & 3;
-        for (int t = 0; t < CH; t++) {
+        const int b0 = col & ~15;
+        for (int t = b0; t < b0 + 16; t++) {
             float partial = 0.f;
             for (int s = col + part; s < t; s += 4) {
                 partial = fmaf(Fa[t * LDF + s], Tf[s * LDF + col], partial);
@@ -360,16 +381,54 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
         }
     }
     __syncthreads();
+    // then the blocks below the diagonal, one diagonal of blocks at a time (d = bi - bj):
+    //   P_ij = sum_{j <= m < i} A_im T_mj  (into Fa's block (j, i)),   T_ij = -T_ii P_ij
+    for (int d = 1; d < CH / 16; d++) {
+        const int blocks = CH / 16 - d;
+        for (int x = tid; x < blocks * 256; x += THREADS) {
+            const int bj = x / 256;
+            const int bi = bj + d;
+            const int r = (x % 256) / 16;
+            const int c = x % 16;
+            float p = 0.f;
+            for (int m = bj * 16; m < bi * 16; m++) {
+                p = fmaf(Fa[(bi * 16 + r) * LDF + m], Tf[m * LDF + bj * 16 + c], p);
+            }
+            Fa[(bj * 16 + r) * LDF + bi * 16 + c] = p;
+        }
+        __syncthreads();
+        for (int x = tid; x < blocks * 256; x += THREADS) {
+            const int bj = x / 256;
+            const int bi = bj + d;
+            const int r = (x % 256) / 16;
+            const int c = x % 16;
+            float t = 0.f;
+#pragma unroll
+            for (int m = 0; m < 16; m++) {
+                t = fmaf(Tf[(bi * 16 + r) * LDF + bi * 16 + m], Fa[(bj * 16 + m) * LDF + bi * 16 + c], t);
+            }
+            Tf[(bi * 16 + r) * LDF + bj * 16 + c] = -t;
+        }
+        __syncthreads();
+    }
+    // T as an operand (zero above the diagonal blocks)
     for (int i = tid; i < CH * CH / 4; i += THREADS) {
         const int t = i / (CH / 4);
         const int s = (i % (CH / 4)) * 4;
-        st_elem4(Te + t * LDC + s, *reinterpret_cast<const float4*>(Tf + t * LDF + s));
+        st_elem4(Te + t * LDC + s, s / 16 > t / 16 ? make_float4(0.f, 0.f, 0.f, 0.f)
+                                                    : *reinterpret_cast<const float4*>(Tf + t * LDF + s));
     }
-    // K rows times beta_t e^gam_t, in place
-    for (int i = tid; i < CH * K_DIM; i += THREADS) {
-        const int t = i / K_DIM;
-        const int e = i % K_DIM;
-        Ke[t * LDK + e] = to_elem(from_elem(Ke[t * LDK + e]) * bet[t] * eg[t]);
+    // K rows times beta_t e^gam_t, in place, 16 bytes at a time
+    for (int i = tid; i < CH * (K_DIM / VEC); i += THREADS) {
+        const int t = i / (K_DIM / VEC);
+        const int e = (i % (K_DIM / VEC)) * VEC;
+        const float f = bet[t];
+        const float gt = eg[t];
+#pragma unroll
+        for (int u = 0; u < VEC; u += 4) {
+            const float4 x = ld_elem4(Ke + t * LDK + e + u);
+            st_elem4(Ke + t * LDK + e + u, make_float4(x.x * f * gt, x.y * f * gt, x.z * f * gt, x.w * f * gt));
+        }
     }
     __syncthreads();
 

@@ -49,6 +49,30 @@ class CudaChunkedGatedDeltaRuleTest {
         }
     }
 
+    /** The tensor-core recurrence with 16 and 32 value columns a block, against the reference. */
+    @ParameterizedTest
+    @EnumSource(value = ChunkPrecision.class, names = {"TF32X3", "BF16"})
+    void everyTileWidthGivesTheReferenceResults(ChunkPrecision p) {
+        for (DeltaRuleShape shape : new DeltaRuleShape[] {new DeltaRuleShape(2, 4, 64, 128),
+            new DeltaRuleShape(1, 2, 256, 128)}) {
+            for (int tile : new int[] {16, 32}) {
+                try (CudaDevice d = new CudaDevice(0); CudaChunkedGatedDeltaRule chunk =
+                        new CudaChunkedGatedDeltaRule(d, shape, p, StatePrecision.FP32, tile)) {
+                    for (int[] lengths : new int[][] {{1, 31, 64, 0, 17}, {1, 31, 64, 65, 200, 0, 129}}) {
+                        CudaStepHarness h = new CudaStepHarness(shape, lengths, 11 + tile);
+                        float[][] ref = h.reference();
+                        float[][] got = h.gpuChunked(d, chunk);
+                        String what = p.label() + " " + shape + " tile " + tile + " runs " + Arrays.toString(lengths);
+                        System.out.printf("%s: o %.2e, states %.2e%n", what, RelativeError.of(got[0], ref[0]).value(),
+                                RelativeError.of(got[1], ref[1]).value());
+                        assertClose(what + " o", got[0], ref[0], tolerance(p));
+                        assertClose(what + " state pool", got[1], ref[1], tolerance(p));
+                    }
+                }
+            }
+        }
+    }
+
     /** Every FLA op fixture the kernel's shapes cover; FLA's own chunk kernel lands ~1.5e-3 (fp32) from them. */
     @ParameterizedTest
     @EnumSource(ChunkPrecision.class)
