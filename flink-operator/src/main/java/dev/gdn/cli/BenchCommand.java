@@ -1,8 +1,6 @@
 package dev.gdn.cli;
 
-import dev.gdn.kernels.cuda.CudaModelBench;
 import dev.gdn.kernels.cuda.CudaProbe;
-import dev.gdn.kernels.cuda.CudaStepBench;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -10,16 +8,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code gdn bench gpu}: the parity-gated GPU benchmarks. Each table is timed only after its kernels
- * pass their parity gate, and prints the device-to-device copy bandwidth measured in the same run.
- * (CPU benchmarks are JMH: see docs/BENCHMARKS.md.)
+ * {@code gdn bench}: the parity-gated GPU benchmarks (the tables live in the benchmarks module, found
+ * through {@link GpuBenchmarks}; {@code ./gdn bench} runs from that module's jar) and the operator
+ * benchmark. Each GPU table is timed only after its kernels pass their parity gate, and prints the
+ * device-to-device copy bandwidth measured in the same run. (CPU benchmarks are JMH: see
+ * docs/BENCHMARKS.md.)
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Parity-gated GPU benchmarks (the gated delta rule per layer, and a whole FLA-1B-shaped model).",
         exitCodeListHeading = "Exit codes:%n",
         exitCodeList = {"0:every table timed", "1:a parity gate failed (that part is not timed)",
-            "3:CUDA unavailable"})
+            "3:CUDA unavailable", "4:the GPU tables are not in this build (run ./gdn bench from the source tree)"})
 final class BenchCommand implements Callable<Integer> {
+    static final int EXIT_NO_TABLES = 4;
+
     @Option(names = "--what", defaultValue = "all",
             description = "step (gated delta rule: decode, 64-token pieces, prefill), model (FLA-1B shape with random "
                 + "bf16-rounded weights, 1..1024 streams), mamba2 (the H2 hybrid's Mamba2 scan), generation (generated "
@@ -65,6 +67,13 @@ final class BenchCommand implements Callable<Integer> {
         if (layers < 1) {
             throw new IllegalArgumentException("--layers must be >= 1, got " + layers);
         }
+        GpuBenchmarks tables = java.util.ServiceLoader.load(GpuBenchmarks.class).findFirst().orElse(null);
+        if (tables == null) {
+            spec.commandLine().getErr().println("the GPU benchmark tables are not in this build: they live in the "
+                    + "benchmarks module; run ./gdn bench from the source tree (it builds benchmarks/target/benchmarks.jar)");
+            spec.commandLine().getErr().flush();
+            return EXIT_NO_TABLES;
+        }
         String reason = CudaProbe.unavailableReason().orElse(null);
         if (reason != null) {
             spec.commandLine().getErr().println("CUDA unavailable: " + reason);
@@ -74,19 +83,12 @@ final class BenchCommand implements Callable<Integer> {
         if (out != null) {
             Files.createDirectories(out);
         }
-        if (what.equals("mamba2")) {
-            return dev.gdn.kernels.cuda.CudaMamba2Bench.run(out == null ? null : out.resolve("mamba2.json"));
-        }
-        if (what.equals("generation")) {
-            return dev.gdn.kernels.cuda.CudaGenerationBench.run(out == null ? null : out.resolve("generation.json"), layers,
-                    "bf16+bf16,fp32+fp32");
-        }
         int code = 0;
-        if (!what.equals("model")) {
-            code = Math.max(code, CudaStepBench.run(out == null ? null : out.resolve("step.json")));
-        }
-        if (code != 3 && !what.equals("step")) {
-            code = Math.max(code, CudaModelBench.run(out == null ? null : out.resolve("model.json"), layers));
+        for (String table : what.equals("all") ? java.util.List.of("step", "model") : java.util.List.of(what)) {
+            code = Math.max(code, tables.run(table, out == null ? null : out.resolve(table + ".json"), layers));
+            if (code == GdnCli.EXIT_CUDA_UNAVAILABLE) {
+                break;
+            }
         }
         return code;
     }

@@ -185,7 +185,8 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
         k.dt(zxbcdt, proj, inner + channels, dtBias, negA, dt, decay, rows);
         ScanArrays scan = new ScanArrays(xbc, dt, decay, negA, dSkip, pool.part(layer, 0), p.slots(), p.offsets(), u);
         // every run length by the recurrence: on an H200 it is 3.8x faster than the chunked kernel on
-        // 64-token pieces and on 4,096-token prefills (CudaMamba2Bench), so the engine does not route to it
+        // 64-token pieces and on 4,096-token prefills (benchmarks/: CudaMamba2Bench), so the engine does
+        // not route to it
         k.scan(scan, n, 1, Integer.MAX_VALUE);
         k.args().reset().add(u).add(zxbcdt).addInt(proj).add(norm).addInt(inner).addInt(m.groups())
                 .addFloat(m.normEps()).launch(k.gateNorm(), rows * m.groups(), 1, 1, 128, 1, 1, 0);

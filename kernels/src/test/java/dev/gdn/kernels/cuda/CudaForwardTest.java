@@ -113,7 +113,7 @@ class CudaForwardTest {
                 CpuKernels.fast());
         CudaForward engine = new CudaForward(new CudaDevice(0), cpu, MatmulPrecision.BF16, ChunkPrecision.BF16, 4096);
         try {
-            double err = CudaModelBench.parity(cpu, cpu.withEngine(engine));
+            double err = CudaModelParity.logitsError(cpu, cpu.withEngine(engine));
             System.out.printf("FLA-1B shape, 2 layers, %s: logits %.3e from the CPU%n", engine.name(), err);
             assertThat(err).isLessThanOrEqualTo(1e-2);
         } finally {

@@ -116,7 +116,7 @@ public final class CudaModelBench {
             try {
                 GatedDeltaNetModel gpu = cpu.withEngine(engine);
                 double tol = mode.tolerance();
-                double err = parity(cpu, gpu);
+                double err = CudaModelParity.logitsError(cpu, gpu);
                 System.out.printf(Locale.ROOT, "%s: weights %.2f GiB on the GPU, memory per stream %.1f MiB; "
                         + "parity vs CPU logits %.2e (tolerance %.0e)%n", engine.name(),
                         engine.weightBytes() / (double) (1L << 30), engine.memoryBytesPerStream() / (double) (1 << 20),
@@ -168,32 +168,6 @@ public final class CudaModelBench {
             Files.writeString(jsonFile, "[" + String.join(",\n", json) + "]\n");
         }
         return code;
-    }
-
-    /** Relative error of the GPU's logits against the CPU's: 3 streams of 5, 70 and 1 tokens, then a step. */
-    static double parity(GatedDeltaNetModel cpu, GatedDeltaNetModel gpu) {
-        Random r = new Random(3);
-        int[] lengths = {5, 70, 1};
-        List<StreamMemory> cm = new ArrayList<>();
-        List<StreamMemory> gm = new ArrayList<>();
-        for (int i = 0; i < lengths.length; i++) {
-            cm.add(cpu.newMemory());
-            gm.add(gpu.newMemory());
-        }
-        double worst = 0;
-        for (int round = 0; round < 2; round++) {
-            List<StreamInput> cb = new ArrayList<>();
-            List<StreamInput> gb = new ArrayList<>();
-            for (int i = 0; i < lengths.length; i++) {
-                int[] toks = r.ints(round == 0 ? lengths[i] : 1, 0, cpu.config().vocabSize()).toArray();
-                cb.add(new StreamInput(cm.get(i), toks));
-                gb.add(new StreamInput(gm.get(i), toks.clone()));
-            }
-            ForwardResult c = cpu.forward(cb);
-            ForwardResult g = gpu.forward(gb);
-            worst = Math.max(worst, RelativeError.of(g.logits(), c.logits()).value());
-        }
-        return worst;
     }
 
     /** Mean wall milliseconds of a one-token forward of {@code n} streams whose memories live on the host. */
