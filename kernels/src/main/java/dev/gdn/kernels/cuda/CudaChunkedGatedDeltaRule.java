@@ -153,9 +153,9 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         return p == ChunkPrecision.BF16 ? 2 : 4;
     }
 
-    /** Rows padded by 32 bytes, as the kernel lays them out. */
+    /** Rows padded by 8 elements, as the kernel lays them out. */
     private static int padded(int width, ChunkPrecision p) {
-        return width + 32 / elemBytes(p);
+        return width + 8;
     }
 
     /** Five fp32 {@code [C]}; K, Q {@code [C, K]}; two fp32 {@code [C, C]}. See the kernel. */

@@ -66,8 +66,12 @@ __device__ __forceinline__ elem to_elem(float x) { return x; }
 __device__ __forceinline__ float from_elem(elem x) { return x; }
 #endif
 
-// padding of 32 bytes a row keeps every tile 32-byte aligned and spreads rows over the banks
-#define PE (32 / (int)sizeof(elem))
+// Rows padded by 8 elements. In bf16 (16 bytes) a row is then 16 mod 128 bytes long, so the eight
+// 16-byte rows one ldmatrix phase reads fall in distinct banks (32 bytes of padding put rows r and r + 4
+// in the same ones); in fp32 (32 bytes) the operand rows match the fp32 state's, which the 3xTF32
+// products read in place. Tiles start at multiples of 16 rows and 16 columns, so they stay 32-byte
+// aligned as WMMA needs.
+#define PE 8
 #define LDK (K_DIM + PE) // [C][K] operands
 #define LDC (CH + PE)    // [C][C] operands
 #define LDB (BV + PE)    // [*][BV] operands
