@@ -154,14 +154,14 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     }
 
     /** Rows padded by 8 elements, as the kernel lays them out. */
-    private static int padded(int width, ChunkPrecision p) {
+    private static int padded(int width) {
         return width + 8;
     }
 
     /** Five fp32 {@code [C]}; K, Q {@code [C, K]}; two fp32 {@code [C, C]}. See the kernel. */
     private static int prepareShared(int k, ChunkPrecision p) {
         int c = TC_CHUNK;
-        return 5 * c * 4 + 2 * c * padded(k, p) * elemBytes(p) + 2 * c * (c + 8) * 4;
+        return 5 * c * 4 + 2 * c * padded(k) * elemBytes(p) + 2 * c * (c + 8) * 4;
     }
 
     /**
@@ -172,8 +172,8 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         int c = TC_CHUNK;
         int e = elemBytes(p);
         int fp32Tile = tile + 8;
-        return k * fp32Tile * 4 + (p == ChunkPrecision.BF16 ? k * padded(tile, p) * e : 0)
-                + (ktBuffer ? 3 : 2) * c * padded(k, p) * e + c * padded(tile, p) * e + c * padded(c, p) * e
+        return k * fp32Tile * 4 + (p == ChunkPrecision.BF16 ? k * padded(tile) * e : 0)
+                + (ktBuffer ? 3 : 2) * c * padded(k) * e + c * padded(tile) * e + c * padded(c) * e
                 + c * fp32Tile * 4;
     }
 
