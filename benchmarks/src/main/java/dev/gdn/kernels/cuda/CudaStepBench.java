@@ -155,6 +155,9 @@ public final class CudaStepBench {
                 }
                 chunks.values().forEach(CudaChunkedGatedDeltaRule::close);
             }
+        } finally {
+            inputsKey = null; // the last row's inputs (up to a GiB) are not kept past the table
+            inputs = null;
         }
         return 0;
     }

@@ -25,7 +25,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     /** Value columns of the state a block of the fp32 kernel owns. */
     private static final int TILE = 64;
     /** Value columns of the state a block of the tensor-core recurrence owns (by default). */
-    static final int TC_TILE = 32;
+    private static final int TC_TILE = 32;
     private static final int TC_CHUNK = 64;
     private static final int MAX_SHARED = 220 * 1024;
 
