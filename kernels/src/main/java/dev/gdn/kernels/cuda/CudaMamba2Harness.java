@@ -31,10 +31,7 @@ final class CudaMamba2Harness {
     CudaMamba2Harness(Mamba2Config cfg, int[] lengths, long seed) {
         this.cfg = cfg;
         this.streams = lengths.length;
-        this.offsets = new int[streams + 1];
-        for (int i = 0; i < streams; i++) {
-            offsets[i + 1] = offsets[i] + lengths[i];
-        }
+        this.offsets = CudaStepHarness.offsetsOf(lengths);
         this.rows = offsets[streams];
         this.poolSlots = streams + 2;
         Random r = new Random(seed);

@@ -35,10 +35,7 @@ final class CudaStepHarness {
     CudaStepHarness(DeltaRuleShape shape, int[] lengths, long seed) {
         this.shape = shape;
         this.streams = lengths.length;
-        this.offsets = new int[streams + 1];
-        for (int i = 0; i < streams; i++) {
-            offsets[i + 1] = offsets[i] + lengths[i];
-        }
+        this.offsets = offsetsOf(lengths);
         this.rows = offsets[streams];
         this.poolSlots = streams + 2;
         Random r = new Random(seed);
@@ -170,6 +167,15 @@ final class CudaStepHarness {
             d.free(a);
         }
         return new float[][] {out, p};
+    }
+
+    /** Row offsets {@code [N + 1]} of streams with these run lengths (stream i's rows: [offsets[i], offsets[i + 1])). */
+    static int[] offsetsOf(int[] lengths) {
+        int[] offsets = new int[lengths.length + 1];
+        for (int i = 0; i < lengths.length; i++) {
+            offsets[i + 1] = offsets[i] + lengths[i];
+        }
+        return offsets;
     }
 
     /** {@code streams} distinct slots of a pool of {@code poolSlots}, in a random order. */

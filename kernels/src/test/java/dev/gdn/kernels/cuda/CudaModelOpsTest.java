@@ -123,10 +123,7 @@ class CudaModelOpsTest {
         int width = 4;
         int[] lengths = {1, 5, 0, 3};
         int[] slots = {2, 0, 3, 1};
-        int[] offsets = new int[lengths.length + 1];
-        for (int i = 0; i < lengths.length; i++) {
-            offsets[i + 1] = offsets[i] + lengths[i];
-        }
+        int[] offsets = CudaStepHarness.offsetsOf(lengths);
         int rows = offsets[lengths.length];
         float[] x = gaussian(rows * dim, 1f);
         float[] w = gaussian(dim * width, 0.5f);

@@ -138,10 +138,7 @@ class CudaResidentStreamsTest {
             }
             for (int round = 0; round < 4; round++) {
                 int[] lengths = round == 0 ? new int[] {65, 3, 1} : round == 1 ? new int[] {1, 1, 1} : new int[] {2, 40, 1};
-                int[] offsets = new int[lengths.length + 1];
-                for (int i = 0; i < lengths.length; i++) {
-                    offsets[i + 1] = offsets[i] + lengths[i];
-                }
+                int[] offsets = CudaStepHarness.offsetsOf(lengths);
                 int[] flat = new int[offsets[lengths.length]];
                 for (int t = 0; t < flat.length; t++) {
                     flat[t] = rnd.nextInt(vocab);
