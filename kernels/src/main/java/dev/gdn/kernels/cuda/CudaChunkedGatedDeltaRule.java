@@ -86,17 +86,26 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         int k = shape.keyDim();
         if (precision.tensorCores()) {
             String src = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
-            boolean ktBuffer = recurShared(k, precision, tile, true) <= MAX_SHARED;
+            RecurLayout layout = RecurLayout.choose(k, precision, tile, device.sharedPerMultiprocessor(), defines);
+            if (layout.sharedBytes() > MAX_SHARED) {
+                throw new IllegalArgumentException("the recurrence laid out as " + String.join(" ", layout.options())
+                        + " for " + shape + " needs " + layout.sharedBytes() + " bytes of shared memory, more than "
+                        + MAX_SHARED);
+            }
             String[] opts = java.util.stream.Stream.of(java.util.stream.Stream.of("-DK_DIM=" + k,
                     "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + tile,
-                    "-DKT_BUFFER=" + (ktBuffer ? 1 : 0), CudaDevice.includeOption()),
-                    java.util.Arrays.stream(state.options()), java.util.Arrays.stream(defines))
+                    CudaDevice.includeOption()), java.util.Arrays.stream(layout.options()),
+                    java.util.Arrays.stream(state.options()),
+                    java.util.Arrays.stream(defines).filter(d -> !RecurLayout.decides(d)))
                     .flatMap(x -> x).toArray(String[]::new);
             this.prepare = device.function(src, "gdr_chunk_prepare", opts);
             this.function = device.function(src, "gdr_chunk_recur", opts);
             this.prepareShared = prepareShared(k, precision);
-            this.sharedBytes = recurShared(k, precision, tile, ktBuffer);
+            this.sharedBytes = layout.sharedBytes();
             allowShared(prepare, prepareShared);
+            // all of L1 as shared memory, so that as many blocks as their shared memory allows are resident
+            preferShared(prepare);
+            preferShared(function);
         } else {
             this.prepare = null;
             this.prepareShared = 0;
@@ -112,6 +121,12 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         device.bind();
         Cuda.check("cuFuncSetAttribute(max dynamic shared memory " + bytes + ")", cudart.cuFuncSetAttribute(
                 f, cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
+    }
+
+    private void preferShared(CUfunc_st f) {
+        device.bind();
+        Cuda.check("cuFuncSetAttribute(preferred shared memory carveout 100%)",
+                cudart.cuFuncSetAttribute(f, cudart.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100));
     }
 
     /** Whether the fp32 kernel handles heads of this shape. */
@@ -131,7 +146,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             return shape.valueDim() % TILE == 0 && k % 16 == 0 && simtShared(k) <= MAX_SHARED;
         }
         return shape.valueDim() % 64 == 0 && k % 64 == 0
-                && Math.max(prepareShared(k, precision), recurShared(k, precision, tile, false)) <= MAX_SHARED;
+                && Math.max(prepareShared(k, precision), recurShared(k, precision, tile, false, true)) <= MAX_SHARED;
     }
 
     public ChunkPrecision precision() {
@@ -165,16 +180,79 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     }
 
     /**
-     * The state slice fp32 {@code [K, BV]} (and as bf16); two (three with a buffer for Kt) {@code [C, K]};
-     * U {@code [C, BV]}; M {@code [C, C]}; staging fp32 {@code [C, BV]}. See the kernel.
+     * The state slice fp32 {@code [K, BV]} (unless it stays in registers) and as an operand (bf16; in fp32
+     * the same array when not in registers); two (three with a buffer for Kt) {@code [C, K]}; U
+     * {@code [C, BV]}; M {@code [C, C]}; staging fp32 {@code [C, BV]} (at least a 16 x 16 tile a warp). See
+     * the kernel.
      */
-    private static int recurShared(int k, ChunkPrecision p, int tile, boolean ktBuffer) {
+    static int recurShared(int k, ChunkPrecision p, int tile, boolean ktBuffer, boolean stateInRegisters) {
         int c = TC_CHUNK;
         int e = elemBytes(p);
-        int fp32Tile = tile + 8;
-        return k * fp32Tile * 4 + (p == ChunkPrecision.BF16 ? k * padded(tile) * e : 0)
-                + (ktBuffer ? 3 : 2) * c * padded(k) * e + c * padded(tile) * e + c * padded(c) * e
-                + c * fp32Tile * 4;
+        int fp32State = k * (tile + 8) * 4;
+        int state = stateInRegisters ? k * padded(tile) * e
+                : fp32State + (p == ChunkPrecision.BF16 ? k * padded(tile) * e : 0);
+        return state + (ktBuffer ? 3 : 2) * c * padded(k) * e + c * padded(tile) * e + c * padded(c) * e
+                + Math.max(c * (tile + 8), 8 * 16 * 16) * 4;
+    }
+
+    /**
+     * How the tensor-core recurrence is laid out: the first of these that lets two blocks share a
+     * multiprocessor (registers capped to match), so that one block's loads overlap the other's products:
+     * the fp32 state in shared memory with Kt's own buffer, the state in registers with Kt's buffer, the
+     * state in registers with Kt sharing -W's; else one block with the state in shared memory. Compile
+     * definitions given for tuning ({@code -DSTATE_REGS=}, {@code -DKT_BUFFER=}, {@code -DMIN_BLOCKS=})
+     * override the choice.
+     */
+    record RecurLayout(boolean stateInRegisters, boolean ktBuffer, int minBlocks, int sharedBytes) {
+        /** Shared memory the driver reserves for each resident block. */
+        private static final int RESERVED_PER_BLOCK = 1024;
+
+        static RecurLayout choose(int k, ChunkPrecision p, int tile, int sharedPerSm, String... defines) {
+            boolean regs = false;
+            boolean kt = recurShared(k, p, tile, true, false) <= MAX_SHARED;
+            int blocks = 1;
+            for (boolean[] c : new boolean[][] {{false, true}, {true, true}, {true, false}}) {
+                if (fits(2, recurShared(k, p, tile, c[1], c[0]), sharedPerSm)) {
+                    regs = c[0];
+                    kt = c[1];
+                    blocks = 2;
+                    break;
+                }
+            }
+            Boolean ktGiven = null;
+            for (String d : defines) {
+                if (d.startsWith("-DSTATE_REGS=")) {
+                    regs = !d.endsWith("=0");
+                } else if (d.startsWith("-DKT_BUFFER=")) {
+                    ktGiven = !d.endsWith("=0");
+                } else if (d.startsWith("-DMIN_BLOCKS=")) {
+                    blocks = Integer.parseInt(d.substring("-DMIN_BLOCKS=".length()));
+                }
+            }
+            if (ktGiven != null) {
+                kt = ktGiven;
+            } else if (defines.length > 0) {
+                kt = fits(blocks, recurShared(k, p, tile, true, regs), sharedPerSm)
+                        && recurShared(k, p, tile, true, regs) <= MAX_SHARED;
+            }
+            return new RecurLayout(regs, kt, blocks, recurShared(k, p, tile, kt, regs));
+        }
+
+        /** Whether a compile definition is one of those the layout sets. */
+        static boolean decides(String define) {
+            return define.startsWith("-DSTATE_REGS=") || define.startsWith("-DKT_BUFFER=")
+                    || define.startsWith("-DMIN_BLOCKS=");
+        }
+
+        private static boolean fits(int blocks, int bytes, int sharedPerSm) {
+            return blocks * (bytes + RESERVED_PER_BLOCK) <= sharedPerSm;
+        }
+
+        /** Its compile definitions. */
+        String[] options() {
+            return new String[] {"-DSTATE_REGS=" + (stateInRegisters ? 1 : 0), "-DKT_BUFFER=" + (ktBuffer ? 1 : 0),
+                "-DMIN_BLOCKS=" + minBlocks};
+        }
     }
 
     /**

@@ -38,6 +38,7 @@ public final class CudaDevice implements AutoCloseable {
     private final int major;
     private final int minor;
     private final int multiprocessors;
+    private final int sharedPerMultiprocessor;
     private final int driver;
     private final List<Long> allocations = new ArrayList<>();
     private final List<CUmod_st> modules = new ArrayList<>();
@@ -64,6 +65,9 @@ public final class CudaDevice implements AutoCloseable {
         Cuda.check("cuDeviceGetAttribute(multiprocessors)",
                 cudart.cuDeviceGetAttribute(v, cudart.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
         multiprocessors = v[0];
+        Cuda.check("cuDeviceGetAttribute(shared memory per multiprocessor)", cudart.cuDeviceGetAttribute(v,
+                cudart.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR, ordinal));
+        sharedPerMultiprocessor = v[0];
         Cuda.check("cuDriverGetVersion", cudart.cuDriverGetVersion(v));
         driver = v[0];
     }
@@ -76,6 +80,11 @@ public final class CudaDevice implements AutoCloseable {
     /** Streaming multiprocessors of this device (grid sizes of the grid-stride kernels follow it). */
     public int multiprocessors() {
         return multiprocessors;
+    }
+
+    /** Shared memory of one multiprocessor in bytes, all resident blocks together (228 KiB on sm_90). */
+    public int sharedPerMultiprocessor() {
+        return sharedPerMultiprocessor;
     }
 
     /** {@code sm_XY} of this device. */

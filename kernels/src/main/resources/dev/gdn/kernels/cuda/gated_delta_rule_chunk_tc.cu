@@ -24,7 +24,9 @@
 //
 // Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16 or 32), KT_BUFFER (1: Kt has a
 // buffer of its own and arrives with the chunk's other operands; 0: it follows -W into the same one),
-// MMA_UNROLL (k-steps of a tile product unrolled; all by default).
+// STATE_REGS (where the recurrence keeps the state between chunks, see there), MIN_BLOCKS (resident
+// blocks a multiprocessor the recurrence's registers are capped for; 1 by default), MMA_UNROLL (k-steps
+// of a tile product unrolled; all by default). The host picks the layout (RecurLayout).
 
 #include <mma.h>
 #include <cuda_bf16.h>
@@ -45,6 +47,9 @@ using namespace nvcuda;
 #endif
 #ifdef MMA_UNROLL
 constexpr int kMmaUnroll = MMA_UNROLL;
+#endif
+#ifndef MIN_BLOCKS
+#define MIN_BLOCKS 1
 #endif
 #define CH 64
 #define THREADS 256
@@ -471,9 +476,41 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
 }
 
 
-// Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS]; Se [K][LDB] (bf16 only: fp32 uses Sf);
-// Xa, Xb (and with KT_BUFFER Xc) [C][LDK]; Ue [C][LDB]; Me [C][LDC]; Fo fp32 [C][LDS].
-extern "C" __global__ void __launch_bounds__(THREADS)
+// Where the state slice [K, BV] lives between chunks (STATE_REGS):
+//   1: in the warps' accumulator fragments, tile i (16 x 16, row-major over tiles) in warp i % WARPS;
+//      after each chunk the warps write it as an operand into Se (bf16 through a per-warp fp32 staging
+//      tile in Xb, which no stage reads then). No fp32 copy in shared memory, so heads of 256 keys fit
+//      two blocks a multiprocessor.
+//   0: fp32 in shared memory (Sf), loaded and stored by the products; Se converted from it each chunk.
+// Both do the same products in the same order: the results are bitwise the same.
+#ifndef STATE_REGS
+#define STATE_REGS 1
+#endif
+constexpr int S_TILES = (K_DIM / 16) * (BV / 16);
+constexpr int S_PER_WARP = (S_TILES + WARPS - 1) / WARPS;
+#define LDT 16 // fp32 staging tile [16][LDT], one a warp
+#define FO_FLOATS (CH * LDS > WARPS * 16 * LDT ? CH * LDS : WARPS * 16 * LDT)
+
+// Writes this warp's state tile (16 x 16 fp32) into Se as an operand.
+__device__ __forceinline__ void put_operand(elem* se, const acc_t& acc, float* stage, int lane)
+{
+#if PREC_BF16
+    wmma::store_matrix_sync(stage, acc, LDT, wmma::mem_row_major);
+    __syncwarp();
+    const int r = lane / 2;
+    const int c = (lane % 2) * 8;
+    st_elem4(se + r * LDB + c, *reinterpret_cast<const float4*>(stage + r * LDT + c));
+    st_elem4(se + r * LDB + c + 4, *reinterpret_cast<const float4*>(stage + r * LDT + c + 4));
+    __syncwarp();
+#else
+    wmma::store_matrix_sync(se, acc, LDB, wmma::mem_row_major);
+#endif
+}
+
+// Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS] (STATE_REGS 0 only); Se [K][LDB] (with
+// STATE_REGS 0 in fp32: Sf itself); Xa, Xb (and with KT_BUFFER Xc) [C][LDK]; Ue [C][LDB]; Me [C][LDC];
+// Fo fp32 [FO_FLOATS] ([C][LDS], and the staging tiles while S is read in).
+extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS)
 gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
                 const elem* __restrict__ uIn,     // [rows, HV, V]: U
                 const elem* __restrict__ mIn,     // [rows, HV, C]: M
@@ -487,6 +524,10 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
                 int HV, int V, int minTokens)
 {
     extern __shared__ __align__(128) unsigned char smem_raw[];
+#if STATE_REGS
+    elem* Se = reinterpret_cast<elem*>(smem_raw);
+    elem* Xa = Se + K_DIM * LDB;
+#else
     float* Sf = reinterpret_cast<float*>(smem_raw);
 #if PREC_BF16
     elem* Se = reinterpret_cast<elem*>(Sf + K_DIM * LDS);
@@ -494,6 +535,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
 #else
     elem* Se = Sf; // the operand is the fp32 state itself (LDS == LDB)
     elem* Xa = reinterpret_cast<elem*>(Sf + K_DIM * LDS);
+#endif
 #endif
     elem* Xb = Xa + CH * LDK;
 #if KT_BUFFER
@@ -505,12 +547,14 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
 #endif
     elem* Me = Ue + CH * LDB;
     float* Fo = reinterpret_cast<float*>(Me + CH * LDC); // -W S0, then O
+    static_assert(CH * LDK * sizeof(elem) >= WARPS * 16 * LDT * sizeof(float), "the staging tiles must fit in Xb");
 
     const int n = blockIdx.z;
     const int j = blockIdx.y;
     const int c0 = blockIdx.x * BV;
     const int tid = threadIdx.x;
     const int warp = tid / 32;
+    const int lane = tid % 32;
     const int len = offsets[n + 1] - offsets[n];
     if (len < minTokens || len == 0) {
         return;
@@ -520,6 +564,53 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     const size_t vStride = (size_t)HV * V;
     float* outHead = out + (size_t)j * V + c0; // row r of this block's columns: outHead + r * vStride
 
+    // A (first chunk): its operands on their way while S is read in
+    const size_t first0 = offsets[n];
+    const int cn0 = min(CH, len);
+    async_rows<K_DIM>(Xa, LDK, wIn + (first0 * HV + j) * K_DIM, kStride, cn0, tid);
+    async_rows<K_DIM>(Xb, LDK, qIn + (first0 * HV + j) * K_DIM, kStride, cn0, tid);
+    async_rows<BV>(Ue, LDB, uIn + (first0 * HV + j) * V + c0, vStride, cn0, tid);
+    async_rows<CH>(Me, LDC, mIn + (first0 * HV + j) * CH, (size_t)HV * CH, cn0, tid);
+#if KT_BUFFER
+    async_rows<K_DIM>(Xc, LDK, kIn + (first0 * HV + j) * K_DIM, kStride, cn0, tid);
+#endif
+
+#if STATE_REGS
+    // this warp's tiles of S from the pool (every load in flight at once): as operands into Se, as
+    // accumulators through the warp's staging tile in Fo
+    acc_t st[S_PER_WARP];
+    {
+        const int r = lane / 2;
+        const int c = (lane % 2) * 8;
+        float4 x[S_PER_WARP][2];
+#pragma unroll
+        for (int u = 0; u < S_PER_WARP; u++) {
+            const int i = warp + WARPS * u;
+            if (S_TILES % WARPS == 0 || i < S_TILES) {
+                const state_t* src = Sg + (size_t)((i / (BV / 16)) * 16 + r) * V + (i % (BV / 16)) * 16 + c;
+                x[u][0] = state_ld4(src);
+                x[u][1] = state_ld4(src + 4);
+            }
+        }
+        float* stage = Fo + warp * 16 * LDT;
+#pragma unroll
+        for (int u = 0; u < S_PER_WARP; u++) {
+            const int i = warp + WARPS * u;
+            if (S_TILES % WARPS == 0 || i < S_TILES) {
+                elem* se = Se + ((i / (BV / 16)) * 16 + r) * LDB + (i % (BV / 16)) * 16 + c;
+                st_elem4(se, x[u][0]);
+                st_elem4(se + 4, x[u][1]);
+                *reinterpret_cast<float4*>(stage + r * LDT + c) = x[u][0];
+                *reinterpret_cast<float4*>(stage + r * LDT + c + 4) = x[u][1];
+                __syncwarp();
+                wmma::load_matrix_sync(st[u], stage, LDT, wmma::mem_row_major);
+                __syncwarp();
+            }
+        }
+    }
+    float* stage = reinterpret_cast<float*>(Xb) + warp * 16 * LDT;
+#else
+    // S from the pool into Sf (its operand copy is made at the start of each chunk)
     for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
@@ -531,6 +622,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     }
     cp_async_wait_all();
     __syncthreads();
+#endif
 
     // the output tile of this warp: rows (tr) of the chunk, columns (tc) of the block
     const int otr = warp / (BV / 16);
@@ -541,21 +633,24 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     for (int first = 0; first < len; first += CH) {
         const size_t row0 = (size_t)offsets[n] + first;
         const int cn = min(CH, len - first);
-        // A: the chunk's -W, Qg, U and M on their way; the previous chunk's outputs written; S as operand
-        async_rows<K_DIM>(Xa, LDK, wIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
-        async_rows<K_DIM>(Xb, LDK, qIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
-        async_rows<BV>(Ue, LDB, uIn + (row0 * HV + j) * V + c0, vStride, cn, tid);
-        async_rows<CH>(Me, LDC, mIn + (row0 * HV + j) * CH, (size_t)HV * CH, cn, tid);
+        // A: the chunk's -W, Qg, U and M on their way (the first chunk's already are); the previous
+        // chunk's outputs written
+        if (first > 0) {
+            async_rows<K_DIM>(Xa, LDK, wIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+            async_rows<K_DIM>(Xb, LDK, qIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+            async_rows<BV>(Ue, LDB, uIn + (row0 * HV + j) * V + c0, vStride, cn, tid);
+            async_rows<CH>(Me, LDC, mIn + (row0 * HV + j) * CH, (size_t)HV * CH, cn, tid);
 #if KT_BUFFER
-        async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+            async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
 #endif
+        }
         for (int i = tid; i < prevCn * (BV / 4); i += THREADS) {
             const int t = i / (BV / 4);
             const int c = (i % (BV / 4)) * 4;
             *reinterpret_cast<float4*>(outHead + (prevRow0 + t) * vStride + c) =
                     *reinterpret_cast<const float4*>(Fo + t * LDS + c);
         }
-#if PREC_BF16
+#if !STATE_REGS && PREC_BF16
         for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
             const int e = i / (BV / 4);
             const int c = (i % (BV / 4)) * 4;
@@ -597,7 +692,26 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
             tile_mma<true, true>(acc_o, Me + otr * 16 * LDC, LDC, Ue + otc * 16, LDB, (otr + 1) * 16);
             wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_o, LDS, wmma::mem_row_major);
         }
-        for (int i = warp; i < (K_DIM / 16) * (BV / 16); i += WARPS) {
+#if STATE_REGS
+        // (written as an operand for the next chunk right away: Se is read in B only)
+#pragma unroll
+        for (int u = 0; u < S_PER_WARP; u++) {
+            const int i = warp + WARPS * u;
+            if (S_TILES % WARPS == 0 || i < S_TILES) {
+                const int tr = i / (BV / 16);
+                const int tc = i % (BV / 16);
+#pragma unroll
+                for (int x = 0; x < st[u].num_elements; x++) {
+                    st[u].x[x] *= decay;
+                }
+                tile_mma<false, true>(st[u], Xc + tr * 16, LDK, Ue + tc * 16, LDB, CH);
+                if (first + CH < len) {
+                    put_operand(Se + tr * 16 * LDB + tc * 16, st[u], stage, lane);
+                }
+            }
+        }
+#else
+        for (int i = warp; i < S_TILES; i += WARPS) {
             const int tr = i / (BV / 16);
             const int tc = i % (BV / 16);
             acc_t acc;
@@ -609,6 +723,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
             tile_mma<false, true>(acc, Xc + tr * 16, LDK, Ue + tc * 16, LDB, CH);
             wmma::store_matrix_sync(Sf + tr * 16 * LDS + tc * 16, acc, LDS, wmma::mem_row_major);
         }
+#endif
         __syncthreads();
         prevRow0 = row0;
         prevCn = cn;
@@ -619,9 +734,28 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         *reinterpret_cast<float4*>(outHead + (prevRow0 + t) * vStride + c) =
                 *reinterpret_cast<const float4*>(Fo + t * LDS + c);
     }
+#if STATE_REGS
+#pragma unroll
+    for (int u = 0; u < S_PER_WARP; u++) {
+        const int i = warp + WARPS * u;
+        if (S_TILES % WARPS == 0 || i < S_TILES) {
+            const int tr = i / (BV / 16);
+            const int tc = i % (BV / 16);
+            const int r = lane / 2;
+            const int c = (lane % 2) * 8;
+            wmma::store_matrix_sync(stage, st[u], LDT, wmma::mem_row_major);
+            __syncwarp();
+            state_t* dst = Sg + (size_t)(tr * 16 + r) * V + tc * 16 + c;
+            state_st4(dst, *reinterpret_cast<const float4*>(stage + r * LDT + c));
+            state_st4(dst + 4, *reinterpret_cast<const float4*>(stage + r * LDT + c + 4));
+            __syncwarp();
+        }
+    }
+#else
     for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
         state_st4(Sg + (size_t)e * V + c, *reinterpret_cast<const float4*>(Sf + e * LDS + c));
     }
+#endif
 }

@@ -49,28 +49,53 @@ class CudaChunkedGatedDeltaRuleTest {
         }
     }
 
-    /** The tensor-core recurrence with 16 and 32 value columns a block, against the reference. */
+    /**
+     * The tensor-core recurrence with 16 and 32 value columns a block, in its chosen layout, with the state
+     * in shared memory and Kt sharing -W's buffer, and with the state in registers at one block a
+     * multiprocessor (Kt in its own buffer where it fits), against the reference.
+     */
     @ParameterizedTest
     @EnumSource(value = ChunkPrecision.class, names = {"TF32X3", "BF16"})
     void everyTileWidthGivesTheReferenceResults(ChunkPrecision p) {
         for (DeltaRuleShape shape : new DeltaRuleShape[] {new DeltaRuleShape(2, 4, 64, 128),
             new DeltaRuleShape(1, 2, 256, 128)}) {
             for (int tile : new int[] {16, 32}) {
+                for (String[] layout : new String[][] {{}, {"-DSTATE_REGS=0", "-DKT_BUFFER=0", "-DMIN_BLOCKS=1"},
+                    {"-DSTATE_REGS=1", "-DMIN_BLOCKS=1"}}) {
                 try (CudaDevice d = new CudaDevice(0); CudaChunkedGatedDeltaRule chunk =
-                        new CudaChunkedGatedDeltaRule(d, shape, p, StatePrecision.FP32, tile)) {
+                        new CudaChunkedGatedDeltaRule(d, shape, p, StatePrecision.FP32, tile, layout)) {
                     for (int[] lengths : new int[][] {{1, 31, 64, 0, 17}, {1, 31, 64, 65, 200, 0, 129}}) {
                         CudaStepHarness h = new CudaStepHarness(shape, lengths, 11 + tile);
                         float[][] ref = h.reference();
                         float[][] got = h.gpuChunked(d, chunk);
-                        String what = p.label() + " " + shape + " tile " + tile + " runs " + Arrays.toString(lengths);
+                        String what = p.label() + " " + shape + " tile " + tile + " " + Arrays.toString(layout)
+                                + " runs " + Arrays.toString(lengths);
                         System.out.printf("%s: o %.2e, states %.2e%n", what, RelativeError.of(got[0], ref[0]).value(),
                                 RelativeError.of(got[1], ref[1]).value());
                         assertClose(what + " o", got[0], ref[0], tolerance(p));
                         assertClose(what + " state pool", got[1], ref[1], tolerance(p));
                     }
                 }
+                }
             }
         }
+    }
+
+    /** The state between chunks in registers or in shared memory: the same products in the same order. */
+    @ParameterizedTest
+    @EnumSource(value = ChunkPrecision.class, names = {"TF32X3", "BF16"})
+    void stateInRegistersOrInSharedMemoryGivesBitwiseTheSameResults(ChunkPrecision p) {
+        DeltaRuleShape shape = new DeltaRuleShape(2, 2, 128, 128);
+        int[] lengths = {1, 64, 65, 200, 0, 129};
+        float[][][] got = new float[2][][];
+        for (int regs = 0; regs < 2; regs++) {
+            try (CudaDevice d = new CudaDevice(0); CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d,
+                    shape, p, StatePrecision.FP32, 32, "-DSTATE_REGS=" + regs, "-DMIN_BLOCKS=1")) {
+                got[regs] = new CudaStepHarness(shape, lengths, 5).gpuChunked(d, chunk);
+            }
+        }
+        assertThat(got[1][0]).as("o").containsExactly(got[0][0]);
+        assertThat(got[1][1]).as("state pool").containsExactly(got[0][1]);
     }
 
     /** Every FLA op fixture the kernel's shapes cover; FLA's own chunk kernel lands ~1.5e-3 (fp32) from them. */

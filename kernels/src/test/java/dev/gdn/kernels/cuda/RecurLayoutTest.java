@@ -1,0 +1,55 @@
+package dev.gdn.kernels.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gdn.kernels.cuda.CudaChunkedGatedDeltaRule.RecurLayout;
+import org.junit.jupiter.api.Test;
+
+/** How the tensor-core recurrence is laid out on an sm_90 multiprocessor (228 KiB of shared memory); no GPU. */
+class RecurLayoutTest {
+    private static final int SM90 = 228 * 1024;
+
+    @Test
+    void bf16HeadsOf128KeysKeepTheStateInSharedMemoryAtTwoBlocksAMultiprocessor() {
+        RecurLayout l = RecurLayout.choose(128, ChunkPrecision.BF16, 32, SM90);
+        assertThat(l.stateInRegisters()).isFalse();
+        assertThat(l.ktBuffer()).isTrue();
+        assertThat(l.minBlocks()).isEqualTo(2);
+        assertThat(2 * (l.sharedBytes() + 1024)).isLessThanOrEqualTo(SM90);
+        assertThat(l.options()).containsExactly("-DSTATE_REGS=0", "-DKT_BUFFER=1", "-DMIN_BLOCKS=2");
+    }
+
+    @Test
+    void bf16HeadsOf256KeysMoveTheStateToRegistersAndGiveUpKtsBufferToKeepTwoBlocks() {
+        RecurLayout l = RecurLayout.choose(256, ChunkPrecision.BF16, 32, SM90);
+        assertThat(l.stateInRegisters()).isTrue();
+        assertThat(l.ktBuffer()).isFalse();
+        assertThat(l.minBlocks()).isEqualTo(2);
+        assertThat(2 * (l.sharedBytes() + 1024)).isLessThanOrEqualTo(SM90);
+        assertThat(2 * (CudaChunkedGatedDeltaRule.recurShared(256, ChunkPrecision.BF16, 32, false, false) + 1024))
+                .as("the fp32 state in shared memory would not fit twice").isGreaterThan(SM90);
+    }
+
+    @Test
+    void threeTf32OperandsAreTooLargeForTwoBlocks() {
+        RecurLayout l = RecurLayout.choose(256, ChunkPrecision.TF32X3, 32, SM90);
+        assertThat(l.minBlocks()).isEqualTo(1);
+        assertThat(l.stateInRegisters()).isFalse();
+        assertThat(l.ktBuffer()).as("three fp32 [64, 264] buffers exceed one block's 220 KiB too").isFalse();
+        assertThat(l.sharedBytes()).isGreaterThan(SM90 / 2);
+    }
+
+    @Test
+    void tuningDefinitionsOverrideTheChoice() {
+        RecurLayout l = RecurLayout.choose(128, ChunkPrecision.BF16, 32, SM90, "-DSTATE_REGS=1", "-DKT_BUFFER=0",
+                "-DMIN_BLOCKS=1");
+        assertThat(l.stateInRegisters()).isTrue();
+        assertThat(l.ktBuffer()).isFalse();
+        assertThat(l.minBlocks()).isEqualTo(1);
+        assertThat(l.sharedBytes()).isLessThan(RecurLayout.choose(128, ChunkPrecision.BF16, 32, SM90).sharedBytes());
+        assertThat(RecurLayout.choose(256, ChunkPrecision.BF16, 32, SM90, "-DSTATE_REGS=0", "-DMIN_BLOCKS=1").ktBuffer())
+                .as("Kt's buffer where one block has room for it").isTrue();
+        assertThat(RecurLayout.decides("-DSTATE_REGS=1")).isTrue();
+        assertThat(RecurLayout.decides("-DMMA_UNROLL=4")).isFalse();
+    }
+}
