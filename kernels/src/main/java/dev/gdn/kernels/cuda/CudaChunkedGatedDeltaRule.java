@@ -94,9 +94,10 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             }
             String[] opts = java.util.stream.Stream.of(java.util.stream.Stream.of("-DK_DIM=" + k,
                     "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + tile,
-                    CudaDevice.includeOption()), java.util.Arrays.stream(layout.options()),
-                    java.util.Arrays.stream(state.options()),
-                    java.util.Arrays.stream(defines).filter(d -> !RecurLayout.decides(d)))
+                    CudaDevice.includeOption(), "-DPREPARE_BLOCKS=" + prepareBlocks(k, precision,
+                            device.sharedPerMultiprocessor(), defines)), java.util.Arrays.stream(layout.options()),
+                    java.util.Arrays.stream(state.options()), java.util.Arrays.stream(defines)
+                            .filter(d -> !RecurLayout.decides(d) && !d.startsWith(PREPARE_BLOCKS)))
                     .flatMap(x -> x).toArray(String[]::new);
             this.prepare = device.function(src, "gdr_chunk_prepare", opts);
             this.function = device.function(src, "gdr_chunk_recur", opts);
@@ -171,6 +172,21 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     /** Rows padded by 8 elements, as the kernel lays them out. */
     private static int padded(int width) {
         return width + 8;
+    }
+
+    private static final String PREPARE_BLOCKS = "-DPREPARE_BLOCKS=";
+
+    /**
+     * Resident blocks of the preparation a multiprocessor its registers are capped for: as many as their
+     * shared memory allows, at most three ({@code -DPREPARE_BLOCKS=} among the definitions overrides).
+     */
+    static int prepareBlocks(int k, ChunkPrecision p, int sharedPerSm, String... defines) {
+        for (String d : defines) {
+            if (d.startsWith(PREPARE_BLOCKS)) {
+                return Integer.parseInt(d.substring(PREPARE_BLOCKS.length()));
+            }
+        }
+        return Math.max(1, Math.min(3, sharedPerSm / (prepareShared(k, p) + 1024)));
     }
 
     /** Five fp32 {@code [C]}; K, Q {@code [C, K]}; two fp32 {@code [C, C]}. See the kernel. */

@@ -25,8 +25,10 @@
 // Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16 or 32), KT_BUFFER (1: Kt has a
 // buffer of its own and arrives with the chunk's other operands; 0: it follows -W into the same one),
 // STATE_REGS (where the recurrence keeps the state between chunks, see there), MIN_BLOCKS (resident
-// blocks a multiprocessor the recurrence's registers are capped for; 1 by default), MMA_UNROLL (k-steps
-// of a tile product unrolled; all by default). The host picks the layout (RecurLayout).
+// blocks a multiprocessor the recurrence's registers are capped for; 1 by default), PREPARE_BLOCKS (the
+// same for gdr_chunk_prepare), KQ_LOADS (16-byte loads of K and of Q a thread has in flight in
+// gdr_chunk_prepare; 4 by default), MMA_UNROLL (k-steps of a tile product unrolled; all by default). The
+// host picks the layout (RecurLayout).
 
 #include <mma.h>
 #include <cuda_bf16.h>
@@ -50,6 +52,12 @@ constexpr int kMmaUnroll = MMA_UNROLL;
 #endif
 #ifndef MIN_BLOCKS
 #define MIN_BLOCKS 1
+#endif
+#ifndef PREPARE_BLOCKS
+#define PREPARE_BLOCKS 1
+#endif
+#ifndef KQ_LOADS
+#define KQ_LOADS 4
 #endif
 #define CH 64
 #define THREADS 256
@@ -195,37 +203,68 @@ __device__ __forceinline__ void async_rows(elem* dst, int ld, const elem* src, s
     }
 }
 
-// Loads rows [0, cn) of COLS fp32 columns (row t at src + t * stride), eight 16-byte loads in flight a
-// thread, into dst [C][ld] as elem (times mul[t] when mul is given; rows past cn as zeros). When copy is
-// given, also writes rows [0, cn) times copyMul[t] to copy + t * copyStride.
-template <int COLS>
-__device__ __forceinline__ void stage_rows(elem* dst, int ld, const float* __restrict__ src, size_t stride, int cn,
-                                           const float* mul, elem* __restrict__ copy, size_t copyStride,
-                                           const float* copyMul, int tid)
+// Rows [0, cn) of COLS fp32 columns (row t at src + t * stride) go into shared memory in batches of
+// BATCH 16-byte loads a thread: load_batch loads batch b0 (rows past cn as zeros) into registers,
+// store_batch writes it into dst [C][ld] as elem and rows [0, cn) of it, times copyMul[t], to
+// copy + t * copyStride.
+template <int COLS, int BATCH>
+__device__ __forceinline__ void load_batch(float4 (&x)[BATCH], const float* __restrict__ src, size_t stride, int cn,
+                                           int b0, int tid)
 {
     constexpr int PER = COLS / 4;
-    constexpr int ITER = CH * PER / THREADS;
-    constexpr int BATCH = ITER < 8 ? ITER : 8;
-    static_assert(ITER * THREADS == CH * PER && ITER % BATCH == 0, "rows must split evenly over the threads");
-    for (int b0 = 0; b0 < ITER; b0 += BATCH) {
-        float4 x[BATCH];
 #pragma unroll
-        for (int u = 0; u < BATCH; u++) {
-            const int i = tid + (b0 + u) * THREADS;
-            const int t = i / PER;
-            const int c = (i % PER) * 4;
-            x[u] = t < cn ? __ldg(reinterpret_cast<const float4*>(src + t * stride + c)) : make_float4(0.f, 0.f, 0.f, 0.f);
-        }
+    for (int u = 0; u < BATCH; u++) {
+        const int i = tid + (b0 + u) * THREADS;
+        const int t = i / PER;
+        const int c = (i % PER) * 4;
+        x[u] = t < cn ? __ldg(reinterpret_cast<const float4*>(src + t * stride + c)) : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+}
+
+template <int COLS, int BATCH>
+__device__ __forceinline__ void store_batch(const float4 (&x)[BATCH], elem* dst, int ld, int cn,
+                                            elem* __restrict__ copy, size_t copyStride, const float* copyMul, int b0,
+                                            int tid)
+{
+    constexpr int PER = COLS / 4;
 #pragma unroll
-        for (int u = 0; u < BATCH; u++) {
-            const int i = tid + (b0 + u) * THREADS;
-            const int t = i / PER;
-            const int c = (i % PER) * 4;
-            st_elem4(dst + t * ld + c, mul != nullptr ? scale4(x[u], mul[t]) : x[u]);
-            if (copy != nullptr && t < cn) {
-                st_elem4(copy + t * copyStride + c, scale4(x[u], copyMul[t]));
-            }
+    for (int u = 0; u < BATCH; u++) {
+        const int i = tid + (b0 + u) * THREADS;
+        const int t = i / PER;
+        const int c = (i % PER) * 4;
+        st_elem4(dst + t * ld + c, x[u]);
+        if (t < cn) {
+            st_elem4(copy + t * copyStride + c, scale4(x[u], copyMul[t]));
         }
+    }
+}
+
+// Rows [0, cn) of 64 fp32 columns in registers, four 16-byte loads a thread (rows past cn as zeros):
+// loaded a phase before they are needed, so that their latency hides behind that phase.
+struct Rows64 {
+    float4 x[CH * 16 / THREADS];
+};
+
+__device__ __forceinline__ void load_rows64(Rows64& b, const float* __restrict__ src, size_t stride, int cn, int tid)
+{
+#pragma unroll
+    for (int u = 0; u < CH * 16 / THREADS; u++) {
+        const int i = tid + u * THREADS;
+        const int t = i / 16;
+        const int c = (i % 16) * 4;
+        b.x[u] = t < cn ? __ldg(reinterpret_cast<const float4*>(src + t * stride + c)) : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+}
+
+// Writes the rows of b, times mul[t], into dst [C][ld] as elem.
+__device__ __forceinline__ void put_rows64(elem* dst, int ld, const Rows64& b, const float* mul, int tid)
+{
+#pragma unroll
+    for (int u = 0; u < CH * 16 / THREADS; u++) {
+        const int i = tid + u * THREADS;
+        const int t = i / 16;
+        const int c = (i % 16) * 4;
+        st_elem4(dst + t * ld + c, scale4(b.x[u], mul[t]));
     }
 }
 
@@ -257,7 +296,7 @@ __device__ __forceinline__ void lower_tile(int i, int& tr, int& tc)
 // Ke [C][LDK]; Qe [C][LDK]; two fp32 [C][LDF] (K K^T -> A; Q K^T -> M, later T). Once the products are
 // done, T as an operand, a block of V and fp32 staging take Qe's place and, where they need it, A's
 // (never T's: Te fits in Qe).
-extern "C" __global__ void __launch_bounds__(THREADS)
+extern "C" __global__ void __launch_bounds__(THREADS, PREPARE_BLOCKS)
 gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalised
                   const float* __restrict__ k,     // [rows, H, K], L2-normalised
                   const float* __restrict__ v,     // [rows, HV, V]
@@ -301,6 +340,19 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     const size_t row0 = (size_t)offsets[n] + first;
     const int cn = min(CH, len - first);
 
+    // the first batch of K and Q rows on their way while the decays are scanned
+    constexpr int KQ_ITER = CH * (K_DIM / 4) / THREADS;
+    constexpr int KQ_BATCH = KQ_ITER < KQ_LOADS ? KQ_ITER : KQ_LOADS;
+    static_assert(KQ_ITER * THREADS == CH * (K_DIM / 4) && KQ_ITER % KQ_BATCH == 0, "rows must split evenly");
+    const size_t qkStride = (size_t)H * K_DIM;
+    const size_t outStride = (size_t)HV * K_DIM;
+    const float* kRows = k + (row0 * H + h) * K_DIM;
+    const float* qRows = q + (row0 * H + h) * K_DIM;
+    float4 xk[KQ_BATCH];
+    float4 xq[KQ_BATCH];
+    load_batch<K_DIM, KQ_BATCH>(xk, kRows, qkStride, cn, 0, tid);
+    load_batch<K_DIM, KQ_BATCH>(xq, qRows, qkStride, cn, 0, tid);
+
     // cumulative log-decay by a fixed-order scan, the gates and the row factors
     if (tid < CH) {
         float gt = tid < cn ? g[(row0 + tid) * HV + j] : 0.f;
@@ -331,12 +383,16 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     __syncthreads();
 
     // K and Q into shared memory; Kt and Qg out
-    const size_t qkStride = (size_t)H * K_DIM;
-    const size_t outStride = (size_t)HV * K_DIM;
-    stage_rows<K_DIM>(Ke, LDK, k + (row0 * H + h) * K_DIM, qkStride, cn, nullptr, kOut + (row0 * HV + j) * K_DIM,
-                      outStride, kmul, tid);
-    stage_rows<K_DIM>(Qe, LDK, q + (row0 * H + h) * K_DIM, qkStride, cn, nullptr, qOut + (row0 * HV + j) * K_DIM,
-                      outStride, qmul, tid);
+    for (int b0 = 0;;) {
+        store_batch<K_DIM, KQ_BATCH>(xk, Ke, LDK, cn, kOut + (row0 * HV + j) * K_DIM, outStride, kmul, b0, tid);
+        store_batch<K_DIM, KQ_BATCH>(xq, Qe, LDK, cn, qOut + (row0 * HV + j) * K_DIM, outStride, qmul, b0, tid);
+        b0 += KQ_BATCH;
+        if (b0 >= KQ_ITER) {
+            break;
+        }
+        load_batch<K_DIM, KQ_BATCH>(xk, kRows, qkStride, cn, b0, tid);
+        load_batch<K_DIM, KQ_BATCH>(xq, qRows, qkStride, cn, b0, tid);
+    }
     __syncthreads();
 
     // K K^T and Q K^T, lower-triangle tiles only (10 each)
@@ -350,6 +406,12 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
         wmma::store_matrix_sync((i < 10 ? Fa : Fm) + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
     }
     __syncthreads();
+
+    // the first 64 columns of V on their way (needed after the inverse)
+    const float* vRows = v + (row0 * HV + j) * V;
+    const size_t vStride = (size_t)HV * V;
+    Rows64 vNext;
+    load_rows64(vNext, vRows, vStride, cn, tid);
 
     // A = beta_t Gam_ts kk (s < t), M = scale Gam_ts qk (s <= t), written out; four entries a thread
     for (int i = tid; i < CH * CH / 4; i += THREADS) {
@@ -457,10 +519,13 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
         __syncthreads();
     }
 
-    // U = T (diag(beta) V), 64 columns at a time
+    // U = T (diag(beta) V), 64 columns at a time, the next block of V loading while this one is multiplied
     for (int c0 = 0; c0 < V; c0 += 64) {
-        stage_rows<64>(Ve, LD64, v + (row0 * HV + j) * V + c0, (size_t)HV * V, cn, bet, nullptr, 0, nullptr, tid);
+        put_rows64(Ve, LD64, vNext, bet, tid);
         __syncthreads();
+        if (c0 + 64 < V) {
+            load_rows64(vNext, vRows + c0 + 64, vStride, cn, tid);
+        }
         for (int i = warp; i < 16; i += WARPS) {
             const int tr = i / 4;
             const int tc = i % 4;
@@ -470,7 +535,7 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
             wmma::store_matrix_sync(Fo + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
         }
         __syncthreads();
-        store_rows64(uOut + (row0 * HV + j) * V + c0, (size_t)HV * V, Fo, cn, 1.f, tid);
+        store_rows64(uOut + (row0 * HV + j) * V + c0, vStride, Fo, cn, 1.f, tid);
         __syncthreads();
     }
 }

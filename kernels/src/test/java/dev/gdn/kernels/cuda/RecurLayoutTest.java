@@ -52,4 +52,13 @@ class RecurLayoutTest {
         assertThat(RecurLayout.decides("-DSTATE_REGS=1")).isTrue();
         assertThat(RecurLayout.decides("-DMMA_UNROLL=4")).isFalse();
     }
+
+    @Test
+    void thePreparationCapsItsRegistersForAsManyBlocksAsItsSharedMemoryAllowsUpToThree() {
+        assertThat(CudaChunkedGatedDeltaRule.prepareBlocks(128, ChunkPrecision.BF16, SM90)).isEqualTo(3);
+        assertThat(CudaChunkedGatedDeltaRule.prepareBlocks(256, ChunkPrecision.BF16, SM90)).isEqualTo(2);
+        assertThat(CudaChunkedGatedDeltaRule.prepareBlocks(256, ChunkPrecision.TF32X3, SM90)).isEqualTo(1);
+        assertThat(CudaChunkedGatedDeltaRule.prepareBlocks(128, ChunkPrecision.BF16, SM90, "-DPREPARE_BLOCKS=2"))
+                .isEqualTo(2);
+    }
 }
