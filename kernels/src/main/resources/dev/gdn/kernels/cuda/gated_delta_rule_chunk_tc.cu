@@ -552,7 +552,9 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
 #define STATE_REGS 1
 #endif
 constexpr int S_TILES = (K_DIM / 16) * (BV / 16);
+#if STATE_REGS
 constexpr int S_PER_WARP = (S_TILES + WARPS - 1) / WARPS;
+#endif
 #define LDT 16 // fp32 staging tile [16][LDT], one a warp
 #define FO_FLOATS (CH * LDS > WARPS * 16 * LDT ? CH * LDS : WARPS * 16 * LDT)
 
@@ -570,6 +572,35 @@ __device__ __forceinline__ void put_operand(elem* se, const acc_t& acc, float* s
 #else
     wmma::store_matrix_sync(se, acc, LDB, wmma::mem_row_major);
 #endif
+}
+
+// Starts loading the chunk of cn rows at row0 into shared memory: -W into Xa, Qg into Xb, this block's
+// columns of U into Ue, M into Me, and (with KT_BUFFER) Kt into Xc.
+__device__ __forceinline__ void load_chunk(elem* Xa, elem* Xb, elem* Xc, elem* Ue, elem* Me,
+                                           const elem* __restrict__ wIn, const elem* __restrict__ qIn,
+                                           const elem* __restrict__ kIn, const elem* __restrict__ uIn,
+                                           const elem* __restrict__ mIn, size_t row0, int cn, int j, int HV, int V,
+                                           int c0, int tid)
+{
+    const size_t kStride = (size_t)HV * K_DIM;
+    async_rows<K_DIM>(Xa, LDK, wIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+    async_rows<K_DIM>(Xb, LDK, qIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+    async_rows<BV>(Ue, LDB, uIn + (row0 * HV + j) * V + c0, (size_t)HV * V, cn, tid);
+    async_rows<CH>(Me, LDC, mIn + (row0 * HV + j) * CH, (size_t)HV * CH, cn, tid);
+#if KT_BUFFER
+    async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+#endif
+}
+
+// Writes rows [0, cn) of the staged output Fo [C][LDS] to outHead + (row0 + t) * vStride.
+__device__ __forceinline__ void write_outputs(float* outHead, size_t vStride, const float* Fo, size_t row0, int cn,
+                                              int tid)
+{
+    for (int i = tid; i < cn * (BV / 4); i += THREADS) {
+        const int t = i / (BV / 4);
+        const int c = (i % (BV / 4)) * 4;
+        *reinterpret_cast<float4*>(outHead + (row0 + t) * vStride + c) = *reinterpret_cast<const float4*>(Fo + t * LDS + c);
+    }
 }
 
 // Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS] (STATE_REGS 0 only); Se [K][LDB] (with
@@ -619,30 +650,21 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     const int c0 = blockIdx.x * BV;
     const int tid = threadIdx.x;
     const int warp = tid / 32;
-    const int lane = tid % 32;
     const int len = offsets[n + 1] - offsets[n];
     if (len < minTokens || len == 0) {
         return;
     }
     state_t* Sg = pool + ((size_t)slots[n] * HV + j) * (size_t)K_DIM * V + c0;
-    const size_t kStride = (size_t)HV * K_DIM;
     const size_t vStride = (size_t)HV * V;
     float* outHead = out + (size_t)j * V + c0; // row r of this block's columns: outHead + r * vStride
 
     // A (first chunk): its operands on their way while S is read in
-    const size_t first0 = offsets[n];
-    const int cn0 = min(CH, len);
-    async_rows<K_DIM>(Xa, LDK, wIn + (first0 * HV + j) * K_DIM, kStride, cn0, tid);
-    async_rows<K_DIM>(Xb, LDK, qIn + (first0 * HV + j) * K_DIM, kStride, cn0, tid);
-    async_rows<BV>(Ue, LDB, uIn + (first0 * HV + j) * V + c0, vStride, cn0, tid);
-    async_rows<CH>(Me, LDC, mIn + (first0 * HV + j) * CH, (size_t)HV * CH, cn0, tid);
-#if KT_BUFFER
-    async_rows<K_DIM>(Xc, LDK, kIn + (first0 * HV + j) * K_DIM, kStride, cn0, tid);
-#endif
+    load_chunk(Xa, Xb, Xc, Ue, Me, wIn, qIn, kIn, uIn, mIn, offsets[n], min(CH, len), j, HV, V, c0, tid);
 
 #if STATE_REGS
     // this warp's tiles of S from the pool (every load in flight at once): as operands into Se, as
     // accumulators through the warp's staging tile in Fo
+    const int lane = tid % 32;
     acc_t st[S_PER_WARP];
     {
         const int r = lane / 2;
@@ -701,20 +723,9 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         // A: the chunk's -W, Qg, U and M on their way (the first chunk's already are); the previous
         // chunk's outputs written
         if (first > 0) {
-            async_rows<K_DIM>(Xa, LDK, wIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
-            async_rows<K_DIM>(Xb, LDK, qIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
-            async_rows<BV>(Ue, LDB, uIn + (row0 * HV + j) * V + c0, vStride, cn, tid);
-            async_rows<CH>(Me, LDC, mIn + (row0 * HV + j) * CH, (size_t)HV * CH, cn, tid);
-#if KT_BUFFER
-            async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
-#endif
+            load_chunk(Xa, Xb, Xc, Ue, Me, wIn, qIn, kIn, uIn, mIn, row0, cn, j, HV, V, c0, tid);
         }
-        for (int i = tid; i < prevCn * (BV / 4); i += THREADS) {
-            const int t = i / (BV / 4);
-            const int c = (i % (BV / 4)) * 4;
-            *reinterpret_cast<float4*>(outHead + (prevRow0 + t) * vStride + c) =
-                    *reinterpret_cast<const float4*>(Fo + t * LDS + c);
-        }
+        write_outputs(outHead, vStride, Fo, prevRow0, prevCn, tid);
 #if !STATE_REGS && PREC_BF16
         for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
             const int e = i / (BV / 4);
@@ -740,7 +751,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
 
         // C: Vn = U - W S0 in place of U (Kt on its way into Xa unless it came with the rest)
 #if !KT_BUFFER
-        async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+        async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, (size_t)HV * K_DIM, cn, tid);
 #endif
         for (int i = tid; i < CH * BV; i += THREADS) {
             const int t = i / BV;
@@ -793,12 +804,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         prevRow0 = row0;
         prevCn = cn;
     }
-    for (int i = tid; i < prevCn * (BV / 4); i += THREADS) {
-        const int t = i / (BV / 4);
-        const int c = (i % (BV / 4)) * 4;
-        *reinterpret_cast<float4*>(outHead + (prevRow0 + t) * vStride + c) =
-                *reinterpret_cast<const float4*>(Fo + t * LDS + c);
-    }
+    write_outputs(outHead, vStride, Fo, prevRow0, prevCn, tid);
 #if STATE_REGS
 #pragma unroll
     for (int u = 0; u < S_PER_WARP; u++) {
