@@ -558,6 +558,29 @@ constexpr int S_PER_WARP = (S_TILES + WARPS - 1) / WARPS;
 #define LDT 16 // fp32 staging tile [16][LDT], one a warp
 #define FO_FLOATS (CH * LDS > WARPS * 16 * LDT ? CH * LDS : WARPS * 16 * LDT)
 
+#if STATE_REGS
+// Tile u of this warp's share of S ([K, BV] in 16 x 16 tiles, row-major over tiles, tile i in warp
+// i % WARPS) at tile row tr and column tc; false where the warp has fewer tiles.
+__device__ __forceinline__ bool own_tile(int warp, int u, int& tr, int& tc)
+{
+    const int i = warp + WARPS * u;
+    tr = i / (BV / 16);
+    tc = i % (BV / 16);
+    return S_TILES % WARPS == 0 || i < S_TILES;
+}
+#endif
+
+// State tile (tr, tc) one chunk on: acc = e^gam_last acc + (Kt^T Vn)(tr, tc), Kt in xc [C][LDK], Vn in
+// ue [C][LDB]. Both layouts advance the state through here.
+__device__ __forceinline__ void advance_tile(acc_t& acc, float decay, const elem* xc, const elem* ue, int tr, int tc)
+{
+#pragma unroll
+    for (int x = 0; x < acc.num_elements; x++) {
+        acc.x[x] *= decay;
+    }
+    tile_mma<false, true>(acc, xc + tr * 16, LDK, ue + tc * 16, LDB, CH);
+}
+
 // Writes this warp's state tile (16 x 16 fp32) into Se as an operand.
 __device__ __forceinline__ void put_operand(elem* se, const acc_t& acc, float* stage, int lane)
 {
@@ -672,9 +695,9 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         float4 x[S_PER_WARP][2];
 #pragma unroll
         for (int u = 0; u < S_PER_WARP; u++) {
-            const int i = warp + WARPS * u;
-            if (S_TILES % WARPS == 0 || i < S_TILES) {
-                const state_t* src = Sg + (size_t)((i / (BV / 16)) * 16 + r) * V + (i % (BV / 16)) * 16 + c;
+            int tr, tc;
+            if (own_tile(warp, u, tr, tc)) {
+                const state_t* src = Sg + (size_t)(tr * 16 + r) * V + tc * 16 + c;
                 x[u][0] = state_ld4(src);
                 x[u][1] = state_ld4(src + 4);
             }
@@ -682,9 +705,9 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         float* stage = Fo + warp * 16 * LDT;
 #pragma unroll
         for (int u = 0; u < S_PER_WARP; u++) {
-            const int i = warp + WARPS * u;
-            if (S_TILES % WARPS == 0 || i < S_TILES) {
-                elem* se = Se + ((i / (BV / 16)) * 16 + r) * LDB + (i % (BV / 16)) * 16 + c;
+            int tr, tc;
+            if (own_tile(warp, u, tr, tc)) {
+                elem* se = Se + (tr * 16 + r) * LDB + tc * 16 + c;
                 st_elem4(se, x[u][0]);
                 st_elem4(se + 4, x[u][1]);
                 *reinterpret_cast<float4*>(stage + r * LDT + c) = x[u][0];
@@ -772,15 +795,9 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         // (written as an operand for the next chunk right away: Se is read in B only)
 #pragma unroll
         for (int u = 0; u < S_PER_WARP; u++) {
-            const int i = warp + WARPS * u;
-            if (S_TILES % WARPS == 0 || i < S_TILES) {
-                const int tr = i / (BV / 16);
-                const int tc = i % (BV / 16);
-#pragma unroll
-                for (int x = 0; x < st[u].num_elements; x++) {
-                    st[u].x[x] *= decay;
-                }
-                tile_mma<false, true>(st[u], Xc + tr * 16, LDK, Ue + tc * 16, LDB, CH);
+            int tr, tc;
+            if (own_tile(warp, u, tr, tc)) {
+                advance_tile(st[u], decay, Xc, Ue, tr, tc);
                 if (first + CH < len) {
                     put_operand(Se + tr * 16 * LDB + tc * 16, st[u], stage, lane);
                 }
@@ -792,11 +809,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
             const int tc = i % (BV / 16);
             acc_t acc;
             wmma::load_matrix_sync(acc, Sf + tr * 16 * LDS + tc * 16, LDS, wmma::mem_row_major);
-#pragma unroll
-            for (int x = 0; x < acc.num_elements; x++) {
-                acc.x[x] *= decay;
-            }
-            tile_mma<false, true>(acc, Xc + tr * 16, LDK, Ue + tc * 16, LDB, CH);
+            advance_tile(acc, decay, Xc, Ue, tr, tc);
             wmma::store_matrix_sync(Sf + tr * 16 * LDS + tc * 16, acc, LDS, wmma::mem_row_major);
         }
 #endif
@@ -808,10 +821,8 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
 #if STATE_REGS
 #pragma unroll
     for (int u = 0; u < S_PER_WARP; u++) {
-        const int i = warp + WARPS * u;
-        if (S_TILES % WARPS == 0 || i < S_TILES) {
-            const int tr = i / (BV / 16);
-            const int tc = i % (BV / 16);
+        int tr, tc;
+        if (own_tile(warp, u, tr, tc)) {
             const int r = lane / 2;
             const int c = (lane % 2) * 8;
             wmma::store_matrix_sync(stage, st[u], LDT, wmma::mem_row_major);
