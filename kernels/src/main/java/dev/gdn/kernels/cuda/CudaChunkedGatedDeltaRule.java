@@ -215,24 +215,31 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
      * How the tensor-core recurrence is laid out: the first of these that lets two blocks share a
      * multiprocessor (registers capped to match), so that one block's loads overlap the other's products:
      * the fp32 state in shared memory with Kt's own buffer, the state in registers with Kt's buffer, the
-     * state in registers with Kt sharing -W's; else one block with the state in shared memory. Compile
-     * definitions given for tuning ({@code -DSTATE_REGS=}, {@code -DKT_BUFFER=}, {@code -DMIN_BLOCKS=})
-     * override the choice.
+     * state in registers with Kt sharing -W's; else the first that fits one block: the state in shared
+     * memory with Kt's buffer, without it, then in registers with and without it. Compile definitions given
+     * for tuning ({@code -DSTATE_REGS=}, {@code -DKT_BUFFER=}, {@code -DMIN_BLOCKS=}) override the choice.
      */
     record RecurLayout(boolean stateInRegisters, boolean ktBuffer, int minBlocks, int sharedBytes) {
         /** Shared memory the driver reserves for each resident block. */
         private static final int RESERVED_PER_BLOCK = 1024;
+        /** {state in registers, Kt's own buffer} in the order tried for two blocks, then for one. */
+        private static final boolean[][] TWO_BLOCKS = {{false, true}, {true, true}, {true, false}};
+        private static final boolean[][] ONE_BLOCK = {{false, true}, {false, false}, {true, true}, {true, false}};
 
         static RecurLayout choose(int k, ChunkPrecision p, int tile, int sharedPerSm, String... defines) {
-            boolean regs = false;
-            boolean kt = recurShared(k, p, tile, true, false) <= MAX_SHARED;
+            boolean regs = true;
+            boolean kt = false;
             int blocks = 1;
-            for (boolean[] c : new boolean[][] {{false, true}, {true, true}, {true, false}}) {
-                if (fits(2, recurShared(k, p, tile, c[1], c[0]), sharedPerSm)) {
-                    regs = c[0];
-                    kt = c[1];
-                    blocks = 2;
-                    break;
+            search:
+            for (int b = 2; b >= 1; b--) {
+                for (boolean[] c : b == 2 ? TWO_BLOCKS : ONE_BLOCK) {
+                    int bytes = recurShared(k, p, tile, c[1], c[0]);
+                    if (bytes <= MAX_SHARED && fits(b, bytes, sharedPerSm)) {
+                        regs = c[0];
+                        kt = c[1];
+                        blocks = b;
+                        break search;
+                    }
                 }
             }
             Boolean ktGiven = null;

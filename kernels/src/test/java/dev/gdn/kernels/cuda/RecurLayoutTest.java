@@ -3,6 +3,7 @@ package dev.gdn.kernels.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gdn.kernels.cuda.CudaChunkedGatedDeltaRule.RecurLayout;
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import org.junit.jupiter.api.Test;
 
 /** How the tensor-core recurrence is laid out on an sm_90 multiprocessor (228 KiB of shared memory); no GPU. */
@@ -60,5 +61,29 @@ class RecurLayoutTest {
         assertThat(CudaChunkedGatedDeltaRule.prepareBlocks(256, ChunkPrecision.TF32X3, SM90)).isEqualTo(1);
         assertThat(CudaChunkedGatedDeltaRule.prepareBlocks(128, ChunkPrecision.BF16, SM90, "-DPREPARE_BLOCKS=2"))
                 .isEqualTo(2);
+    }
+
+    @Test
+    void everySupportedShapeGetsALayoutThatFitsOneBlock() {
+        int supported = 0;
+        for (ChunkPrecision p : new ChunkPrecision[] {ChunkPrecision.TF32X3, ChunkPrecision.BF16}) {
+            for (int tile : new int[] {16, 32}) {
+                for (int k = 64; k <= 1024; k += 64) {
+                    if (!CudaChunkedGatedDeltaRule.supports(new DeltaRuleShape(1, 1, k, 128), p, tile)) {
+                        continue;
+                    }
+                    supported++;
+                    RecurLayout l = RecurLayout.choose(k, p, tile, SM90);
+                    assertThat(l.sharedBytes()).as(p + " K=" + k + " tile " + tile + ": " + l)
+                            .isLessThanOrEqualTo(220 * 1024);
+                    assertThat(l.minBlocks() * (l.sharedBytes() + 1024)).as(p + " K=" + k + " tile " + tile)
+                            .isLessThanOrEqualTo(SM90);
+                }
+            }
+        }
+        assertThat(supported).as("shapes supported").isGreaterThan(8);
+        RecurLayout wide = RecurLayout.choose(512, ChunkPrecision.BF16, 32, SM90);
+        assertThat(wide.minBlocks()).isEqualTo(1);
+        assertThat(wide.stateInRegisters()).as("512 keys fit one block only with the state in registers").isTrue();
     }
 }
