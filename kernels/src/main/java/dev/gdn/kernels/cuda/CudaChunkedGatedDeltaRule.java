@@ -97,7 +97,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
                     CudaDevice.includeOption(), "-DPREPARE_BLOCKS=" + prepareBlocks(k, precision,
                             device.sharedPerMultiprocessor(), defines)), java.util.Arrays.stream(layout.options()),
                     java.util.Arrays.stream(state.options()), java.util.Arrays.stream(defines)
-                            .filter(d -> !RecurLayout.decides(d) && !d.startsWith(PREPARE_BLOCKS)))
+                            .filter(d -> !RecurLayout.decides(d) && !d.startsWith("-DPREPARE_BLOCKS=")))
                     .flatMap(x -> x).toArray(String[]::new);
             this.prepare = device.function(src, "gdr_chunk_prepare", opts);
             this.function = device.function(src, "gdr_chunk_recur", opts);
@@ -174,19 +174,24 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         return width + 8;
     }
 
-    private static final String PREPARE_BLOCKS = "-DPREPARE_BLOCKS=";
+    /** The value of {@code -DNAME=value} among compile definitions, if one is given. */
+    private static java.util.OptionalInt defined(String[] defines, String name) {
+        String prefix = "-D" + name + "=";
+        for (String d : defines) {
+            if (d.startsWith(prefix)) {
+                return java.util.OptionalInt.of(Integer.parseInt(d.substring(prefix.length())));
+            }
+        }
+        return java.util.OptionalInt.empty();
+    }
 
     /**
      * Resident blocks of the preparation a multiprocessor its registers are capped for: as many as their
      * shared memory allows, at most three ({@code -DPREPARE_BLOCKS=} among the definitions overrides).
      */
     static int prepareBlocks(int k, ChunkPrecision p, int sharedPerSm, String... defines) {
-        for (String d : defines) {
-            if (d.startsWith(PREPARE_BLOCKS)) {
-                return Integer.parseInt(d.substring(PREPARE_BLOCKS.length()));
-            }
-        }
-        return Math.max(1, Math.min(3, sharedPerSm / (prepareShared(k, p) + 1024)));
+        return defined(defines, "PREPARE_BLOCKS")
+                .orElse(Math.max(1, Math.min(3, sharedPerSm / (prepareShared(k, p) + 1024))));
     }
 
     /** Five fp32 {@code [C]}; K, Q {@code [C, K]}; two fp32 {@code [C, C]}. See the kernel. */
@@ -242,18 +247,11 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
                     }
                 }
             }
-            Boolean ktGiven = null;
-            for (String d : defines) {
-                if (d.startsWith("-DSTATE_REGS=")) {
-                    regs = !d.endsWith("=0");
-                } else if (d.startsWith("-DKT_BUFFER=")) {
-                    ktGiven = !d.endsWith("=0");
-                } else if (d.startsWith("-DMIN_BLOCKS=")) {
-                    blocks = Integer.parseInt(d.substring("-DMIN_BLOCKS=".length()));
-                }
-            }
-            if (ktGiven != null) {
-                kt = ktGiven;
+            java.util.OptionalInt ktGiven = defined(defines, "KT_BUFFER");
+            regs = defined(defines, "STATE_REGS").orElse(regs ? 1 : 0) != 0;
+            blocks = defined(defines, "MIN_BLOCKS").orElse(blocks);
+            if (ktGiven.isPresent()) {
+                kt = ktGiven.getAsInt() != 0;
             } else if (defines.length > 0) {
                 kt = fits(blocks, recurShared(k, p, tile, true, regs), sharedPerSm)
                         && recurShared(k, p, tile, true, regs) <= MAX_SHARED;
