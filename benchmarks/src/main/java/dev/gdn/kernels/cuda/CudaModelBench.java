@@ -130,8 +130,13 @@ public final class CudaModelBench {
                 }
                 long free = engine.device().memoryInfo()[0];
                 System.out.println("| precision | streams | tokens/stream | ms per call | tokens/s | state GB/s | % of copy |");
+                // -Dgdn.bench.rows=64x64,256x64: only those rows (streams x tokens), e.g. under a profiler
+                List<String> rowsOnly = List.of(System.getProperty("gdn.bench.rows", "").split(","));
                 for (int t : new int[] {1, 64}) {
                     for (int n : streamCounts) {
+                        if (!rowsOnly.get(0).isBlank() && !rowsOnly.contains(n + "x" + t)) {
+                            continue;
+                        }
                         if ((long) n * engine.memoryBytesPerStream() > free - (6L << 30)) {
                             System.out.printf(Locale.ROOT, "| %s | %d | %d | skipped: %.1f GiB of memories do not fit "
                                     + "next to the weights |%n", label, n, t,
@@ -152,7 +157,7 @@ public final class CudaModelBench {
                 }
                 // the engine contract the Flink operator uses: memories live on the host (keyed state) and
                 // are copied in and out around every bundle
-                for (int n : new int[] {8, 64}) {
+                for (int n : rowsOnly.get(0).isBlank() ? new int[] {8, 64} : new int[0]) {
                     double ms = timeHostMemories(gpu, n);
                     System.out.printf(Locale.ROOT, "| %s | %d | 1 | %.3f | %.0f | host memories copied in and out: "
                             + "%.1f GB/s of transfers |%n", label, n, ms, n / (ms * 1e-3),

@@ -114,32 +114,73 @@ __device__ __forceinline__ void split_tf32(F& f, F& lo)
 }
 #endif
 
+// A 16 x 16 operand fragment as the products use it: bf16, or fp32 split into two TF32 parts (3xTF32).
+template <typename F>
+struct Operand {
+    F f;
+#if !PREC_BF16
+    F lo;
+#endif
+    __device__ __forceinline__ void load(const elem* p, unsigned ld)
+    {
+        wmma::load_matrix_sync(f, p, ld);
+#if !PREC_BF16
+        split_tf32(f, lo);
+#endif
+    }
+};
+
+template <bool ROW>
+using OperandA = Operand<wmma::fragment<wmma::matrix_a, 16, 16, WK, frag_t, typename Lay<ROW>::T>>;
+template <bool ROW>
+using OperandB = Operand<wmma::fragment<wmma::matrix_b, 16, 16, WK, frag_t, typename Lay<ROW>::T>>;
+
+// acc += a b for loaded operands (3xTF32: lo parts first, the large product last)
+template <typename FA, typename FB>
+__device__ __forceinline__ void mma(acc_t& acc, const Operand<FA>& a, const Operand<FB>& b)
+{
+#if PREC_BF16
+    wmma::mma_sync(acc, a.f, b.f, acc);
+#else
+    wmma::mma_sync(acc, a.lo, b.f, acc);
+    wmma::mma_sync(acc, a.f, b.lo, acc);
+    wmma::mma_sync(acc, a.f, b.f, acc);
+#endif
+}
+
 // acc += A (16 x kd) B (kd x 16). A_ROW: A(r, c) = a[r * lda + c], else a[c * lda + r];
 // B_ROW: B(r, c) = b[r * ldb + c], else b[c * ldb + r].
 template <bool A_ROW, bool B_ROW>
 __device__ __forceinline__ void tile_mma(acc_t& acc, const elem* a, int lda, const elem* b, int ldb, int kd)
 {
-    typedef wmma::fragment<wmma::matrix_a, 16, 16, WK, frag_t, typename Lay<A_ROW>::T> fa_t;
-    typedef wmma::fragment<wmma::matrix_b, 16, 16, WK, frag_t, typename Lay<B_ROW>::T> fb_t;
 #ifdef MMA_UNROLL
 #pragma unroll kMmaUnroll
 #endif
     for (int kk = 0; kk < kd; kk += WK) {
-        fa_t fa;
-        fb_t fb;
-        wmma::load_matrix_sync(fa, A_ROW ? a + kk : a + (size_t)kk * lda, lda);
-        wmma::load_matrix_sync(fb, B_ROW ? b + (size_t)kk * ldb : b + kk, ldb);
-#if PREC_BF16
-        wmma::mma_sync(acc, fa, fb, acc);
-#else
-        fa_t fa_lo;
-        fb_t fb_lo;
-        split_tf32(fa, fa_lo);
-        split_tf32(fb, fb_lo);
-        wmma::mma_sync(acc, fa_lo, fb, acc);
-        wmma::mma_sync(acc, fa, fb_lo, acc);
-        wmma::mma_sync(acc, fa, fb, acc);
+        OperandA<A_ROW> fa;
+        OperandB<B_ROW> fb;
+        fa.load(A_ROW ? a + kk : a + (size_t)kk * lda, lda);
+        fb.load(B_ROW ? b + (size_t)kk * ldb : b + kk, ldb);
+        mma(acc, fa, fb);
+    }
+}
+
+// acc0 += A0 B and acc1 += A1 B (A0, A1 row-major 16 x kd with lda, B row-major kd x 16): each
+// fragment of B is read once for both; each sum in the same order as tile_mma's.
+__device__ __forceinline__ void tile_mma_shared_b(acc_t& acc0, const elem* a0, acc_t& acc1, const elem* a1, int lda,
+                                                  const elem* b, int ldb, int kd)
+{
+#ifdef MMA_UNROLL
+#pragma unroll kMmaUnroll
 #endif
+    for (int kk = 0; kk < kd; kk += WK) {
+        OperandB<true> fb;
+        fb.load(b + (size_t)kk * ldb, ldb);
+        OperandA<true> fa;
+        fa.load(a0 + kk, lda);
+        mma(acc0, fa, fb);
+        fa.load(a1 + kk, lda);
+        mma(acc1, fa, fb);
     }
 }
 
@@ -552,15 +593,21 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
 #define STATE_REGS 1
 #endif
 constexpr int S_TILES = (K_DIM / 16) * (BV / 16);
-#if STATE_REGS
 constexpr int S_PER_WARP = (S_TILES + WARPS - 1) / WARPS;
-#endif
 #define LDT 16 // fp32 staging tile [16][LDT], one a warp
 #define FO_FLOATS (CH * LDS > WARPS * 16 * LDT ? CH * LDS : WARPS * 16 * LDT)
+static_assert(WARPS % (BV / 16) == 0, "a warp's state tiles must share their column");
+#if !STATE_REGS
+// Tiles the state-in-shared-memory layout advances at once: all of a warp's with 3xTF32 operands; one at a
+// time with bf16 ones, which run two blocks a multiprocessor and whose registers would not hold more
+// (measured on an H200: the recurrence of 256 streams x 64 tokens, K = V = 128, takes 0.48 ms a tile at a
+// time against 0.57 ms all at once)
+constexpr int SMEM_GROUP = PREC_BF16 ? 1 : S_PER_WARP;
+#endif
 
-#if STATE_REGS
 // Tile u of this warp's share of S ([K, BV] in 16 x 16 tiles, row-major over tiles, tile i in warp
-// i % WARPS) at tile row tr and column tc; false where the warp has fewer tiles.
+// i % WARPS) at tile row tr and column tc; false where the warp has fewer tiles. A warp's tiles are all
+// in one column (tc = warp % (BV / 16)).
 __device__ __forceinline__ bool own_tile(int warp, int u, int& tr, int& tc)
 {
     const int i = warp + WARPS * u;
@@ -568,17 +615,50 @@ __device__ __forceinline__ bool own_tile(int warp, int u, int& tr, int& tc)
     tc = i % (BV / 16);
     return S_TILES % WARPS == 0 || i < S_TILES;
 }
-#endif
 
-// State tile (tr, tc) one chunk on: acc = e^gam_last acc + (Kt^T Vn)(tr, tc), Kt in xc [C][LDK], Vn in
-// ue [C][LDB]. Both layouts advance the state through here.
-__device__ __forceinline__ void advance_tile(acc_t& acc, float decay, const elem* xc, const elem* ue, int tr, int tc)
+// NT of this warp's state tiles one chunk on (st[x] its tile u0 + x): st[x] = e^gam_last st[x] +
+// (Kt^T Vn)(tr, tc), Kt in xc [C][LDK], Vn in ue [C][LDB]. A warp's tiles share their column, so each
+// fragment of Vn is read once for all NT. Both layouts advance the state through here; each tile's sum
+// has the same order whatever NT.
+template <int NT>
+__device__ __forceinline__ void advance_tiles(acc_t (&st)[NT], int u0, float decay, const elem* xc, const elem* ue,
+                                              int warp)
 {
 #pragma unroll
-    for (int x = 0; x < acc.num_elements; x++) {
-        acc.x[x] *= decay;
+    for (int x = 0; x < NT; x++) {
+#pragma unroll
+        for (int e = 0; e < st[x].num_elements; e++) {
+            st[x].x[e] *= decay;
+        }
     }
-    tile_mma<false, true>(acc, xc + tr * 16, LDK, ue + tc * 16, LDB, CH);
+    if constexpr (NT == 1) {
+        int tr, tc;
+        if (own_tile(warp, u0, tr, tc)) {
+            tile_mma<false, true>(st[0], xc + tr * 16, LDK, ue + tc * 16, LDB, CH);
+        }
+        return;
+    }
+    const int tc = warp % (BV / 16);
+    // two k-steps unrolled (unrolled further, the hoisted fragment loads spill under a two-block
+    // register cap)
+#ifdef MMA_UNROLL
+#pragma unroll kMmaUnroll
+#else
+#pragma unroll 2
+#endif
+    for (int kk = 0; kk < CH; kk += WK) {
+        OperandB<true> fb;
+        fb.load(ue + (size_t)kk * LDB + tc * 16, LDB);
+#pragma unroll
+        for (int x = 0; x < NT; x++) {
+            int tr, c;
+            if (own_tile(warp, u0 + x, tr, c)) {
+                OperandA<false> fa;
+                fa.load(xc + (size_t)kk * LDK + tr * 16, LDK);
+                mma(st[x], fa, fb);
+            }
+        }
+    }
 }
 
 // Writes this warp's state tile (16 x 16 fp32) into Se as an operand.
@@ -765,10 +845,9 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         if (outWarp) {
             acc_t acc_w;
             wmma::fill_fragment(acc_w, 0.f);
-            tile_mma<true, true>(acc_w, Xa + otr * 16 * LDK, LDK, Se + otc * 16, LDB, K_DIM);
-            wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_w, LDS, wmma::mem_row_major);
             wmma::fill_fragment(acc_o, 0.f);
-            tile_mma<true, true>(acc_o, Xb + otr * 16 * LDK, LDK, Se + otc * 16, LDB, K_DIM);
+            tile_mma_shared_b(acc_w, Xa + otr * 16 * LDK, acc_o, Xb + otr * 16 * LDK, LDK, Se + otc * 16, LDB, K_DIM);
+            wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_w, LDS, wmma::mem_row_major);
         }
         __syncthreads();
 
@@ -792,25 +871,35 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
             wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_o, LDS, wmma::mem_row_major);
         }
 #if STATE_REGS
+        advance_tiles(st, 0, decay, Xc, Ue, warp);
         // (written as an operand for the next chunk right away: Se is read in B only)
+        if (first + CH < len) {
 #pragma unroll
-        for (int u = 0; u < S_PER_WARP; u++) {
-            int tr, tc;
-            if (own_tile(warp, u, tr, tc)) {
-                advance_tile(st[u], decay, Xc, Ue, tr, tc);
-                if (first + CH < len) {
+            for (int u = 0; u < S_PER_WARP; u++) {
+                int tr, tc;
+                if (own_tile(warp, u, tr, tc)) {
                     put_operand(Se + tr * 16 * LDB + tc * 16, st[u], stage, lane);
                 }
             }
         }
 #else
-        for (int i = warp; i < S_TILES; i += WARPS) {
-            const int tr = i / (BV / 16);
-            const int tc = i % (BV / 16);
-            acc_t acc;
-            wmma::load_matrix_sync(acc, Sf + tr * 16 * LDS + tc * 16, LDS, wmma::mem_row_major);
-            advance_tile(acc, decay, Xc, Ue, tr, tc);
-            wmma::store_matrix_sync(Sf + tr * 16 * LDS + tc * 16, acc, LDS, wmma::mem_row_major);
+        for (int u0 = 0; warp + WARPS * u0 < S_TILES; u0 += SMEM_GROUP) {
+            acc_t st[SMEM_GROUP];
+#pragma unroll
+            for (int x = 0; x < SMEM_GROUP; x++) {
+                int tr, tc;
+                if (own_tile(warp, u0 + x, tr, tc)) {
+                    wmma::load_matrix_sync(st[x], Sf + tr * 16 * LDS + tc * 16, LDS, wmma::mem_row_major);
+                }
+            }
+            advance_tiles(st, u0, decay, Xc, Ue, warp);
+#pragma unroll
+            for (int x = 0; x < SMEM_GROUP; x++) {
+                int tr, tc;
+                if (own_tile(warp, u0 + x, tr, tc)) {
+                    wmma::store_matrix_sync(Sf + tr * 16 * LDS + tc * 16, st[x], LDS, wmma::mem_row_major);
+                }
+            }
         }
 #endif
         __syncthreads();
