@@ -108,7 +108,8 @@ final class CudaDeltaNetMixer implements CudaTokenMixer {
         } else {
             rule.run(arrays, n, scale);
         }
-        ops.gatedRmsNorm(dout, gate, oNorm, rows * hv, c.headValueDim(), c.normEps());
+        ops.gatedRmsNorm(dout, gate, oNorm, mm.bf16Output(dout, rows, vDim), rows * hv, c.headValueDim(),
+                c.normEps());
         mm.prepare(dout, rows, vDim);
         mm.linear(dout, rows, o, y);
     }

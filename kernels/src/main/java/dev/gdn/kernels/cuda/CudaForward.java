@@ -664,22 +664,23 @@ public final class CudaForward implements ForwardEngine {
         long normed = scratch.get("normed", 4L * rows * d);
         long mixed = scratch.get("mixed", 4L * rows * d);
         ops.embed(embeddings, dTokens, h, rows, d);
-        ops.addRmsNorm(h, 0, layers[0].norm(), normed, rows, d, eps);
+        // each norm and the SwiGLU also write their output as the next products' bf16 operand (bf16 products)
+        ops.addRmsNorm(h, 0, layers[0].norm(), normed, products.bf16Output(normed, rows, d), rows, d, eps);
         for (int l = 0; l < layers.length; l++) {
             layers[l].mixer().mix(p, l, normed, mixed);
             Mlp mlp = layers[l].mlp();
-            ops.addRmsNorm(h, mixed, mlp.norm(), normed, rows, d, eps);
+            ops.addRmsNorm(h, mixed, mlp.norm(), normed, products.bf16Output(normed, rows, d), rows, d, eps);
             int inter = c.intermediateSize();
             long gate = scratch.get("mlpGate", 4L * rows * inter);
             long up = scratch.get("mlpUp", 4L * rows * inter);
             products.prepare(normed, rows, d);
             products.linear(normed, rows, mlp.gate(), gate);
             products.linear(normed, rows, mlp.up(), up);
-            ops.swiglu(gate, up, (long) rows * inter);
+            ops.swiglu(gate, up, products.bf16Output(gate, rows, inter), (long) rows * inter);
             products.prepare(gate, rows, inter);
             products.linear(gate, rows, mlp.down(), mixed);
             long next = l + 1 < layers.length ? layers[l + 1].norm() : finalNorm;
-            ops.addRmsNorm(h, mixed, next, normed, rows, d, eps);
+            ops.addRmsNorm(h, mixed, next, normed, products.bf16Output(normed, rows, d), rows, d, eps);
         }
         if (logits && rows <= LOGIT_BLOCK) {
             long buf = scratch.get("logits", 4L * rows * c.vocabSize());

@@ -11,6 +11,8 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
 final class CudaModelOps {
     private static final String SOURCE = "/dev/gdn/kernels/cuda/model_ops.cu";
     private static final int ROW_THREADS = 256;
+    /** Heads a block of l2norm_heads and gated_rmsnorm normalises, a warp each (NORM_HEADS in model_ops.cu). */
+    private static final int NORM_HEADS = 4;
     /** Blocks of the grid-stride elementwise kernels: eight per multiprocessor of the device. */
     private final int elementwiseBlocks;
 
@@ -64,9 +66,12 @@ final class CudaModelOps {
         args.reset().add(emb).add(tokens).add(h).addInt(dim).launch(embed, rows, 1, 1, ROW_THREADS, 1, 1, 0);
     }
 
-    /** {@code h += y} (y may be 0 for none), then {@code out = rmsNorm(h) * w}; all {@code [rows, D]}. */
-    void addRmsNorm(long h, long y, long w, long out, int rows, int dim, float eps) {
-        args.reset().add(h).add(y).add(w).add(out).addInt(dim).addFloat(eps)
+    /**
+     * {@code h += y} (y may be 0 for none), then {@code out = rmsNorm(h) * w}; all {@code [rows, D]}. With
+     * {@code outBf16} (0 for none) the same values rounded to bf16 go there too ({@code [rows, D]} bf16).
+     */
+    void addRmsNorm(long h, long y, long w, long out, long outBf16, int rows, int dim, float eps) {
+        args.reset().add(h).add(y).add(w).add(out).add(outBf16).addInt(dim).addFloat(eps)
                 .launch(addRmsNorm, rows, 1, 1, ROW_THREADS, 1, 1, 0);
     }
 
@@ -88,7 +93,8 @@ final class CudaModelOps {
 
     /** L2-normalises every head of q and k, each {@code [heads, K]}. */
     void l2NormHeads(long q, long k, int heads, int dim) {
-        args.reset().add(q).add(k).addInt(dim).launch(l2Norm, heads, 2, 1, 32, 1, 1, 0);
+        args.reset().add(q).add(k).addInt(heads).addInt(dim)
+                .launch(l2Norm, (heads + NORM_HEADS - 1) / NORM_HEADS, 2, 1, 32 * NORM_HEADS, 1, 1, 0);
     }
 
     /** g, beta {@code [rows, HV]} from the a, b projections; negA, dtBias {@code [HV]}. */
@@ -99,13 +105,21 @@ final class CudaModelOps {
                 .launch(gates, (total + 255) / 256, 1, 1, 256, 1, 1, 0);
     }
 
-    /** Per head of o {@code [heads, V]}: {@code rmsNorm(o) * w * silu(gate)}; gate 0 for none. */
-    void gatedRmsNorm(long o, long gate, long w, int heads, int dim, float eps) {
-        args.reset().add(o).add(gate).add(w).addInt(dim).addFloat(eps).launch(gatedRmsNorm, heads, 1, 1, 32, 1, 1, 0);
+    /**
+     * Per head of o {@code [heads, V]}: {@code rmsNorm(o) * w * silu(gate)} (gate 0 for none), in place, or
+     * with {@code outBf16} (not 0) rounded to bf16 there instead ({@code [heads, V]} bf16; o unchanged).
+     */
+    void gatedRmsNorm(long o, long gate, long w, long outBf16, int heads, int dim, float eps) {
+        args.reset().add(o).add(gate).add(w).add(outBf16).addInt(heads).addInt(dim).addFloat(eps)
+                .launch(gatedRmsNorm, (heads + NORM_HEADS - 1) / NORM_HEADS, 1, 1, 32 * NORM_HEADS, 1, 1, 0);
     }
 
-    void swiglu(long gate, long up, long n) {
-        args.reset().add(gate).add(up).add(n).launch(swiglu, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
+    /**
+     * {@code gate = silu(gate) * up} over n elements, or with {@code outBf16} (not 0) rounded to bf16 there
+     * instead ({@code [n]} bf16; gate unchanged).
+     */
+    void swiglu(long gate, long up, long outBf16, long n) {
+        args.reset().add(gate).add(up).add(outBf16).add(n).launch(swiglu, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     void addBias(long y, long bias, int rows, int cols) {

@@ -13,6 +13,8 @@ final class CudaProducts {
     private final DeviceScratch scratch;
     /** The activations of the last {@link #prepare}. */
     private long prepared;
+    /** Activations whose bf16 copy a kernel was asked to write ({@link #bf16Output}), until prepared. */
+    private long written;
 
     CudaProducts(CudaDevice device, MatmulPrecision precision, Cublas blas, CudaModelOps ops, DeviceScratch scratch) {
         this.device = device;
@@ -37,11 +39,30 @@ final class CudaProducts {
      */
     void prepare(long x, int rows, int cols) {
         prepared = x;
+        if (x == written) {
+            written = 0;
+            return;
+        }
+        written = 0;
         if (precision == MatmulPrecision.BF16) {
             ops.toBf16(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
         } else if (precision == MatmulPrecision.BF16_WEIGHTS) {
             ops.toBf16Split(x, scratch.get("bf16", 4L * rows * cols), (long) rows * cols);
         }
+    }
+
+    /**
+     * Where the kernel that computes activations x {@code [rows, cols]} should write them rounded to bf16
+     * (the operand of this precision's products), so that {@link #prepare} of x has nothing left to do; 0
+     * where this precision needs no such copy (fp32 and TF32 read x, the split one splits it). The copy
+     * must be written before the next {@link #prepare} of x, and nothing else prepared in between.
+     */
+    long bf16Output(long x, int rows, int cols) {
+        if (precision != MatmulPrecision.BF16) {
+            return 0;
+        }
+        written = x;
+        return scratch.get("bf16", 4L * rows * cols);
     }
 
     /** {@code y [rows, w.rows] = x W^T} for the activations x of the last {@link #prepare}. */

@@ -13,6 +13,8 @@
 #endif
 
 #define ROW_THREADS 256
+#define CONV_ROWS 8 // rows a short_conv thread loads at once
+#define NORM_HEADS 4 // heads (a warp each) a block of l2norm_heads and gated_rmsnorm normalises
 
 #include "gdn_common.cuh"
 
@@ -54,9 +56,12 @@ extern "C" __global__ void embed_rows(const float* __restrict__ emb, const int* 
     }
 }
 
-// h += y (when y is not null), then out = rmsNorm(h) * w.  Grid (rows), block ROW_THREADS.
+// h += y (when y is not null), then out = rmsNorm(h) * w, and (when outBf16 is not null) the same
+// values rounded to bfloat16 into outBf16: the next matrix product's operand, with no pass of its own.
+// Grid (rows), block ROW_THREADS.
 extern "C" __global__ void add_rmsnorm(float* __restrict__ h, const float* __restrict__ y,
-                                       const float* __restrict__ w, float* __restrict__ out, int D, float eps)
+                                       const float* __restrict__ w, float* __restrict__ out,
+                                       unsigned short* __restrict__ outBf16, int D, float eps)
 {
     __shared__ float sh[ROW_THREADS];
     const size_t base = (size_t)blockIdx.x * D;
@@ -72,7 +77,11 @@ extern "C" __global__ void add_rmsnorm(float* __restrict__ h, const float* __res
     ss = block_sum(ss, sh);
     const float inv = (float)(1.0 / sqrt((double)(ss / D) + (double)eps));
     for (int i = threadIdx.x; i < D; i += ROW_THREADS) {
-        out[base + i] = (h[base + i] * inv) * w[i];
+        const float r = (h[base + i] * inv) * w[i];
+        out[base + i] = r;
+        if (outBf16 != nullptr) {
+            outBf16[base + i] = (unsigned short)bf16_round_bits(r);
+        }
     }
 }
 
@@ -99,17 +108,30 @@ extern "C" __global__ void short_conv(float* __restrict__ x, const float* __rest
     for (int j = 0; j < CONV_W - 1; j++) {
         win[j] = c[(size_t)j * dim + d];
     }
-    for (int t = offsets[n]; t < offsets[n + 1]; t++) {
-        win[CONV_W - 1] = x[(size_t)t * dim + d];
-        float s = 0.f;
+    // CONV_ROWS rows' inputs loaded at once (each in flight while the others arrive), then convolved: the
+    // thread alone reads and writes column d of this stream, so in place is safe
+    const int end = offsets[n + 1];
+    for (int t0 = offsets[n]; t0 < end; t0 += CONV_ROWS) {
+        float in[CONV_ROWS];
 #pragma unroll
-        for (int j = 0; j < CONV_W; j++) {
-            s = fmaf(wt[j], win[j], s);
+        for (int u = 0; u < CONV_ROWS; u++) {
+            in[u] = t0 + u < end ? x[(size_t)(t0 + u) * dim + d] : 0.f;
         }
-        x[(size_t)t * dim + d] = silu_f(s);
 #pragma unroll
-        for (int j = 0; j < CONV_W - 1; j++) {
-            win[j] = win[j + 1];
+        for (int u = 0; u < CONV_ROWS; u++) {
+            if (t0 + u < end) {
+                win[CONV_W - 1] = in[u];
+                float s = 0.f;
+#pragma unroll
+                for (int j = 0; j < CONV_W; j++) {
+                    s = fmaf(wt[j], win[j], s);
+                }
+                x[(size_t)(t0 + u) * dim + d] = silu_f(s);
+#pragma unroll
+                for (int j = 0; j < CONV_W - 1; j++) {
+                    win[j] = win[j + 1];
+                }
+            }
         }
     }
 #pragma unroll
@@ -127,17 +149,22 @@ extern "C" __global__ void silu_inplace(float* __restrict__ x, size_t n)
 }
 
 // L2 normalisation of every head of q and k ([rows * H, K] each): x / sqrt(sum(x^2) + 1e-6).
-// Grid (rows * H, 2), block 32.
-extern "C" __global__ void l2norm_heads(float* __restrict__ q, float* __restrict__ k, int K)
+// One warp a head, NORM_HEADS heads a block: grid (ceil(heads / NORM_HEADS), 2), block 32 * NORM_HEADS.
+extern "C" __global__ void l2norm_heads(float* __restrict__ q, float* __restrict__ k, int heads, int K)
 {
-    float* x = (blockIdx.y == 0 ? q : k) + (size_t)blockIdx.x * K;
+    const int head = blockIdx.x * NORM_HEADS + threadIdx.x / 32;
+    if (head >= heads) {
+        return;
+    }
+    const int lane = threadIdx.x % 32;
+    float* x = (blockIdx.y == 0 ? q : k) + (size_t)head * K;
     float ss = 0.f;
-    for (int i = threadIdx.x; i < K; i += 32) {
+    for (int i = lane; i < K; i += 32) {
         ss = fmaf(x[i], x[i], ss);
     }
     ss = warp_sum(ss);
     const float inv = (float)(1.0 / sqrt((double)(ss + 1e-6f)));
-    for (int i = threadIdx.x; i < K; i += 32) {
+    for (int i = lane; i < K; i += 32) {
         x[i] *= inv;
     }
 }
@@ -158,32 +185,51 @@ extern "C" __global__ void gates(const float* __restrict__ a, const float* __res
     g[i] = negA[j] * sp;
 }
 
-// Per value head of o [rows * HV, V]: o = rmsNorm(o) * w * silu(gate) (gate may be null).
-// Grid (rows * HV), block 32.
+// Per value head of o [rows * HV, V]: rmsNorm(o) * w * silu(gate) (gate may be null), into o, or, when
+// outBf16 is not null, rounded to bfloat16 into outBf16 [rows * HV, V] instead (o is left as it was: the
+// product that follows reads only the rounded copy). One warp a head, NORM_HEADS heads a block:
+// grid (ceil(heads / NORM_HEADS)), block 32 * NORM_HEADS.
 extern "C" __global__ void gated_rmsnorm(float* __restrict__ o, const float* __restrict__ gate,
-                                         const float* __restrict__ w, int V, float eps)
+                                         const float* __restrict__ w, unsigned short* __restrict__ outBf16,
+                                         int heads, int V, float eps)
 {
-    const size_t base = (size_t)blockIdx.x * V;
+    const int head = blockIdx.x * NORM_HEADS + threadIdx.x / 32;
+    if (head >= heads) {
+        return;
+    }
+    const int lane = threadIdx.x % 32;
+    const size_t base = (size_t)head * V;
     float ss = 0.f;
-    for (int i = threadIdx.x; i < V; i += 32) {
+    for (int i = lane; i < V; i += 32) {
         ss = fmaf(o[base + i], o[base + i], ss);
     }
     ss = warp_sum(ss);
     const float inv = (float)(1.0 / sqrt((double)(ss / V) + (double)eps));
-    for (int i = threadIdx.x; i < V; i += 32) {
+    for (int i = lane; i < V; i += 32) {
         float y = (o[base + i] * inv) * w[i];
         if (gate != nullptr) {
             y *= silu_f(gate[base + i]);
         }
-        o[base + i] = y;
+        if (outBf16 != nullptr) {
+            outBf16[base + i] = (unsigned short)bf16_round_bits(y);
+        } else {
+            o[base + i] = y;
+        }
     }
 }
 
-// gate = silu(gate) * up over n elements (SwiGLU).
-extern "C" __global__ void swiglu(float* __restrict__ gate, const float* __restrict__ up, size_t n)
+// silu(gate) * up over n elements (SwiGLU), into gate, or, when outBf16 is not null, rounded to bfloat16
+// into outBf16 [n] instead (gate is left as it was).
+extern "C" __global__ void swiglu(float* __restrict__ gate, const float* __restrict__ up,
+                                  unsigned short* __restrict__ outBf16, size_t n)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        gate[i] = silu_f(gate[i]) * up[i];
+        const float y = silu_f(gate[i]) * up[i];
+        if (outBf16 != nullptr) {
+            outBf16[i] = (unsigned short)bf16_round_bits(y);
+        } else {
+            gate[i] = y;
+        }
     }
 }
 

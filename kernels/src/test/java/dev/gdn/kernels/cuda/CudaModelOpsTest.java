@@ -88,8 +88,26 @@ class CudaModelOpsTest {
         assertThat(got).containsExactly(want);
     }
 
+    private short[] downBf16(long p, int n) {
+        d.synchronize();
+        short[] a = new short[n];
+        try (ShortPointer sp = new ShortPointer((long) n)) {
+            d.download(sp, p, 2L * n);
+            sp.get(a, 0, n);
+        }
+        return a;
+    }
+
+    /** The bf16 copy a kernel wrote holds exactly its fp32 results rounded to nearest. */
+    private static void assertRoundedCopy(String what, short[] copy, float[] values) {
+        for (int i = 0; i < values.length; i++) {
+            assertThat(copy[i]).as("%s: bf16 copy of element %d (%s)", what, i, values[i])
+                    .isEqualTo(HalfFloats.floatToBf16(values[i]));
+        }
+    }
+
     @Test
-    void addRmsNormMatchesNormsRmsNormAfterTheResidualAdd() {
+    void addRmsNormMatchesNormsRmsNormAfterTheResidualAddAndWritesItRoundedToBf16Too() {
         int rows = 7;
         int dim = 2048 + 13;
         float[] h = gaussian(rows * dim, 2f);
@@ -97,7 +115,8 @@ class CudaModelOpsTest {
         float[] w = gaussian(dim, 1f);
         long dh = up(h);
         long out = d.allocate(4L * rows * dim);
-        ops.addRmsNorm(dh, up(y), up(w), out, rows, dim, 1e-6f);
+        long outBf16 = d.allocate(2L * rows * dim);
+        ops.addRmsNorm(dh, up(y), up(w), out, outBf16, rows, dim, 1e-6f);
         float[] sum = new float[h.length];
         float[] want = new float[h.length];
         for (int i = 0; i < sum.length; i++) {
@@ -107,10 +126,12 @@ class CudaModelOpsTest {
             Norms.rmsNorm(math, sum, i * dim, dim, w, 1e-6f, want, i * dim);
         }
         assertClose("h + y", down(dh, h.length), sum, 0);
-        assertClose("rmsNorm(h + y) * w", down(out, h.length), want, TOL);
-        // without a residual: the norm of h alone
+        float[] got = down(out, h.length);
+        assertClose("rmsNorm(h + y) * w", got, want, TOL);
+        assertRoundedCopy("rmsNorm(h + y) * w", downBf16(outBf16, h.length), got);
+        // without a residual: the norm of h alone (and no bf16 copy)
         long dh2 = up(h);
-        ops.addRmsNorm(dh2, 0, up(w), out, rows, dim, 1e-6f);
+        ops.addRmsNorm(dh2, 0, up(w), out, 0, rows, dim, 1e-6f);
         for (int i = 0; i < rows; i++) {
             Norms.rmsNorm(math, h, i * dim, dim, w, 1e-6f, want, i * dim);
         }
@@ -121,7 +142,7 @@ class CudaModelOpsTest {
     void shortConvContinuesEachStreamsCacheLikeTheCpuConvolution() {
         int dim = 200;
         int width = 4;
-        int[] lengths = {1, 5, 0, 3};
+        int[] lengths = {1, 5, 0, 19}; // 19: two whole batches of rows a thread loads at once and a part
         int[] slots = {2, 0, 3, 1};
         int[] offsets = CudaStepHarness.offsetsOf(lengths);
         int rows = offsets[lengths.length];
@@ -144,7 +165,7 @@ class CudaModelOpsTest {
     }
 
     @Test
-    void siluAndSwigluMatchTheActivations() {
+    void siluAndSwigluMatchTheActivationsAndSwigluCanWriteItsRoundedOperandInstead() {
         int n = 10_007;
         float[] x = gaussian(n, 4f);
         float[] up = gaussian(n, 1f);
@@ -154,11 +175,19 @@ class CudaModelOpsTest {
         Activations.siluInPlace(want, 0, n);
         assertClose("silu", down(dx, n), want, TOL);
         long dg = up(x);
-        ops.swiglu(dg, up(up), n);
+        long dup = up(up);
+        ops.swiglu(dg, dup, 0, n);
         for (int i = 0; i < n; i++) {
             want[i] = Activations.silu(x[i]) * up[i];
         }
-        assertClose("swiglu", down(dg, n), want, TOL);
+        float[] got = down(dg, n);
+        assertClose("swiglu", got, want, TOL);
+        // into a bf16 copy instead: the same values rounded, gate left as it was
+        long dg2 = up(x);
+        long copy = d.allocate(2L * n);
+        ops.swiglu(dg2, dup, copy, n);
+        assertRoundedCopy("swiglu", downBf16(copy, n), got);
+        assertThat(down(dg2, n)).containsExactly(x);
     }
 
     @Test
@@ -200,25 +229,33 @@ class CudaModelOpsTest {
     }
 
     @Test
-    void gatedRmsNormMatchesNormsWithAndWithoutAGate() {
-        int heads = 12;
+    void gatedRmsNormMatchesNormsWithAndWithoutAGateAndCanWriteItsRoundedOperandInstead() {
+        int heads = 13; // not a whole number of blocks (four heads a block)
         int dim = 512;
         float[] o = gaussian(heads * dim, 1f);
         float[] gate = gaussian(heads * dim, 2f);
         float[] w = gaussian(dim, 1f);
         long dw = up(w);
+        long dgate = up(gate);
         long gated = up(o);
-        ops.gatedRmsNorm(gated, up(gate), dw, heads, dim, 1e-5f);
+        ops.gatedRmsNorm(gated, dgate, dw, 0, heads, dim, 1e-5f);
         long plain = up(o);
-        ops.gatedRmsNorm(plain, 0, dw, heads, dim, 1e-5f);
+        ops.gatedRmsNorm(plain, 0, dw, 0, heads, dim, 1e-5f);
+        // into a bf16 copy instead: o left as it was
+        long unchanged = up(o);
+        long copy = d.allocate(2L * heads * dim);
+        ops.gatedRmsNorm(unchanged, dgate, dw, copy, heads, dim, 1e-5f);
         float[] wantGated = o.clone();
         float[] wantPlain = o.clone();
         for (int h = 0; h < heads; h++) {
             Norms.gatedRmsNormInPlace(math, wantGated, h * dim, dim, w, 1e-5f, gate, h * dim);
             Norms.gatedRmsNormInPlace(math, wantPlain, h * dim, dim, w, 1e-5f, null, 0);
         }
-        assertClose("gated", down(gated, o.length), wantGated, TOL);
+        float[] got = down(gated, o.length);
+        assertClose("gated", got, wantGated, TOL);
         assertClose("no gate", down(plain, o.length), wantPlain, TOL);
+        assertRoundedCopy("gated", downBf16(copy, o.length), got);
+        assertThat(down(unchanged, o.length)).containsExactly(o);
     }
 
     @Test
