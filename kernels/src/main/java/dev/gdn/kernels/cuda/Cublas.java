@@ -64,6 +64,26 @@ final class Cublas implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code y = x W^T} with bf16 activations and weights, fp32 sums, y rounded to bf16: a bf16 PyTorch
+     * layer's output (for products whose only reader wants bf16).
+     *
+     * @param xBf16 {@code [rows, in]} bf16 on the device
+     * @param w     {@code [out, in]} in bf16
+     * @param yBf16 {@code [rows, out]} bf16 on the device
+     */
+    void linearBf16(long xBf16, int rows, DeviceMatrix w, long yBf16) {
+        if (w.precision() != MatmulPrecision.BF16) {
+            throw new IllegalArgumentException("a bf16 output needs bf16 weights and activations, not "
+                    + w.precision());
+        }
+        device.bind();
+        check("cublasGemmEx(bf16 out)", cublas.cublasGemmEx(handle, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, w.rows(),
+                rows, w.cols(), one, new DevicePointer(w.address()), cudart.CUDA_R_16BF, w.cols(),
+                new DevicePointer(xBf16), cudart.CUDA_R_16BF, w.cols(), zero, new DevicePointer(yBf16),
+                cudart.CUDA_R_16BF, w.rows(), cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT));
+    }
+
     private static void check(String call, int status) {
         if (status != 0) {
             throw new CudaException(call + " failed: cuBLAS status " + status + " (" + statusName(status) + ")");

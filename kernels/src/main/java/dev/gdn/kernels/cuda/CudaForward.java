@@ -674,9 +674,16 @@ public final class CudaForward implements ForwardEngine {
             long gate = scratch.get("mlpGate", 4L * rows * inter);
             long up = scratch.get("mlpUp", 4L * rows * inter);
             products.prepare(normed, rows, d);
-            products.linear(normed, rows, mlp.gate(), gate);
-            products.linear(normed, rows, mlp.up(), up);
-            ops.swiglu(gate, up, products.bf16Output(gate, rows, inter), (long) rows * inter);
+            if (products.roundsOutputs()) {
+                // bf16 products hand gate and up on in bf16, as a bf16 PyTorch MLP does (half their traffic)
+                products.linearRounded(normed, rows, mlp.gate(), gate);
+                products.linearRounded(normed, rows, mlp.up(), up);
+                ops.swigluBf16(gate, up, products.bf16Output(gate, rows, inter), (long) rows * inter);
+            } else {
+                products.linear(normed, rows, mlp.gate(), gate);
+                products.linear(normed, rows, mlp.up(), up);
+                ops.swiglu(gate, up, products.bf16Output(gate, rows, inter), (long) rows * inter);
+            }
             products.prepare(gate, rows, inter);
             products.linear(gate, rows, mlp.down(), mixed);
             long next = l + 1 < layers.length ? layers[l + 1].norm() : finalNorm;

@@ -26,6 +26,7 @@ final class CudaModelOps {
     private final CUfunc_st gates;
     private final CUfunc_st gatedRmsNorm;
     private final CUfunc_st swiglu;
+    private final CUfunc_st swigluBf16;
     private final CUfunc_st addBias;
     private final CUfunc_st toBf16Split;
     private final CUfunc_st toBf16;
@@ -51,6 +52,7 @@ final class CudaModelOps {
         gates = d.function(SOURCE, "gates", w);
         gatedRmsNorm = d.function(SOURCE, "gated_rmsnorm", w);
         swiglu = d.function(SOURCE, "swiglu", w);
+        swigluBf16 = d.function(SOURCE, "swiglu_bf16", w);
         addBias = d.function(SOURCE, "add_bias", w);
         toBf16Split = d.function(SOURCE, "to_bf16_split", w);
         toBf16 = d.function(SOURCE, "to_bf16", w);
@@ -120,6 +122,11 @@ final class CudaModelOps {
      */
     void swiglu(long gate, long up, long outBf16, long n) {
         args.reset().add(gate).add(up).add(outBf16).add(n).launch(swiglu, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
+    }
+
+    /** {@code out = silu(gate) * up} over n elements, all bf16 ({@code [n]} each; fp32 arithmetic, rounded once). */
+    void swigluBf16(long gate, long up, long out, long n) {
+        args.reset().add(gate).add(up).add(out).add(n).launch(swigluBf16, elementwiseBlocks, 1, 1, 256, 1, 1, 0);
     }
 
     void addBias(long y, long bias, int rows, int cols) {

@@ -65,6 +65,23 @@ final class CudaProducts {
         return scratch.get("bf16", 4L * rows * cols);
     }
 
+    /** Whether {@link #linearRounded} is this precision's form of a product read only as bf16. */
+    boolean roundsOutputs() {
+        return precision == MatmulPrecision.BF16;
+    }
+
+    /**
+     * {@code y [rows, w.rows] = x W^T} rounded to bf16 ({@code yBf16}, 2 bytes an element) for the
+     * activations x of the last {@link #prepare}: with bf16 products only ({@link #roundsOutputs}), where
+     * the product's only reader takes bf16 (as a bf16 PyTorch layer hands on its output).
+     */
+    void linearRounded(long x, int rows, DeviceMatrix w, long yBf16) {
+        if (x != prepared) {
+            throw new IllegalStateException("activations not prepared for the product");
+        }
+        blas.linearBf16(scratch.get("bf16", 4L * rows * w.cols()), rows, w, yBf16);
+    }
+
     /** {@code y [rows, w.rows] = x W^T} for the activations x of the last {@link #prepare}. */
     void linear(long x, int rows, DeviceMatrix w, long y) {
         if (x != prepared) {

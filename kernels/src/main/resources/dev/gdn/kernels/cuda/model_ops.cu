@@ -233,6 +233,17 @@ extern "C" __global__ void swiglu(float* __restrict__ gate, const float* __restr
     }
 }
 
+// out = silu(gate) * up over n elements, all bfloat16 (fp32 arithmetic, rounded once).
+extern "C" __global__ void swiglu_bf16(const unsigned short* __restrict__ gate, const unsigned short* __restrict__ up,
+                                       unsigned short* __restrict__ out, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        const float g = __uint_as_float((unsigned)gate[i] << 16);
+        const float u = __uint_as_float((unsigned)up[i] << 16);
+        out[i] = (unsigned short)bf16_round_bits(silu_f(g) * u);
+    }
+}
+
 // y[r, c] += bias[c] over [rows, cols].
 extern "C" __global__ void add_bias(float* __restrict__ y, const float* __restrict__ bias, size_t total, int cols)
 {

@@ -191,6 +191,40 @@ class CudaModelOpsTest {
     }
 
     @Test
+    void swigluOfBf16InputsIsTheFp32SwigluOfTheirValuesRoundedOnce() {
+        int n = 10_007;
+        short[] g = new short[n];
+        short[] u = new short[n];
+        float[] gf = new float[n];
+        float[] uf = new float[n];
+        float[] x = gaussian(2 * n, 4f);
+        for (int i = 0; i < n; i++) {
+            g[i] = HalfFloats.floatToBf16(x[i]);
+            u[i] = HalfFloats.floatToBf16(x[n + i]);
+            gf[i] = HalfFloats.bf16ToFloat(g[i]);
+            uf[i] = HalfFloats.bf16ToFloat(u[i]);
+        }
+        long dg = d.allocate(2L * n);
+        long du = d.allocate(2L * n);
+        d.upload(dg, g);
+        d.upload(du, u);
+        long out = d.allocate(2L * n);
+        ops.swigluBf16(dg, du, out, n);
+        long want = d.allocate(2L * n);
+        ops.swiglu(up(gf), up(uf), want, n);
+        assertThat(downBf16(out, n)).containsExactly(downBf16(want, n));
+        // and that is silu(g) * u to within one bf16 rounding
+        float[] got = new float[n];
+        float[] cpu = new float[n];
+        short[] bits = downBf16(out, n);
+        for (int i = 0; i < n; i++) {
+            got[i] = HalfFloats.bf16ToFloat(bits[i]);
+            cpu[i] = Activations.silu(gf[i]) * uf[i];
+        }
+        assertClose("swiglu of bf16 inputs", got, cpu, 1e-2);
+    }
+
+    @Test
     void l2NormHeadsNormalisesEveryHeadOfQAndK() {
         int heads = 9;
         int dim = 96;
