@@ -14,8 +14,8 @@
 //
 // gdr_chunk_prepare (grid: chunks of the longest run, HV, N) computes -W, U, M, Qg, Kt and e^gam for
 // every chunk at once into scratch rows laid out like the inputs; gdr_chunk_recur (grid: V / BV, HV, N)
-// walks each stream's chunks in order with its [K, BV] slice of S in shared memory, its loads issued
-// asynchronously (cp.async). Every matrix product is a 16 x 16 tile product on tensor cores (WMMA) with
+// walks each stream's chunks in order with its [K, BV] slice of S in shared memory or in registers
+// (STATE_REGS), its loads issued asynchronously (cp.async). Every matrix product is a 16 x 16 tile product on tensor cores (WMMA) with
 // fp32 accumulation:
 //   PREC_BF16 = 1: operands rounded to bfloat16 (the precision class of FLA's chunk kernel);
 //   PREC_BF16 = 0: operands split into two TF32 parts, three products a tile (3xTF32), about fp32 accuracy.
@@ -27,8 +27,8 @@
 // STATE_REGS (where the recurrence keeps the state between chunks, see there), MIN_BLOCKS (resident
 // blocks a multiprocessor the recurrence's registers are capped for; 1 by default), PREPARE_BLOCKS (the
 // same for gdr_chunk_prepare), KQ_LOADS (16-byte loads of K and of Q a thread has in flight in
-// gdr_chunk_prepare; 4 by default), MMA_UNROLL (k-steps of a tile product unrolled; all by default). The
-// host picks the layout (RecurLayout).
+// gdr_chunk_prepare; 4 by default), MMA_UNROLL (k-steps of a tile product unrolled; all by default, two
+// where a warp advances several state tiles at once). The host picks the layout (RecurLayout).
 
 #include <mma.h>
 #include <cuda_bf16.h>
