@@ -333,6 +333,16 @@ __device__ __forceinline__ void lower_tile(int i, int& tr, int& tc)
     tc = i;
 }
 
+// Entry x of the 16 x 16 blocks on block diagonal d below the main one (x < (C / 16 - d) * 256): block
+// (bi, bj) = (bj + d, bj), row r and column c within it. Both phases of the blocked inverse walk them so.
+__device__ __forceinline__ void below_diagonal_entry(int x, int d, int& bi, int& bj, int& r, int& c)
+{
+    bj = x / 256;
+    bi = bj + d;
+    r = (x % 256) / 16;
+    c = x % 16;
+}
+
 // Shared memory of gdr_chunk_prepare (bytes): gam, beta, e^gam, scale e^gam, e^(gam_last - gam) [C];
 // Ke [C][LDK]; Qe [C][LDK]; two fp32 [C][LDF] (K K^T -> A; Q K^T -> M, later T). Once the products are
 // done, T as an operand, a block of V and fp32 staging take Qe's place and, where they need it, A's
@@ -498,10 +508,8 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     for (int d = 1; d < CH / 16; d++) {
         const int blocks = CH / 16 - d;
         for (int x = tid; x < blocks * 256; x += THREADS) {
-            const int bj = x / 256;
-            const int bi = bj + d;
-            const int r = (x % 256) / 16;
-            const int c = x % 16;
+            int bi, bj, r, c;
+            below_diagonal_entry(x, d, bi, bj, r, c);
             float p = 0.f;
             for (int m = bj * 16; m < bi * 16; m++) {
                 p = fmaf(Fa[(bi * 16 + r) * LDF + m], Tf[m * LDF + bj * 16 + c], p);
@@ -510,10 +518,8 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
         }
         __syncthreads();
         for (int x = tid; x < blocks * 256; x += THREADS) {
-            const int bj = x / 256;
-            const int bi = bj + d;
-            const int r = (x % 256) / 16;
-            const int c = x % 16;
+            int bi, bj, r, c;
+            below_diagonal_entry(x, d, bi, bj, r, c);
             float t = 0.f;
 #pragma unroll
             for (int m = 0; m < 16; m++) {
