@@ -83,17 +83,23 @@ public final class CudaStepBench {
                             continue;
                         }
                         chunks.put("chunk " + p.label(), new CudaChunkedGatedDeltaRule(d, shape, p));
-                        // -Dgdn.bench.variants="16;32 -DMMA_UNROLL=4": the bf16 recurrence with other tile
+                        // -Dgdn.bench.variants="16;64 -DRECUR_WARPS=16": the tensor-core forms with other tile
                         // widths and compile definitions too
                         for (String variant : System.getProperty("gdn.bench.variants", "").split(";")) {
                             String[] parts = variant.trim().split("\\s+");
-                            if (variant.isBlank() || p != ChunkPrecision.BF16
+                            if (variant.isBlank() || !p.tensorCores()
                                     || !CudaChunkedGatedDeltaRule.supports(shape, p, Integer.parseInt(parts[0]))) {
                                 continue;
                             }
-                            chunks.put("chunk " + p.label() + " [" + variant.trim() + "]", new CudaChunkedGatedDeltaRule(
-                                    d, shape, p, StatePrecision.FP32, Integer.parseInt(parts[0]),
-                                    java.util.Arrays.copyOfRange(parts, 1, parts.length)));
+                            try {
+                                chunks.put("chunk " + p.label() + " [" + variant.trim() + "]",
+                                        new CudaChunkedGatedDeltaRule(d, shape, p, StatePrecision.FP32,
+                                                Integer.parseInt(parts[0]),
+                                                java.util.Arrays.copyOfRange(parts, 1, parts.length)));
+                            } catch (IllegalArgumentException e) {
+                                System.out.println("variant [" + variant.trim() + "] skipped for " + shape + " "
+                                        + p.label() + ": " + e.getMessage());
+                            }
                         }
                     }
                 }

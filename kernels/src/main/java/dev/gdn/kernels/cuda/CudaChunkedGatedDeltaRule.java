@@ -13,7 +13,8 @@ import org.bytedeco.cuda.global.cudart;
  *       fp32 fused multiply-adds.</li>
  *   <li>{@link ChunkPrecision#TF32X3} and {@link ChunkPrecision#BF16}: {@code gated_delta_rule_chunk_tc.cu},
  *       chunks of 64 tokens on tensor cores in two launches: every chunk's triangular inverse and
- *       products at once, then the chunks of each stream in order, 32 value columns a block. The first
+ *       products at once, then the chunks of each stream in order, 32 value columns a block (64 with
+ *       3xTF32 operands where a block of 16 warps fits them, see {@link #defaultTile}). The first
  *       writes per-row intermediates to scratch this object owns ({@code (3K + V + 64) x HV} values a
  *       row in the operands' precision, and one fp32).</li>
  * </ul>
@@ -38,6 +39,8 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     private final CUfunc_st prepare;
     private final LaunchArgs args;
     private final int tile;
+    /** Threads a block of the tensor-core recurrence. */
+    private final int recurThreads;
     private long scratch;
     private long scratchRows;
 
@@ -60,17 +63,28 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
      */
     public CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, ChunkPrecision precision,
             StatePrecision state) {
-        this(device, shape, precision, state, TC_TILE);
+        this(device, shape, precision, state, defaultTile(shape.keyDim(), precision));
     }
 
     /**
-     * With {@code tile} (16 or 32) value columns a block in the tensor-core recurrence and extra compile
+     * Value columns a block of the tensor-core recurrence owns unless told: 32; with 3xTF32 operands 64 where
+     * such a block (16 warps, one a multiprocessor) fits its shared memory: it reads the chunk's operands
+     * half as often, which pays where a multiprocessor holds one block anyway (measured on an H200: the
+     * recurrence of 256 streams x 64 tokens, K = V = 128, 1.44 ms against 1.78 with 32 columns; bf16 operands,
+     * which fit two blocks of 32 columns, were slower with 64: 0.58 against 0.49 ms).
+     */
+    static int defaultTile(int k, ChunkPrecision p) {
+        return p == ChunkPrecision.TF32X3 && recurShared(k, p, 64, false, false, 16) <= MAX_SHARED ? 64 : TC_TILE;
+    }
+
+    /**
+     * With {@code tile} (16, 32 or 64) value columns a block in the tensor-core recurrence and extra compile
      * definitions (for tuning, e.g. {@code -DMMA_UNROLL=4}).
      */
     CudaChunkedGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, ChunkPrecision precision, StatePrecision state,
             int tile, String... defines) {
-        if (tile != 16 && tile != 32) {
-            throw new IllegalArgumentException("tile " + tile + " is not 16 or 32 value columns");
+        if (tile != 16 && tile != 32 && tile != 64) {
+            throw new IllegalArgumentException("tile " + tile + " is not 16, 32 or 64 value columns");
         }
         if (!supports(shape, precision, tile)) {
             throw new IllegalArgumentException(shape + " is outside the " + precision.label() + " chunk kernel's "
@@ -103,6 +117,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             this.function = device.function(src, "gdr_chunk_recur", opts);
             this.prepareShared = prepareShared(k, precision);
             this.sharedBytes = layout.sharedBytes();
+            this.recurThreads = 32 * layout.warps();
             allowShared(prepare, prepareShared);
             // all of L1 as shared memory, so that as many blocks as their shared memory allows are resident
             preferShared(prepare);
@@ -114,6 +129,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
                     java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + k),
                             java.util.Arrays.stream(state.options())).toArray(String[]::new));
             this.sharedBytes = simtShared(k);
+            this.recurThreads = THREADS;
         }
         allowShared(function, sharedBytes);
     }
@@ -137,7 +153,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
 
     /** Whether the kernel of {@code precision} handles heads of this shape. */
     public static boolean supports(DeltaRuleShape shape, ChunkPrecision precision) {
-        return supports(shape, precision, TC_TILE);
+        return supports(shape, precision, defaultTile(shape.keyDim(), precision));
     }
 
     /** {@link #supports(DeltaRuleShape, ChunkPrecision)} with {@code tile} value columns a block. */
@@ -147,7 +163,8 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             return shape.valueDim() % TILE == 0 && k % 16 == 0 && simtShared(k) <= MAX_SHARED;
         }
         return shape.valueDim() % 64 == 0 && k % 64 == 0
-                && Math.max(prepareShared(k, precision), recurShared(k, precision, tile, false, true)) <= MAX_SHARED;
+                && Math.max(prepareShared(k, precision), recurShared(k, precision, tile, false, true,
+                        tile == 64 ? 16 : 8)) <= MAX_SHARED;
     }
 
     public ChunkPrecision precision() {
@@ -203,17 +220,17 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     /**
      * The state slice fp32 {@code [K, BV]} (unless it stays in registers) and as an operand (bf16; in fp32
      * the same array when not in registers); two (three with a buffer for Kt) {@code [C, K]}; U
-     * {@code [C, BV]}; M {@code [C, C]}; staging fp32 {@code [C, BV]} (at least a 16 x 16 tile a warp). See
-     * the kernel.
+     * {@code [C, BV]}; M {@code [C, C]}; staging fp32 {@code [C, BV]} (at least a 16 x 16 tile for each of
+     * {@code warps}). See the kernel.
      */
-    static int recurShared(int k, ChunkPrecision p, int tile, boolean ktBuffer, boolean stateInRegisters) {
+    static int recurShared(int k, ChunkPrecision p, int tile, boolean ktBuffer, boolean stateInRegisters, int warps) {
         int c = TC_CHUNK;
         int e = elemBytes(p);
         int fp32State = k * (tile + 8) * 4;
         int state = stateInRegisters ? k * padded(tile) * e
                 : fp32State + (p == ChunkPrecision.BF16 ? k * padded(tile) * e : 0);
         return state + (ktBuffer ? 3 : 2) * c * padded(k) * e + c * padded(tile) * e + c * padded(c) * e
-                + Math.max(c * (tile + 8), 8 * 16 * 16) * 4;
+                + Math.max(c * (tile + 8), warps * 16 * 16) * 4;
     }
 
     /**
@@ -222,9 +239,10 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
      * the fp32 state in shared memory with Kt's own buffer, the state in registers with Kt's buffer, the
      * state in registers with Kt sharing -W's; else the first that fits one block: the state in shared
      * memory with Kt's buffer, without it, then in registers with and without it. Compile definitions given
-     * for tuning ({@code -DSTATE_REGS=}, {@code -DKT_BUFFER=}, {@code -DMIN_BLOCKS=}) override the choice.
+     * for tuning ({@code -DSTATE_REGS=}, {@code -DKT_BUFFER=}, {@code -DMIN_BLOCKS=}, {@code -DRECUR_WARPS=}:
+     * 16 warps a block for 64 value columns, else 8, unless given) override the choice.
      */
-    record RecurLayout(boolean stateInRegisters, boolean ktBuffer, int minBlocks, int sharedBytes) {
+    record RecurLayout(boolean stateInRegisters, boolean ktBuffer, int minBlocks, int warps, int sharedBytes) {
         /** Shared memory the driver reserves for each resident block. */
         private static final int RESERVED_PER_BLOCK = 1024;
         /** {state in registers, Kt's own buffer} in the order tried for two blocks, then for one. */
@@ -235,10 +253,11 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             boolean regs = true;
             boolean kt = false;
             int blocks = 1;
+            int warps = defined(defines, "RECUR_WARPS").orElse(tile == 64 ? 16 : 8);
             search:
             for (int b = 2; b >= 1; b--) {
                 for (boolean[] c : b == 2 ? TWO_BLOCKS : ONE_BLOCK) {
-                    int bytes = recurShared(k, p, tile, c[1], c[0]);
+                    int bytes = recurShared(k, p, tile, c[1], c[0], warps);
                     if (bytes <= MAX_SHARED && fits(b, bytes, sharedPerSm)) {
                         regs = c[0];
                         kt = c[1];
@@ -253,16 +272,16 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             if (ktGiven.isPresent()) {
                 kt = ktGiven.getAsInt() != 0;
             } else if (defines.length > 0) {
-                kt = fits(blocks, recurShared(k, p, tile, true, regs), sharedPerSm)
-                        && recurShared(k, p, tile, true, regs) <= MAX_SHARED;
+                kt = fits(blocks, recurShared(k, p, tile, true, regs, warps), sharedPerSm)
+                        && recurShared(k, p, tile, true, regs, warps) <= MAX_SHARED;
             }
-            return new RecurLayout(regs, kt, blocks, recurShared(k, p, tile, kt, regs));
+            return new RecurLayout(regs, kt, blocks, warps, recurShared(k, p, tile, kt, regs, warps));
         }
 
         /** Whether a compile definition is one of those the layout sets. */
         static boolean decides(String define) {
             return define.startsWith("-DSTATE_REGS=") || define.startsWith("-DKT_BUFFER=")
-                    || define.startsWith("-DMIN_BLOCKS=");
+                    || define.startsWith("-DMIN_BLOCKS=") || define.startsWith("-DRECUR_WARPS=");
         }
 
         private static boolean fits(int blocks, int bytes, int sharedPerSm) {
@@ -272,7 +291,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         /** Its compile definitions. */
         String[] options() {
             return new String[] {"-DSTATE_REGS=" + (stateInRegisters ? 1 : 0), "-DKT_BUFFER=" + (ktBuffer ? 1 : 0),
-                "-DMIN_BLOCKS=" + minBlocks};
+                "-DMIN_BLOCKS=" + minBlocks, "-DRECUR_WARPS=" + warps};
         }
     }
 
@@ -325,7 +344,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         }
         args.reset().add(w).add(u).add(m).add(qg).add(kt).add(decay).add(a.offsets()).add(a.slots()).add(a.pool())
                 .add(a.out()).addInt(hv).addInt(shape.valueDim()).addInt(minTokens)
-                .launch(function, shape.valueDim() / tile, hv, streams, THREADS, 1, 1, sharedBytes);
+                .launch(function, shape.valueDim() / tile, hv, streams, recurThreads, 1, 1, sharedBytes);
     }
 
     /**

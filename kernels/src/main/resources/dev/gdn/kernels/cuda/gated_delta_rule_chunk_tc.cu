@@ -22,7 +22,7 @@
 // Decays, the inverse and the state between chunks stay fp32. Every sum has a fixed order, so a
 // stream's results do not depend on its batch.
 //
-// Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16 or 32), KT_BUFFER (1: Kt has a
+// Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16, 32 or 64), RECUR_WARPS (warps of the recurrence; 8 or 16), KT_BUFFER (1: Kt has a
 // buffer of its own and arrives with the chunk's other operands; 0: it follows -W into the same one),
 // STATE_REGS (where the recurrence keeps the state between chunks, see there), MIN_BLOCKS (resident
 // blocks a multiprocessor the recurrence's registers are capped for; 1 by default), PREPARE_BLOCKS (the
@@ -60,15 +60,20 @@ constexpr int kMmaUnroll = MMA_UNROLL;
 #define KQ_LOADS 4
 #endif
 #define CH 64
-#define THREADS 256
+#define THREADS 256 // gdr_chunk_prepare
 #define WARPS (THREADS / 32)
+#ifndef RECUR_WARPS
+#define RECUR_WARPS 8
+#endif
+#define RWARPS RECUR_WARPS // gdr_chunk_recur
+#define RTHREADS (RWARPS * 32)
 static_assert(K_DIM % 64 == 0, "K_DIM must be a multiple of 64");
-static_assert(BV == 16 || BV == 32, "BV must be 16 or 32");
+static_assert(BV == 16 || BV == 32 || BV == 64, "BV must be 16, 32 or 64");
+static_assert(RWARPS == 8 || RWARPS == 16, "RECUR_WARPS must be 8 or 16");
 
 #if PREC_BF16
 typedef __nv_bfloat16 elem;
 #define WK 16
-typedef __nv_bfloat16 frag_t;
 __device__ __forceinline__ elem to_elem(float x) { return __float2bfloat16(x); }
 __device__ __forceinline__ float from_elem(elem x) { return __bfloat162float(x); }
 #else
@@ -93,13 +98,139 @@ __device__ __forceinline__ float from_elem(elem x) { return x; }
 #define LDS (BV + 8)     // fp32 [*][BV]
 #define VEC (16 / (int)sizeof(elem)) // elements in 16 bytes
 
+#if PREC_BF16
+// bf16 products are mma.sync.m16n8k16 (bf16 in, fp32 accumulate) on operands loaded by ldmatrix: one
+// instruction a 16 x 16 operand, transposing where the operand's rows run along k. A 16 x 16 accumulator is
+// two m16n8 ones side by side: x[4h + i] is element i of the one for columns 8h..8h+7, i.e. row g (i < 2) or
+// g + 8 (i >= 2), column 8h + 2t + (i & 1), with g = lane / 4 and t = lane % 4.
+struct acc_t {
+    static constexpr int num_elements = 8;
+    float x[8];
+};
+
+__device__ __forceinline__ void acc_fill(acc_t& a, float v)
+{
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        a.x[i] = v;
+    }
+}
+
+// a into the row-major fp32 16 x 16 tile at p (ld even)
+__device__ __forceinline__ void acc_store(float* p, const acc_t& a, unsigned ld)
+{
+    const int lane = threadIdx.x % 32;
+    float* r = p + (lane / 4) * ld + 2 * (lane % 4);
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        *reinterpret_cast<float2*>(r + 8 * h) = make_float2(a.x[4 * h], a.x[4 * h + 1]);
+        *reinterpret_cast<float2*>(r + 8 * ld + 8 * h) = make_float2(a.x[4 * h + 2], a.x[4 * h + 3]);
+    }
+}
+
+// a from the row-major fp32 16 x 16 tile at p (ld even)
+__device__ __forceinline__ void acc_load(acc_t& a, const float* p, unsigned ld)
+{
+    const int lane = threadIdx.x % 32;
+    const float* r = p + (lane / 4) * ld + 2 * (lane % 4);
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const float2 x = *reinterpret_cast<const float2*>(r + 8 * h);
+        const float2 y = *reinterpret_cast<const float2*>(r + 8 * ld + 8 * h);
+        a.x[4 * h] = x.x;
+        a.x[4 * h + 1] = x.y;
+        a.x[4 * h + 2] = y.x;
+        a.x[4 * h + 3] = y.y;
+    }
+}
+
+// Four 8 x 8 matrices of 16-bit elements from shared memory, lane l giving the address of row l % 8 of
+// matrix l / 8 (16-byte aligned); TRANS: each transposed.
+template <bool TRANS>
+__device__ __forceinline__ void ldsm_x4(unsigned (&r)[4], const elem* p)
+{
+    const unsigned a = (unsigned)__cvta_generic_to_shared(p);
+    if constexpr (TRANS) {
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                     : "r"(a));
+    } else {
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                     : "r"(a));
+    }
+}
+
+// A 16 x 16 left operand (rows m, columns k). ROW: A(m, k) = p[m * ld + k], else p[k * ld + m]. r[0..3] as
+// mma.m16n8k16 takes them: rows 0-7 and 8-15 of k 0-7, then of k 8-15.
+template <bool ROW>
+struct OperandA {
+    unsigned r[4];
+    __device__ __forceinline__ void load(const elem* p, unsigned ld)
+    {
+        const int lane = threadIdx.x % 32;
+        if constexpr (ROW) {
+            ldsm_x4<false>(r, p + (lane % 16) * ld + (lane / 16) * 8);
+        } else {
+            ldsm_x4<true>(r, p + (lane % 8 + (lane / 16) * 8) * ld + ((lane / 8) % 2) * 8);
+        }
+    }
+};
+
+// A 16 x 16 right operand (rows k, columns n). ROW: B(k, n) = p[k * ld + n], else p[n * ld + k]. r[0], r[1]:
+// columns 0-7 for k 0-7 and 8-15; r[2], r[3]: columns 8-15.
+template <bool ROW>
+struct OperandB {
+    unsigned r[4];
+    __device__ __forceinline__ void load(const elem* p, unsigned ld)
+    {
+        const int lane = threadIdx.x % 32;
+        if constexpr (ROW) {
+            ldsm_x4<true>(r, p + (lane % 8 + ((lane / 8) % 2) * 8) * ld + (lane / 16) * 8);
+        } else {
+            ldsm_x4<false>(r, p + (lane % 8 + (lane / 16) * 8) * ld + ((lane / 8) % 2) * 8);
+        }
+    }
+};
+
+__device__ __forceinline__ void mma_m16n8k16(float* c, const unsigned (&a)[4], unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+                 "{%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// acc += a b for loaded operands
+template <bool RA, bool RB>
+__device__ __forceinline__ void mma(acc_t& acc, const OperandA<RA>& a, const OperandB<RB>& b)
+{
+    mma_m16n8k16(acc.x, a.r, b.r[0], b.r[1]);
+    mma_m16n8k16(acc.x + 4, a.r, b.r[2], b.r[3]);
+}
+#else
+// 3xTF32 products are WMMA m16n16k8 TF32 ones.
 typedef wmma::fragment<wmma::accumulator, 16, 16, WK, float> acc_t;
+
+__device__ __forceinline__ void acc_fill(acc_t& a, float v)
+{
+    wmma::fill_fragment(a, v);
+}
+
+__device__ __forceinline__ void acc_store(float* p, const acc_t& a, unsigned ld)
+{
+    wmma::store_matrix_sync(p, a, ld, wmma::mem_row_major);
+}
+
+__device__ __forceinline__ void acc_load(acc_t& a, const float* p, unsigned ld)
+{
+    wmma::load_matrix_sync(a, p, ld, wmma::mem_row_major);
+}
 
 template <bool ROW> struct Lay;
 template <> struct Lay<true> { typedef wmma::row_major T; };
 template <> struct Lay<false> { typedef wmma::col_major T; };
 
-#if !PREC_BF16
 // f = tf32(f) and lo = tf32(f - tf32(f)), element by element: the two parts of a 3xTF32 product
 template <typename F>
 __device__ __forceinline__ void split_tf32(F& f, F& lo)
@@ -112,21 +243,16 @@ __device__ __forceinline__ void split_tf32(F& f, F& lo)
         lo.x[i] = wmma::__float_to_tf32(x - hi);
     }
 }
-#endif
 
-// A 16 x 16 operand fragment as the products use it: bf16, or fp32 split into two TF32 parts (3xTF32).
+// A 16 x 16 operand fragment split into two TF32 parts.
 template <typename F>
 struct Operand {
     F f;
-#if !PREC_BF16
     F lo;
-#endif
     __device__ __forceinline__ void load(const elem* p, unsigned ld)
     {
         wmma::load_matrix_sync(f, p, ld);
-#if !PREC_BF16
         split_tf32(f, lo);
-#endif
     }
 };
 
@@ -135,18 +261,15 @@ using OperandA = Operand<wmma::fragment<wmma::matrix_a, 16, 16, WK, frag_t, type
 template <bool ROW>
 using OperandB = Operand<wmma::fragment<wmma::matrix_b, 16, 16, WK, frag_t, typename Lay<ROW>::T>>;
 
-// acc += a b for loaded operands (3xTF32: lo parts first, the large product last)
+// acc += a b for loaded operands (lo parts first, the large product last)
 template <typename FA, typename FB>
 __device__ __forceinline__ void mma(acc_t& acc, const Operand<FA>& a, const Operand<FB>& b)
 {
-#if PREC_BF16
-    wmma::mma_sync(acc, a.f, b.f, acc);
-#else
     wmma::mma_sync(acc, a.lo, b.f, acc);
     wmma::mma_sync(acc, a.f, b.lo, acc);
     wmma::mma_sync(acc, a.f, b.f, acc);
-#endif
 }
+#endif
 
 // acc += A (16 x kd) B (kd x 16). A_ROW: A(r, c) = a[r * lda + c], else a[c * lda + r];
 // B_ROW: B(r, c) = b[r * ldb + c], else b[c * ldb + r].
@@ -229,11 +352,11 @@ __device__ __forceinline__ void cp_async_wait_all()
 
 // Starts copying rows [0, cn) of COLS elem columns (row t at src + t * stride) into dst [C][ld]; rows
 // past cn are zeroed here. Complete after cp_async_wait_all() and a barrier.
-template <int COLS>
+template <int COLS, int NT = THREADS>
 __device__ __forceinline__ void async_rows(elem* dst, int ld, const elem* src, size_t stride, int cn, int tid)
 {
     constexpr int PER = COLS / VEC;
-    for (int i = tid; i < CH * PER; i += THREADS) {
+    for (int i = tid; i < CH * PER; i += NT) {
         const int t = i / PER;
         const int c = (i % PER) * VEC;
         if (t < cn) {
@@ -333,14 +456,21 @@ __device__ __forceinline__ void lower_tile(int i, int& tr, int& tc)
     tc = i;
 }
 
-// Entry x of the 16 x 16 blocks on block diagonal d below the main one (x < (C / 16 - d) * 256): block
-// (bi, bj) = (bj + d, bj), row r and column c within it. Both phases of the blocked inverse walk them so.
+// Item x of the 16 x 16 blocks on block diagonal d below the main one (x < (C / 16 - d) * 64), four
+// adjacent entries of a row: block (bi, bj) = (bj + d, bj), row r and first column c within it. Both phases
+// of the blocked inverse walk them so.
 __device__ __forceinline__ void below_diagonal_entry(int x, int d, int& bi, int& bj, int& r, int& c)
 {
-    bj = x / 256;
+    bj = x / 64;
     bi = bj + d;
-    r = (x % 256) / 16;
-    c = x % 16;
+    r = (x % 64) / 4;
+    c = (x % 4) * 4;
+}
+
+// a b + c for each of the four
+__device__ __forceinline__ float4 fma4(float a, float4 b, float4 c)
+{
+    return make_float4(fmaf(a, b.x, c.x), fmaf(a, b.y, c.y), fmaf(a, b.z, c.z), fmaf(a, b.w, c.w));
 }
 
 // Shared memory of gdr_chunk_prepare (bytes): gam, beta, e^gam, scale e^gam, e^(gam_last - gam) [C];
@@ -452,9 +582,9 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
         lower_tile(i % 10, tr, tc);
         const elem* a = (i < 10 ? Ke : Qe) + tr * 16 * LDK;
         acc_t acc;
-        wmma::fill_fragment(acc, 0.f);
+        acc_fill(acc, 0.f);
         tile_mma<true, false>(acc, a, LDK, Ke + tc * 16 * LDK, LDK, K_DIM);
-        wmma::store_matrix_sync((i < 10 ? Fa : Fm) + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
+        acc_store((i < 10 ? Fa : Fm) + tr * 16 * LDF + tc * 16, acc, LDF);
     }
     __syncthreads();
 
@@ -464,18 +594,27 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     Rows64 vNext;
     load_rows64(vNext, vRows, vStride, cn, tid);
 
-    // A = beta_t Gam_ts kk (s < t), M = scale Gam_ts qk (s <= t), written out; four entries a thread
+    // A = beta_t Gam_ts kk (s < t), M = scale Gam_ts qk (s <= t), written out; four entries a thread, each
+    // decay as 2^((gam_t - gam_s) log2 e) (computed above the diagonal too, where it is masked: no branch)
     for (int i = tid; i < CH * CH / 4; i += THREADS) {
         const int t = i / (CH / 4);
         const int s0 = (i % (CH / 4)) * 4;
+        const float4 kk = *reinterpret_cast<const float4*>(Fa + t * LDF + s0);
+        const float4 qk = *reinterpret_cast<const float4*>(Fm + t * LDF + s0);
+        const float kv[4] = {kk.x, kk.y, kk.z, kk.w};
+        const float qv[4] = {qk.x, qk.y, qk.z, qk.w};
+        const float gt = gam[t];
+        const float bt = bet[t];
+        float av[4];
         float mv[4];
 #pragma unroll
         for (int u = 0; u < 4; u++) {
             const int s = s0 + u;
-            const float decay = s <= t ? expf(gam[t] - gam[s]) : 0.f;
-            Fa[t * LDF + s] = s < t ? bet[t] * decay * Fa[t * LDF + s] : 0.f;
-            mv[u] = s <= t ? scale * decay * Fm[t * LDF + s] : 0.f;
+            const float decay = exp2f((gt - gam[s]) * 1.4426950408889634f);
+            av[u] = s < t ? bt * decay * kv[u] : 0.f;
+            mv[u] = s <= t ? scale * decay * qv[u] : 0.f;
         }
+        *reinterpret_cast<float4*>(Fa + t * LDF + s0) = make_float4(av[0], av[1], av[2], av[3]);
         if (t < cn) {
             st_elem4(mOut + ((row0 + t) * HV + j) * CH + s0, make_float4(mv[0], mv[1], mv[2], mv[3]));
         }
@@ -505,27 +644,29 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     __syncthreads();
     // then the blocks below the diagonal, one diagonal of blocks at a time (d = bi - bj):
     //   P_ij = sum_{j <= m < i} A_im T_mj  (into Fa's block (j, i)),   T_ij = -T_ii P_ij
+    // (four adjacent entries of a row a thread, each summed over m in ascending order)
     for (int d = 1; d < CH / 16; d++) {
         const int blocks = CH / 16 - d;
-        for (int x = tid; x < blocks * 256; x += THREADS) {
+        for (int x = tid; x < blocks * 64; x += THREADS) {
             int bi, bj, r, c;
             below_diagonal_entry(x, d, bi, bj, r, c);
-            float p = 0.f;
+            float4 p = make_float4(0.f, 0.f, 0.f, 0.f);
             for (int m = bj * 16; m < bi * 16; m++) {
-                p = fmaf(Fa[(bi * 16 + r) * LDF + m], Tf[m * LDF + bj * 16 + c], p);
+                p = fma4(Fa[(bi * 16 + r) * LDF + m], *reinterpret_cast<const float4*>(Tf + m * LDF + bj * 16 + c), p);
             }
-            Fa[(bj * 16 + r) * LDF + bi * 16 + c] = p;
+            *reinterpret_cast<float4*>(Fa + (bj * 16 + r) * LDF + bi * 16 + c) = p;
         }
         __syncthreads();
-        for (int x = tid; x < blocks * 256; x += THREADS) {
+        for (int x = tid; x < blocks * 64; x += THREADS) {
             int bi, bj, r, c;
             below_diagonal_entry(x, d, bi, bj, r, c);
-            float t = 0.f;
+            float4 t = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
             for (int m = 0; m < 16; m++) {
-                t = fmaf(Tf[(bi * 16 + r) * LDF + bi * 16 + m], Fa[(bj * 16 + m) * LDF + bi * 16 + c], t);
+                t = fma4(Tf[(bi * 16 + r) * LDF + bi * 16 + m],
+                         *reinterpret_cast<const float4*>(Fa + (bj * 16 + m) * LDF + bi * 16 + c), t);
             }
-            Tf[(bi * 16 + r) * LDF + bj * 16 + c] = -t;
+            *reinterpret_cast<float4*>(Tf + (bi * 16 + r) * LDF + bj * 16 + c) = make_float4(-t.x, -t.y, -t.z, -t.w);
         }
         __syncthreads();
     }
@@ -557,9 +698,9 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
             const int tr = i / 4;
             const int tc = i % 4;
             acc_t acc;
-            wmma::fill_fragment(acc, 0.f);
+            acc_fill(acc, 0.f);
             tile_mma<true, true>(acc, Te + tr * 16 * LDC, LDC, Ke + c0 + tc * 16, LDK, (tr + 1) * 16);
-            wmma::store_matrix_sync(Fo + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
+            acc_store(Fo + tr * 16 * LDF + tc * 16, acc, LDF);
         }
         __syncthreads();
         store_rows64(wOut + (row0 * HV + j) * K_DIM + c0, outStride, Fo, cn, -1.f, tid);
@@ -577,9 +718,9 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
             const int tr = i / 4;
             const int tc = i % 4;
             acc_t acc;
-            wmma::fill_fragment(acc, 0.f);
+            acc_fill(acc, 0.f);
             tile_mma<true, true>(acc, Te + tr * 16 * LDC, LDC, Ve + tc * 16, LD64, (tr + 1) * 16);
-            wmma::store_matrix_sync(Fo + tr * 16 * LDF + tc * 16, acc, LDF, wmma::mem_row_major);
+            acc_store(Fo + tr * 16 * LDF + tc * 16, acc, LDF);
         }
         __syncthreads();
         store_rows64(uOut + (row0 * HV + j) * V + c0, vStride, Fo, cn, 1.f, tid);
@@ -589,20 +730,19 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
 
 
 // Where the state slice [K, BV] lives between chunks (STATE_REGS):
-//   1: in the warps' accumulator fragments, tile i (16 x 16, row-major over tiles) in warp i % WARPS;
-//      after each chunk the warps write it as an operand into Se (bf16 through a per-warp fp32 staging
-//      tile in Xb, which no stage reads then). No fp32 copy in shared memory, so heads of 256 keys fit
-//      two blocks a multiprocessor.
+//   1: in the warps' accumulator fragments, tile i (16 x 16, row-major over tiles) in warp i % RWARPS;
+//      after each chunk the warps write it as an operand into Se (bf16 rounded from the registers). No
+//      fp32 copy in shared memory, so heads of 256 keys fit two blocks a multiprocessor.
 //   0: fp32 in shared memory (Sf), loaded and stored by the products; Se converted from it each chunk.
 // Both do the same products in the same order: the results are bitwise the same.
 #ifndef STATE_REGS
 #define STATE_REGS 1
 #endif
 constexpr int S_TILES = (K_DIM / 16) * (BV / 16);
-constexpr int S_PER_WARP = (S_TILES + WARPS - 1) / WARPS;
+constexpr int S_PER_WARP = (S_TILES + RWARPS - 1) / RWARPS;
 #define LDT 16 // fp32 staging tile [16][LDT], one a warp
-#define FO_FLOATS (CH * LDS > WARPS * 16 * LDT ? CH * LDS : WARPS * 16 * LDT)
-static_assert(WARPS % (BV / 16) == 0, "a warp's state tiles must share their column");
+#define FO_FLOATS (CH * LDS > RWARPS * 16 * LDT ? CH * LDS : RWARPS * 16 * LDT)
+static_assert(RWARPS % (BV / 16) == 0, "a warp's state tiles must share their column");
 #if !STATE_REGS
 // Tiles the state-in-shared-memory layout advances at once: all of a warp's with 3xTF32 operands; one at a
 // time with bf16 ones, which run two blocks a multiprocessor and whose registers would not hold more
@@ -612,14 +752,26 @@ constexpr int SMEM_GROUP = PREC_BF16 ? 1 : S_PER_WARP;
 #endif
 
 // Tile u of this warp's share of S ([K, BV] in 16 x 16 tiles, row-major over tiles, tile i in warp
-// i % WARPS) at tile row tr and column tc; false where the warp has fewer tiles. A warp's tiles are all
+// i % RWARPS) at tile row tr and column tc; false where the warp has fewer tiles. A warp's tiles are all
 // in one column (tc = warp % (BV / 16)).
 __device__ __forceinline__ bool own_tile(int warp, int u, int& tr, int& tc)
 {
-    const int i = warp + WARPS * u;
+    const int i = warp + RWARPS * u;
     tr = i / (BV / 16);
     tc = i % (BV / 16);
-    return S_TILES % WARPS == 0 || i < S_TILES;
+    return S_TILES % RWARPS == 0 || i < S_TILES;
+}
+
+// Output tile u of this warp ([C, BV] in 16 x 16 tiles, row-major over tiles, tile i in warp i % RWARPS)
+// at tile row tr (rows of the chunk) and column tc; false where the warp has fewer (or none).
+constexpr int O_TILES = (CH / 16) * (BV / 16);
+constexpr int O_PER_WARP = (O_TILES + RWARPS - 1) / RWARPS;
+__device__ __forceinline__ bool out_tile(int warp, int u, int& tr, int& tc)
+{
+    const int i = warp + RWARPS * u;
+    tr = i / (BV / 16);
+    tc = i % (BV / 16);
+    return i < O_TILES;
 }
 
 // NT of this warp's state tiles one chunk on (st[x] its tile u0 + x): st[x] = e^gam_last st[x] +
@@ -667,19 +819,20 @@ __device__ __forceinline__ void advance_tiles(acc_t (&st)[NT], int u0, float dec
     }
 }
 
-// Writes this warp's state tile (16 x 16 fp32) into Se as an operand.
-__device__ __forceinline__ void put_operand(elem* se, const acc_t& acc, float* stage, int lane)
+// Writes this warp's state tile (16 x 16 fp32) into Se as an operand (bf16: rounded, straight from the
+// accumulator's registers).
+__device__ __forceinline__ void put_operand(elem* se, const acc_t& acc, int lane)
 {
 #if PREC_BF16
-    wmma::store_matrix_sync(stage, acc, LDT, wmma::mem_row_major);
-    __syncwarp();
-    const int r = lane / 2;
-    const int c = (lane % 2) * 8;
-    st_elem4(se + r * LDB + c, *reinterpret_cast<const float4*>(stage + r * LDT + c));
-    st_elem4(se + r * LDB + c + 4, *reinterpret_cast<const float4*>(stage + r * LDT + c + 4));
-    __syncwarp();
+    elem* r = se + (lane / 4) * LDB + 2 * (lane % 4);
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        *reinterpret_cast<__nv_bfloat162*>(r + 8 * h) = __floats2bfloat162_rn(acc.x[4 * h], acc.x[4 * h + 1]);
+        *reinterpret_cast<__nv_bfloat162*>(r + 8 * LDB + 8 * h) =
+            __floats2bfloat162_rn(acc.x[4 * h + 2], acc.x[4 * h + 3]);
+    }
 #else
-    wmma::store_matrix_sync(se, acc, LDB, wmma::mem_row_major);
+    acc_store(se, acc, LDB);
 #endif
 }
 
@@ -692,12 +845,12 @@ __device__ __forceinline__ void load_chunk(elem* Xa, elem* Xb, elem* Xc, elem* U
                                            int c0, int tid)
 {
     const size_t kStride = (size_t)HV * K_DIM;
-    async_rows<K_DIM>(Xa, LDK, wIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
-    async_rows<K_DIM>(Xb, LDK, qIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
-    async_rows<BV>(Ue, LDB, uIn + (row0 * HV + j) * V + c0, (size_t)HV * V, cn, tid);
-    async_rows<CH>(Me, LDC, mIn + (row0 * HV + j) * CH, (size_t)HV * CH, cn, tid);
+    async_rows<K_DIM, RTHREADS>(Xa, LDK, wIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+    async_rows<K_DIM, RTHREADS>(Xb, LDK, qIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+    async_rows<BV, RTHREADS>(Ue, LDB, uIn + (row0 * HV + j) * V + c0, (size_t)HV * V, cn, tid);
+    async_rows<CH, RTHREADS>(Me, LDC, mIn + (row0 * HV + j) * CH, (size_t)HV * CH, cn, tid);
 #if KT_BUFFER
-    async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
+    async_rows<K_DIM, RTHREADS>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, kStride, cn, tid);
 #endif
 }
 
@@ -705,7 +858,7 @@ __device__ __forceinline__ void load_chunk(elem* Xa, elem* Xb, elem* Xc, elem* U
 __device__ __forceinline__ void write_outputs(float* outHead, size_t vStride, const float* Fo, size_t row0, int cn,
                                               int tid)
 {
-    for (int i = tid; i < cn * (BV / 4); i += THREADS) {
+    for (int i = tid; i < cn * (BV / 4); i += RTHREADS) {
         const int t = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
         *reinterpret_cast<float4*>(outHead + (row0 + t) * vStride + c) = *reinterpret_cast<const float4*>(Fo + t * LDS + c);
@@ -715,7 +868,7 @@ __device__ __forceinline__ void write_outputs(float* outHead, size_t vStride, co
 // Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS] (STATE_REGS 0 only); Se [K][LDB] (with
 // STATE_REGS 0 in fp32: Sf itself); Xa, Xb (and with KT_BUFFER Xc) [C][LDK]; Ue [C][LDB]; Me [C][LDC];
 // Fo fp32 [FO_FLOATS] ([C][LDS], and the staging tiles while S is read in).
-extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS)
+extern "C" __global__ void __launch_bounds__(RTHREADS, MIN_BLOCKS)
 gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
                 const elem* __restrict__ uIn,     // [rows, HV, V]: U
                 const elem* __restrict__ mIn,     // [rows, HV, C]: M
@@ -752,7 +905,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
 #endif
     elem* Me = Ue + CH * LDB;
     float* Fo = reinterpret_cast<float*>(Me + CH * LDC); // -W S0, then O
-    static_assert(CH * LDK * sizeof(elem) >= WARPS * 16 * LDT * sizeof(float), "the staging tiles must fit in Xb");
+    static_assert(CH * LDK * sizeof(elem) >= RWARPS * 16 * LDT * sizeof(float), "the staging tiles must fit in Xb");
 
     const int n = blockIdx.z;
     const int j = blockIdx.y;
@@ -799,7 +952,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
                 *reinterpret_cast<float4*>(stage + r * LDT + c) = x[u][0];
                 *reinterpret_cast<float4*>(stage + r * LDT + c + 4) = x[u][1];
                 __syncwarp();
-                wmma::load_matrix_sync(st[u], stage, LDT, wmma::mem_row_major);
+                acc_load(st[u], stage, LDT);
                 __syncwarp();
             }
         }
@@ -807,7 +960,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     float* stage = reinterpret_cast<float*>(Xb) + warp * 16 * LDT;
 #else
     // S from the pool into Sf (its operand copy is made at the start of each chunk)
-    for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
+    for (int i = tid; i < K_DIM * BV / 4; i += RTHREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
 #ifdef STATE_BF16
@@ -820,10 +973,14 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
     __syncthreads();
 #endif
 
-    // the output tile of this warp: rows (tr) of the chunk, columns (tc) of the block
-    const int otr = warp / (BV / 16);
-    const int otc = warp % (BV / 16);
-    const bool outWarp = otr < CH / 16;
+    // this warp's output tiles: rows (tr) of the chunk, columns (tc) of the block
+    int oTr[O_PER_WARP];
+    int oTc[O_PER_WARP];
+    bool outWarp[O_PER_WARP];
+#pragma unroll
+    for (int u = 0; u < O_PER_WARP; u++) {
+        outWarp[u] = out_tile(warp, u, oTr[u], oTc[u]);
+    }
     size_t prevRow0 = 0;
     int prevCn = 0;
     for (int first = 0; first < len; first += CH) {
@@ -836,7 +993,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         }
         write_outputs(outHead, vStride, Fo, prevRow0, prevCn, tid);
 #if !STATE_REGS && PREC_BF16
-        for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
+        for (int i = tid; i < K_DIM * BV / 4; i += RTHREADS) {
             const int e = i / (BV / 4);
             const int c = (i % (BV / 4)) * 4;
             st_elem4(Se + e * LDB + c, *reinterpret_cast<const float4*>(Sf + e * LDS + c));
@@ -847,24 +1004,32 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         __syncthreads();
 
         // B: -W S0 into staging; Qg S0 kept in the warp's registers
-        acc_t acc_o;
-        if (outWarp) {
-            acc_t acc_w;
-            wmma::fill_fragment(acc_w, 0.f);
-            wmma::fill_fragment(acc_o, 0.f);
-            tile_mma_shared_b(acc_w, Xa + otr * 16 * LDK, acc_o, Xb + otr * 16 * LDK, LDK, Se + otc * 16, LDB, K_DIM);
-            wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_w, LDS, wmma::mem_row_major);
+        acc_t acc_o[O_PER_WARP];
+#pragma unroll
+        for (int u = 0; u < O_PER_WARP; u++) {
+            if (outWarp[u]) {
+                const int otr = oTr[u];
+                const int otc = oTc[u];
+                acc_t acc_w;
+                acc_fill(acc_w, 0.f);
+                acc_fill(acc_o[u], 0.f);
+                tile_mma_shared_b(acc_w, Xa + otr * 16 * LDK, acc_o[u], Xb + otr * 16 * LDK, LDK, Se + otc * 16, LDB,
+                                  K_DIM);
+                acc_store(Fo + otr * 16 * LDS + otc * 16, acc_w, LDS);
+            }
         }
         __syncthreads();
 
         // C: Vn = U - W S0 in place of U (Kt on its way into Xa unless it came with the rest)
 #if !KT_BUFFER
-        async_rows<K_DIM>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, (size_t)HV * K_DIM, cn, tid);
+        async_rows<K_DIM, RTHREADS>(Xc, LDK, kIn + (row0 * HV + j) * K_DIM, (size_t)HV * K_DIM, cn, tid);
 #endif
-        for (int i = tid; i < CH * BV; i += THREADS) {
-            const int t = i / BV;
-            const int c = i % BV;
-            Ue[t * LDB + c] = to_elem(from_elem(Ue[t * LDB + c]) + Fo[t * LDS + c]);
+        for (int i = tid; i < CH * BV / 4; i += RTHREADS) { // four at a time, each rounded once
+            const int t = i / (BV / 4);
+            const int c = (i % (BV / 4)) * 4;
+            const float4 u = ld_elem4(Ue + t * LDB + c);
+            const float4 w = *reinterpret_cast<const float4*>(Fo + t * LDS + c);
+            st_elem4(Ue + t * LDB + c, make_float4(u.x + w.x, u.y + w.y, u.z + w.z, u.w + w.w));
         }
 #if !KT_BUFFER
         cp_async_wait_all();
@@ -872,9 +1037,14 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         __syncthreads();
 
         // D: O = Qg S0 + M Vn (M lower triangular) into staging; S = e^gam_last S0 + Kt^T Vn
-        if (outWarp) {
-            tile_mma<true, true>(acc_o, Me + otr * 16 * LDC, LDC, Ue + otc * 16, LDB, (otr + 1) * 16);
-            wmma::store_matrix_sync(Fo + otr * 16 * LDS + otc * 16, acc_o, LDS, wmma::mem_row_major);
+#pragma unroll
+        for (int u = 0; u < O_PER_WARP; u++) {
+            if (outWarp[u]) {
+                const int otr = oTr[u];
+                const int otc = oTc[u];
+                tile_mma<true, true>(acc_o[u], Me + otr * 16 * LDC, LDC, Ue + otc * 16, LDB, (otr + 1) * 16);
+                acc_store(Fo + otr * 16 * LDS + otc * 16, acc_o[u], LDS);
+            }
         }
 #if STATE_REGS
         advance_tiles(st, 0, decay, Xc, Ue, warp);
@@ -884,18 +1054,18 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
             for (int u = 0; u < S_PER_WARP; u++) {
                 int tr, tc;
                 if (own_tile(warp, u, tr, tc)) {
-                    put_operand(Se + tr * 16 * LDB + tc * 16, st[u], stage, lane);
+                    put_operand(Se + tr * 16 * LDB + tc * 16, st[u], lane);
                 }
             }
         }
 #else
-        for (int u0 = 0; warp + WARPS * u0 < S_TILES; u0 += SMEM_GROUP) {
+        for (int u0 = 0; warp + RWARPS * u0 < S_TILES; u0 += SMEM_GROUP) {
             acc_t st[SMEM_GROUP];
 #pragma unroll
             for (int x = 0; x < SMEM_GROUP; x++) {
                 int tr, tc;
                 if (own_tile(warp, u0 + x, tr, tc)) {
-                    wmma::load_matrix_sync(st[x], Sf + tr * 16 * LDS + tc * 16, LDS, wmma::mem_row_major);
+                    acc_load(st[x], Sf + tr * 16 * LDS + tc * 16, LDS);
                 }
             }
             advance_tiles(st, u0, decay, Xc, Ue, warp);
@@ -903,7 +1073,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
             for (int x = 0; x < SMEM_GROUP; x++) {
                 int tr, tc;
                 if (own_tile(warp, u0 + x, tr, tc)) {
-                    wmma::store_matrix_sync(Sf + tr * 16 * LDS + tc * 16, st[x], LDS, wmma::mem_row_major);
+                    acc_store(Sf + tr * 16 * LDS + tc * 16, st[x], LDS);
                 }
             }
         }
@@ -920,7 +1090,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         if (own_tile(warp, u, tr, tc)) {
             const int r = lane / 2;
             const int c = (lane % 2) * 8;
-            wmma::store_matrix_sync(stage, st[u], LDT, wmma::mem_row_major);
+            acc_store(stage, st[u], LDT);
             __syncwarp();
             state_t* dst = Sg + (size_t)(tr * 16 + r) * V + tc * 16 + c;
             state_st4(dst, *reinterpret_cast<const float4*>(stage + r * LDT + c));
@@ -929,7 +1099,7 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
         }
     }
 #else
-    for (int i = tid; i < K_DIM * BV / 4; i += THREADS) {
+    for (int i = tid; i < K_DIM * BV / 4; i += RTHREADS) {
         const int e = i / (BV / 4);
         const int c = (i % (BV / 4)) * 4;
         state_st4(Sg + (size_t)e * V + c, *reinterpret_cast<const float4*>(Sf + e * LDS + c));

@@ -50,18 +50,25 @@ class CudaChunkedGatedDeltaRuleTest {
     }
 
     /**
-     * The tensor-core recurrence with 16 and 32 value columns a block, in its chosen layout, with the state
-     * in shared memory and Kt sharing -W's buffer, and with the state in registers at one block a
-     * multiprocessor (Kt in its own buffer where it fits), against the reference.
+     * The tensor-core recurrence with 16, 32 and 64 value columns a block, in its chosen layout, with the
+     * state in shared memory and Kt sharing -W's buffer, and with the state in registers at one block a
+     * multiprocessor (Kt in its own buffer where it fits), against the reference; layouts that do not fit a
+     * block's shared memory are left out by the layout's own size.
      */
     @ParameterizedTest
     @EnumSource(value = ChunkPrecision.class, names = {"TF32X3", "BF16"})
     void everyTileWidthGivesTheReferenceResults(ChunkPrecision p) {
         for (DeltaRuleShape shape : new DeltaRuleShape[] {new DeltaRuleShape(2, 4, 64, 128),
             new DeltaRuleShape(1, 2, 256, 128)}) {
-            for (int tile : new int[] {16, 32}) {
+            for (int tile : new int[] {16, 32, 64}) {
                 for (String[] layout : new String[][] {{}, {"-DSTATE_REGS=0", "-DKT_BUFFER=0", "-DMIN_BLOCKS=1"},
                     {"-DSTATE_REGS=1", "-DMIN_BLOCKS=1"}}) {
+                if (!CudaChunkedGatedDeltaRule.supports(shape, p, tile) || CudaChunkedGatedDeltaRule.RecurLayout.choose(
+                        shape.keyDim(), p, tile, 228 * 1024, layout).sharedBytes() > 220 * 1024) {
+                    System.out.printf("%s %s tile %d %s: beyond a block's shared memory%n", p.label(), shape, tile,
+                            Arrays.toString(layout));
+                    continue;
+                }
                 try (CudaDevice d = new CudaDevice(0); CudaChunkedGatedDeltaRule chunk =
                         new CudaChunkedGatedDeltaRule(d, shape, p, StatePrecision.FP32, tile, layout)) {
                     for (int[] lengths : new int[][] {{1, 31, 64, 0, 17}, {1, 31, 64, 65, 200, 0, 129}}) {
@@ -78,6 +85,29 @@ class CudaChunkedGatedDeltaRuleTest {
                 }
                 }
             }
+        }
+    }
+
+    /**
+     * 16, 32 or 64 value columns a block and 8 or 16 warps: each output and state tile is the same sum in the
+     * same order, so the results are bitwise the same.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ChunkPrecision.class, names = {"TF32X3", "BF16"})
+    void everyTileWidthAndWarpCountGivesBitwiseTheSameResults(ChunkPrecision p) {
+        DeltaRuleShape shape = new DeltaRuleShape(2, 2, 128, 128);
+        int[] lengths = {1, 64, 65, 200, 0, 129};
+        String[][] layouts = {{"32"}, {"16"}, {"64", "-DRECUR_WARPS=16"}, {"64", "-DRECUR_WARPS=8"},
+            {"32", "-DRECUR_WARPS=16"}};
+        float[][][] got = new float[layouts.length][][];
+        for (int i = 0; i < layouts.length; i++) {
+            try (CudaDevice d = new CudaDevice(0); CudaChunkedGatedDeltaRule chunk = new CudaChunkedGatedDeltaRule(d,
+                    shape, p, StatePrecision.FP32, Integer.parseInt(layouts[i][0]),
+                    Arrays.copyOfRange(layouts[i], 1, layouts[i].length))) {
+                got[i] = new CudaStepHarness(shape, lengths, 7).gpuChunked(d, chunk);
+            }
+            assertThat(got[i][0]).as(Arrays.toString(layouts[i]) + " o").containsExactly(got[0][0]);
+            assertThat(got[i][1]).as(Arrays.toString(layouts[i]) + " state pool").containsExactly(got[0][1]);
         }
     }
 

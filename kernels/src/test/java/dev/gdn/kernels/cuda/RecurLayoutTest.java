@@ -17,7 +17,8 @@ class RecurLayoutTest {
         assertThat(l.ktBuffer()).isTrue();
         assertThat(l.minBlocks()).isEqualTo(2);
         assertThat(2 * (l.sharedBytes() + 1024)).isLessThanOrEqualTo(SM90);
-        assertThat(l.options()).containsExactly("-DSTATE_REGS=0", "-DKT_BUFFER=1", "-DMIN_BLOCKS=2");
+        assertThat(l.options()).containsExactly("-DSTATE_REGS=0", "-DKT_BUFFER=1", "-DMIN_BLOCKS=2",
+                "-DRECUR_WARPS=8");
     }
 
     @Test
@@ -27,7 +28,7 @@ class RecurLayoutTest {
         assertThat(l.ktBuffer()).isFalse();
         assertThat(l.minBlocks()).isEqualTo(2);
         assertThat(2 * (l.sharedBytes() + 1024)).isLessThanOrEqualTo(SM90);
-        assertThat(2 * (CudaChunkedGatedDeltaRule.recurShared(256, ChunkPrecision.BF16, 32, false, false) + 1024))
+        assertThat(2 * (CudaChunkedGatedDeltaRule.recurShared(256, ChunkPrecision.BF16, 32, false, false, 8) + 1024))
                 .as("the fp32 state in shared memory would not fit twice").isGreaterThan(SM90);
     }
 
@@ -38,6 +39,20 @@ class RecurLayoutTest {
         assertThat(l.stateInRegisters()).isFalse();
         assertThat(l.ktBuffer()).as("three fp32 [64, 264] buffers exceed one block's 220 KiB too").isFalse();
         assertThat(l.sharedBytes()).isGreaterThan(SM90 / 2);
+    }
+
+    @Test
+    void threeTf32HeadsOf128KeysTakeSixtyFourValueColumnsASixteenWarpBlockAndWiderHeadsThirtyTwo() {
+        assertThat(CudaChunkedGatedDeltaRule.defaultTile(128, ChunkPrecision.TF32X3)).isEqualTo(64);
+        assertThat(CudaChunkedGatedDeltaRule.defaultTile(256, ChunkPrecision.TF32X3))
+                .as("two fp32 [64, 264] buffers and the [256, 72] state exceed 220 KiB").isEqualTo(32);
+        assertThat(CudaChunkedGatedDeltaRule.defaultTile(128, ChunkPrecision.BF16)).isEqualTo(32);
+        RecurLayout l = RecurLayout.choose(128, ChunkPrecision.TF32X3, 64, SM90);
+        assertThat(l.warps()).isEqualTo(16);
+        assertThat(l.minBlocks()).isEqualTo(1);
+        assertThat(l.sharedBytes()).isLessThanOrEqualTo(220 * 1024);
+        assertThat(l.options()).contains("-DRECUR_WARPS=16");
+        assertThat(RecurLayout.choose(128, ChunkPrecision.TF32X3, 64, SM90, "-DRECUR_WARPS=8").warps()).isEqualTo(8);
     }
 
     @Test
@@ -67,7 +82,7 @@ class RecurLayoutTest {
     void everySupportedShapeGetsALayoutThatFitsOneBlock() {
         int supported = 0;
         for (ChunkPrecision p : new ChunkPrecision[] {ChunkPrecision.TF32X3, ChunkPrecision.BF16}) {
-            for (int tile : new int[] {16, 32}) {
+            for (int tile : new int[] {16, 32, 64}) {
                 for (int k = 64; k <= 1024; k += 64) {
                     if (!CudaChunkedGatedDeltaRule.supports(new DeltaRuleShape(1, 1, k, 128), p, tile)) {
                         continue;
