@@ -67,14 +67,16 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     }
 
     /**
-     * Value columns a block of the tensor-core recurrence owns unless told: 32; with 3xTF32 operands 64 where
-     * such a block (16 warps, one a multiprocessor) fits its shared memory: it reads the chunk's operands
-     * half as often, which pays where a multiprocessor holds one block anyway (measured on an H200: the
+     * Value columns a block of the tensor-core recurrence owns unless told: 32; with 3xTF32 operands and heads
+     * of 128 keys or more 64 where such a block (16 warps, one a multiprocessor) fits its shared memory: it
+     * reads the chunk's operands half as often, which pays where a multiprocessor holds one block of 32
+     * columns anyway (smaller heads fit two, and 16 warps two blocks would spill; measured on an H200: the
      * recurrence of 256 streams x 64 tokens, K = V = 128, 1.44 ms against 1.78 with 32 columns; bf16 operands,
      * which fit two blocks of 32 columns, were slower with 64: 0.58 against 0.49 ms).
      */
     static int defaultTile(int k, ChunkPrecision p) {
-        return p == ChunkPrecision.TF32X3 && recurShared(k, p, 64, false, false, 16) <= MAX_SHARED ? 64 : TC_TILE;
+        return p == ChunkPrecision.TF32X3 && k >= 128 && recurShared(k, p, 64, false, false, 16) <= MAX_SHARED ? 64
+                : TC_TILE;
     }
 
     /**
@@ -240,9 +242,13 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
      * state in registers with Kt sharing -W's; else the first that fits one block: the state in shared
      * memory with Kt's buffer, without it, then in registers with and without it. Compile definitions given
      * for tuning ({@code -DSTATE_REGS=}, {@code -DKT_BUFFER=}, {@code -DMIN_BLOCKS=}, {@code -DRECUR_WARPS=}:
-     * 16 warps a block for 64 value columns, else 8, unless given) override the choice.
+     * 16 warps a block for 64 value columns, else 8, unless given) override the choice. With bf16 operands and
+     * the state in registers the tile products unroll four k-steps ({@code -DMMA_UNROLL=4}; measured on an
+     * H200, heads of 256 keys: the recurrence of a 4 x 8192-token prefill 1.48 ms against 2.30 with the
+     * kernel's default); {@code mmaUnroll} 0 leaves the kernel's default.
      */
-    record RecurLayout(boolean stateInRegisters, boolean ktBuffer, int minBlocks, int warps, int sharedBytes) {
+    record RecurLayout(boolean stateInRegisters, boolean ktBuffer, int minBlocks, int warps, int mmaUnroll,
+            int sharedBytes) {
         /** Shared memory the driver reserves for each resident block. */
         private static final int RESERVED_PER_BLOCK = 1024;
         /** {state in registers, Kt's own buffer} in the order tried for two blocks, then for one. */
@@ -253,7 +259,12 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             boolean regs = true;
             boolean kt = false;
             int blocks = 1;
-            int warps = defined(defines, "RECUR_WARPS").orElse(tile == 64 ? 16 : 8);
+            int warps = defined(defines, "RECUR_WARPS").orElse(tile == 64 && stagingFits(k, p, 16) ? 16 : 8);
+            if (!stagingFits(k, p, warps)) {
+                throw new IllegalArgumentException("RECUR_WARPS " + warps + ": the warps' 16 x 16 fp32 staging tiles ("
+                        + warps * 16 * 16 * 4 + " bytes) do not fit a [64, " + k + "] " + p.label()
+                        + " operand buffer (" + TC_CHUNK * padded(k) * elemBytes(p) + " bytes); 8 warps do");
+            }
             search:
             for (int b = 2; b >= 1; b--) {
                 for (boolean[] c : b == 2 ? TWO_BLOCKS : ONE_BLOCK) {
@@ -275,13 +286,20 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
                 kt = fits(blocks, recurShared(k, p, tile, true, regs, warps), sharedPerSm)
                         && recurShared(k, p, tile, true, regs, warps) <= MAX_SHARED;
             }
-            return new RecurLayout(regs, kt, blocks, warps, recurShared(k, p, tile, kt, regs, warps));
+            int unroll = defined(defines, "MMA_UNROLL").orElse(p == ChunkPrecision.BF16 && regs ? 4 : 0);
+            return new RecurLayout(regs, kt, blocks, warps, unroll, recurShared(k, p, tile, kt, regs, warps));
+        }
+
+        /** Whether the final state's staging tiles of {@code warps} warps fit one [C, K] operand buffer (Xb). */
+        static boolean stagingFits(int k, ChunkPrecision p, int warps) {
+            return TC_CHUNK * padded(k) * elemBytes(p) >= warps * 16 * 16 * 4;
         }
 
         /** Whether a compile definition is one of those the layout sets. */
         static boolean decides(String define) {
             return define.startsWith("-DSTATE_REGS=") || define.startsWith("-DKT_BUFFER=")
-                    || define.startsWith("-DMIN_BLOCKS=") || define.startsWith("-DRECUR_WARPS=");
+                    || define.startsWith("-DMIN_BLOCKS=") || define.startsWith("-DRECUR_WARPS=")
+                    || define.startsWith("-DMMA_UNROLL=");
         }
 
         private static boolean fits(int blocks, int bytes, int sharedPerSm) {
@@ -290,8 +308,14 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
 
         /** Its compile definitions. */
         String[] options() {
-            return new String[] {"-DSTATE_REGS=" + (stateInRegisters ? 1 : 0), "-DKT_BUFFER=" + (ktBuffer ? 1 : 0),
+            String[] base = {"-DSTATE_REGS=" + (stateInRegisters ? 1 : 0), "-DKT_BUFFER=" + (ktBuffer ? 1 : 0),
                 "-DMIN_BLOCKS=" + minBlocks, "-DRECUR_WARPS=" + warps};
+            if (mmaUnroll == 0) {
+                return base;
+            }
+            String[] all = java.util.Arrays.copyOf(base, base.length + 1);
+            all[base.length] = "-DMMA_UNROLL=" + mmaUnroll;
+            return all;
         }
     }
 

@@ -28,7 +28,8 @@
 // blocks a multiprocessor the recurrence's registers are capped for; 1 by default), PREPARE_BLOCKS (the
 // same for gdr_chunk_prepare), KQ_LOADS (16-byte loads of K and of Q a thread has in flight in
 // gdr_chunk_prepare; 4 by default), MMA_UNROLL (k-steps of a tile product unrolled; all by default, two
-// where a warp advances several state tiles at once). The host picks the layout (RecurLayout).
+// where a warp advances several state tiles at once; the host sets four for bf16 with the state in
+// registers). The host picks the layout (RecurLayout).
 
 #include <mma.h>
 #include <cuda_bf16.h>

@@ -30,6 +30,11 @@ class RecurLayoutTest {
         assertThat(2 * (l.sharedBytes() + 1024)).isLessThanOrEqualTo(SM90);
         assertThat(2 * (CudaChunkedGatedDeltaRule.recurShared(256, ChunkPrecision.BF16, 32, false, false, 8) + 1024))
                 .as("the fp32 state in shared memory would not fit twice").isGreaterThan(SM90);
+        assertThat(l.options()).as("registers' layout unrolls four k-steps").contains("-DMMA_UNROLL=4");
+        assertThat(RecurLayout.choose(256, ChunkPrecision.BF16, 32, SM90, "-DMMA_UNROLL=2").options())
+                .contains("-DMMA_UNROLL=2").doesNotContain("-DMMA_UNROLL=4");
+        assertThat(RecurLayout.choose(256, ChunkPrecision.TF32X3, 32, SM90).mmaUnroll())
+                .as("3xTF32 keeps the kernel's default").isZero();
     }
 
     @Test
@@ -47,12 +52,20 @@ class RecurLayoutTest {
         assertThat(CudaChunkedGatedDeltaRule.defaultTile(256, ChunkPrecision.TF32X3))
                 .as("two fp32 [64, 264] buffers and the [256, 72] state exceed 220 KiB").isEqualTo(32);
         assertThat(CudaChunkedGatedDeltaRule.defaultTile(128, ChunkPrecision.BF16)).isEqualTo(32);
+        assertThat(CudaChunkedGatedDeltaRule.defaultTile(64, ChunkPrecision.TF32X3))
+                .as("64 keys fit two blocks of 32 columns").isEqualTo(32);
         RecurLayout l = RecurLayout.choose(128, ChunkPrecision.TF32X3, 64, SM90);
         assertThat(l.warps()).isEqualTo(16);
         assertThat(l.minBlocks()).isEqualTo(1);
         assertThat(l.sharedBytes()).isLessThanOrEqualTo(220 * 1024);
         assertThat(l.options()).contains("-DRECUR_WARPS=16");
         assertThat(RecurLayout.choose(128, ChunkPrecision.TF32X3, 64, SM90, "-DRECUR_WARPS=8").warps()).isEqualTo(8);
+        assertThat(RecurLayout.choose(64, ChunkPrecision.BF16, 64, SM90).warps())
+                .as("16 staging tiles (16 KiB) exceed a bf16 [64, 72] buffer (9 KiB)").isEqualTo(8);
+        assertThat(RecurLayout.choose(64, ChunkPrecision.TF32X3, 64, SM90).warps()).isEqualTo(16);
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> RecurLayout.choose(64, ChunkPrecision.BF16, 64, SM90, "-DRECUR_WARPS=16"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("RECUR_WARPS 16");
     }
 
     @Test
@@ -66,7 +79,8 @@ class RecurLayoutTest {
         assertThat(RecurLayout.choose(256, ChunkPrecision.BF16, 32, SM90, "-DSTATE_REGS=0", "-DMIN_BLOCKS=1").ktBuffer())
                 .as("Kt's buffer where one block has room for it").isTrue();
         assertThat(RecurLayout.decides("-DSTATE_REGS=1")).isTrue();
-        assertThat(RecurLayout.decides("-DMMA_UNROLL=4")).isFalse();
+        assertThat(RecurLayout.decides("-DMMA_UNROLL=4")).isTrue();
+        assertThat(RecurLayout.decides("-DKQ_LOADS=8")).isFalse();
     }
 
     @Test
