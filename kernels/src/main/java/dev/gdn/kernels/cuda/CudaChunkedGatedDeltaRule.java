@@ -166,7 +166,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         }
         return shape.valueDim() % 64 == 0 && k % 64 == 0
                 && Math.max(prepareShared(k, precision), recurShared(k, precision, tile, false, true,
-                        tile == 64 ? 16 : 8)) <= MAX_SHARED;
+                        RecurLayout.defaultWarps(k, precision, tile))) <= MAX_SHARED;
     }
 
     public ChunkPrecision precision() {
@@ -259,7 +259,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             boolean regs = true;
             boolean kt = false;
             int blocks = 1;
-            int warps = defined(defines, "RECUR_WARPS").orElse(tile == 64 && stagingFits(k, p, 16) ? 16 : 8);
+            int warps = defined(defines, "RECUR_WARPS").orElse(defaultWarps(k, p, tile));
             if (!stagingFits(k, p, warps)) {
                 throw new IllegalArgumentException("RECUR_WARPS " + warps + ": the warps' 16 x 16 fp32 staging tiles ("
                         + warps * 16 * 16 * 4 + " bytes) do not fit a [64, " + k + "] " + p.label()
@@ -288,6 +288,11 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             }
             int unroll = defined(defines, "MMA_UNROLL").orElse(p == ChunkPrecision.BF16 && regs ? 4 : 0);
             return new RecurLayout(regs, kt, blocks, warps, unroll, recurShared(k, p, tile, kt, regs, warps));
+        }
+
+        /** Warps a block unless told: 16 for 64 value columns where their staging tiles fit, else 8. */
+        static int defaultWarps(int k, ChunkPrecision p, int tile) {
+            return tile == 64 && stagingFits(k, p, 16) ? 16 : 8;
         }
 
         /** Whether the final state's staging tiles of {@code warps} warps fit one [C, K] operand buffer (Xb). */
