@@ -22,8 +22,9 @@
 // Decays, the inverse and the state between chunks stay fp32. Every sum has a fixed order, so a
 // stream's results do not depend on its batch.
 //
-// Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16, 32 or 64), RECUR_WARPS (warps of the recurrence; 8 or 16), KT_BUFFER (1: Kt has a
-// buffer of its own and arrives with the chunk's other operands; 0: it follows -W into the same one),
+// Compile-time: K_DIM (a multiple of 64), PREC_BF16 (0 or 1), BV (16, 32 or 64), RECUR_WARPS (warps of
+// the recurrence; 8 or 16), KT_BUFFER (1: Kt has a buffer of its own and arrives with the chunk's other
+// operands; 0: it follows -W into the same one),
 // STATE_REGS (where the recurrence keeps the state between chunks, see there), MIN_BLOCKS (resident
 // blocks a multiprocessor the recurrence's registers are capped for; 1 by default), PREPARE_BLOCKS (the
 // same for gdr_chunk_prepare), KQ_LOADS (16-byte loads of K and of Q a thread has in flight in
@@ -75,14 +76,10 @@ static_assert(RWARPS == 8 || RWARPS == 16, "RECUR_WARPS must be 8 or 16");
 #if PREC_BF16
 typedef __nv_bfloat16 elem;
 #define WK 16
-__device__ __forceinline__ elem to_elem(float x) { return __float2bfloat16(x); }
-__device__ __forceinline__ float from_elem(elem x) { return __bfloat162float(x); }
 #else
 typedef float elem;
 #define WK 8
 typedef wmma::precision::tf32 frag_t;
-__device__ __forceinline__ elem to_elem(float x) { return x; }
-__device__ __forceinline__ float from_elem(elem x) { return x; }
 #endif
 
 // Rows padded by 8 elements. In bf16 (16 bytes) a row is then 16 mod 128 bytes long, so the eight
