@@ -195,11 +195,18 @@ class ClusterIT {
             assertThat(checkpoints.get("interval").asLong()).as("the cluster's checkpoint interval reached the job: %s",
                     checkpoints).isEqualTo(700);
 
-            // three TaskManager kills (SIGKILL) at random moments while events stream in (15 a second, for 30 s), each
-            // followed by a replacement TaskManager
+            // three TaskManager kills (SIGKILL) at random moments while events stream in (15 a second), each followed
+            // by a replacement TaskManager; the producer holds its last 60 events until the third kill is done, so however long
+            // a recovery takes on a slow machine, every kill falls before the input is complete
+            var killsDone = new java.util.concurrent.CountDownLatch(1);
             var producer = java.util.concurrent.CompletableFuture.runAsync(() -> {
                 try {
-                    LocalRun.producePaced(servers, "cl-in", EVENTS, 50, 500, 15, new java.util.concurrent.ConcurrentHashMap<>());
+                    var sentAt = new java.util.concurrent.ConcurrentHashMap<String, Long>();
+                    LocalRun.producePaced(servers, "cl-in", EVENTS, 50, 440, 15, sentAt);
+                    if (!killsDone.await(600, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("the three kills did not finish within 600 s");
+                    }
+                    LocalRun.producePaced(servers, "cl-in", EVENTS, 440, 500, 15, sentAt);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -218,6 +225,9 @@ class ClusterIT {
                 int failures = cluster.get("/jobs/" + job + "/exceptions").path("exceptionHistory").path("entries").size();
                 long killedAt = System.currentTimeMillis();
                 cluster.kill(victim);
+                if (kill == 2) {
+                    killsDone.countDown(); // the held events stream in while the job recovers
+                }
                 cluster.startTaskManager();
                 long recovered = cluster.awaitCheckpointTriggeredAfter(job, killedAt, Duration.ofSeconds(120));
                 assertThat(cluster.get("/jobs/" + job + "/exceptions").path("exceptionHistory").path("entries").size())
