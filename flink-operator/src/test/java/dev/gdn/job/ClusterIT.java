@@ -196,17 +196,24 @@ class ClusterIT {
                     checkpoints).isEqualTo(700);
 
             // three TaskManager kills (SIGKILL) at random moments while events stream in (15 a second), each followed
-            // by a replacement TaskManager; the producer holds its last 60 events until the third kill is done, so however long
-            // a recovery takes on a slow machine, every kill falls before the input is complete
-            var killsDone = new java.util.concurrent.CountDownLatch(1);
+            // by a replacement TaskManager. The producer keeps 20 events back for every kill still to come and sends
+            // them once that kill has happened: however long recoveries take on a slow machine, every kill falls
+            // before the input is complete, and events arrive after every kill for the recovered job to answer
+            var killsLeft = new java.util.concurrent.atomic.AtomicInteger(3);
             var producer = java.util.concurrent.CompletableFuture.runAsync(() -> {
                 try {
                     var sentAt = new java.util.concurrent.ConcurrentHashMap<String, Long>();
                     LocalRun.producePaced(servers, "cl-in", EVENTS, 50, 440, 15, sentAt);
-                    if (!killsDone.await(600, TimeUnit.SECONDS)) {
-                        throw new IllegalStateException("the three kills did not finish within 600 s");
+                    for (int held = 3; held >= 1; held--) {
+                        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
+                        while (killsLeft.get() > held - 1) {
+                            if (System.nanoTime() > giveUp) {
+                                throw new IllegalStateException("kill " + (4 - held) + " did not come within 600 s");
+                            }
+                            Thread.sleep(50);
+                        }
+                        LocalRun.producePaced(servers, "cl-in", EVENTS, 500 - 20 * held, 520 - 20 * held, 15, sentAt);
                     }
-                    LocalRun.producePaced(servers, "cl-in", EVENTS, 440, 500, 15, sentAt);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -225,9 +232,7 @@ class ClusterIT {
                 int failures = cluster.get("/jobs/" + job + "/exceptions").path("exceptionHistory").path("entries").size();
                 long killedAt = System.currentTimeMillis();
                 cluster.kill(victim);
-                if (kill == 2) {
-                    killsDone.countDown(); // the held events stream in while the job recovers
-                }
+                killsLeft.decrementAndGet(); // the events held for this kill stream in while the job recovers
                 cluster.startTaskManager();
                 long recovered = cluster.awaitCheckpointTriggeredAfter(job, killedAt, Duration.ofSeconds(120));
                 assertThat(cluster.get("/jobs/" + job + "/exceptions").path("exceptionHistory").path("entries").size())
