@@ -199,18 +199,14 @@ class ClusterIT {
             // by a replacement TaskManager. The producer keeps 20 events back for every kill still to come and sends
             // them once that kill has happened: however long recoveries take on a slow machine, every kill falls
             // before the input is complete, and events arrive after every kill for the recovered job to answer
-            var killsLeft = new java.util.concurrent.atomic.AtomicInteger(3);
+            var kills = new java.util.concurrent.Semaphore(0); // a permit for every kill made
             var producer = java.util.concurrent.CompletableFuture.runAsync(() -> {
                 try {
                     var sentAt = new java.util.concurrent.ConcurrentHashMap<String, Long>();
                     LocalRun.producePaced(servers, "cl-in", EVENTS, 50, 440, 15, sentAt);
                     for (int held = 3; held >= 1; held--) {
-                        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
-                        while (killsLeft.get() > held - 1) {
-                            if (System.nanoTime() > giveUp) {
-                                throw new IllegalStateException("kill " + (4 - held) + " did not come within 600 s");
-                            }
-                            Thread.sleep(50);
+                        if (!kills.tryAcquire(600, TimeUnit.SECONDS)) {
+                            throw new IllegalStateException("kill " + (4 - held) + " did not come within 600 s");
                         }
                         LocalRun.producePaced(servers, "cl-in", EVENTS, 500 - 20 * held, 520 - 20 * held, 15, sentAt);
                     }
@@ -232,7 +228,7 @@ class ClusterIT {
                 int failures = cluster.get("/jobs/" + job + "/exceptions").path("exceptionHistory").path("entries").size();
                 long killedAt = System.currentTimeMillis();
                 cluster.kill(victim);
-                killsLeft.decrementAndGet(); // the events held for this kill stream in while the job recovers
+                kills.release(); // the events held for this kill stream in while the job recovers
                 cluster.startTaskManager();
                 long recovered = cluster.awaitCheckpointTriggeredAfter(job, killedAt, Duration.ofSeconds(120));
                 assertThat(cluster.get("/jobs/" + job + "/exceptions").path("exceptionHistory").path("entries").size())
