@@ -193,7 +193,7 @@ public final class OperatorBench {
         c.set(GdnOptions.EVENT_MAX_TOKENS, Math.max(4096, k.tokensPerEvent()));
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(10));
         c.set(GdnOptions.STATE_BACKEND, "hashmap");
-        c.set(GdnOptions.MAX_HEAP_FRACTION, 0.9);
+        c.set(GdnOptions.MAX_HEAP_FRACTION, GdnOptions.MAX_HEAP_FRACTION_LIMIT);
         long perStream = m.newMemory().payloadBytes();
         c.set(GdnOptions.CACHE_CAPACITY, new MemorySize(perStream * (k.cacheStreams() + 1)));
         Path checkpoints = Files.createTempDirectory("gdn-bench");

@@ -1,6 +1,12 @@
 package dev.gdn.operator;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
@@ -234,12 +240,29 @@ public final class GdnOptions {
             .withDescription("Kafka transaction timeout; must not exceed the broker's transaction.max.timeout.ms "
                     + "(15 min by default) and must exceed the checkpoint interval plus restart time.");
 
+    /** The largest CPU kernel thread count accepted (a typo such as 100000 would fail at thread start). */
+    public static final int MAX_CPU_THREADS = 1024;
+
     /**
-     * Checks the values an operator needs, naming the option and the value on error.
+     * The largest share of the heap stream memories may take: the rest holds the memory cache (a tenth
+     * of the heap by default), bundles in flight, Kafka buffers and the copies a heap snapshot makes.
+     */
+    public static final double MAX_HEAP_FRACTION_LIMIT = 0.5;
+
+    /** The longest summary interval accepted (a keyed timer at now + interval must not overflow). */
+    public static final Duration MAX_SUMMARY_INTERVAL = Duration.ofDays(365);
+
+    /**
+     * Checks every {@code gdn.*} value before anything starts, naming the key and the value on error:
+     * unknown keys (with the nearest known one), values of the wrong type, and values out of range.
      *
-     * @throws IllegalArgumentException on an invalid value
+     * @throws IllegalArgumentException on an unknown key or an invalid value
      */
     public static void validate(Configuration c) {
+        checkKeys(c);
+        for (ConfigOption<?> o : all()) {
+            read(c, o);
+        }
         positive(c, BATCH_MAX_KEYS);
         positive(c, BATCH_MAX_TOKENS);
         positive(c, EVENT_MAX_TOKENS);
@@ -248,14 +271,28 @@ public final class GdnOptions {
         positive(c, GENERATE_MAX_TOKENS);
         positive(c, GENERATE_MAX_CONCURRENT);
         positive(c, SUMMARY_MAX_TOKENS);
-        if (c.get(SUMMARY_EVERY_TOKENS) < 0) {
-            throw new IllegalArgumentException(SUMMARY_EVERY_TOKENS.key() + " must be >= 0, got " + c.get(SUMMARY_EVERY_TOKENS));
+        if (c.get(SUMMARY_MAX_TOKENS) > c.get(GENERATE_MAX_TOKENS)) {
+            throw new IllegalArgumentException(SUMMARY_MAX_TOKENS.key() + " = " + c.get(SUMMARY_MAX_TOKENS)
+                    + " is more than " + GENERATE_MAX_TOKENS.key() + " = " + c.get(GENERATE_MAX_TOKENS)
+                    + ", the most tokens any generation may take");
         }
-        if (c.get(SUMMARY_EVERY_EVENTS) < 0) {
-            throw new IllegalArgumentException(SUMMARY_EVERY_EVENTS.key() + " must be >= 0, got " + c.get(SUMMARY_EVERY_EVENTS));
+        atLeast(c, SUMMARY_EVERY_TOKENS, 0);
+        atLeast(c, SUMMARY_EVERY_EVENTS, 0);
+        atLeast(c, SUMMARY_TOP_K, 0);
+        Duration interval = c.get(SUMMARY_INTERVAL);
+        if (interval.isNegative() || (!interval.isZero() && interval.compareTo(Duration.ofMillis(1)) < 0)
+                || interval.compareTo(MAX_SUMMARY_INTERVAL) > 0) {
+            throw new IllegalArgumentException(SUMMARY_INTERVAL.key() + " = " + interval
+                    + ": expected 0 (off) or a duration from 1 ms to " + MAX_SUMMARY_INTERVAL.toDays() + " days");
         }
-        if (c.get(SUMMARY_INTERVAL).isNegative()) {
-            throw new IllegalArgumentException(SUMMARY_INTERVAL.key() + " must be >= 0, got " + c.get(SUMMARY_INTERVAL));
+        double temperature = c.get(SUMMARY_TEMPERATURE);
+        if (!(temperature >= 0 && temperature <= 100)) {
+            throw new IllegalArgumentException(SUMMARY_TEMPERATURE.key() + " = " + temperature
+                    + ": expected 0 (greedy) to 100");
+        }
+        double topP = c.get(SUMMARY_TOP_P);
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException(SUMMARY_TOP_P.key() + " = " + topP + ": expected a value in (0, 1]");
         }
         positive(c, DEAD_LETTER_MAX_BYTES);
         positive(c, OUTPUT_MAX_BYTES);
@@ -269,18 +306,30 @@ public final class GdnOptions {
                     + " makes dead letters of up to " + deadLetterBound + " bytes (key and value at most that each, plus "
                     + "headers), more than " + OUTPUT_MAX_BYTES.key() + " = " + c.get(OUTPUT_MAX_BYTES));
         }
-        if (c.get(TOP_K) < 0) {
-            throw new IllegalArgumentException(TOP_K.key() + " must be >= 0, got " + c.get(TOP_K));
-        }
-        if (c.get(CPU_THREADS) < 0) {
-            throw new IllegalArgumentException(CPU_THREADS.key() + " must be >= 0, got " + c.get(CPU_THREADS));
+        atLeast(c, TOP_K, 0);
+        int threads = c.get(CPU_THREADS);
+        if (threads < 0 || threads > MAX_CPU_THREADS) {
+            throw new IllegalArgumentException(CPU_THREADS.key() + " = " + threads + ": expected 0 (one per core) to "
+                    + MAX_CPU_THREADS);
         }
         if (c.get(BATCH_MAX_DELAY).isNegative() || c.get(BATCH_MAX_DELAY).isZero()) {
             throw new IllegalArgumentException(BATCH_MAX_DELAY.key() + " must be > 0, got " + c.get(BATCH_MAX_DELAY));
         }
-        if (!(c.get(MAX_HEAP_FRACTION) > 0 && c.get(MAX_HEAP_FRACTION) <= 0.9)) {
-            throw new IllegalArgumentException(MAX_HEAP_FRACTION.key() + " must be in (0, 0.9], got "
-                    + c.get(MAX_HEAP_FRACTION));
+        notNegative(c, IDLE_TTL);
+        notNegative(c, KAFKA_CHECK_TIMEOUT);
+        if (c.get(TRANSACTION_TIMEOUT).isNegative() || c.get(TRANSACTION_TIMEOUT).isZero()) {
+            throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " must be > 0, got "
+                    + c.get(TRANSACTION_TIMEOUT));
+        }
+        if (c.get(CHECKPOINT_INTERVAL).compareTo(Duration.ofMillis(10)) < 0) {
+            throw new IllegalArgumentException(CHECKPOINT_INTERVAL.key() + " = " + c.get(CHECKPOINT_INTERVAL)
+                    + ": expected at least 10 ms (a unit is needed: 2s, not 2)");
+        }
+        double heap = c.get(MAX_HEAP_FRACTION);
+        if (!(heap > 0 && heap <= MAX_HEAP_FRACTION_LIMIT)) {
+            throw new IllegalArgumentException(MAX_HEAP_FRACTION.key() + " = " + heap + ": expected a share in (0, "
+                    + MAX_HEAP_FRACTION_LIMIT + "]; the rest of the heap holds the memory cache, bundles in flight "
+                    + "and snapshot copies (use the rocksdb backend for more streams than that)");
         }
         oneOf(c, STORAGE, "fp32", "bf16");
         oneOf(c, ON_MODEL_CHANGE, "fail", "reset");
@@ -289,6 +338,96 @@ public final class GdnOptions {
         oneOf(c, MATMUL_PRECISION, "fp32", "tf32", "bf16", "bf16-weights");
         oneOf(c, CHUNK_PRECISION, "fp32", "3xtf32", "bf16");
         oneOf(c, STATE_PRECISION, "fp32", "bf16");
+    }
+
+    /** Every option declared here. */
+    public static List<ConfigOption<?>> all() {
+        List<ConfigOption<?>> options = new ArrayList<>();
+        for (Field f : GdnOptions.class.getDeclaredFields()) {
+            if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
+                try {
+                    options.add((ConfigOption<?>) f.get(null));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return options;
+    }
+
+    /** Refuses a {@code gdn.*} key that no option declares, naming the nearest one that does. */
+    private static void checkKeys(Configuration c) {
+        Set<String> known = new TreeSet<>();
+        for (ConfigOption<?> o : all()) {
+            known.add(o.key());
+            o.fallbackKeys().forEach(k -> known.add(k.getKey()));
+        }
+        for (String key : c.keySet()) {
+            if (key.startsWith("gdn.") && !known.contains(key)) {
+                String nearest = known.stream().min(java.util.Comparator.comparingInt(k -> editDistance(key, k)))
+                        .orElseThrow();
+                throw new IllegalArgumentException("unknown option " + key + " (did you mean " + nearest
+                        + "? every option is in the README's table)");
+            }
+        }
+    }
+
+    /** Reads {@code o}, turning a value of the wrong type into an error naming the key and the value. */
+    private static void read(Configuration c, ConfigOption<?> o) {
+        try {
+            c.get(o);
+        } catch (RuntimeException e) {
+            String raw = c.toMap().get(o.key());
+            for (var k : o.fallbackKeys()) {
+                raw = raw != null ? raw : c.toMap().get(k.getKey());
+            }
+            throw new IllegalArgumentException(o.key() + " = '" + raw + "': not " + kind(o));
+        }
+    }
+
+    private static String kind(ConfigOption<?> o) {
+        String type = o.defaultValue() == null ? "String" : o.defaultValue().getClass().getSimpleName();
+        switch (type) {
+            case "Integer": return "an integer (from " + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE + ")";
+            case "Long": return "an integer";
+            case "Double": return "a number";
+            case "Boolean": return "true or false";
+            case "Duration": return "a duration such as 20ms, 2s or 5min";
+            case "MemorySize": return "a size such as 512mb or 2gb";
+            default: return "a valid value";
+        }
+    }
+
+    /** Levenshtein distance, for suggesting the nearest known key. */
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    private static void atLeast(Configuration c, ConfigOption<Integer> o, int min) {
+        if (c.get(o) < min) {
+            throw new IllegalArgumentException(o.key() + " must be >= " + min + ", got " + c.get(o));
+        }
+    }
+
+    private static void notNegative(Configuration c, ConfigOption<Duration> o) {
+        if (c.get(o).isNegative()) {
+            throw new IllegalArgumentException(o.key() + " must be >= 0, got " + c.get(o));
+        }
     }
 
     private static void positive(Configuration c, ConfigOption<Integer> o) {

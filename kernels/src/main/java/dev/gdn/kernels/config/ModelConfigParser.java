@@ -2,6 +2,9 @@ package dev.gdn.kernels.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -42,7 +45,11 @@ public final class ModelConfigParser {
     private static final Set<String> ATTN_KEYS = Set.of("layers", "num_heads", "num_kv_heads", "window_size",
             "rope_theta", "qkv_bias", "max_position_embeddings");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** As strict as events: a duplicate key or anything after the object is an error, not last-wins. */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     private ModelConfigParser() {
     }
@@ -112,7 +119,7 @@ public final class ModelConfigParser {
         int layers = r.positiveInt("num_hidden_layers", 21);
         int conv = r.positiveInt("conv_size", 4);
         int vocab = r.positiveInt("vocab_size", 32000);
-        double eps = r.positiveDouble("norm_eps", 1e-6);
+        float eps = r.positiveFloat("norm_eps", 1e-6f);
         int intermediate;
         if (root.hasNonNull("intermediate_size")) {
             intermediate = r.positiveInt("intermediate_size", 0);
@@ -132,7 +139,7 @@ public final class ModelConfigParser {
         }
         return new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
                 r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
-                (float) eps, intermediate, r.bool("tie_word_embeddings", false), attn, mamba2,
+                eps, intermediate, r.bool("tie_word_embeddings", false), attn, mamba2,
                 labels(root.get("id2label"), source));
     }
 
@@ -245,7 +252,7 @@ public final class ModelConfigParser {
         int state = r.positiveInt("state_size", 0);
         int kc = r.positiveInt("conv_kernel", 4);
         return Optional.of(new Mamba2Config(Set.copyOf(idx), heads, headDim, state, groups, kc,
-                r.bool("use_conv_bias", true), (float) r.positiveDouble("norm_eps", 1e-5)));
+                r.bool("use_conv_bias", true), r.positiveFloat("norm_eps", 1e-5f)));
     }
 
     private static Set<Integer> layerIndices(JsonNode node, String where, int layers) {
@@ -255,7 +262,7 @@ public final class ModelConfigParser {
         }
         Set<Integer> idx = new TreeSet<>();
         for (JsonNode l : layerNode) {
-            if (!l.isIntegralNumber() || l.asInt() < 0 || l.asInt() >= layers) {
+            if (!l.isIntegralNumber() || !l.canConvertToInt() || l.asInt() < 0 || l.asInt() >= layers) {
                 throw new ConfigException(where + ".layers: " + l + " is not a layer index in [0, " + layers + ")");
             }
             idx.add(l.asInt());
@@ -289,6 +296,16 @@ public final class ModelConfigParser {
                 throw new ConfigException(where + ": " + key + " = " + v + ", expected a positive number");
             }
             return v.asDouble();
+        }
+
+        /** A positive number that stays a positive, finite fp32 value (1e300 would become Infinity). */
+        float positiveFloat(String key, float def) {
+            double d = positiveDouble(key, def);
+            if ((float) d == 0f || Float.isInfinite((float) d)) {
+                throw new ConfigException(where + ": " + key + " = " + node.get(key) + ", expected a positive number "
+                        + "within fp32's range (" + Float.MIN_NORMAL + " to " + Float.MAX_VALUE + ")");
+            }
+            return (float) d;
         }
 
         boolean bool(String key, boolean def) {

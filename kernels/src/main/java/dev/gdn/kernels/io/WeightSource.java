@@ -98,9 +98,11 @@ public final class WeightSource implements AutoCloseable {
     }
 
     /**
-     * A floating tensor as fp32, checked against the expected shape.
+     * A floating tensor as fp32, checked against the expected shape and for non-finite values (a NaN or
+     * infinite weight would turn every result and memory it touches into NaN).
      *
-     * @throws SafetensorsFormatException naming the tensor, the shape found and the shape expected
+     * @throws SafetensorsFormatException naming the tensor, the shape found and the shape expected, or
+     *     the first non-finite element
      */
     public float[] floats(String name, int... expectedShape) {
         TensorInfo t = info(name);
@@ -108,7 +110,19 @@ public final class WeightSource implements AutoCloseable {
             throw new SafetensorsFormatException(dir + ": tensor '" + name + "' has shape " + t.shapeString()
                     + ", expected " + java.util.Arrays.toString(expectedShape) + " from config.json");
         }
-        return byTensor.get(name).floats(name);
+        float[] values = byTensor.get(name).floats(name);
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                int bad = 0;
+                for (int j = i; j < values.length; j++) {
+                    bad += Float.isFinite(values[j]) ? 0 : 1;
+                }
+                throw new SafetensorsFormatException(dir + ": tensor '" + name + "' holds " + bad + " non-finite "
+                        + "value(s), the first " + values[i] + " at flat index " + i + " (of " + values.length
+                        + "): expected finite weights");
+            }
+        }
+        return values;
     }
 
     @Override

@@ -115,4 +115,36 @@ class ModelConfigParserTest {
         Files.writeString(dir.resolve("config.json"), "{oops");
         assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("not valid JSON");
     }
+
+    @Test
+    void layerIndicesBeyondAnIntAreRefusedNotWrappedAround() throws IOException {
+        ObjectNode base = (ObjectNode) JSON.readTree(Fixtures.h2Model("h2-tiny").resolve("config.json").toFile());
+        ObjectNode mamba = base.deepCopy();
+        ((ObjectNode) mamba.get("mamba2")).putArray("layers").add(0).add(4294967299L);
+        assertThatThrownBy(() -> parse(mamba)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mamba2.layers: 4294967299 is not a layer index in [0, 6)");
+        ObjectNode attn = base.deepCopy();
+        ((ObjectNode) attn.get("attn")).putArray("layers").add(2).add(4294967301L);
+        assertThatThrownBy(() -> parse(attn)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("attn.layers: 4294967301 is not a layer index in [0, 6)");
+    }
+
+    @Test
+    void anEpsilonBeyondFp32IsRefusedNotTurnedIntoInfinity() throws IOException {
+        assertThatThrownBy(() -> parse(tiny().put("norm_eps", 1e300))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("norm_eps = 1.0E300, expected a positive number within fp32's range");
+        assertThatThrownBy(() -> parse(tiny().put("norm_eps", 1e-300))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("norm_eps = 1.0E-300");
+    }
+
+    @Test
+    void aFileWithASecondObjectOrADuplicateKeyIsNotValidJson() throws IOException {
+        String good = Files.readString(Fixtures.model("gdn-tiny").resolve("config.json"));
+        Files.writeString(dir.resolve("config.json"), good + "{\"vocab_size\": 7}");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not valid JSON").hasMessageContaining("Trailing token");
+        Files.writeString(dir.resolve("config.json"), good.replaceFirst("\\{", "{\"vocab_size\": 7, "));
+        assertThatThrownBy(() -> ModelConfig.load(dir)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not valid JSON").hasMessageContaining("Duplicate field 'vocab_size'");
+    }
 }

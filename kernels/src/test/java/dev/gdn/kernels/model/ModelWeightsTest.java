@@ -21,8 +21,15 @@ class ModelWeightsTest {
 
     /** Copies gdn-gva-negeig, dropping {@code drop}, reshaping {@code reshape} and adding {@code extra}. */
     private Path variant(String drop, String reshape, String extra) throws IOException {
+        return variant(drop, reshape, extra, null, 0, 0, 0f);
+    }
+
+    /** As above, and {@code count} elements of {@code poison} from {@code first} set to {@code value}. */
+    private Path variant(String drop, String reshape, String extra, String poison, int first, int count, float value)
+            throws IOException {
         Path src = Fixtures.model("gdn-gva-negeig");
-        Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(src.resolve("config.json"), dir.resolve("config.json"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         SafetensorsWriter w = new SafetensorsWriter();
         try (SafetensorsFile f = SafetensorsFile.open(src.resolve("model.safetensors"))) {
             for (var t : f.tensors().values()) {
@@ -30,6 +37,9 @@ class ModelWeightsTest {
                     continue;
                 }
                 float[] data = f.floats(t.name());
+                if (t.name().equals(poison)) {
+                    java.util.Arrays.fill(data, first, first + count, value);
+                }
                 long[] shape = t.name().equals(reshape) ? new long[] {data.length} : t.shape();
                 w.addF32(t.name(), data, shape);
             }
@@ -46,6 +56,19 @@ class ModelWeightsTest {
         GatedDeltaNetModel m = GatedDeltaNetModel.load(variant(null, null, null), CpuKernels.reference());
         assertThat(m.weights().lmHead()).isSameAs(m.weights().embeddings());
         assertThat(m.forward(List.of(new StreamInput(m.newMemory(), new int[] {1, 2}))).logits()).hasSize(2 * 300);
+    }
+
+    @Test
+    void nonFiniteWeightsAreRefusedNamingTheTensorAndTheFirstIndex() throws IOException {
+        Path nan = variant(null, null, null, "model.layers.0.attn.q_proj.weight", 37, 100, Float.NaN);
+        assertThatThrownBy(() -> GatedDeltaNetModel.load(nan, CpuKernels.reference()))
+                .isInstanceOf(SafetensorsFormatException.class)
+                .hasMessageContaining("tensor 'model.layers.0.attn.q_proj.weight' holds 100 non-finite value(s), "
+                        + "the first NaN at flat index 37");
+        Path inf = variant(null, null, null, "model.norm.weight", 5, 1, Float.NEGATIVE_INFINITY);
+        assertThatThrownBy(() -> GatedDeltaNetModel.load(inf, CpuKernels.reference()))
+                .hasMessageContaining("tensor 'model.norm.weight' holds 1 non-finite value(s), the first -Infinity "
+                        + "at flat index 5");
     }
 
     @Test
