@@ -130,16 +130,20 @@ public final class ExternalRun {
 
     /**
      * The newest complete snapshot in the state directory: a savepoint of a graceful stop, or a
-     * checkpoint retained after a cancellation or a crash (complete once its {@code _metadata} exists).
+     * checkpoint retained after a cancellation or a crash (complete once its {@code _metadata} exists),
+     * chosen by the checkpoint id Flink recorded in it, never by file times.
      */
     public static Optional<Path> latestSnapshot(Path stateDir) throws IOException {
-        Optional<Path> savepoint = Snapshots.newest(stateDir.resolve("savepoints"));
-        Optional<Path> checkpoint = Snapshots.newest(stateDir.resolve("checkpoints"));
+        return latest(stateDir).map(Snapshots.Snapshot::dir);
+    }
+
+    private static Optional<Snapshots.Snapshot> latest(Path stateDir) throws IOException {
+        Optional<Snapshots.Snapshot> savepoint = Snapshots.newestSnapshot(stateDir.resolve("savepoints"));
+        Optional<Snapshots.Snapshot> checkpoint = Snapshots.newestSnapshot(stateDir.resolve("checkpoints"));
         if (savepoint.isEmpty() || checkpoint.isEmpty()) {
             return savepoint.isPresent() ? savepoint : checkpoint;
         }
-        return Files.getLastModifiedTime(savepoint.get().resolve("_metadata"))
-                .compareTo(Files.getLastModifiedTime(checkpoint.get().resolve("_metadata"))) >= 0 ? savepoint : checkpoint;
+        return savepoint.get().checkpointId() >= checkpoint.get().checkpointId() ? savepoint : checkpoint;
     }
 
     private static void checkMarker(Path stateDir, Configuration c) throws IOException {
@@ -164,6 +168,18 @@ public final class ExternalRun {
                     + "' and group '" + group + "', not to '" + c.get(GdnOptions.INPUT_TOPIC) + "' and '"
                     + c.get(GdnOptions.GROUP_ID) + "': give each job its own state directory");
         }
+        String was = m.path("state_dir").asText(null);
+        if (was != null && !Path.of(was).equals(stateDir)) {
+            Optional<Snapshots.Snapshot> newest = latest(stateDir);
+            if (newest.isPresent() && newest.get().dir().startsWith(stateDir.resolve("checkpoints"))) {
+                throw new IllegalArgumentException("--state-dir " + stateDir + " was moved from " + was
+                        + ", and its newest snapshot (" + newest.get().dir().getFileName() + ", checkpoint "
+                        + newest.get().checkpointId() + ") is a retained checkpoint, whose files Flink names by "
+                        + "absolute path under " + was + ": move the folder back to resume from it. A state "
+                        + "directory can be moved after a graceful stop (Ctrl-C or SIGTERM), whose savepoint "
+                        + "names its files relative to itself");
+            }
+        }
     }
 
     private static void writeMarker(Path stateDir, Configuration c) throws IOException {
@@ -173,7 +189,8 @@ public final class ExternalRun {
                 .put("group_id", c.get(GdnOptions.GROUP_ID))
                 .put("output_topic", c.get(GdnOptions.OUTPUT_TOPIC))
                 .put("dead_letter_topic", c.get(GdnOptions.DEAD_LETTER_TOPIC))
-                .put("bootstrap_servers", c.get(GdnOptions.BOOTSTRAP_SERVERS));
+                .put("bootstrap_servers", c.get(GdnOptions.BOOTSTRAP_SERVERS))
+                .put("state_dir", stateDir.toString());
         Files.writeString(stateDir.resolve(STATE_MARKER), m.toPrettyString());
     }
 }
