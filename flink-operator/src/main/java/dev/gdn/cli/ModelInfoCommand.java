@@ -50,6 +50,11 @@ public final class ModelInfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "layers:           %d (%d gated deltanet, %d sliding-window attention%s)%n",
                 c.numLayers(), c.deltaNetLayerCount(), attention, c.mamba2().isPresent() ? ", " + mamba2 + " mamba2" : "");
         out.printf(Locale.ROOT, "layer types:      %s%n", layout);
+        // a tokenizer.json that cannot load fails here, naming the file, as the job would at its start
+        java.util.Optional<dev.gdn.text.ModelTokenizer> tokenizer = dev.gdn.text.ModelTokenizer.forModel(model);
+        out.printf(Locale.ROOT, "tokenizer:        %s%n", tokenizer.map(t -> t.file().toString())
+                .orElse("none (events carry token ids; 'text' events are dead letters)"));
+        tokenizer.ifPresent(dev.gdn.text.ModelTokenizer::close);
         if (!c.labels().isEmpty()) {
             out.printf(Locale.ROOT, "classes:          %s%n", c.labels());
         }

@@ -215,6 +215,8 @@ public final class RunCommand implements Callable<Integer> {
             ObjectNode marker = LocalRun.readMarker(fromSavepoint);
             done = marker.get("events_done").asInt();
             fromSavepoint = Path.of(marker.get("savepoint").asText().replaceFirst("^file:", ""));
+            // a damaged snapshot record is refused here, naming the file, before a broker or job starts
+            dev.gdn.job.Snapshots.checkpointId(fromSavepoint.resolve("_metadata"));
             if (done > all.size()) {
                 throw new IllegalArgumentException("the savepoint covers " + done + " events but only " + all.size()
                         + " are given: use the same workload options as the run that took it");

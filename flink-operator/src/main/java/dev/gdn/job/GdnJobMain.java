@@ -40,11 +40,23 @@ public final class GdnJobMain {
         }
         try (KafkaPreflight kafka = new KafkaPreflight(servers, timeout)) {
             kafka.brokersAnswer();
-            kafka.topicsExist(java.util.List.of(c.get(GdnOptions.INPUT_TOPIC), c.get(GdnOptions.OUTPUT_TOPIC),
-                    c.get(GdnOptions.DEAD_LETTER_TOPIC)));
-            kafka.acceptsRecordsOf(java.util.List.of(c.get(GdnOptions.OUTPUT_TOPIC), c.get(GdnOptions.DEAD_LETTER_TOPIC)),
-                    c.get(GdnOptions.OUTPUT_MAX_BYTES), GdnOptions.OUTPUT_MAX_BYTES.key());
+            kafka.topicsExist(topics(c, true));
+            kafka.acceptsRecordsOf(topics(c, false), c.get(GdnOptions.OUTPUT_MAX_BYTES), GdnOptions.OUTPUT_MAX_BYTES.key());
         }
+    }
+
+    /** Every topic the job reads ({@code withInput}) and writes: results, dead letters, summaries. */
+    static java.util.List<String> topics(Configuration c, boolean withInput) {
+        java.util.List<String> t = new java.util.ArrayList<>();
+        if (withInput) {
+            t.add(c.get(GdnOptions.INPUT_TOPIC));
+        }
+        t.add(c.get(GdnOptions.OUTPUT_TOPIC));
+        t.add(c.get(GdnOptions.DEAD_LETTER_TOPIC));
+        if (!c.get(GdnOptions.SUMMARY_TOPIC).isEmpty()) {
+            t.add(c.get(GdnOptions.SUMMARY_TOPIC));
+        }
+        return t;
     }
 
     static Map<String, String> parse(String[] args) {

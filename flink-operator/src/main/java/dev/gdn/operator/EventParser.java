@@ -185,7 +185,18 @@ public final class EventParser implements Serializable {
         return new Parsed(new StreamEvent(stream, id, ids, false), null);
     }
 
+    /** The fields a generate control may carry; any other is refused (a typo such as 'max_tokenz'). */
+    private static final java.util.Set<String> GENERATE_FIELDS = java.util.Set.of("control", "id", "prompt",
+            "max_tokens", "temperature", "top_k", "top_p", "seed", "stop");
+
     private Parsed generate(String stream, String id, JsonNode root) {
+        for (var it = root.fieldNames(); it.hasNext();) {
+            String field = it.next();
+            if (!GENERATE_FIELDS.contains(field)) {
+                return bad("a generate control has no field '" + Reasons.quote(field) + "': expected one of "
+                        + new java.util.TreeSet<>(GENERATE_FIELDS));
+            }
+        }
         JsonNode prompt = root.get("prompt");
         int[] ids = new int[0];
         if (prompt != null && !prompt.isNull()) {
@@ -278,14 +289,31 @@ public final class EventParser implements Serializable {
                     throw new IllegalArgumentException("'stop'[" + i + "] is text, which needs a model with a "
                             + "tokenizer.json: give token ids");
                 }
-                out[i] = tokenizer.apply(s.asText());
+                String bad = unencodable(s.asText());
+                if (bad != null) {
+                    throw new IllegalArgumentException("'stop'[" + i + "] " + bad);
+                }
+                try {
+                    out[i] = tokenizer.apply(s.asText());
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("'stop'[" + i + "] could not be encoded by the model's "
+                            + "tokenizer: " + e.getMessage());
+                }
+                for (int v : out[i]) {
+                    if (v < 0 || v >= vocabSize) {
+                        throw new IllegalArgumentException("'stop'[" + i + "] encodes to token id " + v + ", outside "
+                                + "the model's vocabulary [0, " + vocabSize + ")");
+                    }
+                }
             } else if (s.isArray()) {
                 out[i] = new int[s.size()];
                 for (int j = 0; j < s.size(); j++) {
-                    if (!s.get(j).isIntegralNumber() || !s.get(j).canConvertToInt()) {
-                        throw new IllegalArgumentException("'stop'[" + i + "][" + j + "] is not a token id");
+                    JsonNode t = s.get(j);
+                    if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0 || t.asInt() >= vocabSize) {
+                        throw new IllegalArgumentException("'stop'[" + i + "][" + j + "] = " + Reasons.quote(t)
+                                + " is not a token id in [0, " + vocabSize + ")");
                     }
-                    out[i][j] = s.get(j).asInt();
+                    out[i][j] = t.asInt();
                 }
             } else {
                 throw new IllegalArgumentException("'stop'[" + i + "] must be text or an array of token ids");
@@ -306,11 +334,15 @@ public final class EventParser implements Serializable {
         if (!textNode.isTextual()) {
             return bad(f + " must be a string, found " + textNode.getNodeType().name().toLowerCase());
         }
+        String unencodable = unencodable(textNode.asText());
+        if (unencodable != null) {
+            return bad(f + " " + unencodable);
+        }
         int[] ids;
         try {
             ids = tokenizer.apply(textNode.asText());
         } catch (RuntimeException e) {
-            return bad(f + " could not be encoded: " + e.getMessage());
+            return bad(f + " could not be encoded by the model's tokenizer: " + e.getMessage());
         }
         if (ids.length == 0) {
             return bad(f + " encodes to no tokens");
@@ -325,6 +357,26 @@ public final class EventParser implements Serializable {
             }
         }
         return new Parsed(new StreamEvent(stream, id, ids, false), null);
+    }
+
+    /**
+     * Why {@code text} cannot be given to the tokenizer as it is, or null: a NUL character or an unpaired
+     * surrogate (possible through JSON escapes) would be encoded as an unknown token without a word.
+     */
+    static String unencodable(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (ch == 0) {
+                return "holds a NUL character (\\u0000) at index " + i + ": text must not contain one";
+            }
+            if (Character.isHighSurrogate(ch) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(ch)) {
+                return "holds an unpaired surrogate (\\u" + String.format("%04x", (int) ch) + ") at index " + i
+                        + ": text must be valid Unicode";
+            }
+        }
+        return null;
     }
 
     /** Strict UTF-8: malformed or unmappable bytes are an error, not a replacement character. */

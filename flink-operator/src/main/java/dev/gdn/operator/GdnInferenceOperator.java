@@ -181,7 +181,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                         + " has no " + dev.gdn.text.ModelTokenizer.FILE);
             }
             dev.gdn.text.ModelTokenizer t = tokenizer;
-            decode = id -> t.decode(new int[] {id});
+            decode = id -> t.tryDecode(new int[] {id}).orElse(null);
         }
         generator = new dev.gdn.kernels.model.Generator(model);
         maxConcurrentGenerations = config.get(GdnOptions.GENERATE_MAX_CONCURRENT);
@@ -589,9 +589,26 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 var r = results.get(j);
                 generations.inc();
                 generatedTokens.inc(r.ids().length);
+                java.util.Optional<String> text = tokenizer == null ? java.util.Optional.empty()
+                        : tokenizer.tryDecode(r.ids());
+                if (tokenizer != null && text.isEmpty()) {
+                    w.results.add(scorer.errorResult(events.get(running.get(j)), "the generated token ids "
+                            + java.util.Arrays.toString(r.ids()) + " could not be decoded by the model's "
+                            + dev.gdn.text.ModelTokenizer.FILE));
+                    continue;
+                }
                 w.results.add(scorer.generateResult(events.get(running.get(j)), controls[running.get(j)], w.entry.tokens, r.ids(),
-                        r.stop(), tokenizer == null ? null : tokenizer.decode(r.ids())));
+                        r.stop(), text.orElse(null)));
             }
+        }
+    }
+
+    private static int[] encodeOption(dev.gdn.text.ModelTokenizer tokenizer, String key, String text) {
+        try {
+            return tokenizer.encode(text);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(key + " = '" + text + "' could not be encoded by " + tokenizer.file()
+                    + ": " + e.getMessage());
         }
     }
 
@@ -603,8 +620,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             throw new IllegalArgumentException(GdnOptions.SUMMARY_PROMPT.key() + " / " + GdnOptions.SUMMARY_STOP.key()
                     + " are text and the model folder " + dir + " has no " + dev.gdn.text.ModelTokenizer.FILE);
         }
-        int[] p = prompt.isEmpty() ? new int[0] : tokenizer.encode(prompt);
-        int[][] s = stop.isEmpty() ? new int[0][] : new int[][] {tokenizer.encode(stop)};
+        int[] p = prompt.isEmpty() ? new int[0] : encodeOption(tokenizer, GdnOptions.SUMMARY_PROMPT.key(), prompt);
+        int[][] s = stop.isEmpty() ? new int[0][] : new int[][] {encodeOption(tokenizer, GdnOptions.SUMMARY_STOP.key(), stop)};
         GenerateSpec spec = new GenerateSpec(p, c.get(GdnOptions.SUMMARY_MAX_TOKENS), c.get(GdnOptions.SUMMARY_TEMPERATURE),
                 c.get(GdnOptions.SUMMARY_TOP_K), c.get(GdnOptions.SUMMARY_TOP_P), c.get(GdnOptions.SUMMARY_SEED), s);
         try {

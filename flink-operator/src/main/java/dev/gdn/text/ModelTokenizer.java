@@ -63,8 +63,12 @@ public final class ModelTokenizer implements AutoCloseable {
      */
     public static Optional<ModelTokenizer> forModel(Path modelDir) {
         Path f = modelDir.resolve(FILE);
-        if (!Files.isRegularFile(f)) {
+        if (!Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return Optional.empty();
+        }
+        if (!Files.isRegularFile(f)) {
+            throw new IllegalStateException(f + " is not a readable file (a broken or looping link, or a folder): "
+                    + "expected the model's Hugging Face tokenizer, or no file of that name");
         }
         if (NativeLibrary.FAILURE != null) {
             throw nativeFailure(f, NativeLibrary.FAILURE);
@@ -74,7 +78,8 @@ public final class ModelTokenizer implements AutoCloseable {
                     Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
             return Optional.of(new ModelTokenizer(f, t));
         } catch (IOException | RuntimeException e) {
-            throw new IllegalStateException(f + " could not be loaded as a Hugging Face tokenizer: " + e.getMessage(), e);
+            // no cause attached: the one-line root cause of a failure must be this line, which names the file
+            throw new IllegalStateException(f + " could not be loaded as a Hugging Face tokenizer: " + e.getMessage());
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
             throw nativeFailure(f, e);
         }
@@ -108,6 +113,15 @@ public final class ModelTokenizer implements AutoCloseable {
             l[i] = ids[i];
         }
         return tokenizer.decode(l, false);
+    }
+
+    /** {@link #decode}, or empty when the tokenizer cannot decode {@code ids} (an id it does not know). */
+    public Optional<String> tryDecode(int[] ids) {
+        try {
+            return Optional.of(decode(ids));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     @Override

@@ -90,6 +90,26 @@ class RunFailuresTest {
     }
 
     @Test
+    void anEmptyOrTruncatedSnapshotRecordIsRefusedNamingTheFile() throws Exception {
+        Path sp = savepoint("metadata");
+        Path meta;
+        try (Stream<Path> s = Files.walk(sp)) {
+            meta = s.filter(p -> p.getFileName().toString().equals("_metadata")).findFirst().orElseThrow();
+        }
+        byte[] whole = Files.readAllBytes(meta);
+        Files.write(meta, new byte[0]);
+        var empty = resume(sp);
+        assertThat(empty.code()).isEqualTo(2);
+        assertThat(errorLine(empty)).isEqualTo("error: " + meta + " is empty (0 bytes): not a complete Flink snapshot; "
+                + "remove its folder " + meta.getParent() + " to resume from an older snapshot");
+        Files.write(meta, java.util.Arrays.copyOf(whole, whole.length / 2));
+        var truncated = resume(sp);
+        assertThat(truncated.code()).isEqualTo(2);
+        assertThat(errorLine(truncated)).startsWith("error: " + meta + " (" + whole.length / 2
+                + " bytes) is not a readable Flink snapshot record");
+    }
+
+    @Test
     void stateInspectAcceptsTheFolderThatFromSavepointAccepts() throws Exception {
         Path sp = savepoint("inspect");
         var r = ParityCommandTest.run("state", "inspect", "--savepoint", sp.toString(), "--model", MODEL);
@@ -112,6 +132,14 @@ class RunFailuresTest {
                     "--state-dir", dir.resolve("s1").toString());
             assertThat(missing.code()).isEqualTo(2);
             assertThat(errorLine(missing)).isEqualTo("error: topic 'absent-dlq' does not exist on "
+                    + kafka.bootstrapServers() + ": create it first (the job creates no topics)");
+            kafka.createTopics(1, "present-dlq");
+            var noSummaryTopic = ParityCommandTest.run("run", "--model", MODEL, "--bootstrap-servers",
+                    kafka.bootstrapServers(), "--input-topic", "present-in", "--output-topic", "present-out",
+                    "--dead-letter-topic", "present-dlq", "--conf", "gdn.summary.topic=nosuch-sum",
+                    "--state-dir", dir.resolve("s2").toString());
+            assertThat(noSummaryTopic.code()).isEqualTo(2);
+            assertThat(errorLine(noSummaryTopic)).isEqualTo("error: topic 'nosuch-sum' does not exist on "
                     + kafka.bootstrapServers() + ": create it first (the job creates no topics)");
         }
     }

@@ -1,6 +1,7 @@
 package dev.gdn.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -159,5 +160,55 @@ class EventParserTest {
         assertThat(small.parse("k".getBytes(StandardCharsets.UTF_8), 1, value, 3_000_000).error())
                 .isEqualTo("event of 3000000 bytes, more than gdn.event.max-bytes = 100");
         assertThat(small.parse("k".repeat(16).getBytes(StandardCharsets.UTF_8), value).ok()).isTrue();
+    }
+
+    /** A word-level tokenizer.json of three words and no [UNK] token: unknown words make it throw. */
+    static java.nio.file.Path tokenizerWithoutUnk(java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Files.writeString(dir.resolve("tokenizer.json"), """
+                {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+                 "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, "decoder": null,
+                 "model": {"type": "WordLevel", "vocab": {"a": 0, "b": 1, "c": 2}, "unk_token": "[UNK]"}}""");
+        return dir;
+    }
+
+    @Test
+    void aStopOrTextTheTokenizerCannotEncodeIsADeadLetterNotAFailure(@org.junit.jupiter.api.io.TempDir
+            java.nio.file.Path dir) throws Exception {
+        try (var t = dev.gdn.text.ModelTokenizer.forModel(tokenizerWithoutUnk(dir)).orElseThrow()) {
+            assertThatThrownBy(() -> t.encode("zzzunknown")).isInstanceOf(RuntimeException.class);
+            EventParser parser = new EventParser(3, 8).withTokenizer(t::encode);
+            assertThat(reason(parser, "{\"control\":\"generate\",\"prompt\":[2,1],\"max_tokens\":3,"
+                    + "\"stop\":[\"zzzunknown\"]}")).startsWith("'stop'[0] could not be encoded by the model's tokenizer: ");
+            assertThat(reason(parser, "{\"text\":\"a zzzunknown\"}"))
+                    .startsWith("'text' could not be encoded by the model's tokenizer: ");
+            assertThat(reason(parser, "{\"control\":\"generate\",\"prompt\":\"a zz\"}"))
+                    .startsWith("'prompt' could not be encoded by the model's tokenizer: ");
+            assertThat(reason(parser, "{\"control\":\"generate\",\"stop\":[\"a b\"]}")).isNull();
+        }
+    }
+
+    @Test
+    void textWithANulOrAnUnpairedSurrogateIsADeadLetterNotAnUnknownToken() throws Exception {
+        try (var t = dev.gdn.text.ModelTokenizer.forModel(java.nio.file.Path.of("../models/recall")).orElseThrow()) {
+            EventParser text = new EventParser(384, 8).withTokenizer(t::encode);
+            assertThat(reason(text, "{\"text\":\"SET k5\\u0000 v17\"}"))
+                    .isEqualTo("'text' holds a NUL character (\\u0000) at index 6: text must not contain one");
+            assertThat(reason(text, "{\"text\":\"SET \\ud800 v17\"}"))
+                    .isEqualTo("'text' holds an unpaired surrogate (\\ud800) at index 4: text must be valid Unicode");
+            assertThat(reason(text, "{\"control\":\"generate\",\"stop\":[\"\\udc00\"]}"))
+                    .startsWith("'stop'[0] holds an unpaired surrogate");
+            // a pair is a character like any other
+            assertThat(reason(text, "{\"text\":\"SET \\ud83d\\ude00 v17\"}")).isNull();
+        }
+    }
+
+    @Test
+    void aGenerateControlWithAnUnknownFieldOrAStopOutsideTheVocabularyIsRefused() {
+        assertThat(parse("s", "{\"control\":\"generate\",\"max_tokenz\":3}").error())
+                .startsWith("a generate control has no field 'max_tokenz': expected one of [control, id, max_tokens,");
+        assertThat(parse("s", "{\"control\":\"generate\",\"stop\":[[1, 384]]}").error())
+                .isEqualTo("'stop'[0][1] = 384 is not a token id in [0, 384)");
+        assertThat(parse("s", "{\"control\":\"generate\",\"stop\":[[-1]]}").error())
+                .isEqualTo("'stop'[0][0] = -1 is not a token id in [0, 384)");
     }
 }

@@ -42,6 +42,18 @@ class ModelTokenizerTest {
                 .hasMessageContaining("tokenizer.json could not be loaded as a Hugging Face tokenizer");
     }
 
+    @Test
+    void anInvalidOrLoopingTokenizerFileIsAnErrorWhoseOneLineRootCauseNamesTheFile(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("tokenizer.json");
+        Files.writeString(f, "{\"a\" 1}");
+        assertThatThrownBy(() -> ModelTokenizer.forModel(dir))
+                .satisfies(e -> assertThat(dev.gdn.job.RootCause.line(e)).contains(f + " could not be loaded"));
+        Files.delete(f);
+        Files.createSymbolicLink(f, f);
+        assertThatThrownBy(() -> ModelTokenizer.forModel(dir)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(f + " is not a readable file (a broken or looping link, or a folder)");
+    }
+
     /**
      * A restarted Flink job loads its classes in a new class loader of the same JVM: the tokenizer works in
      * each of three fresh loaders (the JVM refuses a native library already loaded by another one).
