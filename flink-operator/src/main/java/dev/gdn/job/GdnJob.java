@@ -28,6 +28,9 @@ public final class GdnJob {
     /** uid of the inference operator: its keyed state holds the stream memories. */
     public static final String OPERATOR_UID = SavepointMemories.DEFAULT_UID;
 
+    /** uid of the check of the source's restored offsets against the job's own record of them. */
+    public static final String OFFSET_GUARD_UID = "gdn-offset-guard";
+
     /** Dead-letter record headers (see {@link BoundedRecords} for all of them). */
     public static final String REASON_HEADER = BoundedRecords.REASON;
     public static final String SOURCE_HEADER = BoundedRecords.SOURCE;
@@ -58,7 +61,8 @@ public final class GdnJob {
                         c.get(GdnOptions.EVENT_MAX_BYTES), c.get(GdnOptions.DEAD_LETTER_MAX_BYTES)))
                 .build();
         DataStream<RawEvent> raw = env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka events")
-                .uid("gdn-source");
+                .uid("gdn-source")
+                .process(new OffsetGuard(servers)).uid(OFFSET_GUARD_UID).name("check source offsets");
         if (failAfter > 0) {
             FailOnce.arm();
             raw = raw.map(new FailOnce(failAfter)).uid("gdn-inject-failure").name("inject failure");

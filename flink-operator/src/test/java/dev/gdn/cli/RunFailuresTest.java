@@ -109,6 +109,51 @@ class RunFailuresTest {
                 + " bytes) is not a readable Flink snapshot record");
     }
 
+    /**
+     * Moves the Kafka source's starting offset of partition 0 of gdn-events in a savepoint's {@code _metadata}
+     * by {@code delta} (the split as the connector writes it: topic as UTF, partition, starting offset,
+     * stopping offset), as a hand edit would; returns the offset found.
+     */
+    static long shiftSourceOffset(Path savepoint, long delta) throws Exception {
+        Path meta;
+        try (Stream<Path> s = Files.walk(savepoint)) {
+            meta = s.filter(p -> p.getFileName().toString().equals("_metadata")).findFirst().orElseThrow();
+        }
+        byte[] b = Files.readAllBytes(meta);
+        java.io.ByteArrayOutputStream pattern = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream d = new java.io.DataOutputStream(pattern);
+        d.writeUTF("gdn-events");
+        d.writeInt(0);
+        byte[] p = pattern.toByteArray();
+        long found = -1;
+        for (int i = 0; i + p.length + 8 <= b.length; i++) {
+            if (java.util.Arrays.equals(b, i, i + p.length, p, 0, p.length)) {
+                java.nio.ByteBuffer at = java.nio.ByteBuffer.wrap(b, i + p.length, 8);
+                found = at.getLong(i + p.length);
+                at.putLong(i + p.length, found + delta);
+            }
+        }
+        assertThat(found).as("the savepoint holds the source split of gdn-events-0").isPositive();
+        Files.write(meta, b);
+        return found;
+    }
+
+    @Test
+    void aSnapshotWhoseSourceOffsetsWereRewoundOrMovedForwardIsRefusedWithBothOffsets() throws Exception {
+        Path rewound = savepoint("rewound");
+        long at = shiftSourceOffset(rewound, -20);
+        var r = resume(rewound);
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(errorLine(r)).contains("resumes partition gdn-events-0 at offset " + (at - 20))
+                .contains("records events up to offset " + (at - 1) + " as answered").contains("(rewound)");
+        Path forward = savepoint("forward");
+        at = shiftSourceOffset(forward, 5);
+        var f = resume(forward);
+        assertThat(f.code()).isEqualTo(2);
+        assertThat(errorLine(f)).contains("resumes partition gdn-events-0 at offset " + (at + 5))
+                .contains("the record at offset " + at + " lies between").contains("(moved forward)");
+    }
+
     @Test
     void stateInspectAcceptsTheFolderThatFromSavepointAccepts() throws Exception {
         Path sp = savepoint("inspect");
