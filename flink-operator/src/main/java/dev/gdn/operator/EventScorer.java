@@ -119,6 +119,15 @@ final class EventScorer {
      * @return per stretch, one JSON document per event
      */
     String[][] results(List<Stretch> stretches, Plan plan, RowScores scores, float[] hidden) {
+        return results(stretches, plan, scores, hidden, null);
+    }
+
+    /**
+     * As above; {@code nonFinite[s]}, when given, is set to the index of stretch s's first event whose
+     * scores, probabilities, class scores or hidden state hold a NaN or an infinity (-1 for none): its
+     * stream's memory may be no longer finite.
+     */
+    String[][] results(List<Stretch> stretches, Plan plan, RowScores scores, float[] hidden, int[] nonFinite) {
         int d = model.config().hiddenSize();
         int n = stretches.size();
         int k = plan.rows().k();
@@ -131,6 +140,9 @@ final class EventScorer {
             int offset = st.hasPrevious() ? 0 : 1;
             List<StreamEvent> events = st.events();
             out[s] = new String[events.size()];
+            if (nonFinite != null) {
+                nonFinite[s] = -1;
+            }
             long consumed = st.consumedAfter() - st.tokens().length;
             int from = 0;
             for (int i = 0; i < events.size(); i++) {
@@ -159,12 +171,27 @@ final class EventScorer {
                 float[] last = hidden == null ? null
                         : java.util.Arrays.copyOfRange(hidden, (st.firstRow() + end - 1) * d, (st.firstRow() + end) * d);
                 float[] classes = model.weights().score() == null ? null : model.classify(last);
+                if (nonFinite != null && nonFinite[s] < 0 && (!Double.isFinite(sum) || !finite(probs) || !finite(last)
+                        || !finite(classes))) {
+                    nonFinite[s] = i;
+                }
                 out[s][i] = json(decode, e, consumed, counted == 0 ? null : sum / counted, top, probs,
                         embedding ? last : null, classes, model.config().labels());
                 from = end;
             }
         }
         return out;
+    }
+
+    private static boolean finite(float[] values) {
+        if (values != null) {
+            for (float v : values) {
+                if (!Float.isFinite(v)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** The result of a reset control event. */

@@ -67,6 +67,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient long bytesPerStream;
     private transient boolean heapFullLogged;
     private transient Counter streamsRefused;
+    private transient Counter nonFiniteMemories;
     private transient HeapEntries heapEntries;
     private transient MemoryCache cache;
     private transient boolean cacheEnabled;
@@ -222,6 +223,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         generations = g.counter("generations");
         generatedTokens = g.counter("generatedTokens");
         streamsRefused = g.counter("streamsRefused");
+        nonFiniteMemories = g.counter("nonFiniteMemories");
         writeBacks = g.counter("cacheWriteBacks");
         writeBackBytes = g.counter("cacheWriteBackBytes");
         barrierWriteBackMillis = g.histogram("barrierWriteBackMillis", new DescriptiveStatisticsHistogram(1000));
@@ -332,6 +334,12 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     }
 
     /** Keys buffered now (visible for testing). */
+    /** The memory keyed state holds for {@code key} now (null for none), for tests. */
+    StreamMemory storedMemory(String key) throws Exception {
+        setCurrentKey(key);
+        return memoryState.value();
+    }
+
     int pendingKeys() {
         return pending.size();
     }
@@ -475,10 +483,15 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
                 w.entry.tokens += w.stretchTokens.length;
                 w.entry.dirty = true;
             }
-            String[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden());
+            int[] nonFinite = new int[active.size()];
+            String[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden(), nonFinite);
             OperatorStats.score(System.nanoTime() - t1);
             for (int i = 0; i < active.size(); i++) {
-                active.get(i).results.addAll(List.of(scored[i]));
+                KeyWork w = active.get(i);
+                if (nonFinite[i] >= 0) {
+                    dropNonFinite(w, scored[i], nonFinite[i]);
+                }
+                w.results.addAll(List.of(scored[i]));
             }
             summarize(active);
         }
@@ -632,9 +645,44 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         return spec;
     }
 
-    /** Writes a resident stream's memory back to keyed state, bound to its key, with its last hidden state. */
+    /** The reason given to events whose results or memory turned non-finite. */
+    static final String NON_FINITE = "the model produced non-finite values (NaN or infinity) for this event; the "
+            + "stream's memory was reset so that no non-finite memory is kept";
+
+    /**
+     * A stretch whose results from event {@code first} on hold NaN or infinity: those events get an error
+     * result and the stream starts afresh, as after a reset (its memory may hold the non-finite values).
+     */
+    private void dropNonFinite(KeyWork w, String[] results, int first) {
+        for (int e = first; e < results.length; e++) {
+            results[e] = scorer.errorResult(w.stretch.get(e), NON_FINITE);
+        }
+        cache.slots().reset(w.entry.slot);
+        w.entry.tokens = 0;
+        w.entry.dirty = true;
+        w.eventsSeen = 0;
+        w.countReset = true;
+        nonFiniteMemories.inc();
+        LOG.error("stream '{}': {} (events from {} of the bundle)", Reasons.quote(w.entry.key), NON_FINITE,
+                w.stretch.get(first).id);
+    }
+
+    /**
+     * Writes a resident stream's memory back to keyed state, bound to its key, with its last hidden state. A
+     * memory that holds NaN or infinity is never written: the stream's state is cleared instead (it starts
+     * afresh), with an ERROR line.
+     */
     private void writeBack(MemoryCache.Entry e, StreamMemory out) throws Exception {
         setCurrentKey(e.key);
+        if (!out.isFinite()) {
+            memoryState.clear();
+            lastHiddenState.clear();
+            e.dirty = false;
+            nonFiniteMemories.inc();
+            LOG.error("stream '{}': its memory holds NaN or infinity and is not written to state; the stream "
+                    + "starts afresh", Reasons.quote(e.key));
+            return;
+        }
         out.bindTo(StreamBinding.digest(e.key));
         memoryState.update(out);
         if (e.legacyHidden) {

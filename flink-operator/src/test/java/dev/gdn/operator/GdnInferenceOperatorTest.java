@@ -492,6 +492,56 @@ class GdnInferenceOperatorTest {
         return dir;
     }
 
+    /**
+     * gdn-tiny with finite weights whose first layer overflows fp32: its pre-norm and value projection
+     * scaled by 1e20 each, so the values written into the delta-rule state are infinite.
+     */
+    static Path overflowing(Path dir) throws Exception {
+        java.nio.file.Files.copy(MODEL.resolve("config.json"), dir.resolve("config.json"));
+        var w = new dev.gdn.kernels.io.SafetensorsWriter();
+        try (var f = dev.gdn.kernels.io.SafetensorsFile.open(MODEL.resolve("model.safetensors"))) {
+            for (var t : f.tensors().values()) {
+                float[] v = f.floats(t.name());
+                if (t.name().equals("model.layers.0.attn_norm.weight") || t.name().equals("model.layers.0.attn.v_proj.weight")) {
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] *= 1e20f;
+                    }
+                }
+                w.addF32(t.name(), v, t.shape());
+            }
+        }
+        w.write(dir.resolve("model.safetensors"));
+        return dir;
+    }
+
+    @Test
+    void anEventThatTurnsTheMemoryNonFiniteGetsAnErrorAndNoNonFiniteMemoryReachesState(@TempDir Path dir)
+            throws Exception {
+        Configuration c = config(100, 10_000, 60_000);
+        c.set(GdnOptions.MODEL_PATH, overflowing(dir).toString());
+        try (var h = harness(c, new HashMapStateBackend())) {
+            h.open();
+            h.processElement(ev("a", "e1", 1, 2, 3), 0);
+            h.processElement(ev("a", "e2", 4), 0);
+            op(h).endInput();
+            List<String> out = values(h);
+            assertThat(out).hasSize(2);
+            for (String r : out) {
+                JsonNode n = JSON.readTree(r);
+                assertThat(n.has("error")).as(r).isTrue();
+                assertThat(n.get("error").asText()).isEqualTo(GdnInferenceOperator.NON_FINITE);
+                assertThat(n.has("nll")).as(r).isFalse();
+                assertThat(n.has("top_k")).as(r).isFalse();
+            }
+            h.prepareSnapshotPreBarrier(1);
+            // what the barrier wrote to state: the stream afresh, not the non-finite memory
+            var stored = op(h).storedMemory("a");
+            assertThat(stored).isNotNull();
+            assertThat(stored.isFinite()).isTrue();
+            assertThat(stored.tokensConsumed()).isZero();
+        }
+    }
+
     @Test
     void aClassificationHeadAddsTheLabelAndItsProbabilities(@TempDir Path dir) throws Exception {
         Configuration c = config(100, 10_000, 60_000);

@@ -104,6 +104,11 @@ public final class AttentionLayerMemory implements LayerMemory {
     }
 
     @Override
+    public boolean isFinite() {
+        return LayerMemory.finite(keys, values);
+    }
+
+    @Override
     public long payloadBytes() {
         return 4L * (keys.length + values.length);
     }

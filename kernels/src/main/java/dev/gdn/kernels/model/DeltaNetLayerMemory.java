@@ -61,6 +61,11 @@ public final class DeltaNetLayerMemory implements LayerMemory {
     }
 
     @Override
+    public boolean isFinite() {
+        return LayerMemory.finite(state, convQ, convK, convV);
+    }
+
+    @Override
     public long payloadBytes() {
         return 4L * (state.length + convQ.length + convK.length + convV.length);
     }

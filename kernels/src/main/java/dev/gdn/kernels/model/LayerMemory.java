@@ -11,4 +11,19 @@ public sealed interface LayerMemory permits DeltaNetLayerMemory, AttentionLayerM
 
     /** Bytes of the float payload. */
     long payloadBytes();
+
+    /** Whether every float of the payload is finite (no NaN, no infinity). */
+    boolean isFinite();
+
+    /** Whether every value of every array is finite. */
+    static boolean finite(float[]... arrays) {
+        for (float[] a : arrays) {
+            for (float v : a) {
+                if (!Float.isFinite(v)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
 }

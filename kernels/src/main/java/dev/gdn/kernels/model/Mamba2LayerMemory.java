@@ -45,6 +45,11 @@ public final class Mamba2LayerMemory implements LayerMemory {
     }
 
     @Override
+    public boolean isFinite() {
+        return LayerMemory.finite(ssm, conv);
+    }
+
+    @Override
     public long payloadBytes() {
         return 4L * (ssm.length + conv.length);
     }

@@ -168,6 +168,16 @@ public final class StreamMemory {
         lastHidden = null;
     }
 
+    /** Whether every layer's floats and the last hidden state are finite (no NaN, no infinity). */
+    public boolean isFinite() {
+        for (LayerMemory l : layers()) {
+            if (!l.isFinite()) {
+                return false;
+            }
+        }
+        return lastHidden == null || LayerMemory.finite(lastHidden);
+    }
+
     /** Bytes of the float payload of all layers. */
     public long payloadBytes() {
         long n = 0;
