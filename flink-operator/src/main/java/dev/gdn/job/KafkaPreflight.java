@@ -31,12 +31,81 @@ public final class KafkaPreflight implements AutoCloseable {
     public KafkaPreflight(String servers, Duration timeout) {
         this.servers = servers;
         this.timeout = timeout;
+        for (String server : servers.split(",")) {
+            speaksKafka(server.trim(), timeout);
+        }
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
         int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
         this.admin = Admin.create(p);
+    }
+
+    /** A duration as a person reads it: {@code 3 s}, {@code 500 ms}. */
+    static String human(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    /**
+     * Sends {@code server} one Kafka request (ApiVersions v0) on a socket of its own and checks that the
+     * answer is framed as Kafka frames it. Kafka's own clients take a non-Kafka answer's first four bytes
+     * as a frame size (an HTTP server's "HTTP" reads as 1.2 GB) and exhaust the heap; this check refuses
+     * such an endpoint first. A server that refuses the connection or stays silent is left to the
+     * clients' own timeouts.
+     *
+     * @throws IllegalStateException naming the server and the bytes it answered
+     */
+    static void speaksKafka(String server, Duration timeout) {
+        int colon = server.lastIndexOf(':');
+        if (colon <= 0) {
+            return; // the client reports a malformed address itself
+        }
+        String host = server.substring(0, colon).replaceAll("^\\[|\\]$", "");
+        int port;
+        try {
+            port = Integer.parseInt(server.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            return;
+        }
+        int ms = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress(host, port), ms);
+            s.setSoTimeout(ms);
+            java.io.DataOutputStream out = new java.io.DataOutputStream(s.getOutputStream());
+            byte[] client = "gdn-preflight".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            int correlation = 0x6764_6e31;
+            out.writeInt(2 + 2 + 4 + 2 + client.length);
+            out.writeShort(18); // ApiVersions
+            out.writeShort(0);
+            out.writeInt(correlation);
+            out.writeShort(client.length);
+            out.write(client);
+            out.flush();
+            java.io.InputStream in = s.getInputStream();
+            byte[] head = in.readNBytes(8);
+            if (head.length == 0) {
+                return; // closed without a word: the clients say so
+            }
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(java.util.Arrays.copyOf(head, 8));
+            int size = b.getInt(0);
+            if (head.length < 8 || size < 4 || size > (1 << 20) || b.getInt(4) != correlation) {
+                throw new IllegalStateException(server + " does not speak the Kafka protocol: it answered a Kafka "
+                        + "request with " + printable(head) + (head[0] == 0x15 || head[0] == 0x16
+                                ? " (a TLS handshake: this job connects in plaintext)" : "")
+                        + "; check --bootstrap-servers / " + dev.gdn.operator.GdnOptions.BOOTSTRAP_SERVERS.key());
+            }
+        } catch (java.io.IOException e) {
+            // refused, unreachable or silent: the clients report it within their timeout
+        }
+    }
+
+    private static String printable(byte[] b) {
+        StringBuilder sb = new StringBuilder("'");
+        for (byte x : b) {
+            sb.append(x >= 0x20 && x < 0x7f ? String.valueOf((char) x) : String.format("\\x%02x", x & 0xff));
+        }
+        return sb.append("'").toString();
     }
 
     /**
@@ -46,8 +115,8 @@ public final class KafkaPreflight implements AutoCloseable {
         try {
             admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
-            throw new IllegalStateException("Kafka at " + servers + " did not answer within " + timeout.toSeconds()
-                    + " s: " + RootCause.line(e));
+            throw new IllegalStateException("Kafka at " + servers + " did not answer within " + human(timeout)
+                    + ": " + RootCause.line(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for Kafka at " + servers);
@@ -74,7 +143,7 @@ public final class KafkaPreflight implements AutoCloseable {
                         + RootCause.line(e));
             } catch (TimeoutException e) {
                 throw new IllegalStateException("Kafka at " + servers + " did not describe topic '" + t + "' within "
-                        + timeout.toSeconds() + " s");
+                        + human(timeout));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while describing topic '" + t + "'");

@@ -190,6 +190,30 @@ class RunFailuresTest {
     }
 
     @Test
+    void aServerThatIsNotKafkaIsNamedInsteadOfExhaustingTheHeap() throws Exception {
+        try (java.net.ServerSocket http = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread server = new Thread(() -> {
+                while (!http.isClosed()) {
+                    try (java.net.Socket s = http.accept()) {
+                        s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            server.setDaemon(true);
+            server.start();
+            String address = "127.0.0.1:" + http.getLocalPort();
+            var r = ParityCommandTest.run("run", "--model", MODEL, "--bootstrap-servers", address, "--kafka-timeout",
+                    "1500ms", "--state-dir", dir.resolve("http").toString());
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(errorLine(r)).isEqualTo("error: " + address + " does not speak the Kafka protocol: it answered "
+                    + "a Kafka request with 'HTTP/1.1'; check --bootstrap-servers / gdn.kafka.bootstrap-servers");
+        }
+    }
+
+    @Test
     void anInputFileThatIsNotUtf8NamesFileAndLine() throws Exception {
         Path f = dir.resolve("events.jsonl");
         byte[] good = "{\"stream\":\"s\",\"tokens\":[1]}\n".getBytes(StandardCharsets.UTF_8);
