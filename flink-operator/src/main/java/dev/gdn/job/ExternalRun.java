@@ -103,7 +103,7 @@ public final class ExternalRun {
             try {
                 finished.get();
             } catch (ExecutionException e) {
-                throw new IllegalStateException("the job failed: " + RootCause.line(e));
+                throw new IllegalStateException("the job failed: " + RootCause.jobFailure(e, snapshot.orElse(null)));
             }
             throw new IllegalStateException("the job ended by itself (was it cancelled from outside?)");
         }

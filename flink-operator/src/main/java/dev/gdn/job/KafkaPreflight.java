@@ -72,7 +72,8 @@ public final class KafkaPreflight implements AutoCloseable {
         try (java.net.Socket s = new java.net.Socket()) {
             s.connect(new java.net.InetSocketAddress(host, port), ms);
             s.setSoTimeout(ms);
-            java.io.DataOutputStream out = new java.io.DataOutputStream(s.getOutputStream());
+            java.io.DataOutputStream out = new java.io.DataOutputStream(
+                    new java.io.BufferedOutputStream(s.getOutputStream()));
             byte[] client = "gdn-preflight".getBytes(java.nio.charset.StandardCharsets.UTF_8);
             int correlation = 0x6764_6e31;
             out.writeInt(2 + 2 + 4 + 2 + client.length);
@@ -81,7 +82,11 @@ public final class KafkaPreflight implements AutoCloseable {
             out.writeInt(correlation);
             out.writeShort(client.length);
             out.write(client);
-            out.flush();
+            try {
+                out.flush();
+            } catch (java.io.IOException e) {
+                // a server that answers before it reads may close first: its answer is still to be read
+            }
             java.io.InputStream in = s.getInputStream();
             byte[] head = in.readNBytes(8);
             if (head.length == 0) {

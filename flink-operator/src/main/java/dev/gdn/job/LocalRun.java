@@ -165,7 +165,7 @@ public final class LocalRun {
                     try {
                         finished.get();
                     } catch (java.util.concurrent.ExecutionException e) {
-                        throw new IllegalStateException("the job failed: " + RootCause.line(e));
+                        throw new IllegalStateException("the job failed: " + RootCause.jobFailure(e, plan.fromSavepoint()));
                     }
                     throw new IllegalStateException("the job ended after " + total + " of " + expected.size()
                             + " events were answered");

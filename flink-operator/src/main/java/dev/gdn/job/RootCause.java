@@ -52,6 +52,34 @@ public final class RootCause {
         return plain ? msg : simple + ": " + msg;
     }
 
+    /**
+     * {@link #line} of a job's failure; when it failed while Flink read a snapshot's state files (a
+     * truncated or altered file shows as a low-level decoding error deep inside the state backend), the
+     * line says so and names the snapshot. The project's own state errors already say what they found.
+     *
+     * @param snapshot the snapshot the job restored from, or null for a fresh start
+     */
+    public static String jobFailure(Throwable t, Object snapshot) {
+        String line = line(t);
+        Throwable root = of(t);
+        String rootType = root instanceof org.apache.flink.util.SerializedThrowable s ? s.getOriginalErrorClassName()
+                : root.getClass().getName();
+        if (snapshot == null || rootType.startsWith("dev.gdn.")) {
+            return line;
+        }
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String type = c instanceof org.apache.flink.util.SerializedThrowable s ? s.getOriginalErrorClassName()
+                    : c.getClass().getName();
+            String msg = String.valueOf(c.getMessage());
+            if (type.endsWith(".BackendBuildingException") || msg.contains("StreamOperatorStateContext")
+                    || msg.contains("Failed to restore") || msg.contains("restore heap backend")) {
+                return "the state files of snapshot " + snapshot + " could not be read (" + line + "): they were "
+                        + "truncated or altered; restore an unaltered snapshot";
+            }
+        }
+        return line;
+    }
+
     private static boolean hasMessage(Throwable c) {
         return c.getMessage() != null && !c.getMessage().isBlank();
     }

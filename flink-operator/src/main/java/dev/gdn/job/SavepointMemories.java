@@ -85,9 +85,18 @@ public final class SavepointMemories {
 
         @Override
         public void readKey(String key, Context ctx, Collector<Tuple2<String, byte[]>> out) throws Exception {
-            StreamMemory m = onlyKey == null || onlyKey.equals(key) ? memory.value() : null;
+            boolean wanted = onlyKey == null || onlyKey.equals(key);
+            StreamMemory m = wanted ? memory.value() : null;
+            if (wanted && m == null) {
+                // the state lists the key but its memory is not where the key's hash puts it: the key was
+                // changed in the file (the job refuses such a savepoint too)
+                throw new dev.gdn.state.MemoryFormatException("the savepoint lists stream '"
+                        + dev.gdn.operator.Reasons.quote(key) + "' but holds no memory under it: the checkpoint or "
+                        + "savepoint was altered");
+            }
             byte[] bytes = new byte[0];
             if (m != null) {
+                dev.gdn.state.StreamBinding.check(serializer.bind(m), key);
                 DataOutputSerializer buf = new DataOutputSerializer(1 << 16);
                 serializer.serialize(m, buf);
                 bytes = buf.getCopyOfBuffer();

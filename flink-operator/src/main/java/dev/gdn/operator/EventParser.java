@@ -185,9 +185,13 @@ public final class EventParser implements Serializable {
         return new Parsed(new StreamEvent(stream, id, ids, false), null);
     }
 
-    /** The fields a generate control may carry; any other is refused (a typo such as 'max_tokenz'). */
+    /**
+     * The fields a generate control may carry; any other is refused (a typo such as 'max_tokenz'). Beside
+     * the settings: {@code expect} and {@code label}, annotations of replay and evaluation files that the
+     * job ignores.
+     */
     private static final java.util.Set<String> GENERATE_FIELDS = java.util.Set.of("control", "id", "prompt",
-            "max_tokens", "temperature", "top_k", "top_p", "seed", "stop");
+            "max_tokens", "temperature", "top_k", "top_p", "seed", "stop", "expect", "label");
 
     private Parsed generate(String stream, String id, JsonNode root) {
         for (var it = root.fieldNames(); it.hasNext();) {

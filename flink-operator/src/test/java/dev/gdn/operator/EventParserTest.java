@@ -205,7 +205,9 @@ class EventParserTest {
     @Test
     void aGenerateControlWithAnUnknownFieldOrAStopOutsideTheVocabularyIsRefused() {
         assertThat(parse("s", "{\"control\":\"generate\",\"max_tokenz\":3}").error())
-                .startsWith("a generate control has no field 'max_tokenz': expected one of [control, id, max_tokens,");
+                .startsWith("a generate control has no field 'max_tokenz': expected one of [control, expect, id, label, max_tokens,");
+        assertThat(parse("s", "{\"control\":\"generate\",\"expect\":\"v17\",\"label\":\"high\"}").error())
+                .as("annotations of replay files").isNull();
         assertThat(parse("s", "{\"control\":\"generate\",\"stop\":[[1, 384]]}").error())
                 .isEqualTo("'stop'[0][1] = 384 is not a token id in [0, 384)");
         assertThat(parse("s", "{\"control\":\"generate\",\"stop\":[[-1]]}").error())
