@@ -87,15 +87,26 @@ class ExternalKafkaRestartTest {
     }
 
     static Process gdnRun(Path stateDir, String name) throws IOException {
+        return gdnRun(servers, dir, stateDir, name);
+    }
+
+    /** {@code gdn run} against {@code servers} in a JVM of its own, its output in {@code logDir/name.log*}. */
+    static Process gdnRun(String servers, Path logDir, Path stateDir, String name) throws IOException {
         return java(List.of("dev.gdn.cli.GdnCli", "run", "--bootstrap-servers", servers, "--model", MODEL.toString(),
                 "--input-topic", "ext-in", "--output-topic", "ext-out", "--dead-letter-topic", "ext-dlq",
                 "--state-dir", stateDir.toString(), "--checkpoint-interval", "500ms", "--parallelism", "2",
-                "--conf", "gdn.cpu.threads=2"), dir.resolve(name + ".log"), true);
+                "--conf", "gdn.cpu.threads=2"), logDir.resolve(name + ".log"), true);
     }
 
     /** Reads committed results and dead letters until {@code n} are there (or the time is up). */
     static void awaitAnswers(KafkaConsumer<byte[], byte[]> c, List<RunReport.Committed> results,
             List<RunReport.Committed> dead, int n, Process job, String name) throws Exception {
+        awaitAnswers(c, results, dead, n, job, dir, name);
+    }
+
+    /** As above, for a job whose log is in {@code logDir}. */
+    static void awaitAnswers(KafkaConsumer<byte[], byte[]> c, List<RunReport.Committed> results,
+            List<RunReport.Committed> dead, int n, Process job, Path logDir, String name) throws Exception {
         long until = System.currentTimeMillis() + 180_000;
         while (results.size() + dead.size() < n) {
             for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
@@ -105,15 +116,19 @@ class ExternalKafkaRestartTest {
                     dead.add(RunReport.Committed.deadLetter(r));
                 }
             }
-            assertThat(job.isAlive()).as("%s is running; its log:%n%s", name, log(name)).isTrue();
+            assertThat(job.isAlive()).as("%s is running; its log:%n%s", name, log(logDir, name)).isTrue();
             assertThat(System.currentTimeMillis()).as("%s answered %d of %d in time; log:%n%s", name,
-                    results.size() + dead.size(), n, log(name)).isLessThan(until);
+                    results.size() + dead.size(), n, log(logDir, name)).isLessThan(until);
         }
     }
 
     static String log(String name) {
+        return log(dir, name);
+    }
+
+    static String log(Path logDir, String name) {
         try {
-            return Files.readString(dir.resolve(name + ".log")) + Files.readString(dir.resolve(name + ".log.out"));
+            return Files.readString(logDir.resolve(name + ".log")) + Files.readString(logDir.resolve(name + ".log.out"));
         } catch (IOException e) {
             return "(no log: " + e + ")";
         }

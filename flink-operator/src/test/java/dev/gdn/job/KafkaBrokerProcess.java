@@ -16,12 +16,16 @@ import org.apache.kafka.common.Uuid;
  * own (KRaft, combined broker and controller), its storage formatted first with Kafka's storage tool.
  */
 final class KafkaBrokerProcess implements AutoCloseable {
-    private final Process process;
+    private Process process;
     private final String servers;
+    private final Path dir;
+    private final Path props;
 
-    private KafkaBrokerProcess(Process process, String servers) {
+    private KafkaBrokerProcess(Process process, String servers, Path dir, Path props) {
         this.process = process;
         this.servers = servers;
+        this.dir = dir;
+        this.props = props;
     }
 
     static KafkaBrokerProcess start(Path dir) throws Exception {
@@ -49,8 +53,13 @@ final class KafkaBrokerProcess implements AutoCloseable {
         if (!format.waitFor(120, TimeUnit.SECONDS) || format.exitValue() != 0) {
             throw new IllegalStateException("kafka-storage format failed:\n" + Files.readString(dir.resolve("format.log")));
         }
-        Process broker = java(dir, "broker", "kafka.Kafka", props.toString());
         String servers = "localhost:" + port;
+        return new KafkaBrokerProcess(launch(dir, props, servers, "broker"), servers, dir, props);
+    }
+
+    /** Starts {@code kafka.Kafka} on {@code props} and waits until it answers. */
+    private static Process launch(Path dir, Path props, String servers, String log) throws Exception {
+        Process broker = java(dir, log, "kafka.Kafka", props.toString());
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
@@ -63,13 +72,44 @@ final class KafkaBrokerProcess implements AutoCloseable {
                     if (!broker.isAlive() || System.nanoTime() > until) {
                         broker.destroyForcibly();
                         throw new IllegalStateException("the broker did not come up; its log:\n"
-                                + Files.readString(dir.resolve("broker.log")), e);
+                                + Files.readString(dir.resolve(log + ".log")), e);
                     }
                     Thread.sleep(300);
                 }
             }
         }
-        return new KafkaBrokerProcess(broker, servers);
+        return broker;
+    }
+
+    /** Kills the broker process (SIGKILL): an outage, its data kept. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Freezes the broker process (SIGSTOP): its connections stay open and nothing answers, as in a network
+     * partition or a long stop-the-world pause; {@link #thaw} resumes it.
+     */
+    void freeze() throws Exception {
+        signal("STOP");
+    }
+
+    /** Resumes a {@link #freeze frozen} broker (SIGCONT). */
+    void thaw() throws Exception {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+        }
+    }
+
+    /** Starts the broker again on the same port and data after {@link #kill}. */
+    void restart() throws Exception {
+        process = launch(dir, props, servers, "broker-restarted");
     }
 
     private static Process java(Path dir, String name, String... mainAndArgs) throws IOException {

@@ -195,6 +195,12 @@ public final class StreamMemoryFormat {
             };
         } catch (EOFException e) {
             throw new MemoryFormatException("stream memory is truncated: the input ended before the memory did", e);
+        } catch (MemoryFormatException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // altered bytes that decode to impossible sizes or codes: say so, not which array overflowed
+            throw new MemoryFormatException("stream memory is corrupt: its bytes decode to impossible values ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         }
     }
 
