@@ -76,7 +76,7 @@ public final class ExternalRun {
         writeMarker(stateDir, c);
 
         c.set(GdnOptions.CHECKPOINT_DIR, stateDir.resolve("checkpoints").toUri().toString());
-        Configuration flink = FlinkSettings.of(c);
+        Configuration flink = FlinkSettings.ofLongRunning(c);
         flink.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         if (snapshot.isPresent()) {

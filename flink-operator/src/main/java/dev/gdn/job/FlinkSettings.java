@@ -35,6 +35,25 @@ public final class FlinkSettings {
     }
 
     /**
+     * {@link #of} for a job that runs until stopped against a user's Kafka ({@code gdn run
+     * --bootstrap-servers}): restarts with exponentially growing delays (1 s to 1 min) and no limit on
+     * their number, as Flink does by default for checkpointed jobs, so that a broker outage of any length
+     * ends in recovery once the broker is back. Failures that a restart cannot mend (altered or foreign
+     * state, altered source offsets) suppress restarts and end the run at once.
+     */
+    public static Configuration ofLongRunning(Configuration c) {
+        Configuration f = of(c);
+        f.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, java.time.Duration.ofSeconds(1));
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, java.time.Duration.ofMinutes(1));
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+                java.time.Duration.ofMinutes(10));
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, Integer.MAX_VALUE);
+        return f;
+    }
+
+    /**
      * The settings a job on a cluster adds to the cluster's own configuration ({@code cluster}): only
      * what the user passed explicitly among the job's options (checkpoint interval, state backend,
      * checkpoint directory), so that the cluster's restart strategy, checkpointing and state settings

@@ -53,4 +53,16 @@ class FlinkSettingsTest {
                 .isEqualTo(GdnOptions.CHECKPOINT_INTERVAL.defaultValue());
         assertThat(added.getOptional(RestartStrategyOptions.RESTART_STRATEGY)).isEmpty();
     }
+
+    @Test
+    void aJobAgainstYourKafkaRestartsWithoutLimitSoThatAnOutageOfAnyLengthEndsInRecovery() {
+        Configuration f = FlinkSettings.ofLongRunning(new Configuration());
+        assertThat(f.get(RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("exponential-delay");
+        assertThat(f.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(f.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF))
+                .isEqualTo(Duration.ofMinutes(1));
+        // the embedded demo keeps a bounded number of restarts: a failure there ends the run
+        assertThat(FlinkSettings.of(new Configuration()).get(RestartStrategyOptions.RESTART_STRATEGY))
+                .isEqualTo("fixed-delay");
+    }
 }
