@@ -171,8 +171,8 @@ final class EventScorer {
                 float[] last = hidden == null ? null
                         : java.util.Arrays.copyOfRange(hidden, (st.firstRow() + end - 1) * d, (st.firstRow() + end) * d);
                 float[] classes = model.weights().score() == null ? null : model.classify(last);
-                if (nonFinite != null && nonFinite[s] < 0 && (!Double.isFinite(sum) || !finite(probs) || !finite(last)
-                        || !finite(classes))) {
+                if (nonFinite != null && nonFinite[s] < 0 && (!Double.isFinite(sum)
+                        || !dev.gdn.kernels.model.LayerMemory.finite(probs, last, classes))) {
                     nonFinite[s] = i;
                 }
                 out[s][i] = json(decode, e, consumed, counted == 0 ? null : sum / counted, top, probs,
@@ -181,17 +181,6 @@ final class EventScorer {
             }
         }
         return out;
-    }
-
-    private static boolean finite(float[] values) {
-        if (values != null) {
-            for (float v : values) {
-                if (!Float.isFinite(v)) {
-                    return false;
-                }
-            }
-        }
-        return true;
     }
 
     /** The result of a reset control event. */

@@ -15,10 +15,10 @@ public sealed interface LayerMemory permits DeltaNetLayerMemory, AttentionLayerM
     /** Whether every float of the payload is finite (no NaN, no infinity). */
     boolean isFinite();
 
-    /** Whether every value of every array is finite. */
+    /** Whether every value of every array is finite (a null array has none that is not). */
     static boolean finite(float[]... arrays) {
         for (float[] a : arrays) {
-            for (float v : a) {
+            for (float v : a == null ? new float[0] : a) {
                 if (!Float.isFinite(v)) {
                     return false;
                 }

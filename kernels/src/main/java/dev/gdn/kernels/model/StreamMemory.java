@@ -175,7 +175,7 @@ public final class StreamMemory {
                 return false;
             }
         }
-        return lastHidden == null || LayerMemory.finite(lastHidden);
+        return LayerMemory.finite(lastHidden);
     }
 
     /** Bytes of the float payload of all layers. */
