@@ -98,6 +98,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "results become visible at each checkpoint (default ${DEFAULT-VALUE})")
     String checkpointInterval;
 
+    @Option(names = "--delivery", defaultValue = "exactly-once", description = "exactly-once (results visible at "
+            + "each checkpoint) or at-least-once (results at once; a replay after a failure re-sends byte-identical "
+            + "results) (default ${DEFAULT-VALUE})")
+    String delivery;
+
     @Option(names = "--top-k", defaultValue = "5", description = "next tokens per result; 0 = off (default ${DEFAULT-VALUE})")
     int topK;
 
@@ -177,6 +182,7 @@ public final class RunCommand implements Callable<Integer> {
         c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Durations.parse(checkpointInterval, "--checkpoint-interval"));
         c.set(GdnOptions.TOP_K, topK);
+        c.set(GdnOptions.DELIVERY, delivery);
         c.set(GdnOptions.EMIT_EMBEDDING, emitEmbedding);
         c.set(GdnOptions.INPUT_TOPIC, inputTopic);
         c.set(GdnOptions.OUTPUT_TOPIC, outputTopic);
@@ -253,14 +259,16 @@ public final class RunCommand implements Callable<Integer> {
             }
             if (rate > 0) {
                 o.printf(java.util.Locale.ROOT, "latency: rate=%.0f/s p50_ms=%d p99_ms=%d max_ms=%d "
-                        + "(send to committed read, steady state, checkpoint interval %s)%n", rate, result.latencyQuantile(0.5),
-                        result.latencyQuantile(0.99), result.latencyQuantile(1.0), checkpointInterval);
+                        + "(send to %s read, steady state, checkpoint interval %s)%n", rate, result.latencyQuantile(0.5),
+                        result.latencyQuantile(0.99), result.latencyQuantile(1.0),
+                        GdnOptions.atLeastOnce(c) ? "at-least-once" : "committed", checkpointInterval);
             }
             o.println(result.verdict().recallLine());
             if (result.verdict().summaries() > 0 || result.verdict().policySummaries() > 0) {
                 o.println(result.verdict().summaryLine());
             }
-            o.println(result.verdict().runLine(result.elapsedSeconds()));
+            o.println(result.verdict().runLine(result.elapsedSeconds()) + (GdnOptions.atLeastOnce(c)
+                    ? " duplicates=" + result.duplicates() + " (byte-identical replays, dropped by (stream, id))" : ""));
             o.flush();
             return result.verdict().ok() ? 0 : 1;
         }

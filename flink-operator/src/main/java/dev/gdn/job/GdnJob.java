@@ -22,7 +22,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 /**
  * The streaming job: Kafka events (read_committed) -> parse (malformed -> dead-letter topic) ->
  * keyBy(stream) -> {@link GdnInferenceOperator} (uid {@value #OPERATOR_UID}) -> Kafka results, both
- * sinks exactly-once.
+ * sinks exactly-once (or at-least-once: {@link GdnOptions#DELIVERY}).
  */
 public final class GdnJob {
     /** uid of the inference operator: its keyed state holds the stream memories. */
@@ -87,7 +87,8 @@ public final class GdnJob {
         return KafkaSink.<T>builder()
                 .setBootstrapServers(servers)
                 .setRecordSerializer(serializer)
-                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setDeliveryGuarantee(GdnOptions.atLeastOnce(c) ? DeliveryGuarantee.AT_LEAST_ONCE
+                        : DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(c.get(GdnOptions.TRANSACTIONAL_ID_PREFIX) + "-" + what)
                 .setProperty("transaction.timeout.ms", Long.toString(c.get(GdnOptions.TRANSACTION_TIMEOUT).toMillis()))
                 // every record is at most gdn.output.max-bytes (BoundedRecords): room for one plus batch overhead

@@ -51,7 +51,8 @@ public final class LocalRun {
      * What happened. {@code latenciesMillis}: for a paced run ({@code eventsPerSecond > 0}), the time from
      * sending each event to reading its committed result, sorted; empty otherwise.
      */
-    public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint, long[] latenciesMillis) {
+    public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint, long[] latenciesMillis,
+            int duplicates) {
         /** The q-quantile (0..1) of the latencies, or -1 without any. */
         public long latencyQuantile(double q) {
             if (latenciesMillis.length == 0) {
@@ -125,6 +126,9 @@ public final class LocalRun {
             boolean reported = false;
             long firstResultAt = 0;
             int[] policy = {0}; // results the summary policy wrote: not answers to events
+            // at-least-once: the copies a replay after a failure sent again, byte for byte, are dropped here
+            // as a consumer drops them; a copy that differs stays and shows as an unexpected second answer
+            Replays replays = GdnOptions.atLeastOnce(c) ? new Replays() : null;
             while (results.size() - policy[0] + dead.size() < expected.size()) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
                     String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
@@ -139,7 +143,7 @@ public final class LocalRun {
                             latencies.add((now - t0) / 1_000_000);
                         }
                     }
-                    collect(r, key, results, dead, policy, c);
+                    collect(r, key, results, dead, policy, c, replays);
                 }
                 processed += uncommitted.poll(Duration.ofMillis(5)).count();
                 long now = System.nanoTime();
@@ -182,7 +186,7 @@ public final class LocalRun {
                 while (System.nanoTime() < until) {
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
                         collect(r, r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), results, dead,
-                                policy, c);
+                                policy, c, replays);
                     }
                 }
             }
@@ -198,7 +202,7 @@ public final class LocalRun {
             }
             RunReport.Verdict v = new RunReport(expected).check(results, dead);
             long[] lat = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
-            return new Outcome(v, elapsed, savepoint, lat);
+            return new Outcome(v, elapsed, savepoint, lat, replays == null ? 0 : replays.dropped);
         } catch (Exception e) {
             try {
                 job.cancel().get(1, TimeUnit.MINUTES);
@@ -331,7 +335,10 @@ public final class LocalRun {
 
     /** Files one committed record as a result (counting those the summary policy wrote) or a dead letter. */
     private static void collect(ConsumerRecord<byte[], byte[]> r, String key, List<RunReport.Committed> results,
-            List<RunReport.Committed> dead, int[] policy, Configuration c) {
+            List<RunReport.Committed> dead, int[] policy, Configuration c, Replays replays) {
+        if (replays != null && !replays.firstCopy(r)) {
+            return;
+        }
         if (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC))) {
             results.add(new RunReport.Committed(key, r.value()));
             if (new String(r.value(), StandardCharsets.UTF_8).contains("\"control\":\"summary\"")) {
@@ -339,6 +346,27 @@ public final class LocalRun {
             }
         } else {
             dead.add(RunReport.Committed.deadLetter(r));
+        }
+    }
+
+    /**
+     * What an at-least-once reader keeps: the first copy of every record (topic, key, value and, for a
+     * dead letter, the input record it stands for); byte-identical copies a replay sent again are counted.
+     */
+    static final class Replays {
+        private final java.util.Set<String> seen = new java.util.HashSet<>();
+        int dropped;
+
+        boolean firstCopy(ConsumerRecord<byte[], byte[]> r) {
+            var source = r.headers().lastHeader(BoundedRecords.SOURCE);
+            String id = r.topic() + "\u0000" + (r.key() == null ? "-" : BoundedRecords.sha256(r.key())) + "\u0000"
+                    + (r.value() == null ? "-" : BoundedRecords.sha256(r.value())) + "\u0000"
+                    + (source == null ? "" : new String(source.value(), StandardCharsets.UTF_8));
+            if (seen.add(id)) {
+                return true;
+            }
+            dropped++;
+            return false;
         }
     }
 }

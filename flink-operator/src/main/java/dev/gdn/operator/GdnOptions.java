@@ -201,6 +201,13 @@ public final class GdnOptions {
             .defaultValue("hashmap")
             .withDescription("hashmap (memories on the JVM heap) or rocksdb (on local disk, incremental checkpoints).");
 
+    public static final ConfigOption<String> DELIVERY = ConfigOptions.key("gdn.delivery").stringType()
+            .defaultValue("exactly-once")
+            .withDescription("exactly-once: results (and dead letters) are written in Kafka transactions and become "
+                    + "visible to read_committed readers at each checkpoint. at-least-once: they are sent at once "
+                    + "(milliseconds of latency); after a failure the events since the last checkpoint are answered "
+                    + "again with byte-identical results, which a consumer drops by (stream, id).");
+
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("gdn.checkpoint.interval")
             .durationType().defaultValue(Duration.ofSeconds(2))
             .withDescription("Checkpoint interval; results become visible to read_committed readers at each checkpoint.");
@@ -332,6 +339,7 @@ public final class GdnOptions {
                     + "and snapshot copies (use the rocksdb backend for more streams than that)");
         }
         oneOf(c, STORAGE, "fp32", "bf16");
+        oneOf(c, DELIVERY, "exactly-once", "at-least-once");
         oneOf(c, ON_MODEL_CHANGE, "fail", "reset");
         oneOf(c, STATE_BACKEND, "hashmap", "rocksdb");
         oneOf(c, BACKEND, "auto", "cpu", "cuda");
@@ -434,6 +442,11 @@ public final class GdnOptions {
         if (c.get(o) < 1) {
             throw new IllegalArgumentException(o.key() + " must be >= 1, got " + c.get(o));
         }
+    }
+
+    /** Whether results are sent at once rather than in transactions ({@link #DELIVERY}). */
+    public static boolean atLeastOnce(Configuration c) {
+        return c.get(DELIVERY).equals("at-least-once");
     }
 
     private static void oneOf(Configuration c, ConfigOption<String> o, String... values) {
