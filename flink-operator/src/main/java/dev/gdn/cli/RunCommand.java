@@ -259,7 +259,7 @@ public final class RunCommand implements Callable<Integer> {
             }
             if (rate > 0) {
                 o.printf(java.util.Locale.ROOT, "latency: rate=%.0f/s p50_ms=%d p99_ms=%d max_ms=%d "
-                        + "(send to %s read, steady state, checkpoint interval %s)%n", rate, result.latencyQuantile(0.5),
+                        + "(send to %s read, events sent from 10 s after the first result, checkpoint interval %s)%n", rate, result.latencyQuantile(0.5),
                         result.latencyQuantile(0.99), result.latencyQuantile(1.0),
                         GdnOptions.atLeastOnce(c) ? "at-least-once" : "committed", checkpointInterval);
             }

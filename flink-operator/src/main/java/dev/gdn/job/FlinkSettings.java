@@ -12,6 +12,9 @@ public final class FlinkSettings {
     private FlinkSettings() {
     }
 
+    /** How long a network buffer may wait to fill in at-least-once mode, where latency is the point. */
+    public static final java.time.Duration LOW_LATENCY_BUFFER_TIMEOUT = java.time.Duration.ofMillis(2);
+
     /**
      * For a local cluster the job starts itself ({@code gdn run}, benchmarks): exactly-once checkpoints at
      * the configured interval, the state backend (RocksDB with incremental checkpoints, or hashmap),
@@ -24,6 +27,11 @@ public final class FlinkSettings {
         f.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         f.set(StateBackendOptions.STATE_BACKEND, c.get(GdnOptions.STATE_BACKEND));
         f.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        if (GdnOptions.atLeastOnce(c)) {
+            // results leave as they are computed: do not let them wait up to 100 ms (Flink's default) in a
+            // half-full network buffer between the operators
+            f.set(org.apache.flink.configuration.ExecutionOptions.BUFFER_TIMEOUT, LOW_LATENCY_BUFFER_TIMEOUT);
+        }
         f.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
         f.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofSeconds(1));

@@ -51,6 +51,9 @@ public final class LocalRun {
      * What happened. {@code latenciesMillis}: for a paced run ({@code eventsPerSecond > 0}), the time from
      * sending each event to reading its committed result, sorted; empty otherwise.
      */
+    /** Latency counts events sent this long after the first result: the JIT warms up the kernels first. */
+    static final long WARM_UP_NANOS = Long.getLong("gdn.latency.warm-up-ms", 10_000) * 1_000_000L;
+
     public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint, long[] latenciesMillis,
             int duplicates) {
         /** The q-quantile (0..1) of the latencies, or -1 without any. */
@@ -139,7 +142,7 @@ public final class LocalRun {
                         }
                         Long t0 = sentAt.get(key + "\u0000" + idOf(r.value()));
                         // steady state: events sent after the first result (start-up and model load excluded)
-                        if (t0 != null && t0 > firstResultAt) {
+                        if (t0 != null && t0 > firstResultAt + WARM_UP_NANOS) {
                             latencies.add((now - t0) / 1_000_000);
                         }
                     }

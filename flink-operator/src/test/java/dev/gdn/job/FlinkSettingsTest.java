@@ -65,4 +65,14 @@ class FlinkSettingsTest {
         assertThat(FlinkSettings.of(new Configuration()).get(RestartStrategyOptions.RESTART_STRATEGY))
                 .isEqualTo("fixed-delay");
     }
+
+    @Test
+    void atLeastOnceResultsDoNotWaitInHalfFullNetworkBuffers() {
+        Configuration alo = new Configuration();
+        alo.set(GdnOptions.DELIVERY, "at-least-once");
+        assertThat(FlinkSettings.of(alo).get(org.apache.flink.configuration.ExecutionOptions.BUFFER_TIMEOUT))
+                .isEqualTo(FlinkSettings.LOW_LATENCY_BUFFER_TIMEOUT);
+        assertThat(FlinkSettings.of(new Configuration()).getOptional(
+                org.apache.flink.configuration.ExecutionOptions.BUFFER_TIMEOUT)).isEmpty();
+    }
 }
