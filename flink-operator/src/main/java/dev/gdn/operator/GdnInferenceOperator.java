@@ -82,8 +82,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     private transient ValueState<float[]> lastHiddenState;
     private transient EventScorer scorer;
     private transient dev.gdn.text.ModelTokenizer tokenizer;
-    private transient dev.gdn.kernels.model.Generator generator;
-    private transient int maxConcurrentGenerations;
+    private transient Generations generating;
     private transient int summaryEvery;
     private transient int summaryEveryEvents;
     private transient long summaryIntervalMillis;
@@ -184,13 +183,11 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             dev.gdn.text.ModelTokenizer t = tokenizer;
             decode = id -> t.tryDecode(new int[] {id}).orElse(null);
         }
-        generator = new dev.gdn.kernels.model.Generator(model);
-        maxConcurrentGenerations = config.get(GdnOptions.GENERATE_MAX_CONCURRENT);
         summaryEvery = config.get(GdnOptions.SUMMARY_EVERY_TOKENS);
         summaryEveryEvents = config.get(GdnOptions.SUMMARY_EVERY_EVENTS);
         summaryIntervalMillis = config.get(GdnOptions.SUMMARY_INTERVAL).toMillis();
         if (summaryEvery > 0 || summaryEveryEvents > 0 || summaryIntervalMillis > 0) {
-            summarySpec = summarySpec(config, tokenizer, dir);
+            summarySpec = Generations.summarySpec(config, tokenizer, dir);
         }
         if (summaryEveryEvents > 0) {
             ValueStateDescriptor<Long> d = new ValueStateDescriptor<>("summary-event-count",
@@ -232,6 +229,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         long storedBytesPerStream = serializer.layout().payloadBytes(serializer.storage());
         g.gauge("stateBytesPerStream", () -> storedBytesPerStream);
         g.gauge("bundleStateBytes", () -> lastBundleStateBytes);
+        generating = new Generations(new dev.gdn.kernels.model.Generator(model), cache.slots(), scorer, tokenizer,
+                config.get(GdnOptions.GENERATE_MAX_CONCURRENT), generations, generatedTokens, intervalSummaries::remove);
     }
 
     @Override
@@ -523,7 +522,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             List<KeyWork> asking = new ArrayList<>();
             List<StreamEvent> events = new ArrayList<>();
             for (KeyWork w : work) {
-                w.applyResets(this);
+                w.applyResets(cache.slots(), resets, scorer);
                 if (w.hasMore() && w.events.get(w.next).generate != null) {
                     asking.add(w);
                     events.add(w.events.get(w.next));
@@ -533,7 +532,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             if (asking.isEmpty()) {
                 return;
             }
-            generate(asking, events, "generate");
+            generating.generate(asking, events, "generate");
         }
     }
 
@@ -562,87 +561,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             }
         }
         if (!due.isEmpty()) {
-            generate(due, events, "summary");
+            generating.generate(due, events, "summary");
         }
-    }
-
-    /**
-     * Runs {@code events.get(i)}'s generation for {@code keys.get(i)} on a copy of its stream's memory,
-     * batched (at most {@code gdn.generate.max-concurrent} at once), and appends each result.
-     */
-    private void generate(List<KeyWork> keys, List<StreamEvent> events, String control) {
-        String[] controls = new String[keys.size()];
-        java.util.Arrays.fill(controls, control);
-        for (int from = 0; from < keys.size(); from += maxConcurrentGenerations) {
-            int to = Math.min(keys.size(), from + maxConcurrentGenerations);
-            List<dev.gdn.kernels.model.Generator.SlotRequest> requests = new ArrayList<>();
-            List<Integer> running = new ArrayList<>();
-            for (int i = from; i < to; i++) {
-                KeyWork w = keys.get(i);
-                StreamEvent ev = events.get(i);
-                if (intervalSummaries.remove(ev)) {
-                    ev = StreamEvent.generate(ev.stream, "summary@" + w.entry.tokens, ev.generate);
-                    events.set(i, ev);
-                    controls[i] = "summary";
-                }
-                if (ev.generate.prompt.length == 0 && !cache.slots().hasLastHidden(w.entry.slot)) {
-                    w.results.add(scorer.errorResult(ev, controls[i] + " with an empty prompt needs a stream that has "
-                            + "seen tokens: give a prompt"));
-                    continue;
-                }
-                requests.add(new dev.gdn.kernels.model.Generator.SlotRequest(w.entry.slot, ev.generate.prompt,
-                        ev.generate.settings()));
-                running.add(i);
-            }
-            long t0 = System.nanoTime();
-            List<dev.gdn.kernels.model.Generator.Result> results = generator.generate(cache.slots(), requests);
-            OperatorStats.advance(System.nanoTime() - t0);
-            for (int j = 0; j < running.size(); j++) {
-                KeyWork w = keys.get(running.get(j));
-                var r = results.get(j);
-                generations.inc();
-                generatedTokens.inc(r.ids().length);
-                java.util.Optional<String> text = tokenizer == null ? java.util.Optional.empty()
-                        : tokenizer.tryDecode(r.ids());
-                if (tokenizer != null && text.isEmpty()) {
-                    w.results.add(scorer.errorResult(events.get(running.get(j)), "the generated token ids "
-                            + java.util.Arrays.toString(r.ids()) + " could not be decoded by the model's "
-                            + dev.gdn.text.ModelTokenizer.FILE));
-                    continue;
-                }
-                w.results.add(scorer.generateResult(events.get(running.get(j)), controls[running.get(j)], w.entry.tokens, r.ids(),
-                        r.stop(), text.orElse(null)));
-            }
-        }
-    }
-
-    private static int[] encodeOption(dev.gdn.text.ModelTokenizer tokenizer, String key, String text) {
-        try {
-            return tokenizer.encode(text);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(key + " = '" + text + "' could not be encoded by " + tokenizer.file()
-                    + ": " + e.getMessage());
-        }
-    }
-
-    /** The generation of the summary policy, from its options; text needs the model's tokenizer. */
-    static GenerateSpec summarySpec(Configuration c, dev.gdn.text.ModelTokenizer tokenizer, java.nio.file.Path dir) {
-        String prompt = c.get(GdnOptions.SUMMARY_PROMPT);
-        String stop = c.get(GdnOptions.SUMMARY_STOP);
-        if (tokenizer == null && (!prompt.isEmpty() || !stop.isEmpty())) {
-            throw new IllegalArgumentException(GdnOptions.SUMMARY_PROMPT.key() + " / " + GdnOptions.SUMMARY_STOP.key()
-                    + " are text and the model folder " + dir + " has no " + dev.gdn.text.ModelTokenizer.FILE);
-        }
-        int[] p = prompt.isEmpty() ? new int[0] : encodeOption(tokenizer, GdnOptions.SUMMARY_PROMPT.key(), prompt);
-        int[][] s = stop.isEmpty() ? new int[0][] : new int[][] {encodeOption(tokenizer, GdnOptions.SUMMARY_STOP.key(), stop)};
-        GenerateSpec spec = new GenerateSpec(p, c.get(GdnOptions.SUMMARY_MAX_TOKENS), c.get(GdnOptions.SUMMARY_TEMPERATURE),
-                c.get(GdnOptions.SUMMARY_TOP_K), c.get(GdnOptions.SUMMARY_TOP_P), c.get(GdnOptions.SUMMARY_SEED), s);
-        try {
-            spec.settings();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("the gdn.summary.* generation settings are invalid: " + e.getMessage(), e);
-        }
-        return spec;
     }
 
     /** The reason given to events whose results or memory turned non-finite. */
@@ -657,11 +577,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         for (int e = first; e < results.length; e++) {
             results[e] = scorer.errorResult(w.stretch.get(e), NON_FINITE);
         }
-        cache.slots().reset(w.entry.slot);
-        w.entry.tokens = 0;
-        w.entry.dirty = true;
-        w.eventsSeen = 0;
-        w.countReset = true;
+        w.startAfresh(cache.slots());
         nonFiniteMemories.inc();
         LOG.error("stream '{}': {} (events from {} of the bundle)", Reasons.quote(w.entry.key), NON_FINITE,
                 w.stretch.get(first).id);
@@ -816,8 +732,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
     @Override
     public void close() throws Exception {
         HeapBudget.unregister(this);
-        if (generator != null) {
-            generator.close();
+        if (generating != null) {
+            generating.close();
         }
         if (cache != null) {
             cache.close();
@@ -841,64 +757,5 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
             o += e.tokens.length;
         }
         return out;
-    }
-
-    /** One key's share of a bundle while it is being run. */
-    private static final class KeyWork {
-        final MemoryCache.Entry entry;
-        final List<StreamEvent> events;
-        final List<String> results = new ArrayList<>();
-        int next;
-        List<StreamEvent> stretch;
-        int[] stretchTokens;
-        /** Events with tokens the stream has seen (with gdn.summary.every-events), and that count when the bundle began. */
-        long eventsSeen;
-        long eventsAtStart;
-        /** Whether a reset cleared the count in this bundle. */
-        boolean countReset;
-
-        KeyWork(MemoryCache.Entry entry, List<StreamEvent> events) {
-            this.entry = entry;
-            this.events = events;
-        }
-
-        /** Applies the reset events at the head of what is left. */
-        void applyResets(GdnInferenceOperator op) {
-            while (next < events.size() && events.get(next).reset) {
-                op.cache.slots().reset(entry.slot);
-                entry.tokens = 0;
-                eventsSeen = 0;
-                countReset = true;
-                entry.dirty = true;
-                op.resets.inc();
-                results.add(op.scorer.resetResult(events.get(next)));
-                next++;
-            }
-        }
-
-        /**
-         * The events up to the next control, or up to and including the one that takes the stream's token
-         * count (now {@code tokens}) past a multiple of {@code every} (when {@code every > 0}) or its event
-         * count to a multiple of {@code everyEvents} (when {@code everyEvents > 0}).
-         */
-        List<StreamEvent> nextStretch(long tokens, int every, int everyEvents) {
-            int from = next;
-            long t = tokens;
-            long seen = eventsSeen;
-            while (next < events.size() && !events.get(next).isControl()) {
-                long after = t + events.get(next).tokens.length;
-                next++;
-                seen++;
-                if (every > 0 && t / every < after / every || everyEvents > 0 && seen % everyEvents == 0) {
-                    break;
-                }
-                t = after;
-            }
-            return events.subList(from, next);
-        }
-
-        boolean hasMore() {
-            return next < events.size();
-        }
     }
 }

@@ -56,7 +56,7 @@ class SummaryPolicyTest {
 
     /** The explicit generate control the policy's summaries must equal. */
     static StreamEvent generate(String stream) {
-        return StreamEvent.generate(stream, "ref", GdnInferenceOperator.summarySpec(config(), null, RECALL));
+        return StreamEvent.generate(stream, "ref", Generations.summarySpec(config(), null, RECALL));
     }
 
     static List<JsonNode> parse(List<String> out) throws Exception {
@@ -149,7 +149,7 @@ class SummaryPolicyTest {
             op(h).endInput();
             got = parse(values(h));
         }
-        GenerateSpec spec = GdnInferenceOperator.summarySpec(c, null, RECALL);
+        GenerateSpec spec = Generations.summarySpec(c, null, RECALL);
         List<JsonNode> ref;
         try (var h = harness(config(), new HashMapStateBackend())) {
             h.open();
