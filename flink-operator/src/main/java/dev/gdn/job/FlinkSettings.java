@@ -27,6 +27,7 @@ public final class FlinkSettings {
         f.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         f.set(StateBackendOptions.STATE_BACKEND, c.get(GdnOptions.STATE_BACKEND));
         f.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        f.set(CheckpointingOptions.ENABLE_UNALIGNED, c.get(GdnOptions.CHECKPOINT_UNALIGNED));
         if (GdnOptions.atLeastOnce(c)) {
             // results leave as they are computed: do not let them wait up to 100 ms (Flink's default) in a
             // half-full network buffer between the operators
@@ -84,6 +85,9 @@ public final class FlinkSettings {
             f.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
             f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, d);
         });
+        if (c.contains(GdnOptions.CHECKPOINT_UNALIGNED)) {
+            f.set(CheckpointingOptions.ENABLE_UNALIGNED, c.get(GdnOptions.CHECKPOINT_UNALIGNED));
+        }
         return f;
     }
 }

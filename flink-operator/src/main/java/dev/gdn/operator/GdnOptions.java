@@ -212,6 +212,12 @@ public final class GdnOptions {
             .durationType().defaultValue(Duration.ofSeconds(2))
             .withDescription("Checkpoint interval; results become visible to read_committed readers at each checkpoint.");
 
+    public static final ConfigOption<Boolean> CHECKPOINT_UNALIGNED = ConfigOptions.key("gdn.checkpoint.unaligned")
+            .booleanType().defaultValue(false)
+            .withDescription("Unaligned checkpoints: a barrier overtakes the events queued in front of it (they are "
+                    + "stored in the checkpoint instead), so checkpoints, and with them exactly-once results, keep "
+                    + "completing while the job works through a backlog; checkpoints grow by the in-flight data.");
+
     public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("gdn.checkpoint.dir").stringType()
             .noDefaultValue()
             .withDescription("Checkpoint directory (a file-system URI such as file:///... or s3://...).");

@@ -75,4 +75,15 @@ class FlinkSettingsTest {
         assertThat(FlinkSettings.of(new Configuration()).getOptional(
                 org.apache.flink.configuration.ExecutionOptions.BUFFER_TIMEOUT)).isEmpty();
     }
+
+    @Test
+    void unalignedCheckpointsAreOptInLocallyAndOnAClusterOnlyWhenPassed() {
+        Configuration on = new Configuration();
+        on.set(GdnOptions.CHECKPOINT_UNALIGNED, true);
+        assertThat(FlinkSettings.of(on).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
+        assertThat(FlinkSettings.of(new Configuration()).get(CheckpointingOptions.ENABLE_UNALIGNED)).isFalse();
+        assertThat(FlinkSettings.forCluster(on, cluster()).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
+        assertThat(FlinkSettings.forCluster(new Configuration(), cluster()).toMap())
+                .doesNotContainKey(CheckpointingOptions.ENABLE_UNALIGNED.key());
+    }
 }

@@ -125,6 +125,18 @@ class KafkaJobTest {
     }
 
     @Test
+    void withUnalignedCheckpointsAnInjectedFailureStillLeavesTheFailureFreeOutput() throws Exception {
+        List<String> clean = failureFree();
+        Configuration c = options("unaligned");
+        c.set(GdnOptions.CHECKPOINT_UNALIGNED, true);
+        FailOnce.arm();
+        LocalRun.Outcome o = run(c, 0, events.size(), null, null, 400);
+        assertThat(FailOnce.fired()).as("the injected failure happened").isTrue();
+        assertThat(o.verdict().ok()).isTrue();
+        assertThat(o.verdict().sortedResults()).containsExactlyElementsOf(clean);
+    }
+
+    @Test
     void atLeastOnceEveryEventIsAnsweredAndEveryReplayAfterAFailureIsByteIdentical() throws Exception {
         List<String> clean = failureFree();
         Configuration c = options("alo");
