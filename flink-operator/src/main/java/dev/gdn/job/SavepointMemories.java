@@ -30,6 +30,9 @@ public final class SavepointMemories {
     public static final String DEFAULT_UID = "gdn-stream-memory";
 
     /** One stream: its key and memory. */
+    /** What the reader sends for a key the state lists without a memory under it (a serialized one is longer). */
+    private static final byte[] MISSING = {0};
+
     public record Entry(String key, StreamMemory memory) {
     }
 
@@ -53,8 +56,17 @@ public final class SavepointMemories {
                 .executeAndCollect("gdn state inspect")) {
             while (it.hasNext()) {
                 Tuple2<String, byte[]> t = it.next();
+                if (t.f1.length == MISSING.length) {
+                    // the state lists the key but its memory is not where the key's hash puts it: the key was
+                    // changed in the file (the job refuses such a savepoint too)
+                    throw new dev.gdn.state.MemoryFormatException("the savepoint lists stream '"
+                            + dev.gdn.operator.Reasons.quote(t.f0) + "' but holds no memory under it: the checkpoint "
+                            + "or savepoint was altered");
+                }
                 if (t.f1.length > 0) {
-                    out.add(new Entry(t.f0, serializer.deserialize(new DataInputDeserializer(t.f1))));
+                    StreamMemory m = serializer.deserialize(new DataInputDeserializer(t.f1));
+                    dev.gdn.state.StreamBinding.check(serializer.bind(m), t.f0);
+                    out.add(new Entry(t.f0, m));
                 }
             }
         }
@@ -87,16 +99,9 @@ public final class SavepointMemories {
         public void readKey(String key, Context ctx, Collector<Tuple2<String, byte[]>> out) throws Exception {
             boolean wanted = onlyKey == null || onlyKey.equals(key);
             StreamMemory m = wanted ? memory.value() : null;
-            if (wanted && m == null) {
-                // the state lists the key but its memory is not where the key's hash puts it: the key was
-                // changed in the file (the job refuses such a savepoint too)
-                throw new dev.gdn.state.MemoryFormatException("the savepoint lists stream '"
-                        + dev.gdn.operator.Reasons.quote(key) + "' but holds no memory under it: the checkpoint or "
-                        + "savepoint was altered");
-            }
-            byte[] bytes = new byte[0];
+            // checked on the client, where the error is one line and not raced by the job's own shutdown
+            byte[] bytes = wanted && m == null ? MISSING : new byte[0];
             if (m != null) {
-                dev.gdn.state.StreamBinding.check(serializer.bind(m), key);
                 DataOutputSerializer buf = new DataOutputSerializer(1 << 16);
                 serializer.serialize(m, buf);
                 bytes = buf.getCopyOfBuffer();
