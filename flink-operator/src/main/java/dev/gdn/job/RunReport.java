@@ -45,6 +45,8 @@ public final class RunReport {
     private final List<DemoEvent> events;
     private final Map<String, List<Integer>> eventIndex = new HashMap<>();
     private final Map<String, Integer> eventOrder = new HashMap<>();
+    /** Per stream, in order, the events sent without an "id": their results carry none either. */
+    private final Map<String, java.util.ArrayDeque<Integer>> withoutId = new HashMap<>();
 
     public RunReport(List<DemoEvent> events) {
         this.events = events;
@@ -52,6 +54,9 @@ public final class RunReport {
             DemoEvent e = events.get(i);
             eventIndex.computeIfAbsent(e.stream() + "\u0000" + e.id(), k -> new ArrayList<>()).add(i);
             eventOrder.put(e.stream() + "\u0000" + e.id(), i);
+            if (sentWithoutId(e)) {
+                withoutId.computeIfAbsent(e.stream(), k -> new java.util.ArrayDeque<>()).add(i);
+            }
         }
     }
 
@@ -106,6 +111,12 @@ public final class RunReport {
             }
             String k = c.key() + "\u0000" + r.path("id").asText(null);
             Integer order = eventOrder.get(k);
+            if (order == null && !r.hasNonNull("id")) {
+                // a stream's results come in its events' order: the next of its events sent without an id
+                var queue = withoutId.get(c.key());
+                order = queue == null ? null : queue.poll();
+                k = order == null ? k : c.key() + "\u0000" + events.get(order).id();
+            }
             if (order == null) {
                 unexpected++;
                 continue;
@@ -159,6 +170,19 @@ public final class RunReport {
         List<String> sorted = sortable.stream().map(o -> (String) o[2]).toList();
         return new Verdict(events.size(), results.size(), deadLetters.size(), streams.size(), gets, correct, missing,
                 unexpected, sorted, summaries, exactSummaries, policySummaries);
+    }
+
+    /** Whether the event's value is a JSON object without an "id" (its result then has none). */
+    private static boolean sentWithoutId(DemoEvent e) {
+        if (e.value() == null || e.stream() == null) {
+            return false;
+        }
+        try {
+            JsonNode v = JSON.readTree(e.value());
+            return v != null && v.isObject() && !v.hasNonNull("id");
+        } catch (IOException ex) {
+            return false;
+        }
     }
 
     /** What a dead letter of this event is recognised by: the digests of its key and value. */

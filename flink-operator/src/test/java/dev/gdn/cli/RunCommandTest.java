@@ -69,6 +69,24 @@ class RunCommandTest {
                 + "\"tokens_consumed\":4,");
     }
 
+    @Test
+    void eventsWithoutAnIdAreMatchedToTheirResultsInStreamOrder() throws Exception {
+        Path f = dir.resolve("noid.jsonl");
+        Files.write(f, List.of("{\"stream\":\"s1\",\"tokens\":[1,2]}", "{\"stream\":\"s2\",\"tokens\":[5]}",
+                "{\"stream\":\"s1\",\"id\":\"x\",\"tokens\":[3]}", "{\"stream\":\"s1\",\"tokens\":[4]}"));
+        Path out = dir.resolve("noid.out");
+        var r = ParityCommandTest.run("run", "--model", "../models/recall", "--input-file", f.toString(), "--out",
+                out.toString(), "--checkpoint-interval", "500ms");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).noneMatch(l -> l.startsWith("events without exactly one result"));
+        assertThat(r.last()).startsWith("run: events_in=4 results=4 dead_letter=0 streams=2 ");
+        List<String> results = Files.readAllLines(out);
+        assertThat(results).hasSize(4);
+        // s1's three results in its events' order (2, 3 and 4 tokens consumed), then s2's
+        assertThat(results).extracting(l -> JSON.readTree(l).get("tokens_consumed").asLong())
+                .containsExactly(2L, 3L, 4L, 1L);
+    }
+
     static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /**
