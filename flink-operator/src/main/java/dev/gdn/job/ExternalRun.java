@@ -61,8 +61,10 @@ public final class ExternalRun {
         String input = c.get(GdnOptions.INPUT_TOPIC);
         String group = c.get(GdnOptions.GROUP_ID);
         Path stateDir = plan.stateDir().toAbsolutePath().normalize();
-        checkMarker(stateDir, c);
-        Optional<Path> snapshot = latestSnapshot(stateDir);
+        // every _metadata is read once, here: the marker check and the resume both use the result
+        Optional<Snapshots.Snapshot> newest = latest(stateDir);
+        checkMarker(stateDir, c, newest);
+        Optional<Path> snapshot = newest.map(Snapshots.Snapshot::dir);
         c.set(GdnOptions.KAFKA_CHECK_TIMEOUT, plan.kafkaTimeout());
         GdnJobMain.checkKafka(c);
         try (KafkaPreflight kafka = new KafkaPreflight(servers, plan.kafkaTimeout())) {
@@ -146,10 +148,10 @@ public final class ExternalRun {
         return savepoint.get().checkpointId() >= checkpoint.get().checkpointId() ? savepoint : checkpoint;
     }
 
-    private static void checkMarker(Path stateDir, Configuration c) throws IOException {
+    private static void checkMarker(Path stateDir, Configuration c, Optional<Snapshots.Snapshot> newest) {
         Path marker = stateDir.resolve(STATE_MARKER);
         if (!Files.isRegularFile(marker)) {
-            if (Files.isDirectory(stateDir) && latestSnapshot(stateDir).isPresent()) {
+            if (newest.isPresent()) {
                 throw new IllegalArgumentException("--state-dir " + stateDir + " holds snapshots but no " + STATE_MARKER
                         + ": not a gdn state directory");
             }
@@ -170,7 +172,6 @@ public final class ExternalRun {
         }
         String was = m.path("state_dir").asText(null);
         if (was != null && !Path.of(was).equals(stateDir)) {
-            Optional<Snapshots.Snapshot> newest = latest(stateDir);
             if (newest.isPresent() && newest.get().dir().startsWith(stateDir.resolve("checkpoints"))) {
                 throw new IllegalArgumentException("--state-dir " + stateDir + " was moved from " + was
                         + ", and its newest snapshot (" + newest.get().dir().getFileName() + ", checkpoint "

@@ -36,8 +36,7 @@ public final class RootCause {
      */
     public static String line(Throwable t) {
         Throwable r = of(t);
-        String type = r instanceof org.apache.flink.util.SerializedThrowable s
-                ? s.getOriginalErrorClassName() : r.getClass().getName();
+        String type = typeName(r);
         String msg = hasMessage(r) ? r.getMessage().strip() : "";
         int nl = msg.indexOf('\n');
         if (nl >= 0) {
@@ -62,22 +61,24 @@ public final class RootCause {
     public static String jobFailure(Throwable t, Object snapshot) {
         String line = line(t);
         Throwable root = of(t);
-        String rootType = root instanceof org.apache.flink.util.SerializedThrowable s ? s.getOriginalErrorClassName()
-                : root.getClass().getName();
-        if (snapshot == null || rootType.startsWith("dev.gdn.")) {
+        if (snapshot == null || typeName(root).startsWith("dev.gdn.")) {
             return line;
         }
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            String type = c instanceof org.apache.flink.util.SerializedThrowable s ? s.getOriginalErrorClassName()
-                    : c.getClass().getName();
             String msg = String.valueOf(c.getMessage());
-            if (type.endsWith(".BackendBuildingException") || msg.contains("StreamOperatorStateContext")
+            if (typeName(c).endsWith(".BackendBuildingException") || msg.contains("StreamOperatorStateContext")
                     || msg.contains("Failed to restore") || msg.contains("restore heap backend")) {
                 return "the state files of snapshot " + snapshot + " could not be read (" + line + "): they were "
                         + "truncated or altered; restore an unaltered snapshot";
             }
         }
         return line;
+    }
+
+    /** The class name of {@code t}, or of the exception a {@code SerializedThrowable} stands for. */
+    private static String typeName(Throwable t) {
+        return t instanceof org.apache.flink.util.SerializedThrowable s ? s.getOriginalErrorClassName()
+                : t.getClass().getName();
     }
 
     private static boolean hasMessage(Throwable c) {

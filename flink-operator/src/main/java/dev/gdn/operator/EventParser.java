@@ -293,22 +293,7 @@ public final class EventParser implements Serializable {
                     throw new IllegalArgumentException("'stop'[" + i + "] is text, which needs a model with a "
                             + "tokenizer.json: give token ids");
                 }
-                String bad = unencodable(s.asText());
-                if (bad != null) {
-                    throw new IllegalArgumentException("'stop'[" + i + "] " + bad);
-                }
-                try {
-                    out[i] = tokenizer.apply(s.asText());
-                } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("'stop'[" + i + "] could not be encoded by the model's "
-                            + "tokenizer: " + e.getMessage());
-                }
-                for (int v : out[i]) {
-                    if (v < 0 || v >= vocabSize) {
-                        throw new IllegalArgumentException("'stop'[" + i + "] encodes to token id " + v + ", outside "
-                                + "the model's vocabulary [0, " + vocabSize + ")");
-                    }
-                }
+                out[i] = encode("'stop'[" + i + "]", s.asText());
             } else if (s.isArray()) {
                 out[i] = new int[s.size()];
                 for (int j = 0; j < s.size(); j++) {
@@ -338,15 +323,11 @@ public final class EventParser implements Serializable {
         if (!textNode.isTextual()) {
             return bad(f + " must be a string, found " + textNode.getNodeType().name().toLowerCase());
         }
-        String unencodable = unencodable(textNode.asText());
-        if (unencodable != null) {
-            return bad(f + " " + unencodable);
-        }
         int[] ids;
         try {
-            ids = tokenizer.apply(textNode.asText());
-        } catch (RuntimeException e) {
-            return bad(f + " could not be encoded by the model's tokenizer: " + e.getMessage());
+            ids = encode(f, textNode.asText());
+        } catch (IllegalArgumentException e) {
+            return bad(e.getMessage());
         }
         if (ids.length == 0) {
             return bad(f + " encodes to no tokens");
@@ -354,13 +335,35 @@ public final class EventParser implements Serializable {
         if (ids.length > maxTokens) {
             return bad(f + " encodes to " + ids.length + " tokens, more than gdn.event.max-tokens = " + maxTokens);
         }
+        return new Parsed(new StreamEvent(stream, id, ids, false), null);
+    }
+
+    /**
+     * {@code text} (of the field named {@code what}: a text, a prompt or a stop) as token ids of this model,
+     * by the model's tokenizer.
+     *
+     * @throws IllegalArgumentException naming {@code what}: text with a NUL or an unpaired surrogate, text the
+     *     tokenizer fails on, or ids outside the vocabulary
+     */
+    private int[] encode(String what, String text) {
+        String unencodable = unencodable(text);
+        if (unencodable != null) {
+            throw new IllegalArgumentException(what + " " + unencodable);
+        }
+        int[] ids;
+        try {
+            ids = tokenizer.apply(text);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(what + " could not be encoded by the model's tokenizer: "
+                    + e.getMessage());
+        }
         for (int v : ids) {
             if (v < 0 || v >= vocabSize) {
-                return bad(f + " encodes to token id " + v + ", outside the model's vocabulary [0, " + vocabSize
-                        + "): the tokenizer does not belong to this model");
+                throw new IllegalArgumentException(what + " encodes to token id " + v + ", outside the model's "
+                        + "vocabulary [0, " + vocabSize + "): the tokenizer does not belong to this model");
             }
         }
-        return new Parsed(new StreamEvent(stream, id, ids, false), null);
+        return ids;
     }
 
     /**

@@ -116,16 +116,10 @@ final class EventScorer {
      *
      * @param hidden {@code [rows, D]} the bundle's final hidden states on the host; needed only when
      *               {@link #needsHidden}
+     * @param nonFinite {@code [stretches]} set to the index of each stretch's first event whose scores,
+     *               probabilities, class scores or hidden state hold a NaN or an infinity (-1 for none): its
+     *               stream's memory may no longer be finite
      * @return per stretch, one JSON document per event
-     */
-    String[][] results(List<Stretch> stretches, Plan plan, RowScores scores, float[] hidden) {
-        return results(stretches, plan, scores, hidden, null);
-    }
-
-    /**
-     * As above; {@code nonFinite[s]}, when given, is set to the index of stretch s's first event whose
-     * scores, probabilities, class scores or hidden state hold a NaN or an infinity (-1 for none): its
-     * stream's memory may be no longer finite.
      */
     String[][] results(List<Stretch> stretches, Plan plan, RowScores scores, float[] hidden, int[] nonFinite) {
         int d = model.config().hiddenSize();
@@ -140,9 +134,7 @@ final class EventScorer {
             int offset = st.hasPrevious() ? 0 : 1;
             List<StreamEvent> events = st.events();
             out[s] = new String[events.size()];
-            if (nonFinite != null) {
-                nonFinite[s] = -1;
-            }
+            nonFinite[s] = -1;
             long consumed = st.consumedAfter() - st.tokens().length;
             int from = 0;
             for (int i = 0; i < events.size(); i++) {
@@ -171,7 +163,7 @@ final class EventScorer {
                 float[] last = hidden == null ? null
                         : java.util.Arrays.copyOfRange(hidden, (st.firstRow() + end - 1) * d, (st.firstRow() + end) * d);
                 float[] classes = model.weights().score() == null ? null : model.classify(last);
-                if (nonFinite != null && nonFinite[s] < 0 && (!Double.isFinite(sum)
+                if (nonFinite[s] < 0 && (!Double.isFinite(sum)
                         || !dev.gdn.kernels.model.LayerMemory.finite(probs, last, classes))) {
                     nonFinite[s] = i;
                 }

@@ -332,13 +332,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<Tuple2<St
         return writeBacks.getCount();
     }
 
-    /** Keys buffered now (visible for testing). */
     /** The memory keyed state holds for {@code key} now (null for none), for tests. */
     StreamMemory storedMemory(String key) throws Exception {
         setCurrentKey(key);
         return memoryState.value();
     }
 
+    /** Keys buffered now (visible for testing). */
     int pendingKeys() {
         return pending.size();
     }

@@ -325,15 +325,10 @@ public final class GdnOptions {
             throw new IllegalArgumentException(CPU_THREADS.key() + " = " + threads + ": expected 0 (one per core) to "
                     + MAX_CPU_THREADS);
         }
-        if (c.get(BATCH_MAX_DELAY).isNegative() || c.get(BATCH_MAX_DELAY).isZero()) {
-            throw new IllegalArgumentException(BATCH_MAX_DELAY.key() + " must be > 0, got " + c.get(BATCH_MAX_DELAY));
-        }
+        positiveDuration(c, BATCH_MAX_DELAY);
         notNegative(c, IDLE_TTL);
         notNegative(c, KAFKA_CHECK_TIMEOUT);
-        if (c.get(TRANSACTION_TIMEOUT).isNegative() || c.get(TRANSACTION_TIMEOUT).isZero()) {
-            throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " must be > 0, got "
-                    + c.get(TRANSACTION_TIMEOUT));
-        }
+        positiveDuration(c, TRANSACTION_TIMEOUT);
         if (c.get(CHECKPOINT_INTERVAL).compareTo(Duration.ofMillis(10)) < 0) {
             throw new IllegalArgumentException(CHECKPOINT_INTERVAL.key() + " = " + c.get(CHECKPOINT_INTERVAL)
                     + ": expected at least 10 ms (a unit is needed: 2s, not 2)");
@@ -354,8 +349,17 @@ public final class GdnOptions {
         oneOf(c, STATE_PRECISION, "fp32", "bf16");
     }
 
-    /** Every option declared here. */
+    /** Every option declared here (found once: the options are the static fields above). */
     public static List<ConfigOption<?>> all() {
+        return AllOptions.LIST;
+    }
+
+    /** Holds {@link #all()}, filled when first asked for, after every option field is set. */
+    private static final class AllOptions {
+        static final List<ConfigOption<?>> LIST = List.copyOf(declared());
+    }
+
+    private static List<ConfigOption<?>> declared() {
         List<ConfigOption<?>> options = new ArrayList<>();
         for (Field f : GdnOptions.class.getDeclaredFields()) {
             if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
@@ -435,6 +439,12 @@ public final class GdnOptions {
     private static void atLeast(Configuration c, ConfigOption<Integer> o, int min) {
         if (c.get(o) < min) {
             throw new IllegalArgumentException(o.key() + " must be >= " + min + ", got " + c.get(o));
+        }
+    }
+
+    private static void positiveDuration(Configuration c, ConfigOption<Duration> o) {
+        if (c.get(o).isNegative() || c.get(o).isZero()) {
+            throw new IllegalArgumentException(o.key() + " must be > 0, got " + c.get(o));
         }
     }
 
