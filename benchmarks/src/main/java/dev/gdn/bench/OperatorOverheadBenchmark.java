@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -41,7 +40,7 @@ public class OperatorOverheadBenchmark {
     @Param({"64", "256"})
     public int keys;
 
-    KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> harness;
+    KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, dev.gdn.operator.StreamResult> harness;
     GatedDeltaNetModel model;
     List<StreamEvent> events;
     List<StreamMemory> memories;

@@ -3,10 +3,10 @@ package dev.gdn.job;
 import dev.gdn.operator.GdnInferenceOperator;
 import dev.gdn.operator.GdnOptions;
 import dev.gdn.operator.StreamEvent;
+import dev.gdn.operator.StreamResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -74,7 +74,7 @@ public final class GdnJob {
         events.getSideOutput(ParseEvents.DEAD_LETTERS)
                 .sinkTo(sink(c, servers, "dead-letters", deadLetterSerializer(deadLetterTopic, keep)))
                 .uid("gdn-dead-letter-sink").name("dead-letter sink");
-        TypeInformation<Tuple2<String, String>> resultType = Types.TUPLE(Types.STRING, Types.STRING);
+        TypeInformation<StreamResult> resultType = TypeInformation.of(StreamResult.class);
         events.keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid(OPERATOR_UID)
                 .sinkTo(sink(c, servers, "results", resultSerializer(c.get(GdnOptions.OUTPUT_TOPIC),
@@ -100,14 +100,11 @@ public final class GdnJob {
      * Results to {@code topic}; those of the summary policy to {@code summaryTopic} when it is not empty (in
      * the same transactions: exactly once either way).
      */
-    static KafkaRecordSerializationSchema<Tuple2<String, String>> resultSerializer(String topic, String summaryTopic,
+    static KafkaRecordSerializationSchema<StreamResult> resultSerializer(String topic, String summaryTopic,
             String deadLetterTopic, int maxBytes, int keep) {
-        return (r, ctx, ts) -> BoundedRecords.result(!summaryTopic.isEmpty() && r.f1.contains(SUMMARY_MARK)
-                ? summaryTopic : topic, deadLetterTopic, r.f0, r.f1, maxBytes, keep);
+        return (r, ctx, ts) -> BoundedRecords.result(!summaryTopic.isEmpty() && r.kind == StreamResult.Kind.SUMMARY
+                ? summaryTopic : topic, deadLetterTopic, r.stream, r.json, maxBytes, keep);
     }
-
-    /** How a summary policy result reads (the operator's JSON writer, no spaces). */
-    public static final String SUMMARY_MARK = "\"control\":\"summary\"";
 
     static KafkaRecordSerializationSchema<DeadLetter> deadLetterSerializer(String topic, int keep) {
         return (d, ctx, ts) -> BoundedRecords.deadLetter(topic, d, keep);

@@ -25,7 +25,6 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
@@ -205,7 +204,7 @@ public final class OperatorBench {
         GeneratorFunction<Long, StreamEvent> gen = new Events(k.streams(), k.keys(), t, vocab);
         DataGeneratorSource<StreamEvent> source = new DataGeneratorSource<>(gen, Long.MAX_VALUE,
                 RateLimiterStrategy.noOp(), TypeInformation.of(StreamEvent.class));
-        TypeInformation<Tuple2<String, String>> resultType = Types.TUPLE(Types.STRING, Types.STRING);
+        TypeInformation<dev.gdn.operator.StreamResult> resultType = TypeInformation.of(dev.gdn.operator.StreamResult.class);
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "generated events")
                 .keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid("gdn-stream-memory")

@@ -6,8 +6,6 @@ import dev.gdn.text.ModelTokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.metrics.Counter;
 
 /**
  * Generations of a bundle, Flink-free: generate controls and summaries, each run on a fork of its
@@ -20,8 +18,8 @@ final class Generations {
     private final EventScorer scorer;
     private final ModelTokenizer tokenizer;
     private final int maxConcurrent;
-    private final Counter generations;
-    private final Counter generatedTokens;
+    private long generations;
+    private long generatedTokens;
     private final Predicate<StreamEvent> isIntervalSummary;
 
     /**
@@ -30,14 +28,12 @@ final class Generations {
      * @param isIntervalSummary true (once) for a generate event that stands for a summary due by time
      */
     Generations(Generator generator, ResidentStreams slots, EventScorer scorer, ModelTokenizer tokenizer,
-            int maxConcurrent, Counter generations, Counter generatedTokens, Predicate<StreamEvent> isIntervalSummary) {
+            int maxConcurrent, Predicate<StreamEvent> isIntervalSummary) {
         this.generator = generator;
         this.slots = slots;
         this.scorer = scorer;
         this.tokenizer = tokenizer;
         this.maxConcurrent = maxConcurrent;
-        this.generations = generations;
-        this.generatedTokens = generatedTokens;
         this.isIntervalSummary = isIntervalSummary;
     }
 
@@ -45,9 +41,9 @@ final class Generations {
      * Runs {@code events.get(i)}'s generation for {@code keys.get(i)} on a copy of its stream's memory,
      * batched (at most {@code gdn.generate.max-concurrent} at once), and appends each result.
      */
-    void generate(List<KeyWork> keys, List<StreamEvent> events, String control) {
-        String[] controls = new String[keys.size()];
-        java.util.Arrays.fill(controls, control);
+    void generate(List<KeyWork> keys, List<StreamEvent> events, StreamResult.Kind kind) {
+        StreamResult.Kind[] kinds = new StreamResult.Kind[keys.size()];
+        java.util.Arrays.fill(kinds, kind);
         for (int from = 0; from < keys.size(); from += maxConcurrent) {
             int to = Math.min(keys.size(), from + maxConcurrent);
             List<Generator.SlotRequest> requests = new ArrayList<>();
@@ -58,10 +54,10 @@ final class Generations {
                 if (isIntervalSummary.test(ev)) {
                     ev = StreamEvent.generate(ev.stream, "summary@" + w.entry.tokens, ev.generate);
                     events.set(i, ev);
-                    controls[i] = "summary";
+                    kinds[i] = StreamResult.Kind.SUMMARY;
                 }
                 if (ev.generate.prompt.length == 0 && !slots.hasLastHidden(w.entry.slot)) {
-                    w.results.add(scorer.errorResult(ev, controls[i] + " with an empty prompt needs a stream that has "
+                    w.results.add(error(w, ev, control(kinds[i]) + " with an empty prompt needs a stream that has "
                             + "seen tokens: give a prompt"));
                     continue;
                 }
@@ -75,51 +71,41 @@ final class Generations {
             for (int j = 0; j < running.size(); j++) {
                 KeyWork w = keys.get(running.get(j));
                 var r = results.get(j);
-                generations.inc();
-                generatedTokens.inc(r.ids().length);
+                generations++;
+                generatedTokens += r.ids().length;
                 java.util.Optional<String> text = tokenizer == null ? java.util.Optional.empty()
                         : tokenizer.tryDecode(r.ids());
                 if (tokenizer != null && text.isEmpty()) {
-                    w.results.add(scorer.errorResult(events.get(running.get(j)), "the generated token ids "
+                    w.results.add(error(w, events.get(running.get(j)), "the generated token ids "
                             + java.util.Arrays.toString(r.ids()) + " could not be decoded by the model's "
                             + ModelTokenizer.FILE));
                     continue;
                 }
-                w.results.add(scorer.generateResult(events.get(running.get(j)), controls[running.get(j)], w.entry.tokens, r.ids(),
-                        r.stop(), text.orElse(null)));
+                StreamResult.Kind k = kinds[running.get(j)];
+                w.results.add(new StreamResult(w.entry.key, k, scorer.generateResult(events.get(running.get(j)),
+                        control(k), w.entry.tokens, r.ids(), r.stop(), text.orElse(null))));
             }
         }
     }
 
-    private static int[] encodeOption(ModelTokenizer tokenizer, String key, String text) {
-        try {
-            return tokenizer.encode(text);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(key + " = '" + text + "' could not be encoded by " + tokenizer.file()
-                    + ": " + e.getMessage());
-        }
+    private StreamResult error(KeyWork w, StreamEvent e, String reason) {
+        return new StreamResult(w.entry.key, StreamResult.Kind.ERROR, scorer.errorResult(e, reason));
     }
 
-    /** The generation of the summary policy, from its options; text needs the model's tokenizer. */
-    static GenerateSpec summarySpec(Configuration c, ModelTokenizer tokenizer, java.nio.file.Path dir) {
-        String prompt = c.get(GdnOptions.SUMMARY_PROMPT);
-        String stop = c.get(GdnOptions.SUMMARY_STOP);
-        if (tokenizer == null && (!prompt.isEmpty() || !stop.isEmpty())) {
-            throw new IllegalArgumentException(GdnOptions.SUMMARY_PROMPT.key() + " / " + GdnOptions.SUMMARY_STOP.key()
-                    + " are text and the model folder " + dir + " has no " + ModelTokenizer.FILE);
-        }
-        int[] p = prompt.isEmpty() ? new int[0] : encodeOption(tokenizer, GdnOptions.SUMMARY_PROMPT.key(), prompt);
-        int[][] s = stop.isEmpty() ? new int[0][] : new int[][] {encodeOption(tokenizer, GdnOptions.SUMMARY_STOP.key(), stop)};
-        GenerateSpec spec = new GenerateSpec(p, c.get(GdnOptions.SUMMARY_MAX_TOKENS), c.get(GdnOptions.SUMMARY_TEMPERATURE),
-                c.get(GdnOptions.SUMMARY_TOP_K), c.get(GdnOptions.SUMMARY_TOP_P), c.get(GdnOptions.SUMMARY_SEED), s);
-        try {
-            spec.settings();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("the gdn.summary.* generation settings are invalid: " + e.getMessage(), e);
-        }
-        return spec;
+    /** The control a generation's result names: "generate" or "summary". */
+    private static String control(StreamResult.Kind kind) {
+        return kind == StreamResult.Kind.SUMMARY ? "summary" : "generate";
     }
 
+    /** Generations run so far. */
+    long generations() {
+        return generations;
+    }
+
+    /** Tokens generated so far. */
+    long generatedTokens() {
+        return generatedTokens;
+    }
 
     /** Frees the generator's buffers. */
     void close() {

@@ -7,7 +7,7 @@ import java.util.List;
 final class KeyWork {
     final MemoryCache.Entry entry;
     final List<StreamEvent> events;
-    final List<String> results = new ArrayList<>();
+    final List<StreamResult> results = new ArrayList<>();
     int next;
     List<StreamEvent> stretch;
     int[] stretchTokens;
@@ -22,15 +22,20 @@ final class KeyWork {
         this.events = events;
     }
 
-    /** Applies the reset events at the head of what is left: the slot forgets, each reset gets its result. */
-    void applyResets(dev.gdn.kernels.model.ResidentStreams slots, org.apache.flink.metrics.Counter resets,
-            EventScorer scorer) {
+    /**
+     * Applies the reset events at the head of what is left: the slot forgets, each reset gets its result.
+     *
+     * @return how many resets were applied
+     */
+    int applyResets(dev.gdn.kernels.model.ResidentStreams slots, EventScorer scorer) {
+        int applied = 0;
         while (next < events.size() && events.get(next).reset) {
             startAfresh(slots);
-            resets.inc();
-            results.add(scorer.resetResult(events.get(next)));
+            results.add(new StreamResult(entry.key, StreamResult.Kind.RESET, scorer.resetResult(events.get(next))));
             next++;
+            applied++;
         }
+        return applied;
     }
 
     /** The stream forgets its memory (a reset, or a memory that turned non-finite): as one that saw nothing. */

@@ -2,6 +2,7 @@ package dev.gdn.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gdn.operator.StreamResult;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -87,18 +88,21 @@ class BoundedRecordsTest {
     void summaryResultsGoToTheirOwnTopicWhenOneIsSet() throws Exception {
         var routed = GdnJob.resultSerializer("results", "summaries", "dead", 1 << 20, 1 << 16);
         var unrouted = GdnJob.resultSerializer("results", "", "dead", 1 << 20, 1 << 16);
-        // the mark as the operator writes it (GdnInferenceOperatorTest checks real summary results carry it)
         String summary = "{\"stream\":\"s\",\"id\":\"summary@100\",\"control\":\"summary\",\"tokens_consumed\":100,"
                 + "\"generated\":[1],\"stop\":\"max_tokens\"}";
         String generate = summary.replace("\"summary\"", "\"generate\"").replace("summary@100", "g1");
         String tokens = "{\"stream\":\"s\",\"id\":\"e1\",\"tokens\":2,\"tokens_consumed\":100}";
-        assertThat(routed.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", summary), null, 0L).topic())
+        assertThat(routed.serialize(result(StreamResult.Kind.SUMMARY, summary), null, 0L).topic())
                 .isEqualTo("summaries");
-        assertThat(routed.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", generate), null, 0L).topic())
+        assertThat(routed.serialize(result(StreamResult.Kind.GENERATE, generate), null, 0L).topic())
                 .isEqualTo("results");
-        assertThat(routed.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", tokens), null, 0L).topic())
+        assertThat(routed.serialize(result(StreamResult.Kind.EVENT, tokens), null, 0L).topic())
                 .isEqualTo("results");
-        assertThat(unrouted.serialize(org.apache.flink.api.java.tuple.Tuple2.of("s", summary), null, 0L).topic())
+        assertThat(unrouted.serialize(result(StreamResult.Kind.SUMMARY, summary), null, 0L).topic())
                 .isEqualTo("results");
+    }
+
+    private static StreamResult result(StreamResult.Kind kind, String json) {
+        return new StreamResult("s", kind, json);
     }
 }

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -56,13 +55,13 @@ class GdnInferenceOperatorTest {
         return c;
     }
 
-    static KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> harness(Configuration c,
+    static KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, StreamResult> harness(Configuration c,
             StateBackend backend) throws Exception {
         return harness(c, backend, checkpoints);
     }
 
     /** The operator keyed by stream in a harness whose checkpoints go to {@code checkpointDir}. */
-    static KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> harness(Configuration c,
+    static KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, StreamResult> harness(Configuration c,
             StateBackend backend, Path checkpointDir) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(new GdnInferenceOperator(c), (StreamEvent e) -> e.stream,
                 Types.STRING);
@@ -75,15 +74,15 @@ class GdnInferenceOperatorTest {
         return new StreamEvent(stream, id, tokens, false);
     }
 
-    static List<String> values(KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> h) {
+    static List<String> values(KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, StreamResult> h) {
         List<String> out = new ArrayList<>();
-        for (Tuple2<String, String> t : h.extractOutputValues()) {
-            out.add(t.f1);
+        for (StreamResult t : h.extractOutputValues()) {
+            out.add(t.json);
         }
         return out;
     }
 
-    static GdnInferenceOperator op(KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, Tuple2<String, String>> h) {
+    static GdnInferenceOperator op(KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, StreamResult> h) {
         return (GdnInferenceOperator) h.getOneInputOperator();
     }
 
@@ -198,9 +197,9 @@ class GdnInferenceOperatorTest {
                 }
             }
             op(h).endInput();
-            for (Tuple2<String, String> t : h.extractOutputValues()) {
-                if (t.f0.equals("a")) {
-                    crowded.add(t.f1);
+            for (StreamResult t : h.extractOutputValues()) {
+                if (t.stream.equals("a")) {
+                    crowded.add(t.json);
                 }
             }
         }
@@ -217,12 +216,12 @@ class GdnInferenceOperatorTest {
             h.processElement(ev("a", "2", 20, 21), 0);
             h.processElement(ev("b", "1", 20, 21), 0);
             op(h).endInput();
-            List<Tuple2<String, String>> out = h.extractOutputValues();
-            JsonNode reset = JSON.readTree(out.get(1).f1);
+            List<StreamResult> out = h.extractOutputValues();
+            JsonNode reset = JSON.readTree(out.get(1).json);
             assertThat(reset.get("control").asText()).isEqualTo("reset");
             assertThat(reset.get("tokens_consumed").asLong()).isZero();
-            JsonNode a2 = JSON.readTree(out.get(2).f1);
-            JsonNode b1 = JSON.readTree(out.stream().filter(t -> t.f0.equals("b")).findFirst().orElseThrow().f1);
+            JsonNode a2 = JSON.readTree(out.get(2).json);
+            JsonNode b1 = JSON.readTree(out.stream().filter(t -> t.stream.equals("b")).findFirst().orElseThrow().json);
             assertThat(a2.get("tokens_consumed").asLong()).isEqualTo(2);
             assertThat(a2.get("top_k")).isEqualTo(b1.get("top_k"));
             assertThat(a2.get("nll")).isEqualTo(b1.get("nll"));
@@ -416,7 +415,7 @@ class GdnInferenceOperatorTest {
         c.set(GdnOptions.SUMMARY_PROMPT, "SUM");
         c.set(GdnOptions.SUMMARY_MAX_TOKENS, 33);
         c.set(GdnOptions.SUMMARY_STOP, "END");
-        List<String> out;
+        List<StreamResult> out;
         try (var h = harness(c, new HashMapStateBackend())) {
             h.open();
             for (int i = 0; i < readings.size(); i++) {
@@ -426,14 +425,15 @@ class GdnInferenceOperatorTest {
                 }
             }
             op(h).endInput();
-            out = values(h);
+            out = h.extractOutputValues();
         }
         List<String> summaries = new ArrayList<>();
         List<String> rest = new ArrayList<>();
-        for (String r : out) {
+        for (StreamResult result : out) {
+            String r = result.json;
             JsonNode n = JSON.readTree(r);
-            // the job routes summaries (gdn.summary.topic) by this mark: every summary has it, nothing else
-            assertThat(r.contains(dev.gdn.job.GdnJob.SUMMARY_MARK)).isEqualTo("summary".equals(n.path("control").asText()));
+            // the job routes summaries (gdn.summary.topic) by kind: every summary is one, nothing else
+            assertThat(result.kind == StreamResult.Kind.SUMMARY).isEqualTo("summary".equals(n.path("control").asText()));
             if ("summary".equals(n.path("control").asText())) {
                 assertThat(n.get("id").asText()).isEqualTo("summary@" + 100 * (summaries.size() + 1));
                 assertThat(n.get("stop").asText()).isEqualTo("stop");
@@ -529,7 +529,7 @@ class GdnInferenceOperatorTest {
             for (String r : out) {
                 JsonNode n = JSON.readTree(r);
                 assertThat(n.has("error")).as(r).isTrue();
-                assertThat(n.get("error").asText()).isEqualTo(GdnInferenceOperator.NON_FINITE);
+                assertThat(n.get("error").asText()).isEqualTo(BundleCore.NON_FINITE);
                 assertThat(n.has("nll")).as(r).isFalse();
                 assertThat(n.has("top_k")).as(r).isFalse();
             }

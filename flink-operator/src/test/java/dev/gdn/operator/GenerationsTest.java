@@ -12,7 +12,6 @@ import dev.gdn.kernels.model.StreamMemory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.apache.flink.metrics.SimpleCounter;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,9 +22,6 @@ import org.junit.jupiter.api.Test;
 class GenerationsTest {
     static final GatedDeltaNetModel MODEL = GatedDeltaNetModel.load(GdnInferenceOperatorTest.MODEL, CpuKernels.reference());
     static final ObjectMapper JSON = new ObjectMapper();
-
-    private final SimpleCounter generations = new SimpleCounter();
-    private final SimpleCounter tokens = new SimpleCounter();
 
     /** Two streams resident in slots 0 and 1, having read different tokens. */
     private ResidentStreams twoStreams() {
@@ -52,21 +48,21 @@ class GenerationsTest {
         StreamMemory before0 = slots.store(0);
         StreamMemory before1 = slots.store(1);
         EventScorer scorer = new EventScorer(MODEL, 0, false, null);
-        Generations g = new Generations(new Generator(MODEL), slots, scorer, null, 1, generations, tokens, e -> false);
+        Generations g = new Generations(new Generator(MODEL), slots, scorer, null, 1, e -> false);
         List<KeyWork> keys = List.of(work("a", 0, 3), work("b", 1, 2));
         List<StreamEvent> events = new ArrayList<>(List.of(StreamEvent.generate("a", "g1", greedy(4, 11)),
                 StreamEvent.generate("b", "g2", greedy(3, 12, 13))));
-        g.generate(keys, events, "generate");
+        g.generate(keys, events, StreamResult.Kind.GENERATE);
 
         // one at a time (max concurrent 1) and still both answered, each from its own stream's memory
-        assertThat(generations.getCount()).isEqualTo(2);
-        assertThat(tokens.getCount()).isEqualTo(7);
+        assertThat(g.generations()).isEqualTo(2);
+        assertThat(g.generatedTokens()).isEqualTo(7);
         try (Generator direct = new Generator(MODEL)) {
             var expect = direct.generate(List.of(new Generator.Request(before0.copy(), new int[] {11},
                     greedy(4, 11).settings()), new Generator.Request(before1.copy(), new int[] {12, 13},
                     greedy(3, 12, 13).settings())));
-            JsonNode a = JSON.readTree(keys.get(0).results.get(0));
-            JsonNode b = JSON.readTree(keys.get(1).results.get(0));
+            JsonNode a = JSON.readTree(keys.get(0).results.get(0).json);
+            JsonNode b = JSON.readTree(keys.get(1).results.get(0).json);
             assertThat(a.get("control").asText()).isEqualTo("generate");
             assertThat(a.get("tokens_consumed").asLong()).isEqualTo(3);
             assertThat(ids(a)).containsExactly(expect.get(0).ids());
@@ -85,14 +81,15 @@ class GenerationsTest {
         StreamEvent timed = StreamEvent.generate("a", "due", greedy(2));
         Set<StreamEvent> intervalSummaries = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         intervalSummaries.add(timed);
-        Generations g = new Generations(new Generator(MODEL), slots, scorer, null, 8, generations, tokens,
-                intervalSummaries::remove);
+        Generations g = new Generations(new Generator(MODEL), slots, scorer, null, 8, intervalSummaries::remove);
         List<KeyWork> keys = List.of(work("fresh", 2, 0), work("a", 0, 3));
-        g.generate(keys, new ArrayList<>(List.of(StreamEvent.generate("fresh", "g0", greedy(2)), timed)), "generate");
-        assertThat(JSON.readTree(keys.get(0).results.get(0)).get("error").asText())
+        g.generate(keys, new ArrayList<>(List.of(StreamEvent.generate("fresh", "g0", greedy(2)), timed)), StreamResult.Kind.GENERATE);
+        assertThat(JSON.readTree(keys.get(0).results.get(0).json).get("error").asText())
                 .isEqualTo("generate with an empty prompt needs a stream that has seen tokens: give a prompt");
-        JsonNode summary = JSON.readTree(keys.get(1).results.get(0));
+        JsonNode summary = JSON.readTree(keys.get(1).results.get(0).json);
         assertThat(summary.get("control").asText()).isEqualTo("summary");
+        assertThat(keys.get(1).results.get(0).kind).isEqualTo(StreamResult.Kind.SUMMARY);
+        assertThat(keys.get(0).results.get(0).kind).isEqualTo(StreamResult.Kind.ERROR);
         assertThat(summary.get("id").asText()).isEqualTo("summary@3");
         assertThat(intervalSummaries).isEmpty();
         g.close();

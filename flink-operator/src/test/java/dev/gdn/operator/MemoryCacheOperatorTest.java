@@ -87,7 +87,7 @@ class MemoryCacheOperatorTest {
                 h.prepareSnapshotPreBarrier(1);
                 snap = h.snapshot(1, 1);
                 out.addAll(values(h));
-                assertThat(op(h).cacheWriteBacks()).as("dirty memories written back at the barrier").isPositive();
+                assertThat(op(h).core().writeBacks()).as("dirty memories written back at the barrier").isPositive();
             }
             from = restoreAt;
         }
@@ -96,7 +96,7 @@ class MemoryCacheOperatorTest {
                 h.initializeState(snap);
             }
             h.open();
-            assertThat(op(h).cachedStreams()).as("a restored operator starts with an empty cache").isZero();
+            assertThat(op(h).core().residentStreams()).as("a restored operator starts with an empty cache").isZero();
             feed(h, events.subList(from, events.size()), flushEvery);
             op(h).endInput();
             out.addAll(values(h));
@@ -105,7 +105,7 @@ class MemoryCacheOperatorTest {
     }
 
     static void feed(org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<String, StreamEvent,
-            org.apache.flink.api.java.tuple.Tuple2<String, String>> h, List<StreamEvent> events, int flushEvery)
+            StreamResult> h, List<StreamEvent> events, int flushEvery)
             throws Exception {
         for (int i = 0; i < events.size(); i++) {
             h.processElement(events.get(i), 0);
@@ -142,10 +142,10 @@ class MemoryCacheOperatorTest {
             h.open();
             feed(h, events, 5);
             op(h).flush();
-            assertThat(op(h).cachedStreams()).isEqualTo(3);
-            assertThat(op(h).cacheEvictions()).isPositive();
-            assertThat(op(h).cacheWriteBacks()).as("every eviction of a dirty stream wrote it back")
-                    .isGreaterThanOrEqualTo(op(h).cacheEvictions() - 3);
+            assertThat(op(h).core().residentStreams()).isEqualTo(3);
+            assertThat(op(h).core().evictions()).isPositive();
+            assertThat(op(h).core().writeBacks()).as("every eviction of a dirty stream wrote it back")
+                    .isGreaterThanOrEqualTo(op(h).core().evictions() - 3);
         }
     }
 

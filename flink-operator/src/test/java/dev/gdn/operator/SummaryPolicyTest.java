@@ -31,7 +31,7 @@ class SummaryPolicyTest {
     static java.nio.file.Path checkpoints;
 
     static org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<String, StreamEvent,
-            org.apache.flink.api.java.tuple.Tuple2<String, String>> harness(Configuration c,
+            StreamResult> harness(Configuration c,
             org.apache.flink.runtime.state.StateBackend backend) throws Exception {
         return GdnInferenceOperatorTest.harness(c, backend, checkpoints);
     }
@@ -56,7 +56,7 @@ class SummaryPolicyTest {
 
     /** The explicit generate control the policy's summaries must equal. */
     static StreamEvent generate(String stream) {
-        return StreamEvent.generate(stream, "ref", Generations.summarySpec(config(), null, RECALL));
+        return StreamEvent.generate(stream, "ref", BundleSettings.summarySpec(config(), null, RECALL));
     }
 
     static List<JsonNode> parse(List<String> out) throws Exception {
@@ -149,7 +149,7 @@ class SummaryPolicyTest {
             op(h).endInput();
             got = parse(values(h));
         }
-        GenerateSpec spec = Generations.summarySpec(c, null, RECALL);
+        GenerateSpec spec = BundleSettings.summarySpec(c, null, RECALL);
         List<JsonNode> ref;
         try (var h = harness(config(), new HashMapStateBackend())) {
             h.open();

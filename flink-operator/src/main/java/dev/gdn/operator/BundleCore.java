@@ -1,0 +1,441 @@
+package dev.gdn.operator;
+
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.Generator;
+import dev.gdn.kernels.model.ResidentStreams;
+import dev.gdn.kernels.model.StreamMemory;
+import dev.gdn.state.StreamBinding;
+import dev.gdn.text.ModelTokenizer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the inference operator does with a bundle, Flink-free: the memory cache (which streams live in
+ * which slots of the engine), the idle TTL of resident streams, resets, batched advance and scoring,
+ * non-finite memories, generations and the count-based summary policies. The operator only buffers
+ * events, runs timers and barrier hooks, and gives the core its keyed state through {@link Store}.
+ *
+ * <p>A key's results do not depend on the other keys of its bundle (the kernels are batch-invariant).
+ * Nor on where bundles split its events, as long as each run of a stream's tokens in one bundle stays
+ * below the engine's chunk length (64 tokens on the CPU, 32 on the GPU): a longer run takes the chunkwise
+ * form, equal to the token-by-token one within the chunked tolerance, not bit for bit. So a replay after
+ * a failure gives the same bytes for short events, and equal results within 1e-4 for long ones.
+ */
+final class BundleCore implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BundleCore.class);
+
+    /** The reason given to events whose results or memory turned non-finite. */
+    static final String NON_FINITE = "the model produced non-finite values (NaN or infinity) for this event; the "
+            + "stream's memory was reset so that no non-finite memory is kept";
+
+    /**
+     * The durable home of each stream's memory (the operator's keyed state, where the operator sets the
+     * key before each call). Reads fail as the state does: corrupt or foreign memories throw.
+     */
+    interface Store {
+        /** {@code key}'s memory as stored, checked as this model's and bound to {@code key}; null for none. */
+        StreamMemory read(String key) throws Exception;
+
+        /** The last hidden state kept beside a format-2 memory (null for none). */
+        float[] legacyHidden(String key) throws Exception;
+
+        /** Stores {@code key}'s memory (bound to it); {@code dropLegacyHidden}: the format-2 hidden state goes. */
+        void write(String key, StreamMemory memory, boolean dropLegacyHidden) throws Exception;
+
+        /** Forgets {@code key}'s memory and its last hidden state; {@code withCount}: its event count too. */
+        void forget(String key, boolean withCount) throws Exception;
+
+        /** {@code key}'s events with tokens since its start or last reset (gdn.summary.every-events). */
+        long eventCount(String key) throws Exception;
+
+        void setEventCount(String key, long count) throws Exception;
+
+        /** Null when a new stream may be admitted; else why not (the state backend's budget is spent). */
+        String refuseNewStream();
+    }
+
+    /** Where the results go, per key in event order. */
+    interface Emitter {
+        void emit(StreamResult result) throws Exception;
+    }
+
+    /**
+     * The core's options.
+     *
+     * @param summaryEveryTokens  a summary each time a stream's token count passes a multiple (0: off)
+     * @param summaryEveryEvents  a summary each time a stream's event count reaches a multiple (0: off)
+     * @param summarySpec         the summaries' generation (null when no summary policy is on)
+     * @param idleTtlMillis       a resident stream idle this long is forgotten (0: never)
+     * @param keepResident        whether memories stay in their slots between bundles (gdn.cache.enabled)
+     * @param maxConcurrent       most generations in one batched call
+     */
+    record Settings(int summaryEveryTokens, int summaryEveryEvents, GenerateSpec summarySpec, long idleTtlMillis,
+            boolean keepResident, int maxConcurrent) {
+        boolean countsEvents() {
+            return summaryEveryEvents > 0;
+        }
+    }
+
+    private final GatedDeltaNetModel model;
+    private final MemoryCache cache;
+    private final EventScorer scorer;
+    private final Settings settings;
+    private final Store store;
+    private final Generations generating;
+    /** The summary events due by time ({@link #intervalSummary}), by identity. */
+    private final Set<StreamEvent> intervalSummaries = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long resets;
+    private long nonFiniteMemories;
+    private long writeBacks;
+    private long writeBackBytes;
+    private long lastBundleStateBytes;
+
+    /**
+     * @param slots     the engine's resident slots the cache manages (closed with the core)
+     * @param tokenizer decodes generated ids into text; null for none
+     */
+    BundleCore(GatedDeltaNetModel model, ResidentStreams slots, EventScorer scorer, ModelTokenizer tokenizer,
+            Settings settings, Store store) {
+        this.model = model;
+        this.cache = new MemoryCache(slots);
+        this.scorer = scorer;
+        this.settings = settings;
+        this.store = store;
+        this.generating = new Generations(new Generator(model), slots, scorer, tokenizer, settings.maxConcurrent(),
+                intervalSummaries::remove);
+    }
+
+    /**
+     * Runs a bundle: each key's events in order, many keys in one forward pass, results to {@code out} per
+     * key in event order. A bundle with more keys than slots runs as groups of at most that many (results do
+     * not depend on the batch, so the bytes are the same).
+     *
+     * @param now the time of the bundle, for the idle TTL of resident streams
+     */
+    void run(Map<String, List<StreamEvent>> bundle, long now, Emitter out) throws Exception {
+        List<String> keys = new ArrayList<>(bundle.keySet());
+        long stateBytes = 0;
+        for (int from = 0; from < keys.size(); from += cache.capacity()) {
+            stateBytes += runGroup(keys.subList(from, Math.min(keys.size(), from + cache.capacity())), bundle, now, out);
+        }
+        if (!settings.keepResident()) {
+            cache.writeBackAndClear(this::writeBack);
+        }
+        lastBundleStateBytes = stateBytes;
+    }
+
+    /**
+     * A summary due by time for {@code key} (gdn.summary.interval), to be buffered behind its events; null
+     * when the stream has no memory (never seen, or forgotten by the idle TTL).
+     *
+     * @param buffered whether the stream has events buffered now
+     */
+    StreamEvent intervalSummary(String key, boolean buffered) throws Exception {
+        if (cache.get(key) == null && !buffered && store.read(key) == null) {
+            return null;
+        }
+        StreamEvent summary = StreamEvent.generate(key, "summary", settings.summarySpec());
+        intervalSummaries.add(summary);
+        return summary;
+    }
+
+    /**
+     * Writes every dirty resident memory back to the store; they stay resident. {@code later}: the copies
+     * may still be arriving (whatever reads them waits), for the barrier.
+     */
+    void writeBackDirty(boolean later) throws Exception {
+        cache.writeBackDirty(this::writeBack, later);
+    }
+
+    /** Runs the events of {@code keys} (at most one slot each) and emits their results; returns state bytes. */
+    private long runGroup(List<String> keys, Map<String, List<StreamEvent>> bundle, long now, Emitter out)
+            throws Exception {
+        List<KeyWork> work = new ArrayList<>(keys.size());
+        long stateBytes = 0;
+        // first the resident keys (now the most recently used) and how many are not: room for those is
+        // made at once, the dirty memories leaving the cache copied out together
+        MemoryCache.Entry[] resident = new MemoryCache.Entry[keys.size()];
+        int missing = 0;
+        for (int i = 0; i < resident.length; i++) {
+            String key = keys.get(i);
+            MemoryCache.Entry e = cache.get(key);
+            if (e != null && settings.idleTtlMillis() > 0 && now - e.lastTouched >= settings.idleTtlMillis()) {
+                // idle past the TTL while resident: forgotten, as keyed state forgets it
+                cache.discard(key);
+                store.forget(key, true);
+                e = null;
+            }
+            resident[i] = e;
+            missing += e == null ? 1 : 0;
+        }
+        cache.makeRoom(missing, this::writeBack);
+        for (int i = 0; i < resident.length; i++) {
+            String key = keys.get(i);
+            List<StreamEvent> events = bundle.get(key);
+            MemoryCache.Entry e = resident[i];
+            if (e == null) {
+                StreamMemory m = store.read(key);
+                String refused = m == null ? store.refuseNewStream() : null;
+                if (refused != null) {
+                    for (StreamEvent ev : events) {
+                        out.emit(new StreamResult(key, StreamResult.Kind.ERROR, scorer.errorResult(ev, refused)));
+                    }
+                    continue;
+                }
+                boolean legacy = false;
+                if (m != null && !m.isBound() && m.tokensConsumed() > 0) {
+                    // a memory of format version 2 or older: its last hidden state was kept beside it (set on
+                    // a copy: the stored object may be the state backend's own)
+                    m = m.copy();
+                    m.setLastHidden(store.legacyHidden(key));
+                    legacy = true;
+                }
+                e = cache.admit(key, m, this::writeBack);
+                e.legacyHidden = legacy;
+            }
+            e.lastTouched = now;
+            stateBytes += cache.slots().bytesPerSlot();
+            KeyWork kw = new KeyWork(e, events);
+            if (settings.countsEvents()) {
+                kw.eventsSeen = store.eventCount(key);
+                kw.eventsAtStart = kw.eventsSeen;
+            }
+            work.add(kw);
+        }
+        cache.loadAdmitted();
+        // rounds: each key contributes its next stretch of events up to (not including) a control
+        boolean more = true;
+        while (more) {
+            more = false;
+            runControls(work);
+            List<KeyWork> active = new ArrayList<>();
+            for (KeyWork w : work) {
+                List<StreamEvent> stretch = w.nextStretch(w.entry.tokens, settings.summaryEveryTokens(),
+                        settings.summaryEveryEvents());
+                if (!stretch.isEmpty()) {
+                    active.add(w);
+                    w.stretch = stretch;
+                    w.stretchTokens = concat(stretch);
+                }
+                more |= w.hasMore();
+            }
+            if (!active.isEmpty()) {
+                advance(active);
+                summarize(active);
+            }
+        }
+        if (settings.countsEvents()) {
+            for (KeyWork w : work) {
+                if (w.eventsSeen != w.eventsAtStart || w.countReset) {
+                    store.setEventCount(w.entry.key, w.eventsSeen);
+                }
+            }
+        }
+        long t0 = System.nanoTime();
+        for (KeyWork w : work) {
+            for (StreamResult r : w.results) {
+                out.emit(r);
+            }
+        }
+        OperatorStats.emit(System.nanoTime() - t0);
+        return stateBytes;
+    }
+
+    /** One forward pass over the stretches of {@code active}, scored: each key's results appended. */
+    private void advance(List<KeyWork> active) {
+        int n = active.size();
+        int[] slots = new int[n];
+        int[] offsets = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            slots[i] = active.get(i).entry.slot;
+            offsets[i + 1] = offsets[i] + active.get(i).stretchTokens.length;
+        }
+        int[] flat = new int[offsets[n]];
+        List<EventScorer.Stretch> stretches = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            KeyWork w = active.get(i);
+            System.arraycopy(w.stretchTokens, 0, flat, offsets[i], w.stretchTokens.length);
+            stretches.add(new EventScorer.Stretch(w.stretch, w.stretchTokens, offsets[i],
+                    cache.slots().hasLastHidden(w.entry.slot), w.entry.tokens + w.stretchTokens.length));
+        }
+        EventScorer.Plan plan = scorer.plan(stretches);
+        long t0 = System.nanoTime();
+        var advanced = cache.slots().advanceScored(slots, offsets, flat, plan.rows(), scorer.needsHidden());
+        long t1 = System.nanoTime();
+        OperatorStats.advance(t1 - t0);
+        for (KeyWork w : active) {
+            w.entry.tokens += w.stretchTokens.length;
+            w.entry.dirty = true;
+        }
+        int[] nonFinite = new int[n];
+        String[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden(), nonFinite);
+        OperatorStats.score(System.nanoTime() - t1);
+        for (int i = 0; i < n; i++) {
+            KeyWork w = active.get(i);
+            for (int e = 0; e < scored[i].length; e++) {
+                boolean failed = nonFinite[i] >= 0 && e >= nonFinite[i];
+                w.results.add(failed
+                        ? new StreamResult(w.entry.key, StreamResult.Kind.ERROR, scorer.errorResult(w.stretch.get(e), NON_FINITE))
+                        : new StreamResult(w.entry.key, StreamResult.Kind.EVENT, scored[i][e]));
+            }
+            if (nonFinite[i] >= 0) {
+                // the stream starts afresh, as after a reset: its memory may hold the non-finite values
+                w.startAfresh(cache.slots());
+                nonFiniteMemories++;
+                LOG.error("stream '{}': {} (events from {} of the bundle)", Reasons.quote(w.entry.key), NON_FINITE,
+                        w.stretch.get(nonFinite[i]).id);
+            }
+        }
+    }
+
+    /**
+     * The control events at the head of each key's remaining events, in event order: resets at once, and
+     * generations batched across keys (at most {@code gdn.generate.max-concurrent} in one call), each on a
+     * copy of its stream's memory as it stands after the events before it.
+     */
+    private void runControls(List<KeyWork> work) {
+        while (true) {
+            List<KeyWork> asking = new ArrayList<>();
+            List<StreamEvent> events = new ArrayList<>();
+            for (KeyWork w : work) {
+                resets += w.applyResets(cache.slots(), scorer);
+                if (w.hasMore() && w.events.get(w.next).generate != null) {
+                    asking.add(w);
+                    events.add(w.events.get(w.next));
+                    w.next++;
+                }
+            }
+            if (asking.isEmpty()) {
+                return;
+            }
+            generating.generate(asking, events, StreamResult.Kind.GENERATE);
+        }
+    }
+
+    /**
+     * The summary policies by count ({@code gdn.summary.every-tokens}, {@code gdn.summary.every-events}): a
+     * stream whose last stretch ended on the event that took its token count past a multiple of N, or its
+     * event count to a multiple of M, gets a summary, generated from a copy of its memory as it stands after
+     * that event, with id {@code summary@<tokens consumed>}.
+     */
+    private void summarize(List<KeyWork> active) {
+        int everyTokens = settings.summaryEveryTokens();
+        int everyEvents = settings.summaryEveryEvents();
+        if (everyTokens <= 0 && everyEvents <= 0) {
+            return;
+        }
+        List<KeyWork> due = new ArrayList<>();
+        List<StreamEvent> events = new ArrayList<>();
+        for (KeyWork w : active) {
+            long after = w.entry.tokens;
+            long before = after - w.stretchTokens.length;
+            long eventsBefore = w.eventsSeen;
+            w.eventsSeen += w.stretch.size();
+            boolean byTokens = everyTokens > 0 && before / everyTokens < after / everyTokens;
+            boolean byEvents = everyEvents > 0 && eventsBefore / everyEvents < w.eventsSeen / everyEvents;
+            if (byTokens || byEvents) {
+                due.add(w);
+                events.add(StreamEvent.generate(w.entry.key, "summary@" + after, settings.summarySpec()));
+            }
+        }
+        if (!due.isEmpty()) {
+            generating.generate(due, events, StreamResult.Kind.SUMMARY);
+        }
+    }
+
+    /**
+     * Writes a resident stream's memory back to the store, bound to its key. A memory that holds NaN or
+     * infinity is never written: the stream's stored memory is forgotten instead (it starts afresh), with
+     * an ERROR line.
+     */
+    private void writeBack(MemoryCache.Entry e, StreamMemory out) throws Exception {
+        e.dirty = false;
+        if (!out.isFinite()) {
+            store.forget(e.key, false);
+            nonFiniteMemories++;
+            LOG.error("stream '{}': its memory holds NaN or infinity and is not written to state; the stream "
+                    + "starts afresh", Reasons.quote(e.key));
+            return;
+        }
+        out.bindTo(StreamBinding.digest(e.key));
+        store.write(e.key, out, e.legacyHidden);
+        e.legacyHidden = false;
+        writeBacks++;
+        writeBackBytes += cache.slots().bytesPerSlot();
+        OperatorStats.writeBack(cache.slots().bytesPerSlot());
+    }
+
+    /** Streams resident in the cache now. */
+    int residentStreams() {
+        return cache.size();
+    }
+
+    /** Streams that left their slot to make room for another. */
+    long evictions() {
+        return cache.evictions();
+    }
+
+    /** Memories written back to the store so far. */
+    long writeBacks() {
+        return writeBacks;
+    }
+
+    long writeBackBytes() {
+        return writeBackBytes;
+    }
+
+    long resets() {
+        return resets;
+    }
+
+    long generations() {
+        return generating.generations();
+    }
+
+    long generatedTokens() {
+        return generating.generatedTokens();
+    }
+
+    /** Streams whose memory turned NaN or infinite (and started afresh). */
+    long nonFiniteMemories() {
+        return nonFiniteMemories;
+    }
+
+    /** Bytes of resident memory the last bundle touched. */
+    long lastBundleStateBytes() {
+        return lastBundleStateBytes;
+    }
+
+    /** Bytes of one slot. */
+    long bytesPerSlot() {
+        return cache.slots().bytesPerSlot();
+    }
+
+    GatedDeltaNetModel model() {
+        return model;
+    }
+
+    @Override
+    public void close() {
+        generating.close();
+        cache.close();
+    }
+
+    private static int[] concat(List<StreamEvent> events) {
+        int n = 0;
+        for (StreamEvent e : events) {
+            n += e.tokens.length;
+        }
+        int[] out = new int[n];
+        int o = 0;
+        for (StreamEvent e : events) {
+            System.arraycopy(e.tokens, 0, out, o, e.tokens.length);
+            o += e.tokens.length;
+        }
+        return out;
+    }
+}

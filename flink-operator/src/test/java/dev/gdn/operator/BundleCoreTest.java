@@ -1,0 +1,258 @@
+package dev.gdn.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.GatedDeltaNetModel;
+import dev.gdn.kernels.model.NoOpResidentStreams;
+import dev.gdn.kernels.model.ResidentStreams;
+import dev.gdn.kernels.model.StreamMemory;
+import dev.gdn.state.StreamBinding;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The bundle core without Flink: over a no-op engine (what the core itself decides: order, caching,
+ * write-back, TTL, resets, refusals) and over the real CPU engine (its results do not depend on how
+ * events were bundled or how many slots the cache has).
+ */
+class BundleCoreTest {
+    static final GatedDeltaNetModel MODEL = GenerationsTest.MODEL;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Keyed state as a map, as the operator's keyed state would hold it. */
+    static final class MapStore implements BundleCore.Store {
+        final Map<String, StreamMemory> memories = new HashMap<>();
+        final Map<String, Long> counts = new HashMap<>();
+        final List<String> writes = new ArrayList<>();
+        String refusal;
+
+        @Override
+        public StreamMemory read(String key) {
+            StreamMemory m = memories.get(key);
+            if (m != null) {
+                StreamBinding.check(m, key);
+            }
+            return m;
+        }
+
+        @Override
+        public float[] legacyHidden(String key) {
+            return null;
+        }
+
+        @Override
+        public void write(String key, StreamMemory memory, boolean dropLegacyHidden) {
+            memories.put(key, memory);
+            writes.add(key);
+        }
+
+        @Override
+        public void forget(String key, boolean withCount) {
+            memories.remove(key);
+            if (withCount) {
+                counts.remove(key);
+            }
+        }
+
+        @Override
+        public long eventCount(String key) {
+            return counts.getOrDefault(key, 0L);
+        }
+
+        @Override
+        public void setEventCount(String key, long count) {
+            counts.put(key, count);
+        }
+
+        @Override
+        public String refuseNewStream() {
+            return refusal;
+        }
+    }
+
+    private static BundleCore.Settings settings(long ttlMillis, boolean keepResident) {
+        return new BundleCore.Settings(0, 0, null, ttlMillis, keepResident, 8);
+    }
+
+    private static BundleCore core(ResidentStreams slots, BundleCore.Settings s, BundleCore.Store store, int topK) {
+        return core(MODEL, slots, s, store, topK);
+    }
+
+    private static BundleCore core(GatedDeltaNetModel model, ResidentStreams slots, BundleCore.Settings s,
+            BundleCore.Store store, int topK) {
+        return new BundleCore(model, slots, new EventScorer(model, topK, false), null, s, store);
+    }
+
+    private static StreamEvent event(String stream, String id, int... tokens) {
+        return new StreamEvent(stream, id, tokens, false);
+    }
+
+    /** One bundle of {@code events}, keyed by stream in arrival order. */
+    private static Map<String, List<StreamEvent>> bundle(List<StreamEvent> events) {
+        Map<String, List<StreamEvent>> b = new LinkedHashMap<>();
+        for (StreamEvent e : events) {
+            b.computeIfAbsent(e.stream, k -> new ArrayList<>()).add(e);
+        }
+        return b;
+    }
+
+    private static List<StreamResult> run(BundleCore core, List<StreamEvent> events, long now) throws Exception {
+        List<StreamResult> out = new ArrayList<>();
+        core.run(bundle(events), now, out::add);
+        return out;
+    }
+
+    private static long consumed(StreamResult r) throws IOException {
+        return JSON.readTree(r.json).get("tokens_consumed").asLong();
+    }
+
+    @Test
+    void eachKeysResultsComeInItsEventOrderAndCountItsTokensAcrossResets() throws Exception {
+        MapStore store = new MapStore();
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), settings(0, true), store, 0)) {
+            StreamEvent reset = new StreamEvent("a", "r", new int[0], true);
+            List<StreamResult> out = run(core, List.of(event("a", "a1", 1, 2), event("b", "b1", 3), event("a", "a2", 4),
+                    reset, event("a", "a3", 5, 6, 7)), 0);
+            assertThat(out).extracting(r -> r.stream + "/" + JSON.readTree(r.json).get("id").asText())
+                    .containsExactly("a/a1", "a/a2", "a/r", "a/a3", "b/b1");
+            assertThat(out).extracting(r -> r.kind).containsExactly(StreamResult.Kind.EVENT, StreamResult.Kind.EVENT,
+                    StreamResult.Kind.RESET, StreamResult.Kind.EVENT, StreamResult.Kind.EVENT);
+            assertThat(out.get(1).json).contains("\"tokens_consumed\":3");
+            assertThat(consumed(out.get(3))).as("counted afresh after the reset").isEqualTo(3);
+            assertThat(core.resets()).isEqualTo(1);
+            assertThat(store.memories).as("nothing written back while resident").isEmpty();
+            core.writeBackDirty(false);
+            assertThat(store.memories.get("a").tokensConsumed()).isEqualTo(3);
+            assertThat(store.memories.get("b").tokensConsumed()).isEqualTo(1);
+            assertThat(store.memories.get("a").streamDigest()).as("bound to its key")
+                    .isEqualTo(StreamBinding.digest("a"));
+        }
+    }
+
+    @Test
+    void theLeastRecentlyUsedStreamIsWrittenBackToMakeRoomAndComesBackFromTheStore() throws Exception {
+        MapStore store = new MapStore();
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 2), settings(0, true), store, 0)) {
+            run(core, List.of(event("a", "1", 1, 1), event("b", "1", 2)), 0);
+            run(core, List.of(event("c", "1", 3, 3, 3)), 1);
+            assertThat(store.writes).as("a was used least recently").containsExactly("a");
+            assertThat(core.evictions()).isEqualTo(1);
+            List<StreamResult> back = run(core, List.of(event("a", "2", 4)), 2);
+            assertThat(consumed(back.get(0))).as("a continues from its stored memory").isEqualTo(3);
+            assertThat(store.writes).containsExactly("a", "b");
+        }
+    }
+
+    @Test
+    void aBundleWithMoreStreamsThanSlotsRunsInGroupsAndAnswersEveryEvent() throws Exception {
+        MapStore store = new MapStore();
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 3), settings(0, true), store, 0)) {
+            List<StreamEvent> events = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                events.add(event("s" + i, "e", 1, 2, 3));
+            }
+            List<StreamResult> out = run(core, events, 0);
+            assertThat(out).hasSize(10).allSatisfy(r -> assertThat(consumed(r)).isEqualTo(3));
+            assertThat(core.residentStreams()).isEqualTo(3);
+            assertThat(store.memories).hasSize(7);
+        }
+    }
+
+    @Test
+    void aResidentStreamIdlePastItsTtlStartsAfreshAndItsStoredStateIsForgotten() throws Exception {
+        MapStore store = new MapStore();
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), settings(1_000, true), store, 0)) {
+            run(core, List.of(event("a", "1", 1, 2)), 0);
+            core.writeBackDirty(false);
+            store.counts.put("a", 9L);
+            assertThat(consumed(run(core, List.of(event("a", "2", 3)), 999).get(0))).isEqualTo(3);
+            List<StreamResult> late = run(core, List.of(event("a", "3", 4)), 999 + 1_000);
+            assertThat(consumed(late.get(0))).as("forgotten after 1 s idle").isEqualTo(1);
+            assertThat(store.counts).doesNotContainKey("a");
+        }
+    }
+
+    @Test
+    void aNewStreamTheStoreRefusesGetsAnErrorForEachEventAndTakesNoSlot() throws Exception {
+        MapStore store = new MapStore();
+        store.refusal = "no room for a new stream: test";
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), settings(0, true), store, 0)) {
+            List<StreamResult> out = run(core, List.of(event("a", "1", 1), event("a", "2", 2)), 0);
+            assertThat(out).extracting(r -> r.kind).containsExactly(StreamResult.Kind.ERROR, StreamResult.Kind.ERROR);
+            assertThat(JSON.readTree(out.get(1).json).get("error").asText()).isEqualTo("no room for a new stream: test");
+            assertThat(core.residentStreams()).isZero();
+        }
+    }
+
+    @Test
+    void withoutTheCacheEveryMemoryGoesBackToTheStoreAfterEachBundle() throws Exception {
+        MapStore store = new MapStore();
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), settings(0, false), store, 0)) {
+            run(core, List.of(event("a", "1", 1, 2), event("b", "1", 3)), 0);
+            assertThat(core.residentStreams()).isZero();
+            assertThat(store.memories.get("a").tokensConsumed()).isEqualTo(2);
+            assertThat(consumed(run(core, List.of(event("a", "2", 5)), 1).get(0))).isEqualTo(3);
+        }
+    }
+
+    /** The CPU engine the operator runs (SIMD, fused recurrent below the chunk threshold of 64 tokens). */
+    static final GatedDeltaNetModel FAST = GatedDeltaNetModel.load(GdnInferenceOperatorTest.MODEL, CpuKernels.fast(2, 64));
+
+    /**
+     * On the operator's CPU engine: the same events in one bundle through a cache of 16 slots, or in
+     * bundles of three events through a cache of 2 slots (so streams go to the store and come back), give
+     * the same bytes, as long as each stream's run in a bundle stays below the chunk threshold (a run from
+     * it on takes the chunkwise form, equal within the chunked tolerance, not bit for bit).
+     */
+    @Test
+    void onTheCpuEngineResultsDoNotDependOnBundlesOrCacheSize() throws Exception {
+        Random rnd = new Random(7);
+        List<StreamEvent> events = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            int[] tokens = new int[1 + rnd.nextInt(5)];
+            for (int t = 0; t < tokens.length; t++) {
+                tokens[t] = rnd.nextInt(FAST.config().vocabSize());
+            }
+            events.add(event("s" + rnd.nextInt(6), "e" + i, tokens));
+        }
+        Map<String, List<String>> whole = new HashMap<>();
+        try (BundleCore core = core(FAST, FAST.residentStreams(16), settings(0, true), new MapStore(), 3)) {
+            for (StreamResult r : run(core, events, 0)) {
+                whole.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+            }
+        }
+        Map<String, List<String>> split = new HashMap<>();
+        try (BundleCore core = core(FAST, FAST.residentStreams(2), settings(0, true), new MapStore(), 3)) {
+            for (int from = 0; from < events.size(); from += 3) {
+                for (StreamResult r : run(core, events.subList(from, Math.min(events.size(), from + 3)), from)) {
+                    split.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+                }
+            }
+            assertThat(core.evictions()).isPositive();
+        }
+        assertThat(split).isEqualTo(whole);
+        JsonNode first = JSON.readTree(whole.values().iterator().next().get(0));
+        assertThat(first.get("top_k")).hasSize(3);
+    }
+
+    /** The core and what it runs on import nothing of Flink: they can be used and tested without it. */
+    @Test
+    void theCoreIsFlinkFree() throws IOException {
+        Path dir = Path.of("src/main/java/dev/gdn/operator");
+        for (String file : List.of("BundleCore", "MemoryCache", "KeyWork", "Generations", "EventScorer", "StreamEvent",
+                "StreamResult", "GenerateSpec", "HeapAdmission", "HeapEntries", "HeapBudget", "OperatorStats")) {
+            assertThat(Files.readString(dir.resolve(file + ".java"))).as(file).doesNotContain("org.apache.flink");
+        }
+    }
+}
