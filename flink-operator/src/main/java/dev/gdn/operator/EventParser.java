@@ -2,10 +2,12 @@ package dev.gdn.operator;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -87,6 +89,11 @@ public final class EventParser implements Serializable {
      * @param valueBytes the value's size as it arrived
      */
     public Parsed parse(byte[] key, int keyBytes, byte[] value, int valueBytes) {
+        return parse(key, keyBytes, value, valueBytes, true);
+    }
+
+    /** As above; {@code streaming} false: always the full parse (to check the streaming path against it). */
+    Parsed parse(byte[] key, int keyBytes, byte[] value, int valueBytes, boolean streaming) {
         if (key == null || keyBytes == 0) {
             return bad("missing Kafka key: the key is the stream id");
         }
@@ -105,6 +112,10 @@ public final class EventParser implements Serializable {
             stream = utf8(key);
         } catch (CharacterCodingException e) {
             return bad("Kafka key is not UTF-8");
+        }
+        StreamEvent common = streaming ? tokensEvent(stream, value) : null;
+        if (common != null) {
+            return new Parsed(common, null);
         }
         try {
             text = utf8(value);
@@ -184,6 +195,76 @@ public final class EventParser implements Serializable {
         }
         return new Parsed(new StreamEvent(stream, id, ids, false), null);
     }
+
+    /**
+     * The common event, {@code {"id": "...", "tokens": [ids]}} (in either order, the id optional), read
+     * straight from its bytes as a stream of tokens: no text, no tree. Null for anything else (non-ASCII
+     * or zero bytes, other fields, a numeric or null id, a duplicate, an id or token the full parse would refuse,
+     * trailing content), which the full parse then accepts or refuses with its reason: this path accepts
+     * only what the full parse accepts, and gives the same event.
+     */
+    private StreamEvent tokensEvent(String stream, byte[] value) {
+        for (byte b : value) {
+            if (b <= 0) {
+                // beyond ASCII, or a zero byte (Jackson would take UTF-16 or UTF-32 for it): the full parse decides
+                return null;
+            }
+        }
+        try (JsonParser p = STREAMING.createParser(value)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            String id = null;
+            int[] ids = null;
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken v = p.nextToken();
+                if (name.equals("id") && id == null && v == JsonToken.VALUE_STRING) {
+                    id = p.getText();
+                    if (id.length() > MAX_ID_CHARS) {
+                        return null;
+                    }
+                } else if (name.equals("tokens") && ids == null && v == JsonToken.START_ARRAY) {
+                    ids = tokenIds(p);
+                    if (ids == null) {
+                        return null;
+                    }
+                } else {
+                    return null;
+                }
+            }
+            if (t != JsonToken.END_OBJECT || ids == null || p.nextToken() != null) {
+                return null;
+            }
+            return new StreamEvent(stream, id, ids, false);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The ids of a token array the parser stands at the start of; null unless every one is valid. */
+    private int[] tokenIds(JsonParser p) throws IOException {
+        int[] ids = new int[8];
+        int n = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) == JsonToken.VALUE_NUMBER_INT) {
+            if (p.getNumberType() != JsonParser.NumberType.INT || n == maxTokens) {
+                return null;
+            }
+            int v = p.getIntValue();
+            if (v < 0 || v >= vocabSize) {
+                return null;
+            }
+            if (n == ids.length) {
+                ids = java.util.Arrays.copyOf(ids, n * 2);
+            }
+            ids[n++] = v;
+        }
+        return t == JsonToken.END_ARRAY && n > 0 ? java.util.Arrays.copyOf(ids, n) : null;
+    }
+
+    private static final com.fasterxml.jackson.core.JsonFactory STREAMING = new com.fasterxml.jackson.core.JsonFactory();
 
     /**
      * The fields a generate control may carry; any other is refused (a typo such as 'max_tokenz'). Beside

@@ -6,7 +6,6 @@ import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.ResidentStreams;
 import dev.gdn.kernels.model.RowScores;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.util.List;
 
@@ -27,13 +26,18 @@ import java.util.List;
  * enabled) is the final normed hidden state after the event.
  */
 final class EventScorer {
-    private static final JsonFactory JSON = new JsonFactory();
+    /** Floats written by Jackson's Schubfach writer: the shortest decimal that reads back as the same float. */
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
 
     private final GatedDeltaNetModel model;
     private final int topK;
     private final boolean embedding;
     /** The text of one token, for decoded top k entries; null for none. */
     private final java.util.function.IntFunction<String> decode;
+    /** One generator for every result, writing into {@link #text} (a scorer serves one thread). */
+    private final StringBuilder text = new StringBuilder(256);
+    private JsonGenerator out;
 
     EventScorer(GatedDeltaNetModel model, int topK, boolean embedding) {
         this(model, topK, embedding, null);
@@ -207,15 +211,61 @@ final class EventScorer {
         return result(e, g -> g.writeStringField("error", reason));
     }
 
-    /** What a result writes after its stream and id. */
+    /** What a result writes: after its stream and id, or (for {@link #write}) the whole document. */
     private interface Fields {
         void write(JsonGenerator g) throws IOException;
     }
 
+    /**
+     * One JSON document written by the scorer's one generator into its one buffer (no writer, generator
+     * or buffer made per result). A failure mid-document leaves the generator unusable: a new one is made.
+     */
+    private String write(Fields d) {
+        text.setLength(0);
+        try {
+            if (out == null) {
+                out = JSON.createGenerator(new Appender(text));
+                out.setRootValueSeparator(null);
+            }
+            d.write(out);
+            out.flush();
+        } catch (IOException | RuntimeException ex) {
+            out = null;
+            throw ex instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) ex;
+        }
+        return text.toString();
+    }
+
+    /** A writer that appends to a builder (no locks, unlike {@link java.io.StringWriter}). */
+    private static final class Appender extends java.io.Writer {
+        private final StringBuilder to;
+
+        Appender(StringBuilder to) {
+            this.to = to;
+        }
+
+        @Override
+        public void write(char[] buf, int off, int len) {
+            to.append(buf, off, len);
+        }
+
+        @Override
+        public void write(String str, int off, int len) {
+            to.append(str, off, off + len);
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
     /** One result object: {@code "stream"}, {@code "id"} when the event has one, then {@code fields}. */
-    private static String result(StreamEvent e, Fields fields) {
-        StringWriter w = new StringWriter(256);
-        try (JsonGenerator g = JSON.createGenerator(w)) {
+    private String result(StreamEvent e, Fields fields) {
+        return write(g -> {
             g.writeStartObject();
             g.writeStringField("stream", e.stream);
             if (e.id != null) {
@@ -223,16 +273,12 @@ final class EventScorer {
             }
             fields.write(g);
             g.writeEndObject();
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        return w.toString();
+        });
     }
 
-    private static String json(java.util.function.IntFunction<String> decode, StreamEvent e, long consumed, Double nll,
+    private String json(java.util.function.IntFunction<String> decode, StreamEvent e, long consumed, Double nll,
             int[] top, float[] probs, float[] emb, float[] classes, List<String> labels) {
-        StringWriter w = new StringWriter(128);
-        try (JsonGenerator g = JSON.createGenerator(w)) {
+        return write(g -> {
             g.writeStartObject();
             g.writeStringField("stream", e.stream);
             if (e.id != null) {
@@ -287,9 +333,6 @@ final class EventScorer {
                 g.writeEndArray();
             }
             g.writeEndObject();
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        return w.toString();
+        });
     }
 }

@@ -4,10 +4,10 @@ import java.util.Arrays;
 import java.util.function.Supplier;
 
 /**
- * Resident streams that compute nothing: each slot only counts the tokens it was given. Every score is
- * zero (the top k are token 0), hidden states are zeros, and a stored memory is a fresh one carrying the
- * slot's token count. For measuring and testing what runs around the engine (batching, caching, scoring
- * and writing results) without the engine's cost.
+ * Resident streams that compute nothing: each slot only counts the tokens it was given. Scores are made
+ * up (of a model's magnitudes, the top k are tokens 0 .. k-1), hidden states are zeros, and a stored memory carries the slot's token
+ * count and no layers (so that a store of many streams costs only their count). For measuring and testing
+ * what runs around the engine (batching, caching, scoring and writing results) without the engine's cost.
  */
 public final class NoOpResidentStreams implements ResidentStreams {
     private final long[] tokens;
@@ -31,10 +31,11 @@ public final class NoOpResidentStreams implements ResidentStreams {
         this.bytesPerSlot = bytesPerSlot;
     }
 
-    /** No-op slots standing in for {@code model}'s. */
+    /** No-op slots standing in for {@code model}'s: their memories are {@code model}'s, without layers. */
     public static NoOpResidentStreams of(GatedDeltaNetModel model, int capacity) {
-        return new NoOpResidentStreams(capacity, model::newMemory, model.config().hiddenSize(),
-                model.newMemory().payloadBytes());
+        ModelFingerprint fingerprint = model.fingerprint();
+        return new NoOpResidentStreams(capacity, () -> new StreamMemory(new LayerMemory[0], 0, fingerprint),
+                model.config().hiddenSize(), model.newMemory().payloadBytes());
     }
 
     @Override
@@ -82,8 +83,21 @@ public final class NoOpResidentStreams implements ResidentStreams {
         int rows = score.rows();
         int k = score.k();
         float[] hidden = hostHidden ? new float[ids.length * hiddenSize] : null;
-        return new Scored(new RowScores(new double[rows], new float[rows], new int[rows * k], new float[rows * k], k),
-                hidden);
+        // scores of the shape a model gives (a log-sum-exp near log(vocab), logits of a few units), so that
+        // what turns them into results costs what it costs on real ones
+        double[] lse = new double[rows];
+        float[] target = new float[rows];
+        int[] topIds = new int[rows * k];
+        float[] topLogits = new float[rows * k];
+        for (int r = 0; r < rows; r++) {
+            lse[r] = 6.0 + r * 1e-3;
+            target[r] = 1.0f + (score.targets()[r] & 1023) * 1e-3f;
+            for (int j = 0; j < k; j++) {
+                topIds[r * k + j] = j;
+                topLogits[r * k + j] = 3.0f - j * 0.37f + r * 1e-4f;
+            }
+        }
+        return new Scored(new RowScores(lse, target, topIds, topLogits, k), hidden);
     }
 
     @Override
