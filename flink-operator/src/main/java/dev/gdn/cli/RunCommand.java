@@ -202,12 +202,10 @@ public final class RunCommand implements Callable<Integer> {
             return ExternalRun.run(new ExternalRun.Plan(c, parallelism, dir, Durations.parse(kafkaTimeout,
                     "--kafka-timeout"), Duration.ofMinutes(10)), o);
         }
-        Path work = Files.createTempDirectory("gdn-run");
-        try {
-            c.set(GdnOptions.CHECKPOINT_DIR, work.resolve("checkpoints").toUri().toString());
+        // checkpoints of an embedded run are of no use after it: gone at its end, Ctrl-C included
+        try (dev.gdn.job.ScratchDir work = dev.gdn.job.ScratchDir.create("gdn-run")) {
+            c.set(GdnOptions.CHECKPOINT_DIR, work.path().resolve("checkpoints").toUri().toString());
             return runEmbedded(c, o, err);
-        } finally {
-            deleteTree(work);
         }
     }
 
@@ -271,15 +269,6 @@ public final class RunCommand implements Callable<Integer> {
                     ? " duplicates=" + result.duplicates() + " (byte-identical replays, dropped by (stream, id))" : ""));
             o.flush();
             return result.verdict().ok() ? 0 : 1;
-        }
-    }
-
-    /** Removes the run's temporary folder (checkpoints of an embedded run are of no use after it). */
-    private static void deleteTree(Path dir) {
-        try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (java.io.IOException e) {
-            // best effort: a leftover temporary folder is harmless
         }
     }
 

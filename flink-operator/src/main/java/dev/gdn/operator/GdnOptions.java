@@ -213,10 +213,13 @@ public final class GdnOptions {
             .withDescription("Checkpoint interval; results become visible to read_committed readers at each checkpoint.");
 
     public static final ConfigOption<Boolean> CHECKPOINT_UNALIGNED = ConfigOptions.key("gdn.checkpoint.unaligned")
-            .booleanType().defaultValue(false)
+            .booleanType().defaultValue(true)
             .withDescription("Unaligned checkpoints: a barrier overtakes the events queued in front of it (they are "
                     + "stored in the checkpoint instead), so checkpoints, and with them exactly-once results, keep "
-                    + "completing while the job works through a backlog; checkpoints grow by the in-flight data.");
+                    + "completing while the job works through a backlog; checkpoints grow by the in-flight data. "
+                    + "false: aligned checkpoints, which complete only once the queue in front of the barrier is "
+                    + "worked off (under a backlog: no results committed until it is gone). On a cluster, set only "
+                    + "when passed (the cluster's own setting stands otherwise).");
 
     public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("gdn.checkpoint.dir").stringType()
             .noDefaultValue()

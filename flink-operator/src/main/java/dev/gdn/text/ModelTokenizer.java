@@ -32,8 +32,8 @@ public final class ModelTokenizer implements AutoCloseable {
             synchronized (String.class) {
                 try {
                     if (System.getProperty(LOADED) != null) {
-                        Path own = Files.createTempDirectory("gdn-tokenizers-");
-                        own.toFile().deleteOnExit();
+                        // this class loader's own copy of the library: deleted with the JVM
+                        Path own = dev.gdn.job.ScratchDir.create("gdn-tokenizers-").path();
                         System.setProperty("ENGINE_CACHE_DIR", own.toString());
                     }
                     Class.forName("ai.djl.huggingface.tokenizers.jni.LibUtils", true,

@@ -77,11 +77,13 @@ class FlinkSettingsTest {
     }
 
     @Test
-    void unalignedCheckpointsAreOptInLocallyAndOnAClusterOnlyWhenPassed() {
+    void unalignedCheckpointsAreTheLocalDefaultAndOnAClusterSetOnlyWhenPassed() {
         Configuration on = new Configuration();
         on.set(GdnOptions.CHECKPOINT_UNALIGNED, true);
-        assertThat(FlinkSettings.of(on).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
-        assertThat(FlinkSettings.of(new Configuration()).get(CheckpointingOptions.ENABLE_UNALIGNED)).isFalse();
+        Configuration off = new Configuration();
+        off.set(GdnOptions.CHECKPOINT_UNALIGNED, false);
+        assertThat(FlinkSettings.of(new Configuration()).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
+        assertThat(FlinkSettings.of(off).get(CheckpointingOptions.ENABLE_UNALIGNED)).isFalse();
         assertThat(FlinkSettings.forCluster(on, cluster()).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
         assertThat(FlinkSettings.forCluster(new Configuration(), cluster()).toMap())
                 .doesNotContainKey(CheckpointingOptions.ENABLE_UNALIGNED.key());

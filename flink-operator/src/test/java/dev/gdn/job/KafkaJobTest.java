@@ -120,9 +120,9 @@ class KafkaJobTest {
     }
 
     @Test
-    void withUnalignedCheckpointsAnInjectedFailureStillLeavesTheFailureFreeOutput() throws Exception {
-        Configuration c = options("unaligned");
-        c.set(GdnOptions.CHECKPOINT_UNALIGNED, true);
+    void withAlignedCheckpointsAnInjectedFailureStillLeavesTheFailureFreeOutput() throws Exception {
+        Configuration c = options("aligned");
+        c.set(GdnOptions.CHECKPOINT_UNALIGNED, false);
         assertAFailureLeavesTheFailureFreeOutput(c);
     }
 
