@@ -256,10 +256,7 @@ public final class RunCommand implements Callable<Integer> {
                         + " unexpected=" + result.verdict().unexpected());
             }
             if (rate > 0) {
-                o.printf(java.util.Locale.ROOT, "latency: rate=%.0f/s p50_ms=%d p99_ms=%d max_ms=%d "
-                        + "(send to %s read, events sent from 10 s after the first result, checkpoint interval %s)%n", rate, result.latencyQuantile(0.5),
-                        result.latencyQuantile(0.99), result.latencyQuantile(1.0),
-                        GdnOptions.atLeastOnce(c) ? "at-least-once" : "committed", checkpointInterval);
+                o.println(latencyLine(result, rate, GdnOptions.atLeastOnce(c), checkpointInterval));
             }
             o.println(result.verdict().recallLine());
             if (result.verdict().summaries() > 0 || result.verdict().policySummaries() > 0) {
@@ -270,6 +267,22 @@ public final class RunCommand implements Callable<Integer> {
             o.flush();
             return result.verdict().ok() ? 0 : 1;
         }
+    }
+
+    /**
+     * {@code latency: rate=.. p50_ms=.. p99_ms=.. max_ms=..} over the events sent from the warm-up's end on;
+     * says so, with what to change, when the run sent none that late.
+     */
+    static String latencyLine(LocalRun.Outcome result, double rate, boolean atLeastOnce, String checkpointInterval) {
+        if (result.latencyQuantile(0.5) < 0) {
+            return String.format(java.util.Locale.ROOT, "latency: rate=%.0f/s not measured: no event was sent %d s or "
+                    + "more after the first result (the warm-up); send more events (--events at least %.0f at this "
+                    + "rate)", rate, LocalRun.WARM_UP_NANOS / 1_000_000_000L, rate * (LocalRun.WARM_UP_NANOS / 1e9 + 20));
+        }
+        return String.format(java.util.Locale.ROOT, "latency: rate=%.0f/s p50_ms=%d p99_ms=%d max_ms=%d (send to %s "
+                + "read, events sent from %d s after the first result, checkpoint interval %s)", rate,
+                result.latencyQuantile(0.5), result.latencyQuantile(0.99), result.latencyQuantile(1.0),
+                atLeastOnce ? "at-least-once" : "committed", LocalRun.WARM_UP_NANOS / 1_000_000_000L, checkpointInterval);
     }
 
     private static Path defaultModel() {

@@ -52,7 +52,7 @@ public final class LocalRun {
      * sending each event to reading its committed result, sorted; empty otherwise.
      */
     /** Latency counts events sent this long after the first result: the JIT warms up the kernels first. */
-    static final long WARM_UP_NANOS = Long.getLong("gdn.latency.warm-up-ms", 10_000) * 1_000_000L;
+    public static final long WARM_UP_NANOS = Long.getLong("gdn.latency.warm-up-ms", 10_000) * 1_000_000L;
 
     public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint, long[] latenciesMillis,
             int duplicates) {

@@ -62,7 +62,8 @@ public final class RunReport {
 
     /** The verdict of a finished run. */
     public record Verdict(int events, int results, int deadLetters, int streams, int gets, int correct, int missing,
-            int unexpected, List<String> sortedResults, int summaries, int exactSummaries, int policySummaries) {
+            int unexpected, List<String> sortedResults, int summaries, int exactSummaries, int policySummaries,
+            int uncheckedGets) {
         public boolean ok() {
             return missing == 0 && unexpected == 0;
         }
@@ -80,8 +81,19 @@ public final class RunReport {
                     + (policySummaries > 0 ? " policy=" + policySummaries : "");
         }
 
+        /**
+         * {@code recall: gets=.. correct=.. accuracy=..} over the recall questions (GET events) whose
+         * results carry an answer (top k or generated tokens); says so instead when there are none, or
+         * none could be checked (results without top k: {@code --top-k 0}).
+         */
         public String recallLine() {
-            return String.format(Locale.ROOT, "recall: gets=%d correct=%d accuracy=%.4f", gets, correct, accuracy());
+            if (gets == 0) {
+                return uncheckedGets == 0 ? "recall: no recall questions (GET events) in this input"
+                        : "recall: not checked: the results of the " + uncheckedGets + " GET events carry no top_k "
+                                + "(--top-k 0)";
+            }
+            return String.format(Locale.ROOT, "recall: gets=%d correct=%d accuracy=%.4f", gets, correct, accuracy())
+                    + (uncheckedGets > 0 ? " unchecked=" + uncheckedGets + " (results without top_k)" : "");
         }
 
         public String runLine(double elapsedSeconds) {
@@ -100,6 +112,7 @@ public final class RunReport {
         int exactSummaries = 0;
         int policySummaries = 0;
         int unexpected = 0;
+        int unchecked = 0;
         for (Committed c : results) {
             String value = new String(c.value(), StandardCharsets.UTF_8);
             JsonNode r = JSON.readTree(value);
@@ -134,11 +147,14 @@ public final class RunReport {
                 }
             }
             int expect = events.get(order).expect();
-            if (expect >= 0) {
+            JsonNode gen = r.path("generated");
+            JsonNode top = r.path("top_k");
+            if (expect >= 0 && !gen.isArray() && !top.isArray() && !r.has("error")) {
+                // answered, but without an answer to check (top k turned off)
+                unchecked++;
+            } else if (expect >= 0) {
                 gets++;
                 // a generate control answers with its first generated token, any other event with its top 1
-                JsonNode gen = r.path("generated");
-                JsonNode top = r.path("top_k");
                 int answer = gen.isArray() && !gen.isEmpty() ? gen.get(0).asInt(-1)
                         : top.isArray() && !top.isEmpty() ? top.get(0).path("token").asInt(-1) : -1;
                 if (answer == expect) {
@@ -169,7 +185,7 @@ public final class RunReport {
         sortable.sort(Comparator.<Object[], String>comparing(o -> (String) o[0]).thenComparing(o -> (Integer) o[1]));
         List<String> sorted = sortable.stream().map(o -> (String) o[2]).toList();
         return new Verdict(events.size(), results.size(), deadLetters.size(), streams.size(), gets, correct, missing,
-                unexpected, sorted, summaries, exactSummaries, policySummaries);
+                unexpected, sorted, summaries, exactSummaries, policySummaries, unchecked);
     }
 
     /** Whether the event's value is a JSON object without an "id" (its result then has none). */
