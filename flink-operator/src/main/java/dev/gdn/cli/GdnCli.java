@@ -23,6 +23,7 @@ public final class GdnCli implements Runnable {
     }
 
     public static void main(String[] args) {
+        followLauncher(System.getenv("GDN_LAUNCHER_PID"));
         int code;
         try {
             code = execute(args);
@@ -33,6 +34,21 @@ public final class GdnCli implements Runnable {
             code = EXIT_BAD_INPUT;
         }
         System.exit(code);
+    }
+
+    /**
+     * Started by the {@code gdn} launcher (process {@code launcherPid}): when the launcher is gone (killed
+     * outright, so that it could not pass the signal on), this JVM stops as it does on SIGTERM, rather than
+     * running on unseen. Null or unknown: nothing to follow.
+     */
+    static void followLauncher(String launcherPid) {
+        if (launcherPid == null || !launcherPid.matches("\\d{1,18}")) {
+            return;
+        }
+        ProcessHandle.of(Long.parseLong(launcherPid)).ifPresent(launcher -> launcher.onExit().thenRun(() -> {
+            System.err.println("gdn: the launcher (process " + launcherPid + ") ended; stopping");
+            System.exit(143);
+        }));
     }
 
     /** Runs the CLI and returns its exit code. */
