@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
             "runs against your Kafka and --model and produces nothing itself."},
         exitCodeListHeading = "Exit codes:%n",
         exitCodeList = {"0:every event has exactly one result or dead-letter record", "1:events lost or duplicated",
-            "2:bad input or the run failed"})
+            "2:bad input or the run failed", "3:--backend cuda where CUDA cannot work"})
 public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "DIR", description = "checkpoint folder (default: the bundled recall model)")
@@ -247,6 +247,13 @@ public final class RunCommand implements Callable<Integer> {
                     fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout"), injectFailureAfter, rate), err);
             if (out != null) {
                 Files.write(out, result.verdict().sortedResults());
+            }
+            if (injectFailureAfter > 0) {
+                err.println(dev.gdn.job.FailOnce.fired() ? "gdn run: the injected failure happened after "
+                        + injectFailureAfter + " events; the job restarted from its last checkpoint and went on"
+                        : "gdn run: the injected failure did not happen (fewer than " + injectFailureAfter
+                        + " events reached it)");
+                err.flush();
             }
             if (result.savepoint() != null) {
                 o.println("savepoint: " + result.savepoint() + " (resume with --from-savepoint " + savepointDir + ")");

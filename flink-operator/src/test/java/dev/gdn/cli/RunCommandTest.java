@@ -30,6 +30,16 @@ class RunCommandTest {
     }
 
     @Test
+    void anInjectedFailureIsReportedAsHappenedAndRecoveredFrom() {
+        var r = ParityCommandTest.run("run", "--model", "../models/recall", "--events", "300", "--streams", "10",
+                "--inject-failure-after", "120");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("gdn run: the injected failure happened after 120 events; the job restarted from "
+                + "its last checkpoint and went on");
+        assertThat(r.last()).startsWith("run: events_in=300 results=300 dead_letter=0 ");
+    }
+
+    @Test
     void badOptionsExitWithTwo() {
         var r = ParityCommandTest.run("run", "--model", "../models/recall", "--stop-after", "10");
         assertThat(r.code()).isEqualTo(2);

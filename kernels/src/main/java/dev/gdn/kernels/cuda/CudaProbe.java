@@ -28,7 +28,9 @@ public final class CudaProbe {
         try {
             Loader.load(cudart.class);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
-            return Optional.of("the CUDA 13 libraries or the driver could not be loaded (" + e.getMessage() + ")");
+            // "no jnicudart in java.library.path: <every folder searched>": the folder list says nothing useful
+            String why = String.valueOf(e.getMessage()).replaceFirst("(java\\.library\\.path): .*", "$1");
+            return Optional.of("the CUDA 13 libraries or the driver could not be loaded (" + why + ")");
         }
         try {
             int rc = cudart.cuInit(0);
