@@ -58,8 +58,19 @@ final class BenchCommand implements Callable<Integer> {
             if (out != null) {
                 Files.createDirectories(out);
             }
-            java.util.List<dev.gdn.job.OperatorBench.Case> list = cases == null ? dev.gdn.job.OperatorBench.standardCases()
-                    : cases.stream().map(dev.gdn.job.OperatorBench::parseCase).toList();
+            java.util.List<dev.gdn.job.OperatorBench.Case> list;
+            if (cases != null) {
+                list = cases.stream().map(dev.gdn.job.OperatorBench::parseCase).toList();
+            } else if (CudaProbe.available()) {
+                list = dev.gdn.job.OperatorBench.standardCases();
+            } else {
+                // the standard table is sized for a GPU (FLA-1B streams of 64.5 MiB): CPU-sized cases instead
+                list = dev.gdn.job.OperatorBench.cpuCases();
+                spec.commandLine().getErr().println("gdn bench: CUDA unavailable (" + CudaProbe.unavailableReason()
+                        .orElse("") + "): running the CPU cases " + list.stream().map(c -> c.label())
+                        .collect(java.util.stream.Collectors.joining(", ")) + "; --cases picks others");
+                spec.commandLine().getErr().flush();
+            }
             dev.gdn.job.OperatorBench.run(list, "auto", "bf16-weights/fp32", java.time.Duration.ofSeconds(window),
                     out == null ? null : out.resolve("operator.json"), System.out);
             return 0;

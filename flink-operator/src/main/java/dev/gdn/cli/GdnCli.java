@@ -28,12 +28,22 @@ public final class GdnCli implements Runnable {
         try {
             code = execute(args);
         } catch (OutOfMemoryError e) {
-            System.err.println("error: out of Java heap (" + e.getMessage() + "; max heap "
-                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB): give the JVM more with GDN_JAVA_OPTS=-Xmx..., "
-                    + "or keep memories off the heap with --state-backend rocksdb");
+            System.err.println(outOfHeap(args, e));
             code = EXIT_BAD_INPUT;
         }
         System.exit(code);
+    }
+
+    /** The error line for an OutOfMemoryError, with advice the command at hand ({@code args[0]}) accepts. */
+    public static String outOfHeap(String[] args, OutOfMemoryError e) {
+        String command = args.length > 0 ? args[0] : "";
+        String advice = switch (command) {
+            case "run" -> ", or keep memories off the heap with --state-backend rocksdb";
+            case "bench" -> ", or choose smaller --cases";
+            default -> "";
+        };
+        return "error: out of Java heap (" + e.getMessage() + "; max heap " + (Runtime.getRuntime().maxMemory() >> 20)
+                + " MiB): give the JVM more with GDN_JAVA_OPTS=-Xmx..." + advice;
     }
 
     /**

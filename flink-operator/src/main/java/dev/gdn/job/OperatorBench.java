@@ -51,7 +51,7 @@ public final class OperatorBench {
 
     /** One measured configuration. */
     public record Case(String model, int streams, int tokensPerEvent, int keys, int cacheStreams) {
-        String label() {
+        public String label() {
             return keys > streams
                     ? String.format(Locale.ROOT, "%s zipf over %,d keys, %d per bundle, cache %,d", model, keys, streams, cacheStreams)
                     : String.format(Locale.ROOT, "%s %d streams x %d token%s", model, streams, tokensPerEvent,
@@ -97,6 +97,7 @@ public final class OperatorBench {
             GatedDeltaNetModel m = ModelCache.get("bench:" + k.model(), 0, backend,
                     dev.gdn.kernels.cuda.MatmulPrecision.parse(matmulOf(precision)),
                     dev.gdn.kernels.cuda.ChunkPrecision.parse(chunkOf(precision)), 0);
+            checkHeap(k, m.newMemory().payloadBytes(), m.engine().isPresent(), Runtime.getRuntime().maxMemory());
             // the engine alone on bundles of the same size (for a Zipf case: its streams per bundle)
             double engine = residentTokensPerSecond(m, new Case(k.model(), k.streams(), k.tokensPerEvent(), k.streams(),
                     k.streams()));
@@ -347,6 +348,31 @@ public final class OperatorBench {
     }
 
     /** The table. */
+    /**
+     * Refuses, before it starts, a case whose memories cannot fit in this JVM's heap: every key's memory in
+     * the hashmap state, and on the CPU the cache's host slots as well (more than 60% of the heap would end
+     * in an OutOfMemoryError minutes later).
+     *
+     * @throws IllegalArgumentException naming the case, what it needs and what to change
+     */
+    static void checkHeap(Case k, long bytesPerStream, boolean onGpu, long maxHeap) {
+        long streams = (long) k.keys() + (onGpu ? 0 : k.cacheStreams());
+        long needed = streams * bytesPerStream;
+        if (needed > maxHeap * 0.6) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "case %s needs about %.1f GiB of heap (%,d "
+                    + "memories of %.2f MiB%s), more than 60%% of this JVM's %.1f GiB: give it more heap "
+                    + "(GDN_JAVA_OPTS=-Xmx%dg) or choose smaller --cases", k.label(), needed / 1073741824.0, streams,
+                    bytesPerStream / 1048576.0, onGpu ? " in keyed state" : " in keyed state and host slots",
+                    maxHeap / 1073741824.0, (long) Math.ceil(needed / 0.6 / 1073741824.0)));
+        }
+    }
+
+    /** The cases of a machine without a GPU: the recall model, sizes a CPU runs in seconds. */
+    public static List<Case> cpuCases() {
+        return List.of(new Case("recall", 64, 1, 64, 64), new Case("recall", 256, 1, 256, 256),
+                new Case("recall", 64, 64, 64, 64));
+    }
+
     public static List<Case> standardCases() {
         List<Case> c = new ArrayList<>();
         for (String model : new String[] {"recall", "fla-1b"}) {
