@@ -12,13 +12,15 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code deploy/flinkdeployment.yaml} against the schema the Kubernetes API server checks a
- * {@code FlinkDeployment} with (the Flink Kubernetes Operator's CRD, {@code openAPIV3Schema}), and the
- * settings the job needs on a cluster.
+ * The two manifests ({@code deploy/flinkdeployment.yaml} for CPUs, {@code flinkdeployment-gpu.yaml} for
+ * GPUs) against the schema the Kubernetes API server checks a {@code FlinkDeployment} with (the Flink
+ * Kubernetes Operator's CRD, {@code openAPIV3Schema}), the settings the job needs on a cluster, and each
+ * against the Dockerfile of its image ({@link ImageManifestCheck}).
  */
 class FlinkDeploymentManifestTest {
     static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -33,17 +35,50 @@ class FlinkDeploymentManifestTest {
         }
     }
 
+    static final List<String> MANIFESTS = List.of("flinkdeployment.yaml", "flinkdeployment-gpu.yaml");
+
     static JsonNode manifest() throws Exception {
-        return YAML.readTree(Path.of("../deploy/flinkdeployment.yaml").toFile());
+        return manifest("flinkdeployment-gpu.yaml");
+    }
+
+    static JsonNode manifest(String name) throws Exception {
+        return YAML.readTree(Path.of("../deploy", name).toFile());
     }
 
     @Test
-    void theManifestValidatesAgainstTheOperatorsCrdSchema() throws Exception {
-        JsonNode m = manifest();
-        Set<ValidationMessage> errors = crdSchema().validate(m);
-        assertThat(errors).as("schema violations").isEmpty();
-        assertThat(m.path("apiVersion").asText()).isEqualTo("flink.apache.org/v1beta1");
-        assertThat(m.path("kind").asText()).isEqualTo("FlinkDeployment");
+    void bothManifestsValidateAgainstTheOperatorsCrdSchema() throws Exception {
+        for (String name : MANIFESTS) {
+            JsonNode m = manifest(name);
+            Set<ValidationMessage> errors = crdSchema().validate(m);
+            assertThat(errors).as(name + ": schema violations").isEmpty();
+            assertThat(m.path("apiVersion").asText()).isEqualTo("flink.apache.org/v1beta1");
+            assertThat(m.path("kind").asText()).isEqualTo("FlinkDeployment");
+        }
+    }
+
+    @Test
+    void eachManifestFitsTheImageItNames() throws Exception {
+        for (String name : MANIFESTS) {
+            assertThat(ImageManifestCheck.problems(manifest(name), Path.of("../deploy"), Path.of("..")))
+                    .as(name).isEmpty();
+        }
+        assertThat(manifest("flinkdeployment.yaml").path("spec").path("flinkConfiguration").has("external-resources"))
+                .as("the CPU manifest asks for no GPU").isFalse();
+    }
+
+    @Test
+    void aManifestThatDoesNotFitItsImageIsCaught() throws Exception {
+        ObjectNode cpuWithGpu = (ObjectNode) manifest("flinkdeployment.yaml");
+        ObjectNode conf = (ObjectNode) cpuWithGpu.path("spec").path("flinkConfiguration");
+        conf.put("external-resources", "gpu");
+        conf.put("execution.checkpointing.dir", "gs://bucket/checkpoints");
+        ((ObjectNode) cpuWithGpu.path("spec").path("job")).put("jarURI", "local:///opt/flink/usrlib/other.jar");
+        ((ObjectNode) cpuWithGpu.path("spec").path("job")).put("entryClass", "dev.gdn.job.NoSuchMain");
+        assertThat(ImageManifestCheck.problems(cpuWithGpu, Path.of("../deploy"), Path.of("..")))
+                .anyMatch(p -> p.contains("asks for a GPU"))
+                .anyMatch(p -> p.contains("gs://") && p.contains("flink-gs-fs-hadoop"))
+                .anyMatch(p -> p.contains("other.jar"))
+                .anyMatch(p -> p.contains("dev.gdn.job.NoSuchMain"));
     }
 
     @Test
