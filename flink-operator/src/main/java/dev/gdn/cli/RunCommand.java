@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine;
@@ -55,6 +56,10 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "FILE", description = "write the committed results, sorted by stream and event")
     Path out;
+
+    @Option(names = "--dead-letters", paramLabel = "FILE", description = "write the committed dead letters, one JSON "
+            + "line each: the stream, the reason and the event as sent")
+    Path deadLetters;
 
     @Option(names = "--stop-after", paramLabel = "N", description = "stop with a savepoint after the first N events")
     Integer stopAfter;
@@ -248,6 +253,13 @@ public final class RunCommand implements Callable<Integer> {
             if (out != null) {
                 Files.write(out, result.verdict().sortedResults());
             }
+            if (deadLetters != null) {
+                Files.write(deadLetters, deadLetterLines(result.deadLetters()));
+            }
+            if (!result.deadLetters().isEmpty()) {
+                err.println(deadLetterSummary(result.deadLetters(), deadLetters));
+                err.flush();
+            }
             if (injectFailureAfter > 0) {
                 err.println(dev.gdn.job.FailOnce.fired() ? "gdn run: the injected failure happened after "
                         + injectFailureAfter + " events; the job restarted from its last checkpoint and went on"
@@ -274,6 +286,36 @@ public final class RunCommand implements Callable<Integer> {
             o.flush();
             return result.verdict().ok() ? 0 : 1;
         }
+    }
+
+    /** One JSON line per dead letter: {@code {"stream", "reason", "event"}} (the event as sent, as text). */
+    static List<String> deadLetterLines(List<dev.gdn.job.RunReport.Committed> dead) {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<String> lines = new java.util.ArrayList<>(dead.size());
+        for (var d : dead) {
+            lines.add(json.createObjectNode().put("stream", d.key()).put("reason", d.reason())
+                    .put("event", d.value() == null ? null : new String(d.value(), java.nio.charset.StandardCharsets.UTF_8))
+                    .toString());
+        }
+        return lines;
+    }
+
+    /**
+     * {@code gdn run: N dead letters: 3 x <reason>; 1 x <reason>}, the most frequent reasons first (at
+     * most five), and where they all are.
+     */
+    static String deadLetterSummary(List<dev.gdn.job.RunReport.Committed> dead, Path file) {
+        Map<String, Long> byReason = new java.util.TreeMap<>();
+        for (var d : dead) {
+            byReason.merge(d.reason() == null ? "(no reason header)" : d.reason(), 1L, Long::sum);
+        }
+        String top = byReason.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(5).map(e -> e.getValue() + " x " + e.getKey())
+                .collect(java.util.stream.Collectors.joining("; "));
+        return "gdn run: " + dead.size() + " dead letter" + (dead.size() == 1 ? "" : "s") + ": " + top
+                + (byReason.size() > 5 ? "; and " + (byReason.size() - 5) + " other reasons" : "")
+                + (file == null ? " (--dead-letters FILE writes them all)" : " (all in " + file + ")");
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gdn.operator.GdnOptions;
+import dev.gdn.operator.OperatorStats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -100,7 +101,7 @@ public final class ExternalRun {
                 + "; results appear at each checkpoint (every " + c.get(GdnOptions.CHECKPOINT_INTERVAL).toMillis()
                 + " ms); Ctrl-C or SIGTERM stops with a savepoint");
         out.flush();
-        CompletableFuture.anyOf(stop, finished).exceptionally(e -> null).get();
+        awaitStopOrEnd(stop, finished, out);
         if (!stop.isDone()) {
             try {
                 finished.get();
@@ -128,6 +129,38 @@ public final class ExternalRun {
                 + "; the next `gdn run` with --state-dir " + stateDir + " resumes from it");
         out.flush();
         return 0;
+    }
+
+    /** How often a running job prints its progress line ({@code -Dgdn.progress.interval-ms}). */
+    static final long PROGRESS_MILLIS = Long.getLong("gdn.progress.interval-ms", 10_000);
+
+    /**
+     * Waits for a stop signal or the job's end, with a progress line every {@link #PROGRESS_MILLIS} while
+     * the count of answered events moves (and the first time): what the job has done, from the operators
+     * of this JVM (the job runs in it).
+     */
+    private static void awaitStopOrEnd(CompletableFuture<String> stop, CompletableFuture<JobExecutionResult> finished,
+            PrintWriter out) throws Exception {
+        long start = System.nanoTime();
+        long resultsAtStart = OperatorStats.results();
+        long checkpointsAtStart = OperatorStats.checkpointsCompleted();
+        long shown = -1;
+        CompletableFuture<Object> either = CompletableFuture.anyOf(stop, finished).exceptionally(e -> null);
+        while (true) {
+            try {
+                either.get(PROGRESS_MILLIS, TimeUnit.MILLISECONDS);
+                return;
+            } catch (java.util.concurrent.TimeoutException e) {
+                long answered = OperatorStats.results() - resultsAtStart;
+                if (answered != shown) {
+                    shown = answered;
+                    out.printf(java.util.Locale.ROOT, "progress: %,d events answered, %,d checkpoints completed (each "
+                            + "commits the results before it) after %.1f s%n", answered,
+                            OperatorStats.checkpointsCompleted() - checkpointsAtStart, (System.nanoTime() - start) / 1e9);
+                    out.flush();
+                }
+            }
+        }
     }
 
     /**

@@ -55,7 +55,7 @@ public final class LocalRun {
     public static final long WARM_UP_NANOS = Long.getLong("gdn.latency.warm-up-ms", 10_000) * 1_000_000L;
 
     public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint, long[] latenciesMillis,
-            int duplicates) {
+            int duplicates, List<RunReport.Committed> deadLetters) {
         /** The q-quantile (0..1) of the latencies, or -1 without any. */
         public long latencyQuantile(double q) {
             if (latenciesMillis.length == 0) {
@@ -205,7 +205,7 @@ public final class LocalRun {
             }
             RunReport.Verdict v = new RunReport(expected).check(results, dead);
             long[] lat = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
-            return new Outcome(v, elapsed, savepoint, lat, replays == null ? 0 : replays.dropped);
+            return new Outcome(v, elapsed, savepoint, lat, replays == null ? 0 : replays.dropped, List.copyOf(dead));
         } catch (Exception e) {
             try {
                 job.cancel().get(1, TimeUnit.MINUTES);

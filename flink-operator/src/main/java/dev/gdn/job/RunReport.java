@@ -20,10 +20,15 @@ public final class RunReport {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A committed record of the output or dead-letter topic. */
-    public record Committed(String key, byte[] value, String signature) {
+    public record Committed(String key, byte[] value, String signature, String reason) {
         /** A result. */
         public Committed(String key, byte[] value) {
-            this(key, value, null);
+            this(key, value, null, null);
+        }
+
+        /** A dead letter of that signature, its reason unknown. */
+        public Committed(String key, byte[] value, String signature) {
+            this(key, value, signature, null);
         }
 
         /**
@@ -38,7 +43,9 @@ public final class RunReport {
                     : r.key() == null ? "-" : BoundedRecords.sha256(r.key());
             String valueSha = v != null ? new String(v.value(), StandardCharsets.UTF_8)
                     : r.value() == null ? "-" : BoundedRecords.sha256(r.value());
-            return new Committed(key, r.value(), keySha + "/" + valueSha);
+            var why = r.headers().lastHeader(BoundedRecords.REASON);
+            return new Committed(key, r.value(), keySha + "/" + valueSha,
+                    why == null ? null : new String(why.value(), StandardCharsets.UTF_8));
         }
     }
 

@@ -236,12 +236,14 @@ final class BundleCore implements AutoCloseable {
             }
         }
         long t0 = System.nanoTime();
+        int emitted = 0;
         for (KeyWork w : work) {
             for (StreamResult r : w.results) {
                 out.emit(r);
             }
+            emitted += w.results.size();
         }
-        OperatorStats.emit(System.nanoTime() - t0);
+        OperatorStats.emit(System.nanoTime() - t0, emitted);
         return stateBytes;
     }
 

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class OperatorStats {
     private static final LongAdder TOKENS = new LongAdder();
+    private static final LongAdder RESULTS = new LongAdder();
     private static final LongAdder BARRIERS = new LongAdder();
     private static final LongAdder BARRIER_NANOS = new LongAdder();
     private static final AtomicLong BARRIER_MAX_NANOS = new AtomicLong();
@@ -54,6 +55,16 @@ public final class OperatorStats {
                 ADVANCE_NANOS.sum(), SCORE_NANOS.sum(), EMIT_NANOS.sum()), COMPLETED.sum());
     }
 
+    /** Results (one per event, and summaries) the operators of this JVM have emitted so far. */
+    public static long results() {
+        return RESULTS.sum();
+    }
+
+    /** Checkpoints completed so far, as the operators of this JVM were told. */
+    public static long checkpointsCompleted() {
+        return COMPLETED.sum();
+    }
+
     /** Forgets the largest barrier wait seen so far (the start of a measured window). */
     public static void resetMax() {
         BARRIER_MAX_NANOS.set(0);
@@ -73,8 +84,9 @@ public final class OperatorStats {
         SCORE_NANOS.add(nanos);
     }
 
-    static void emit(long nanos) {
+    static void emit(long nanos, int results) {
         EMIT_NANOS.add(nanos);
+        RESULTS.add(results);
     }
 
     static void eviction() {

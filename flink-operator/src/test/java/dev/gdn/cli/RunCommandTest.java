@@ -18,8 +18,17 @@ class RunCommandTest {
     @Test
     void demoRunPrintsTheSummaryLinesAndWritesSortedResults() throws Exception {
         Path out = dir.resolve("results.jsonl");
+        Path dead = dir.resolve("dead.jsonl");
         var r = ParityCommandTest.run("run", "--model", "../models/recall", "--events", "400", "--streams", "12",
-                "--bad-events", "6", "--out", out.toString());
+                "--bad-events", "6", "--out", out.toString(), "--dead-letters", dead.toString());
+        // the bad events' reasons: on stderr in short, in the file each with its event
+        assertThat(r.err()).containsPattern("gdn run: 6 dead letters: \\d+ x [^;]+.* \\(all in " + java.util.regex.Pattern.quote(dead.toString()) + "\\)");
+        List<String> deadLines = Files.readAllLines(dead);
+        assertThat(deadLines).hasSize(6).allSatisfy(l -> {
+            var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(l);
+            assertThat(n.path("reason").asText()).isNotBlank();
+            assertThat(n.has("event")).isTrue();
+        });
         assertThat(r.code()).as(r.err()).isZero();
         List<String> lines = r.out();
         assertThat(lines.get(lines.size() - 2)).matches("recall: gets=\\d+ correct=\\d+ accuracy=(0|1)\\.\\d{4}");

@@ -77,7 +77,7 @@ class ExternalKafkaRestartTest {
     /** A JVM on this test's class path running {@code main}; stdout is piped or sent to {@code log}. */
     static Process java(List<String> mainAndArgs, Path log, boolean redirectOut) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-cp", System.getProperty("java.class.path")));
+                "-Xmx1g", "-Dgdn.progress.interval-ms=1000", "-cp", System.getProperty("java.class.path")));
         cmd.addAll(mainAndArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(log.toFile());
         if (redirectOut) {
@@ -157,6 +157,7 @@ class ExternalKafkaRestartTest {
             awaitAnswers(c, results, dead, 200, first, "first");
             assertThat(stop(first)).as(log("first")).isZero();
             assertThat(log("first")).contains("starting from the beginning of 'ext-in'")
+                    .containsPattern("progress: [1-9][\\d,]* events answered, \\d+ checkpoints completed")
                     .containsPattern("stopped: savepoint .*savepoints.*; the next `gdn run` with --state-dir");
 
             LocalRun.produce(servers, "ext-in", events.subList(200, 400));
