@@ -242,7 +242,13 @@ public final class RunCommand implements Callable<Integer> {
         err.println("gdn run: starting an embedded Kafka broker ...");
         err.flush();
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(parallelism, inputTopic, outputTopic, deadLetterTopic);
+            String summaryTopic = c.get(GdnOptions.SUMMARY_TOPIC);
+            if (summaryTopic.isEmpty()) {
+                kafka.createTopics(parallelism, inputTopic, outputTopic, deadLetterTopic);
+            } else {
+                kafka.createTopics(parallelism, inputTopic, outputTopic, deadLetterTopic, summaryTopic);
+                err.println("gdn run: summaries go to topic '" + summaryTopic + "' (read and counted here as well)");
+            }
             c.set(GdnOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             err.printf("gdn run: %d events (%d already in the savepoint) over %s, model %s, parallelism %d%n",
                     upTo - done, done, inputFile != null ? inputFile : streams + " demo streams", modelDir,

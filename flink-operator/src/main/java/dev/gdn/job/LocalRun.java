@@ -118,6 +118,10 @@ public final class LocalRun {
             List<TopicPartition> dlq = partitions(consumer, c.get(GdnOptions.DEAD_LETTER_TOPIC));
             List<TopicPartition> all = new ArrayList<>(out);
             all.addAll(dlq);
+            if (!c.get(GdnOptions.SUMMARY_TOPIC).isEmpty()) {
+                // the summary policy's results, when they have a topic of their own: read there
+                all.addAll(partitions(consumer, c.get(GdnOptions.SUMMARY_TOPIC)));
+            }
             consumer.assign(all);
             consumer.seekToBeginning(all);
             uncommitted.assign(all);
@@ -342,7 +346,7 @@ public final class LocalRun {
         if (replays != null && !replays.firstCopy(r)) {
             return;
         }
-        if (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC))) {
+        if (r.topic().equals(c.get(GdnOptions.OUTPUT_TOPIC)) || r.topic().equals(c.get(GdnOptions.SUMMARY_TOPIC))) {
             results.add(new RunReport.Committed(key, r.value()));
             if (new String(r.value(), StandardCharsets.UTF_8).contains("\"control\":\"summary\"")) {
                 policy[0]++;

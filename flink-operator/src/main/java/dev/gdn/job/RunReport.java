@@ -3,6 +3,7 @@ package dev.gdn.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gdn.demo.DemoEvent;
+import dev.gdn.demo.SensorReadings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -55,8 +56,12 @@ public final class RunReport {
     /** Per stream, in order, the events sent without an "id": their results carry none either. */
     private final Map<String, java.util.ArrayDeque<Integer>> withoutId = new HashMap<>();
 
+    /** The summary demo's truth, when the events are its sensor readings. */
+    private final SensorReadings sensors;
+
     public RunReport(List<DemoEvent> events) {
         this.events = events;
+        this.sensors = new SensorReadings(events);
         for (int i = 0; i < events.size(); i++) {
             DemoEvent e = events.get(i);
             eventIndex.computeIfAbsent(e.stream() + "\u0000" + e.id(), k -> new ArrayList<>()).add(i);
@@ -70,7 +75,7 @@ public final class RunReport {
     /** The verdict of a finished run. */
     public record Verdict(int events, int results, int deadLetters, int streams, int gets, int correct, int missing,
             int unexpected, List<String> sortedResults, int summaries, int exactSummaries, int policySummaries,
-            int uncheckedGets) {
+            int uncheckedGets, int policyChecked, int policyExact) {
         public boolean ok() {
             return missing == 0 && unexpected == 0;
         }
@@ -85,7 +90,9 @@ public final class RunReport {
          */
         public String summaryLine() {
             return String.format(Locale.ROOT, "summaries: requests=%d exact=%d", summaries, exactSummaries)
-                    + (policySummaries > 0 ? " policy=" + policySummaries : "");
+                    + (policySummaries > 0 ? " policy=" + policySummaries : "")
+                    + (policyChecked > 0 ? " policy_exact=" + policyExact + " (of " + policyChecked
+                            + " checked against the sensor readings before each)" : "");
         }
 
         /**
@@ -120,12 +127,19 @@ public final class RunReport {
         int policySummaries = 0;
         int unexpected = 0;
         int unchecked = 0;
+        int policyChecked = 0;
+        int policyExact = 0;
         for (Committed c : results) {
             String value = new String(c.value(), StandardCharsets.UTF_8);
             JsonNode r = JSON.readTree(value);
             if ("summary".equals(r.path("control").asText())) {
                 // written by the summary policy, not in answer to an event
                 policySummaries++;
+                String truth = sensors.truth(c.key(), r.path("id").asText(""));
+                if (truth != null) {
+                    policyChecked++;
+                    policyExact += SensorReadings.sameSummary(r.path("text").asText(""), truth) ? 1 : 0;
+                }
                 sortable.add(new Object[] {c.key(), Integer.MAX_VALUE, value});
                 continue;
             }
@@ -192,7 +206,7 @@ public final class RunReport {
         sortable.sort(Comparator.<Object[], String>comparing(o -> (String) o[0]).thenComparing(o -> (Integer) o[1]));
         List<String> sorted = sortable.stream().map(o -> (String) o[2]).toList();
         return new Verdict(events.size(), results.size(), deadLetters.size(), streams.size(), gets, correct, missing,
-                unexpected, sorted, summaries, exactSummaries, policySummaries, unchecked);
+                unexpected, sorted, summaries, exactSummaries, policySummaries, unchecked, policyChecked, policyExact);
     }
 
     /** Whether the event's value is a JSON object without an "id" (its result then has none). */
