@@ -94,9 +94,11 @@ public final class OperatorBench {
                 current = k.model();
                 out.printf(Locale.ROOT, "model %s ready in %.1f s%n", current, (System.nanoTime() - t0) / 1e9);
             }
-            GatedDeltaNetModel m = ModelCache.get("bench:" + k.model(), 0, backend,
+            GatedDeltaNetModel m = ModelCache.get("bench:" + k.model(), new dev.gdn.operator.EngineSpec(
+                    dev.gdn.operator.EngineSpec.Backend.parse(backend), 0,
                     dev.gdn.kernels.cuda.MatmulPrecision.parse(matmulOf(precision)),
-                    dev.gdn.kernels.cuda.ChunkPrecision.parse(chunkOf(precision)), 0);
+                    dev.gdn.kernels.cuda.ChunkPrecision.parse(chunkOf(precision)),
+                    dev.gdn.kernels.cuda.StatePrecision.FP32, 0));
             checkHeap(k, m.newMemory().payloadBytes(), m.engine().isPresent(), Runtime.getRuntime().maxMemory());
             // the engine alone on bundles of the same size (for a Zipf case: its streams per bundle)
             double engine = residentTokensPerSecond(m, new Case(k.model(), k.streams(), k.tokensPerEvent(), k.streams(),

@@ -1,8 +1,5 @@
 package dev.gdn.operator;
 
-import dev.gdn.kernels.cuda.ChunkPrecision;
-import dev.gdn.kernels.cuda.MatmulPrecision;
-import dev.gdn.kernels.cuda.StatePrecision;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.StreamMemory;
 import dev.gdn.state.MemoryLayout;
@@ -118,10 +115,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         GpuSelection.Choice gpu = GpuSelection.choose(config.get(GdnOptions.CUDA_DEVICE),
                 getRuntimeContext().getExternalResourceInfos(GpuSelection.RESOURCE));
         String modelPath = config.get(GdnOptions.MODEL_PATH);
-        GatedDeltaNetModel model = ModelCache.get(modelPath, config.get(GdnOptions.CPU_THREADS),
-                config.get(GdnOptions.BACKEND), MatmulPrecision.parse(config.get(GdnOptions.MATMUL_PRECISION)),
-                ChunkPrecision.parse(config.get(GdnOptions.CHUNK_PRECISION)),
-                StatePrecision.parse(config.get(GdnOptions.STATE_PRECISION)), gpu.device());
+        GatedDeltaNetModel model = ModelCache.get(modelPath, EngineSpec.of(config, gpu.device()));
         if (model.engine().isPresent()) {
             LOG.info("model {} on {}", modelPath, gpu.why());
         }

@@ -1,8 +1,6 @@
 package dev.gdn.operator;
 
 import dev.gdn.kernels.cuda.Backends;
-import dev.gdn.kernels.cuda.ChunkPrecision;
-import dev.gdn.kernels.cuda.MatmulPrecision;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import java.nio.file.Path;
@@ -36,50 +34,25 @@ public final class ModelCache {
 
     /** The model at {@code path} on the CPU with {@code threads} threads (0 = all cores). */
     public static GatedDeltaNetModel get(String path, int threads) {
-        return get(path, threads, "cpu", MatmulPrecision.FP32);
+        return get(path, EngineSpec.cpu(threads));
     }
 
     /**
-     * The model at {@code path}, loaded on first use.
+     * The model at {@code path} as {@code spec} says, loaded on first use: one per path and spec (on the GPU
+     * one per device, shared by every slot of the TaskManager that runs on it).
      *
-     * @param backend   auto, cpu or cuda (see {@link Backends#apply})
-     * @param precision GPU matrix products
      * @throws dev.gdn.kernels.cuda.CudaUnavailableException when cuda is forced and unusable
      */
-    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision) {
-        return get(path, threads, backend, precision, 0);
-    }
-
-    /**
-     * The model at {@code path} on GPU {@code device} (when the backend runs on the GPU), loaded on first
-     * use: one per device, shared by every slot of the TaskManager that runs on it.
-     */
-    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
-            int device) {
-        return get(path, threads, backend, precision, ChunkPrecision.FP32, device);
-    }
-
-    /**
-     * {@link #get(String, int, String, MatmulPrecision, int)} with the GPU's chunkwise gated delta rule in
-     * {@code chunk}.
-     */
-    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
-            ChunkPrecision chunk, int device) {
-        return get(path, threads, backend, precision, chunk, dev.gdn.kernels.cuda.StatePrecision.FP32, device);
-    }
-
-    /** {@link #get(String, int, String, MatmulPrecision, ChunkPrecision, int)} with the GPU pool's states in {@code state}. */
-    public static GatedDeltaNetModel get(String path, int threads, String backend, MatmulPrecision precision,
-            ChunkPrecision chunk, dev.gdn.kernels.cuda.StatePrecision state, int device) {
-        int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    public static GatedDeltaNetModel get(String path, EngineSpec spec) {
+        EngineSpec s = spec.resolved();
         GatedDeltaNetModel preloaded = PRELOADED.get(path);
-        String key = (preloaded != null ? path : Path.of(path).toAbsolutePath().normalize()) + "#" + t + "#" + backend
-                + "#" + precision + "#" + chunk + "#" + state + "#gpu" + device;
+        String key = (preloaded != null ? path : Path.of(path).toAbsolutePath().normalize()) + "#" + s;
         return MODELS.computeIfAbsent(key, k -> {
-            CpuKernels kernels = CpuKernels.fast(t, CpuKernels.DEFAULT_CHUNK_THRESHOLD);
+            CpuKernels kernels = CpuKernels.fast(s.threads(), CpuKernels.DEFAULT_CHUNK_THRESHOLD);
             GatedDeltaNetModel cpu = preloaded != null ? preloaded.withKernels(kernels)
                     : GatedDeltaNetModel.load(Path.of(path), kernels);
-            GatedDeltaNetModel m = Backends.apply(cpu, backend, precision, chunk, state, device, LOG::info);
+            GatedDeltaNetModel m = Backends.apply(cpu, s.backend().value(), s.matmul(), s.chunk(), s.state(),
+                    s.device(), LOG::info);
             LOG.info("model {} runs on {}", path, m.backendName());
             return m;
         });
