@@ -3,10 +3,8 @@ package dev.gdn.operator;
 import dev.gdn.job.BoundedRecords;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.NoOpResidentStreams;
-import dev.gdn.kernels.model.StreamMemory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,45 +51,6 @@ public class HostPathBenchmark {
     byte[][] keys;
     byte[][] values;
     int next;
-
-    /** Keyed state as a map. */
-    static final class MapStore implements BundleCore.Store {
-        final Map<String, StreamMemory> memories = new HashMap<>();
-
-        @Override
-        public StreamMemory read(String key) {
-            return memories.get(key);
-        }
-
-        @Override
-        public float[] legacyHidden(String key) {
-            return null;
-        }
-
-        @Override
-        public void write(String key, StreamMemory memory, boolean dropLegacyHidden) {
-            memories.put(key, memory);
-        }
-
-        @Override
-        public void forget(String key, boolean withCount) {
-            memories.remove(key);
-        }
-
-        @Override
-        public long eventCount(String key) {
-            return 0;
-        }
-
-        @Override
-        public void setEventCount(String key, long count) {
-        }
-
-        @Override
-        public String refuseNewStream() {
-            return null;
-        }
-    }
 
     @Setup(Level.Trial)
     public void setup() {

@@ -8,7 +8,6 @@ import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.NoOpResidentStreams;
 import dev.gdn.kernels.model.ResidentStreams;
-import dev.gdn.kernels.model.StreamMemory;
 import dev.gdn.state.StreamBinding;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,57 +28,6 @@ import org.junit.jupiter.api.Test;
 class BundleCoreTest {
     static final GatedDeltaNetModel MODEL = GenerationsTest.MODEL;
     static final ObjectMapper JSON = new ObjectMapper();
-
-    /** Keyed state as a map, as the operator's keyed state would hold it. */
-    static final class MapStore implements BundleCore.Store {
-        final Map<String, StreamMemory> memories = new HashMap<>();
-        final Map<String, Long> counts = new HashMap<>();
-        final List<String> writes = new ArrayList<>();
-        String refusal;
-
-        @Override
-        public StreamMemory read(String key) {
-            StreamMemory m = memories.get(key);
-            if (m != null) {
-                StreamBinding.check(m, key);
-            }
-            return m;
-        }
-
-        @Override
-        public float[] legacyHidden(String key) {
-            return null;
-        }
-
-        @Override
-        public void write(String key, StreamMemory memory, boolean dropLegacyHidden) {
-            memories.put(key, memory);
-            writes.add(key);
-        }
-
-        @Override
-        public void forget(String key, boolean withCount) {
-            memories.remove(key);
-            if (withCount) {
-                counts.remove(key);
-            }
-        }
-
-        @Override
-        public long eventCount(String key) {
-            return counts.getOrDefault(key, 0L);
-        }
-
-        @Override
-        public void setEventCount(String key, long count) {
-            counts.put(key, count);
-        }
-
-        @Override
-        public String refuseNewStream() {
-            return refusal;
-        }
-    }
 
     private static BundleCore.Settings settings(long ttlMillis, boolean keepResident) {
         return new BundleCore.Settings(0, 0, null, ttlMillis, keepResident, 8);
