@@ -49,6 +49,13 @@ class RunCommandTest {
     }
 
     @Test
+    void helpListsEveryExitCode() {
+        var r = ParityCommandTest.run("run", "--help");
+        assertThat(r.code()).isZero();
+        assertThat(String.join("\n", r.out())).contains("Exit codes:").containsPattern("(?m)^\\s*3\\s+--backend cuda where CUDA cannot work");
+    }
+
+    @Test
     void badOptionsExitWithTwo() {
         var r = ParityCommandTest.run("run", "--model", "../models/recall", "--stop-after", "10");
         assertThat(r.code()).isEqualTo(2);

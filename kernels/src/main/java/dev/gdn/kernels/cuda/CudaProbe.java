@@ -24,13 +24,21 @@ public final class CudaProbe {
         return UNAVAILABLE.isEmpty();
     }
 
+    /**
+     * The reason for a failed load of the CUDA libraries, in one short line: a message such as "no
+     * jnicudart in java.library.path: <every folder searched>" loses its folder list, which says nothing
+     * useful and runs to hundreds of characters.
+     */
+    static String loadFailure(Throwable e) {
+        String why = String.valueOf(e.getMessage()).replaceFirst("(java\\.library\\.path): .*", "$1");
+        return "the CUDA 13 libraries or the driver could not be loaded (" + why + ")";
+    }
+
     private static Optional<String> probe() {
         try {
             Loader.load(cudart.class);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
-            // "no jnicudart in java.library.path: <every folder searched>": the folder list says nothing useful
-            String why = String.valueOf(e.getMessage()).replaceFirst("(java\\.library\\.path): .*", "$1");
-            return Optional.of("the CUDA 13 libraries or the driver could not be loaded (" + why + ")");
+            return Optional.of(loadFailure(e));
         }
         try {
             int rc = cudart.cuInit(0);
