@@ -218,8 +218,9 @@ public final class GdnOptions {
                     + "stored in the checkpoint instead), so checkpoints, and with them exactly-once results, keep "
                     + "completing while the job works through a backlog; checkpoints grow by the in-flight data. "
                     + "false: aligned checkpoints, which complete only once the queue in front of the barrier is "
-                    + "worked off (under a backlog: no results committed until it is gone). On a cluster, set only "
-                    + "when passed (the cluster's own setting stands otherwise).");
+                    + "worked off (under a backlog: no results committed until it is gone). Against your own Kafka "
+                    + "(gdn run --bootstrap-servers) and on a cluster, set only when passed (aligned, or the "
+                    + "cluster's own setting, otherwise).");
 
     public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("gdn.checkpoint.dir").stringType()
             .noDefaultValue()

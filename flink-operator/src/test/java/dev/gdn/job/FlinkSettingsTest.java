@@ -84,6 +84,9 @@ class FlinkSettingsTest {
         off.set(GdnOptions.CHECKPOINT_UNALIGNED, false);
         assertThat(FlinkSettings.of(new Configuration()).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
         assertThat(FlinkSettings.of(off).get(CheckpointingOptions.ENABLE_UNALIGNED)).isFalse();
+        assertThat(FlinkSettings.ofLongRunning(new Configuration()).get(CheckpointingOptions.ENABLE_UNALIGNED))
+                .as("against your own Kafka: aligned unless asked for").isFalse();
+        assertThat(FlinkSettings.ofLongRunning(on).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
         assertThat(FlinkSettings.forCluster(on, cluster()).get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
         assertThat(FlinkSettings.forCluster(new Configuration(), cluster()).toMap())
                 .doesNotContainKey(CheckpointingOptions.ENABLE_UNALIGNED.key());
