@@ -57,7 +57,7 @@ public class HostPathBenchmark {
         GatedDeltaNetModel model = GatedDeltaNetModel.load(java.nio.file.Path.of(
                 System.getProperty("gdn.model", "models/recall")), dev.gdn.kernels.model.CpuKernels.fast(1, 64));
         parser = new EventParser(model.config().vocabSize(), 4096);
-        BundleCore.Settings settings = new BundleCore.Settings(0, 0, null, 0, true, 64);
+        BundleCore.Settings settings = new BundleCore.Settings(0, 0, null, 0, true, 64, 0);
         core = new BundleCore(model, NoOpResidentStreams.of(model, Math.min(slots, streams)),
                 new EventScorer(model, 5, false), null, settings, new MapStore());
         SplittableRandom r = new SplittableRandom(1);

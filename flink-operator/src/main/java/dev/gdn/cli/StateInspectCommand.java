@@ -59,17 +59,20 @@ public final class StateInspectCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--savepoint " + savepoint + ": not a directory");
         }
         savepoint = dev.gdn.job.Snapshots.resolve(savepoint, "--savepoint");
-        GatedDeltaNetModel m = GatedDeltaNetModel.load(model, CpuKernels.reference());
+        // the job's CPU kernels: young streams kept as their tokens are rebuilt as the job rebuilds them
+        GatedDeltaNetModel m = GatedDeltaNetModel.load(model, CpuKernels.fast(
+                Runtime.getRuntime().availableProcessors(), CpuKernels.DEFAULT_CHUNK_THRESHOLD));
         MemoryLayout layout = MemoryLayout.of(m.config());
         StreamMemorySerializer serializer = new StreamMemorySerializer(layout, m.fingerprint(), storage,
                 ModelChangePolicy.FAIL);
         List<SavepointMemories.Entry> entries = SavepointMemories.read(savepoint.toUri().toString(), uid, serializer,
-                key);
+                m, key);
         if (key != null && entries.isEmpty()) {
             throw new IllegalArgumentException("--key '" + key + "': no such stream in operator '" + uid + "'");
         }
         for (SavepointMemories.Entry e : entries) {
-            out.println("stream " + e.key() + " " + MemoryInspection.summary(e.memory(), layout, storage));
+            out.println("stream " + e.key() + " " + MemoryInspection.summary(e.memory(), layout, storage)
+                    + (e.loggedTokens() >= 0 ? " (kept as its " + e.loggedTokens() + " tokens, rebuilt)" : ""));
         }
         out.println("streams: " + entries.size());
         if (export != null) {

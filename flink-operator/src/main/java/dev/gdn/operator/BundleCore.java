@@ -5,6 +5,7 @@ import dev.gdn.kernels.model.Generator;
 import dev.gdn.kernels.model.ResidentStreams;
 import dev.gdn.kernels.model.StreamMemory;
 import dev.gdn.state.StreamBinding;
+import dev.gdn.state.TokenLogFormat;
 import dev.gdn.text.ModelTokenizer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -45,10 +46,22 @@ final class BundleCore implements AutoCloseable {
         /** The last hidden state kept beside a format-2 memory (null for none). */
         float[] legacyHidden(String key) throws Exception;
 
-        /** Stores {@code key}'s memory (bound to it); {@code dropLegacyHidden}: the format-2 hidden state goes. */
-        void write(String key, StreamMemory memory, boolean dropLegacyHidden) throws Exception;
+        /**
+         * Stores {@code key}'s memory (bound to it); {@code dropLegacyHidden}: the format-2 hidden state goes;
+         * {@code dropLog}: the token log stored for it goes.
+         */
+        void write(String key, StreamMemory memory, boolean dropLegacyHidden, boolean dropLog) throws Exception;
 
-        /** Forgets {@code key}'s memory and its last hidden state; {@code withCount}: its event count too. */
+        /**
+         * The tokens a young stream's memory is kept as (a token log, checked as this model's and bound to
+         * {@code key}); null for none.
+         */
+        int[] readLog(String key) throws Exception;
+
+        /** Stores {@code key}'s memory as the tokens that made it; {@code dropMemory}: the memory stored for it goes. */
+        void writeLog(String key, int[] tokens, boolean dropMemory) throws Exception;
+
+        /** Forgets {@code key}'s memory (or token log) and its last hidden state; {@code withCount}: its event count too. */
         void forget(String key, boolean withCount) throws Exception;
 
         /** {@code key}'s events with tokens since its start or last reset (gdn.summary.every-events). */
@@ -74,9 +87,19 @@ final class BundleCore implements AutoCloseable {
      * @param idleTtlMillis       a resident stream idle this long is forgotten (0: never)
      * @param keepResident        whether memories stay in their slots between bundles (gdn.cache.enabled)
      * @param maxConcurrent       most generations in one batched call
+     * @param youngTokens         a stream with at most this many tokens since its start or last reset is
+     *                            stored as those tokens and rebuilt when loaded (0: always the memory;
+     *                            at most {@link TokenLogFormat#MAX_TOKENS})
      */
     record Settings(int summaryEveryTokens, int summaryEveryEvents, GenerateSpec summarySpec, long idleTtlMillis,
-            boolean keepResident, int maxConcurrent) {
+            boolean keepResident, int maxConcurrent, int youngTokens) {
+        Settings {
+            if (youngTokens < 0 || youngTokens > TokenLogFormat.MAX_TOKENS) {
+                throw new IllegalArgumentException("youngTokens must be 0.." + TokenLogFormat.MAX_TOKENS + ", got "
+                        + youngTokens);
+            }
+        }
+
         boolean countsEvents() {
             return summaryEveryEvents > 0;
         }
@@ -94,6 +117,9 @@ final class BundleCore implements AutoCloseable {
     private long nonFiniteMemories;
     private long writeBacks;
     private long writeBackBytes;
+    private long logWrites;
+    private long rebuilds;
+    private long rebuiltTokens;
     private long lastBundleStateBytes;
 
     /**
@@ -137,7 +163,7 @@ final class BundleCore implements AutoCloseable {
      * @param buffered whether the stream has events buffered now
      */
     StreamEvent intervalSummary(String key, boolean buffered) throws Exception {
-        if (cache.get(key) == null && !buffered && store.read(key) == null) {
+        if (cache.get(key) == null && !buffered && store.read(key) == null && store.readLog(key) == null) {
             return null;
         }
         StreamEvent summary = StreamEvent.generate(key, "summary", settings.summarySpec());
@@ -175,13 +201,15 @@ final class BundleCore implements AutoCloseable {
             missing += e == null ? 1 : 0;
         }
         cache.makeRoom(missing, this::writeBack);
+        List<MemoryCache.Entry> rebuild = new ArrayList<>();
         for (int i = 0; i < resident.length; i++) {
             String key = keys.get(i);
             List<StreamEvent> events = bundle.get(key);
             MemoryCache.Entry e = resident[i];
             if (e == null) {
                 StreamMemory m = store.read(key);
-                String refused = m == null ? store.refuseNewStream() : null;
+                int[] log = m == null ? store.readLog(key) : null;
+                String refused = m == null && log == null ? store.refuseNewStream() : null;
                 if (refused != null) {
                     for (StreamEvent ev : events) {
                         out.emit(new StreamResult(key, StreamResult.Kind.ERROR, scorer.errorResult(ev, refused)));
@@ -198,6 +226,15 @@ final class BundleCore implements AutoCloseable {
                 }
                 e = cache.admit(key, m, this::writeBack);
                 e.legacyHidden = legacy;
+                if (log != null) {
+                    e.stored = MemoryCache.Entry.STORED_LOG;
+                    e.young = log;
+                    if (log.length > 0) {
+                        rebuild.add(e);
+                    }
+                } else if (m == null) {
+                    e.young = settings.youngTokens() > 0 ? new int[0] : null;
+                }
             }
             e.lastTouched = now;
             stateBytes += cache.slots().bytesPerSlot();
@@ -209,6 +246,7 @@ final class BundleCore implements AutoCloseable {
             work.add(kw);
         }
         cache.loadAdmitted();
+        rebuild(rebuild);
         // rounds: each key contributes its next stretch of events up to (not including) a control
         boolean more = true;
         while (more) {
@@ -272,8 +310,12 @@ final class BundleCore implements AutoCloseable {
         long t1 = System.nanoTime();
         OperatorStats.advance(t1 - t0);
         for (KeyWork w : active) {
-            w.entry.tokens += w.stretchTokens.length;
-            w.entry.dirty = true;
+            MemoryCache.Entry e = w.entry;
+            e.tokens += w.stretchTokens.length;
+            e.dirty = true;
+            if (e.young != null) {
+                e.young = e.tokens <= settings.youngTokens() ? append(e.young, w.stretchTokens) : null;
+            }
         }
         int[] nonFinite = new int[n];
         String[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden(), nonFinite);
@@ -288,7 +330,7 @@ final class BundleCore implements AutoCloseable {
             }
             if (nonFinite[i] >= 0) {
                 // the stream starts afresh, as after a reset: its memory may hold the non-finite values
-                w.startAfresh(cache.slots());
+                w.startAfresh(cache.slots(), settings.youngTokens());
                 nonFiniteMemories++;
                 LOG.error("stream '{}': {} (events from {} of the bundle)", Reasons.quote(w.entry.key), NON_FINITE,
                         w.stretch.get(nonFinite[i]).id);
@@ -306,7 +348,7 @@ final class BundleCore implements AutoCloseable {
             List<KeyWork> asking = new ArrayList<>();
             List<StreamEvent> events = new ArrayList<>();
             for (KeyWork w : work) {
-                resets += w.applyResets(cache.slots(), scorer);
+                resets += w.applyResets(cache.slots(), scorer, settings.youngTokens());
                 if (w.hasMore() && w.events.get(w.next).generate != null) {
                     asking.add(w);
                     events.add(w.events.get(w.next));
@@ -358,6 +400,17 @@ final class BundleCore implements AutoCloseable {
      */
     private void writeBack(MemoryCache.Entry e, StreamMemory out) throws Exception {
         e.dirty = false;
+        if (out == null) {
+            // young: kept as its tokens (rebuilding them gives this memory again)
+            store.writeLog(e.key, e.young, e.stored == MemoryCache.Entry.STORED_MEMORY);
+            e.stored = MemoryCache.Entry.STORED_LOG;
+            e.legacyHidden = false;
+            logWrites++;
+            writeBacks++;
+            writeBackBytes += 4L * e.young.length;
+            OperatorStats.writeBack(4L * e.young.length);
+            return;
+        }
         if (!out.isFinite()) {
             store.forget(e.key, false);
             nonFiniteMemories++;
@@ -366,11 +419,58 @@ final class BundleCore implements AutoCloseable {
             return;
         }
         out.bindTo(StreamBinding.digest(e.key));
-        store.write(e.key, out, e.legacyHidden);
+        store.write(e.key, out, e.legacyHidden, e.stored == MemoryCache.Entry.STORED_LOG);
+        e.stored = MemoryCache.Entry.STORED_MEMORY;
         e.legacyHidden = false;
         writeBacks++;
         writeBackBytes += cache.slots().bytesPerSlot();
         OperatorStats.writeBack(cache.slots().bytesPerSlot());
+    }
+
+    /**
+     * Rebuilds the memories of young streams loaded as their tokens: their slots (cleared on admission)
+     * consume those tokens in one forward pass, each stream's tokens as one stretch, as they first ran
+     * (below the chunk length: the same token-by-token path, so on the CPU the same memory bit for bit).
+     */
+    private void rebuild(List<MemoryCache.Entry> entries) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        int n = entries.size();
+        int[] slots = new int[n];
+        int[] offsets = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            slots[i] = entries.get(i).slot;
+            offsets[i + 1] = offsets[i] + entries.get(i).young.length;
+        }
+        int[] flat = new int[offsets[n]];
+        for (int i = 0; i < n; i++) {
+            MemoryCache.Entry e = entries.get(i);
+            System.arraycopy(e.young, 0, flat, offsets[i], e.young.length);
+            e.tokens = e.young.length;
+        }
+        long t0 = System.nanoTime();
+        cache.slots().advanceScored(slots, offsets, flat, NO_ROWS, false);
+        OperatorStats.advance(System.nanoTime() - t0);
+        rebuilds += n;
+        rebuiltTokens += flat.length;
+    }
+
+    private static final ResidentStreams.ScoreRows NO_ROWS = new ResidentStreams.ScoreRows(new int[0], new int[0],
+            new boolean[0], 0);
+
+    /** Young streams written back as their tokens (a part of {@link #writeBacks}). */
+    long logWrites() {
+        return logWrites;
+    }
+
+    /** Young streams whose memories were rebuilt from their tokens, and the tokens that took. */
+    long rebuilds() {
+        return rebuilds;
+    }
+
+    long rebuiltTokens() {
+        return rebuiltTokens;
     }
 
     /** Streams resident in the cache now. */
@@ -427,6 +527,12 @@ final class BundleCore implements AutoCloseable {
     public void close() {
         generating.close();
         cache.close();
+    }
+
+    private static int[] append(int[] a, int[] b) {
+        int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private static int[] concat(List<StreamEvent> events) {

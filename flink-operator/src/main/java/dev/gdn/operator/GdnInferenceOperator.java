@@ -127,7 +127,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         tokenizer = bench ? null : ModelTokenizer.forModel(dir).orElse(null);
         BundleCore.Settings settings = BundleSettings.of(config, tokenizer, dir);
         memories = new KeyedMemories(getRuntimeContext(), getKeyedStateBackend(), this::setCurrentKey, serializer,
-                model.config().hiddenSize(), config.get(GdnOptions.IDLE_TTL), settings.countsEvents());
+                model.config().hiddenSize(), model.config().vocabSize(), config.get(GdnOptions.IDLE_TTL),
+                settings.countsEvents());
         long memoryBytes = serializer.layout().floats() * 4;
         core = new BundleCore(model, model.residentStreams(BundleSettings.cacheSlots(config, model, memoryBytes)),
                 new EventScorer(model, config.get(GdnOptions.TOP_K), config.get(GdnOptions.EMIT_EMBEDDING),
@@ -183,6 +184,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         g.gauge("nonFiniteMemories", core::nonFiniteMemories);
         g.gauge("cacheWriteBacks", core::writeBacks);
         g.gauge("cacheWriteBackBytes", core::writeBackBytes);
+        g.gauge("youngLogWrites", core::logWrites);
+        g.gauge("youngRebuilds", core::rebuilds);
+        g.gauge("youngRebuiltTokens", core::rebuiltTokens);
         g.gauge("cacheStreams", core::residentStreams);
         g.gauge("cacheEvictions", core::evictions);
         g.gauge("stateBytesPerStream", () -> storedBytesPerStream);

@@ -172,6 +172,15 @@ public final class GdnOptions {
             .stringType().defaultValue("fail")
             .withDescription("Memories of another model on restore: fail (default) or reset (start those streams afresh).");
 
+    public static final ConfigOption<Integer> YOUNG_TOKENS = ConfigOptions.key("gdn.state.young-tokens").intType()
+            .defaultValue(16)
+            .withDescription("A stream that has seen at most this many tokens since its start or last reset is kept in "
+                    + "state as those tokens (a few bytes, bound to the model and the stream) instead of its memory "
+                    + "(0.5 MiB for the recall model), and its memory rebuilt by running them again when it is next "
+                    + "loaded: for key spaces where most streams see few events. 0: always the memory; at most 63 "
+                    + "(one less than the chunk length, so the rebuild takes the token-by-token path the tokens first "
+                    + "took: the same memory bit for bit on the CPU, within fp32 rounding on the GPU).");
+
     public static final ConfigOption<Boolean> VERIFY_ON_RESTORE = ConfigOptions.key("gdn.state.verify-on-restore")
             .booleanType().defaultValue(true)
             .withDescription("After a restore, read every memory once and check that it belongs to the stream it is "
@@ -336,6 +345,11 @@ public final class GdnOptions {
         if (c.get(CHECKPOINT_INTERVAL).compareTo(Duration.ofMillis(10)) < 0) {
             throw new IllegalArgumentException(CHECKPOINT_INTERVAL.key() + " = " + c.get(CHECKPOINT_INTERVAL)
                     + ": expected at least 10 ms (a unit is needed: 2s, not 2)");
+        }
+        int young = c.get(YOUNG_TOKENS);
+        if (young < 0 || young > dev.gdn.state.TokenLogFormat.MAX_TOKENS) {
+            throw new IllegalArgumentException(YOUNG_TOKENS.key() + " = " + young + ": expected 0.."
+                    + dev.gdn.state.TokenLogFormat.MAX_TOKENS + " (one less than the 64-token chunk length)");
         }
         double heap = c.get(MAX_HEAP_FRACTION);
         if (!(heap > 0 && heap <= MAX_HEAP_FRACTION_LIMIT)) {

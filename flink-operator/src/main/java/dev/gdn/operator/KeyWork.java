@@ -27,10 +27,10 @@ final class KeyWork {
      *
      * @return how many resets were applied
      */
-    int applyResets(dev.gdn.kernels.model.ResidentStreams slots, EventScorer scorer) {
+    int applyResets(dev.gdn.kernels.model.ResidentStreams slots, EventScorer scorer, int youngTokens) {
         int applied = 0;
         while (next < events.size() && events.get(next).reset) {
-            startAfresh(slots);
+            startAfresh(slots, youngTokens);
             results.add(new StreamResult(entry.key, StreamResult.Kind.RESET, scorer.resetResult(events.get(next))));
             next++;
             applied++;
@@ -38,10 +38,14 @@ final class KeyWork {
         return applied;
     }
 
-    /** The stream forgets its memory (a reset, or a memory that turned non-finite): as one that saw nothing. */
-    void startAfresh(dev.gdn.kernels.model.ResidentStreams slots) {
+    /**
+     * The stream forgets its memory (a reset, or a memory that turned non-finite): as one that saw nothing,
+     * young again when {@code youngTokens > 0}.
+     */
+    void startAfresh(dev.gdn.kernels.model.ResidentStreams slots, int youngTokens) {
         slots.reset(entry.slot);
         entry.tokens = 0;
+        entry.young = youngTokens > 0 ? new int[0] : null;
         eventsSeen = 0;
         countReset = true;
         entry.dirty = true;

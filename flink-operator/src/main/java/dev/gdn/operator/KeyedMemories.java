@@ -5,6 +5,7 @@ import dev.gdn.state.MemoryFormatException;
 import dev.gdn.state.StreamBinding;
 import dev.gdn.state.StreamMemorySerializer;
 import dev.gdn.state.StreamMemoryState;
+import dev.gdn.state.TokenLogFormat;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -30,6 +31,8 @@ import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
  */
 final class KeyedMemories implements BundleCore.Store {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyedMemories.class);
+    /** The state of young streams' token logs. */
+    static final String LOG_STATE_NAME = TokenLogFormat.STATE_NAME;
 
     private final KeyedStateBackend<String> backend;
     private final Consumer<String> setKey;
@@ -38,6 +41,9 @@ final class KeyedMemories implements BundleCore.Store {
     private final boolean ttl;
     private final ValueState<StreamMemory> memories;
     private final ValueState<float[]> lastHidden;
+    /** Young streams kept as the tokens that made their memories ({@link TokenLogFormat}). */
+    private final ValueState<byte[]> logs;
+    private final int vocabSize;
     /** With gdn.summary.every-events: each stream's events with tokens since its start or last reset. */
     private final ValueState<Long> eventCounts;
     private HeapAdmission heap;
@@ -48,15 +54,18 @@ final class KeyedMemories implements BundleCore.Store {
      * @param countEvents  keep each stream's event count
      */
     KeyedMemories(RuntimeContext context, KeyedStateBackend<String> backend, Consumer<String> setKey,
-            StreamMemorySerializer serializer, int hiddenSize, Duration idleTtl, boolean countEvents) {
+            StreamMemorySerializer serializer, int hiddenSize, int vocabSize, Duration idleTtl, boolean countEvents) {
         this.backend = backend;
         this.setKey = setKey;
         this.serializer = serializer;
         this.hiddenSize = hiddenSize;
+        this.vocabSize = vocabSize;
         this.ttl = !idleTtl.isZero();
         memories = context.getState(StreamMemoryState.descriptor(serializer, idleTtl));
         lastHidden = context.getState(withTtl(new ValueStateDescriptor<>("last-hidden",
                 PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO), idleTtl));
+        logs = context.getState(withTtl(new ValueStateDescriptor<>(LOG_STATE_NAME,
+                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO), idleTtl));
         eventCounts = countEvents
                 ? context.getState(withTtl(new ValueStateDescriptor<>("summary-event-count", Types.LONG), idleTtl))
                 : null;
@@ -80,9 +89,14 @@ final class KeyedMemories implements BundleCore.Store {
         this.heap = heap;
     }
 
-    /** Entries of every keyed state on the hashmap backend (walks them all). */
+    /**
+     * Memories held on the hashmap backend (walks their keys); token logs, a few bytes each, are not
+     * counted.
+     */
     int heapEntries() {
-        return ((HeapKeyedStateBackend<?>) backend).numKeyValueStateEntries(VoidNamespace.INSTANCE);
+        try (var keys = backend.getKeys(StreamMemoryState.STATE_NAME, VoidNamespace.INSTANCE)) {
+            return (int) keys.count();
+        }
     }
 
     @Override
@@ -104,11 +118,37 @@ final class KeyedMemories implements BundleCore.Store {
     }
 
     @Override
-    public void write(String key, StreamMemory memory, boolean dropLegacyHidden) throws Exception {
+    public void write(String key, StreamMemory memory, boolean dropLegacyHidden, boolean dropLog) throws Exception {
         setKey.accept(key);
         memories.update(memory);
         if (dropLegacyHidden) {
             lastHidden.clear();
+        }
+        if (dropLog) {
+            logs.clear();
+        }
+    }
+
+    @Override
+    public int[] readLog(String key) throws Exception {
+        setKey.accept(key);
+        byte[] b = logs.value();
+        if (b == null) {
+            return null;
+        }
+        try {
+            return TokenLogFormat.decode(b, key, serializer.fingerprint(), serializer.onModelChange(), vocabSize);
+        } catch (MemoryFormatException e) {
+            throw new SuppressRestartsException(e);
+        }
+    }
+
+    @Override
+    public void writeLog(String key, int[] tokens, boolean dropMemory) throws Exception {
+        setKey.accept(key);
+        logs.update(TokenLogFormat.encode(serializer.fingerprint(), key, tokens));
+        if (dropMemory) {
+            memories.clear();
         }
     }
 
@@ -117,6 +157,7 @@ final class KeyedMemories implements BundleCore.Store {
         setKey.accept(key);
         memories.clear();
         lastHidden.clear();
+        logs.clear();
         if (withCount && eventCounts != null) {
             eventCounts.clear();
         }
@@ -193,7 +234,20 @@ final class KeyedMemories implements BundleCore.Store {
             }
             checked(() -> load(key, stored));
         }
-        LOG.info(String.format(Locale.ROOT, "verified %d restored stream memories in %d ms", keys.size(),
-                (System.nanoTime() - start) / 1_000_000));
+        List<String> logged;
+        try (var s = backend.getKeys(LOG_STATE_NAME, VoidNamespace.INSTANCE)) {
+            logged = s.toList();
+        }
+        for (String key : logged) {
+            setKey.accept(key);
+            if (logs.value() == null && !ttl) {
+                throw new SuppressRestartsException(new MemoryFormatException("the state holds a token log under "
+                        + "stream '" + Reasons.quote(key) + "' that its key cannot reach (stored in another key "
+                        + "group): the checkpoint or savepoint was altered"));
+            }
+            readLog(key);
+        }
+        LOG.info(String.format(Locale.ROOT, "verified %d restored stream memories and %d token logs in %d ms",
+                keys.size(), logged.size(), (System.nanoTime() - start) / 1_000_000));
     }
 }

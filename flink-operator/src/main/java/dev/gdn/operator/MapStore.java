@@ -15,6 +15,7 @@ import java.util.Map;
 final class MapStore implements BundleCore.Store {
     final Map<String, StreamMemory> memories = new HashMap<>();
     final Map<String, Long> counts = new HashMap<>();
+    final Map<String, int[]> logs = new HashMap<>();
     final List<String> writes = new ArrayList<>();
     /** Why new streams are refused; null: admitted. */
     String refusal;
@@ -34,14 +35,32 @@ final class MapStore implements BundleCore.Store {
     }
 
     @Override
-    public void write(String key, StreamMemory memory, boolean dropLegacyHidden) {
+    public void write(String key, StreamMemory memory, boolean dropLegacyHidden, boolean dropLog) {
         memories.put(key, memory);
+        if (dropLog) {
+            logs.remove(key);
+        }
+        writes.add(key);
+    }
+
+    @Override
+    public int[] readLog(String key) {
+        return logs.get(key);
+    }
+
+    @Override
+    public void writeLog(String key, int[] tokens, boolean dropMemory) {
+        logs.put(key, tokens.clone());
+        if (dropMemory) {
+            memories.remove(key);
+        }
         writes.add(key);
     }
 
     @Override
     public void forget(String key, boolean withCount) {
         memories.remove(key);
+        logs.remove(key);
         if (withCount) {
             counts.remove(key);
         }

@@ -22,6 +22,7 @@ import java.util.List;
 final class MemoryCache implements AutoCloseable {
     /** Writes one dirty entry's stored memory back to keyed state (the operator sets the key and updates its state). */
     interface WriteBack {
+        /** {@code stored} is null for a young entry, which is written as its tokens. */
         void write(Entry e, StreamMemory stored) throws Exception;
     }
 
@@ -34,6 +35,17 @@ final class MemoryCache implements AutoCloseable {
         boolean legacyHidden;
         long lastTouched;
         long tokens;
+        /**
+         * The tokens the stream has seen since its start or last reset while they are at most
+         * gdn.state.young-tokens: written back as these tokens instead of the memory; null once more.
+         */
+        int[] young;
+        /** What the store holds for the stream now: {@link #STORED_NONE}, a token log, or a memory. */
+        byte stored;
+
+        static final byte STORED_NONE = 0;
+        static final byte STORED_LOG = 1;
+        static final byte STORED_MEMORY = 2;
 
         Entry(String key, int slot) {
             this.key = key;
@@ -102,6 +114,7 @@ final class MemoryCache implements AutoCloseable {
             toLoad.add(e);
             toLoadMemories.add(memory);
             e.tokens = memory.tokensConsumed();
+            e.stored = Entry.STORED_MEMORY;
         }
         entries.put(key, e);
         return e;
@@ -179,11 +192,17 @@ final class MemoryCache implements AutoCloseable {
         writeBackDirtyOf(entries.values(), writeBack, later);
     }
 
-    /** Writes the dirty ones of {@code of} back, their memories copied out together; they become clean. */
+    /**
+     * Writes the dirty ones of {@code of} back, their memories copied out together; they become clean. A
+     * young stream (one kept as its tokens) is written without copying its memory out (it gets null).
+     */
     private void writeBackDirtyOf(Iterable<Entry> of, WriteBack writeBack, boolean later) throws Exception {
         List<Entry> dirty = new ArrayList<>();
         for (Entry e : of) {
-            if (e.dirty) {
+            if (e.dirty && e.young != null) {
+                writeBack.write(e, null);
+                e.dirty = false;
+            } else if (e.dirty) {
                 dirty.add(e);
             }
         }

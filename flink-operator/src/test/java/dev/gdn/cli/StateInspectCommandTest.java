@@ -49,12 +49,16 @@ class StateInspectCommandTest {
 
     static Path savepoint;
 
-    /** Stores, for stream "s<n>", the memory after n + 1 tokens, once; counts the streams stored. */
+    /**
+     * Stores, for stream "s<n>", the memory after n + 1 tokens, once, and for stream "y<n>" those tokens as
+     * the job keeps a young stream (a token log); counts the streams stored.
+     */
     static final class StoreMemories extends KeyedProcessFunction<String, String, String> {
         private static final long serialVersionUID = 1L;
-        static final CountDownLatch STORED = new CountDownLatch(3);
+        static final CountDownLatch STORED = new CountDownLatch(4);
         private transient GatedDeltaNetModel model;
         private transient ValueState<StreamMemory> memory;
+        private transient ValueState<byte[]> log;
 
         @Override
         public void open(OpenContext ctx) {
@@ -62,25 +66,35 @@ class StateInspectCommandTest {
             StreamMemorySerializer s = new StreamMemorySerializer(MemoryLayout.of(model.config()), model.fingerprint(),
                     StorageDType.FP32, ModelChangePolicy.FAIL);
             memory = getRuntimeContext().getState(StreamMemoryState.descriptor(s, Duration.ZERO));
+            log = getRuntimeContext().getState(new org.apache.flink.api.common.state.ValueStateDescriptor<>(
+                    dev.gdn.state.TokenLogFormat.STATE_NAME,
+                    org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         }
 
         @Override
         public void processElement(String key, Context ctx, Collector<String> out) throws Exception {
-            if (memory.value() == null) {
+            if (key.startsWith("y") && log.value() == null) {
+                log.update(dev.gdn.state.TokenLogFormat.encode(model.fingerprint(), key, tokensOf(key)));
+                STORED.countDown();
+            } else if (key.startsWith("s") && memory.value() == null) {
                 memory.update(memoryOf(model, key));
                 STORED.countDown();
             }
         }
     }
 
-    static StreamMemory memoryOf(GatedDeltaNetModel model, String key) {
+    static int[] tokensOf(String key) {
         int n = Integer.parseInt(key.substring(1)) + 1;
         int[] tokens = new int[n];
         for (int i = 0; i < n; i++) {
             tokens[i] = (7 * i + 3) % 384;
         }
+        return tokens;
+    }
+
+    static StreamMemory memoryOf(GatedDeltaNetModel model, String key) {
         StreamMemory m = model.newMemory();
-        model.forward(List.of(new StreamInput(m, tokens)), false);
+        model.forward(List.of(new StreamInput(m, tokensOf(key))), false);
         return m;
     }
 
@@ -89,8 +103,8 @@ class StateInspectCommandTest {
     static void writeSavepoint() throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
-        String[] keys = {"s0", "s4", "s9"};
-        DataGeneratorSource<String> source = new DataGeneratorSource<>(i -> keys[(int) (i % 3)], Long.MAX_VALUE,
+        String[] keys = {"s0", "s4", "s9", "y3"};
+        DataGeneratorSource<String> source = new DataGeneratorSource<>(i -> keys[(int) (i % keys.length)], Long.MAX_VALUE,
                 RateLimiterStrategy.perSecond(50), Types.STRING);
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "keys")
                 .keyBy(k -> k)
@@ -108,11 +122,12 @@ class StateInspectCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         r.out().forEach(System.out::println);
         GatedDeltaNetModel m = GatedDeltaNetModel.load(MODEL, CpuKernels.reference());
-        assertThat(r.out()).hasSize(4);
+        assertThat(r.out()).hasSize(5);
         assertThat(r.out().get(0)).startsWith("stream s0 tokens=1 bytes=").contains("fingerprint=" + m.fingerprint().shortHex());
         assertThat(r.out().get(1)).startsWith("stream s4 tokens=5 ");
         assertThat(r.out().get(2)).startsWith("stream s9 tokens=10 ");
-        assertThat(r.last()).isEqualTo("streams: 3");
+        assertThat(r.out().get(3)).startsWith("stream y3 tokens=4 ").endsWith("(kept as its 4 tokens, rebuilt)");
+        assertThat(r.last()).isEqualTo("streams: 4");
     }
 
     @Test
@@ -129,6 +144,22 @@ class StateInspectCommandTest {
                     .containsExactly(((DeltaNetLayerMemory) expected.layer(2)).state());
             assertThat(f.floats("layers.0.conv_state.v")).containsExactly(((DeltaNetLayerMemory) expected.layer(0)).convV());
             assertThat(f.metadata()).containsEntry("tokens_consumed", "5").containsEntry("fingerprint", m.fingerprint().hex());
+        }
+    }
+
+    /** A young stream kept as its tokens exports the memory those tokens make, bit for bit. */
+    @Test
+    void aYoungStreamIsRebuiltFromItsTokensAndExportedAsItsMemory() throws Exception {
+        Path file = dir.resolve("y3.safetensors");
+        var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model",
+                MODEL.toString(), "--key", "y3", "--export", file.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        StreamMemory expected = memoryOf(GatedDeltaNetModel.load(MODEL, CpuKernels.fast(1, 64)), "y3");
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertThat(f.floats("layers.2.recurrent_state"))
+                    .containsExactly(((DeltaNetLayerMemory) expected.layer(2)).state());
+            assertThat(f.floats("layers.1.conv_state.k")).containsExactly(((DeltaNetLayerMemory) expected.layer(1)).convK());
+            assertThat(f.metadata()).containsEntry("tokens_consumed", "4");
         }
     }
 

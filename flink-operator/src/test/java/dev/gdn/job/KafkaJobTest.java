@@ -168,7 +168,7 @@ class KafkaJobTest {
         var model = dev.gdn.operator.ModelCache.get(MODEL.toString(), 2);
         var serializer = new dev.gdn.state.StreamMemorySerializer(dev.gdn.state.MemoryLayout.of(model.config()),
                 model.fingerprint(), dev.gdn.state.StorageDType.FP32, dev.gdn.state.ModelChangePolicy.FAIL);
-        var memories = SavepointMemories.read(a.savepoint(), GdnJob.OPERATOR_UID, serializer, null);
+        var memories = SavepointMemories.read(a.savepoint(), GdnJob.OPERATOR_UID, serializer, model, null);
         long streamsSeen = events.subList(0, 350).stream().filter(e -> e.stream() != null).map(DemoEvent::stream)
                 .distinct().count();
         assertThat(memories).hasSize((int) streamsSeen);

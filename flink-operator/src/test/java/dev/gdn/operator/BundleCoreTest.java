@@ -30,7 +30,7 @@ class BundleCoreTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private static BundleCore.Settings settings(long ttlMillis, boolean keepResident) {
-        return new BundleCore.Settings(0, 0, null, ttlMillis, keepResident, 8);
+        return new BundleCore.Settings(0, 0, null, ttlMillis, keepResident, 8, 0);
     }
 
     private static BundleCore core(ResidentStreams slots, BundleCore.Settings s, BundleCore.Store store, int topK) {
@@ -192,6 +192,81 @@ class BundleCoreTest {
         assertThat(split).isEqualTo(whole);
         JsonNode first = JSON.readTree(whole.values().iterator().next().get(0));
         assertThat(first.get("top_k")).hasSize(3);
+    }
+
+    private static BundleCore.Settings young(int tokens) {
+        return new BundleCore.Settings(0, 0, null, 0, true, 8, tokens);
+    }
+
+    /**
+     * Young streams (at most gdn.state.young-tokens since their start) go to the store as their tokens and
+     * come back rebuilt: on the operator's CPU engine through a cache of 2 slots (streams evicted and loaded
+     * again all the time) the results are the bytes of a run that stores memories, and of one bundle
+     * through 16 slots; a stream past the limit is stored as its memory and its log is dropped.
+     */
+    @Test
+    void youngStreamsStoredAsTheirTokensAreRebuiltToTheSameBytes() throws Exception {
+        Random rnd = new Random(11);
+        List<StreamEvent> events = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            int[] tokens = new int[1 + rnd.nextInt(4)];
+            for (int t = 0; t < tokens.length; t++) {
+                tokens[t] = rnd.nextInt(FAST.config().vocabSize());
+            }
+            events.add(event("s" + rnd.nextInt(8), "e" + i, tokens));
+        }
+        Map<String, List<String>> whole = new HashMap<>();
+        try (BundleCore core = core(FAST, FAST.residentStreams(16), young(0), new MapStore(), 3)) {
+            for (StreamResult r : run(core, events, 0)) {
+                whole.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+            }
+        }
+        for (int limit : new int[] {0, 12}) {
+            MapStore store = new MapStore();
+            Map<String, List<String>> split = new HashMap<>();
+            try (BundleCore core = core(FAST, FAST.residentStreams(2), young(limit), store, 3)) {
+                for (int from = 0; from < events.size(); from += 3) {
+                    for (StreamResult r : run(core, events.subList(from, Math.min(events.size(), from + 3)), from)) {
+                        split.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+                    }
+                }
+                core.writeBackDirty(false);
+                if (limit > 0) {
+                    assertThat(core.rebuilds()).as("young streams loaded from their tokens").isPositive();
+                    assertThat(core.logWrites()).isPositive();
+                    assertThat(store.logs).as("young at the end").isNotEmpty();
+                    assertThat(store.memories).as("past 12 tokens at the end").isNotEmpty();
+                    assertThat(store.logs.keySet()).as("a stream is stored one way").doesNotContainAnyElementsOf(
+                            store.memories.keySet());
+                    store.logs.values().forEach(t -> assertThat(t.length).isLessThanOrEqualTo(12));
+                    store.memories.values().forEach(m -> assertThat(m.tokensConsumed()).isGreaterThan(12));
+                } else {
+                    assertThat(store.logs).isEmpty();
+                    assertThat(core.rebuilds()).isZero();
+                }
+            }
+            assertThat(split).as("young-tokens " + limit).isEqualTo(whole);
+        }
+    }
+
+    /** A young stream's log holds exactly its tokens in order; after a reset it is young again, and its memory dropped. */
+    @Test
+    void aStreamIsYoungUntilItsTokensPassTheLimitAndAgainAfterAReset() throws Exception {
+        MapStore store = new MapStore();
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), young(4), store, 0)) {
+            run(core, List.of(event("a", "1", 7, 8), event("a", "2", 9)), 0);
+            core.writeBackDirty(false);
+            assertThat(store.logs.get("a")).containsExactly(7, 8, 9);
+            assertThat(store.memories).doesNotContainKey("a");
+            run(core, List.of(event("a", "3", 10, 11)), 1);
+            core.writeBackDirty(false);
+            assertThat(store.memories.get("a").tokensConsumed()).isEqualTo(5);
+            assertThat(store.logs).as("the log goes when the memory is written").doesNotContainKey("a");
+            run(core, List.of(new StreamEvent("a", "r", new int[0], true), event("a", "4", 12)), 2);
+            core.writeBackDirty(false);
+            assertThat(store.logs.get("a")).containsExactly(12);
+            assertThat(store.memories).as("the memory goes when the log is written").doesNotContainKey("a");
+        }
     }
 
     /** The core and what it runs on import nothing of Flink: they can be used and tested without it. */

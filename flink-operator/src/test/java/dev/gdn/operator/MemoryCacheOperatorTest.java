@@ -68,6 +68,7 @@ class MemoryCacheOperatorTest {
     static Configuration withoutCache() {
         Configuration c = config(8, 10_000, 60_000);
         c.set(GdnOptions.CACHE_ENABLED, false);
+        c.set(GdnOptions.YOUNG_TOKENS, 0); // the reference stores every memory as its floats
         return c;
     }
 
@@ -100,9 +101,13 @@ class MemoryCacheOperatorTest {
             feed(h, events.subList(from, events.size()), flushEvery);
             op(h).endInput();
             out.addAll(values(h));
+            lastRebuilds = op(h).core().rebuilds();
         }
         return out;
     }
+
+    /** Young streams the last {@link #run}'s (restored) operator rebuilt from their tokens. */
+    static long lastRebuilds;
 
     static void feed(org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<String, StreamEvent,
             StreamResult> h, List<StreamEvent> events, int flushEvery)
@@ -130,6 +135,8 @@ class MemoryCacheOperatorTest {
                     .containsExactlyElementsOf(plain);
             assertThat(sortedById(run(withCache(3), backend, events, 7, 211))).as(name + ", 3 slots, restored")
                     .containsExactlyElementsOf(plain);
+            assertThat(lastRebuilds).as(name + ": young streams (gdn.state.young-tokens 16) came back from their "
+                    + "tokens").isPositive();
             assertThat(sortedById(run(withCache(64), backend, events, 7, 150))).as(name + ", all resident, restored")
                     .containsExactlyElementsOf(plain);
         }
