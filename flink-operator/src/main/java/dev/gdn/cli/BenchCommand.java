@@ -30,8 +30,8 @@ final class BenchCommand implements Callable<Integer> {
     String what;
 
     @Option(names = "--cases", split = ",", paramLabel = "CASE",
-            description = "with --what operator: MODEL:STREAMS:TOKENS or MODEL:zipf:KEYS:PER_BUNDLE:CACHE, models "
-                + "fla-1b and recall (default: the standard table)")
+            description = "with --what operator: MODEL:STREAMS:TOKENS[:STATE] or MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE], "
+                + "models fla-1b and recall, STATE hashmap (default) or rocksdb (default: the standard table)")
     java.util.List<String> cases;
 
     @Option(names = "--window", defaultValue = "30", description = "with --what operator: seconds measured per case "

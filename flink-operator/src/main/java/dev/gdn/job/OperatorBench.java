@@ -49,13 +49,23 @@ public final class OperatorBench {
     /** Streams advanced by the sink (results counted), for the throughput window. */
     static final AtomicLong RESULTS = new AtomicLong();
 
-    /** One measured configuration. */
-    public record Case(String model, int streams, int tokensPerEvent, int keys, int cacheStreams) {
+    /**
+     * One measured configuration.
+     *
+     * @param state the state backend: hashmap or rocksdb (incremental checkpoints)
+     */
+    public record Case(String model, int streams, int tokensPerEvent, int keys, int cacheStreams, String state) {
+        public Case(String model, int streams, int tokensPerEvent, int keys, int cacheStreams) {
+            this(model, streams, tokensPerEvent, keys, cacheStreams, "hashmap");
+        }
+
         public String label() {
+            String on = state.equals("hashmap") ? "" : ", " + state;
             return keys > streams
-                    ? String.format(Locale.ROOT, "%s zipf over %,d keys, %d per bundle, cache %,d", model, keys, streams, cacheStreams)
-                    : String.format(Locale.ROOT, "%s %d streams x %d token%s", model, streams, tokensPerEvent,
-                            tokensPerEvent == 1 ? "" : "s");
+                    ? String.format(Locale.ROOT, "%s zipf over %,d keys, %d per bundle, cache %,d%s", model, keys, streams,
+                            cacheStreams, on)
+                    : String.format(Locale.ROOT, "%s %d streams x %d token%s%s", model, streams, tokensPerEvent,
+                            tokensPerEvent == 1 ? "" : "s", on);
         }
     }
 
@@ -107,10 +117,10 @@ public final class OperatorBench {
             OperatorStats.Phases p = r.phases;
             double per = Math.max(1, p.bundles()) * 1e6;
             String line = String.format(Locale.ROOT, "%-44s engine %9.0f tok/s | operator %9.0f tok/s (%5.1f%%) | "
-                    + "barrier wait mean %6.0f ms max %6.0f ms (%d barriers, %d checkpoints completed) | write-back %6.2f GB | evictions/s %7.1f"
+                    + "barrier wait mean %6.0f ms max %6.0f ms (%d barriers, %d checkpoints completed, each %.0f ms mean, %.0f ms max) | write-back %6.2f GB | evictions/s %7.1f"
                     + " | per bundle (%d): flush %.2f ms = advance and score %.2f + results %.2f + emit %.2f + other; busy %.0f%%",
                     k.label(), engine, r.tokensPerSecond, 100 * r.tokensPerSecond / engine, r.barrierMeanMs, r.barrierMaxMs,
-                    r.barriers, r.completed, r.writeBackBytes / 1e9, r.evictionsPerSecond, p.bundles(), p.flushNanos() / per,
+                    r.barriers, r.completed, r.checkpointMeanMs, r.checkpointMaxMs, r.writeBackBytes / 1e9, r.evictionsPerSecond, p.bundles(), p.flushNanos() / per,
                     p.advanceNanos() / per, p.scoreNanos() / per, p.emitNanos() / per,
                     100.0 * (p.flushNanos() + (r.barriers == 0 ? 0 : r.barrierMeanMs * r.barriers * 1e6)) / (r.seconds * 1e9));
             out.println(line);
@@ -118,10 +128,12 @@ public final class OperatorBench {
             lines.add(String.format(Locale.ROOT, "{\"case\":\"%s\",\"backend\":\"%s\",\"engine_tokens_per_s\":%.1f,"
                     + "\"operator_tokens_per_s\":%.1f,\"barrier_mean_ms\":%.1f,\"barrier_max_ms\":%.1f,\"checkpoints\":%d,"
                     + "\"write_back_bytes\":%d,\"evictions_per_s\":%.2f,\"bytes_per_stream\":%d,\"checkpoints_completed\":%d,"
-                    + "\"bundles\":%d,\"advance_ms_per_bundle\":%.3f,\"results_ms_per_bundle\":%.3f,\"flush_ms_per_bundle\":%.3f}",
+                    + "\"bundles\":%d,\"advance_ms_per_bundle\":%.3f,\"results_ms_per_bundle\":%.3f,\"flush_ms_per_bundle\":%.3f,"
+                    + "\"checkpoint_mean_ms\":%.1f,\"checkpoint_max_ms\":%.1f}",
                     k.label(), m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
                     r.writeBackBytes, r.evictionsPerSecond, m.newMemory().payloadBytes(), r.completed, p.bundles(),
-                    p.advanceNanos() / per, p.scoreNanos() / per, p.flushNanos() / per));
+                    p.advanceNanos() / per, p.scoreNanos() / per, p.flushNanos() / per, r.checkpointMeanMs,
+                    r.checkpointMaxMs));
             if (json != null) {
                 Files.write(json, lines);
             }
@@ -166,7 +178,8 @@ public final class OperatorBench {
     }
 
     record Result(double tokensPerSecond, double barrierMeanMs, double barrierMaxMs, long barriers, long writeBackBytes,
-            double evictionsPerSecond, OperatorStats.Phases phases, double seconds, long completed) {
+            double evictionsPerSecond, OperatorStats.Phases phases, double seconds, long completed,
+            double checkpointMeanMs, double checkpointMaxMs) {
     }
 
     /** The matrix-product half of a precision {@code MATMUL[/CHUNK]}. */
@@ -194,7 +207,7 @@ public final class OperatorBench {
         c.set(GdnOptions.BATCH_MAX_DELAY, Duration.ofMillis(200));
         c.set(GdnOptions.EVENT_MAX_TOKENS, Math.max(4096, k.tokensPerEvent()));
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(10));
-        c.set(GdnOptions.STATE_BACKEND, "hashmap");
+        c.set(GdnOptions.STATE_BACKEND, k.state());
         c.set(GdnOptions.MAX_HEAP_FRACTION, GdnOptions.MAX_HEAP_FRACTION_LIMIT);
         long perStream = m.newMemory().payloadBytes();
         c.set(GdnOptions.CACHE_CAPACITY, new MemorySize(perStream * (k.cacheStreams() + 1)));
@@ -235,7 +248,7 @@ public final class OperatorBench {
             double seconds = (System.nanoTime() - t0) / 1e9;
             return new Result(d.tokens() / seconds, d.barriers() == 0 ? Double.NaN : d.barrierNanos() / 1e6 / d.barriers(),
                     d.barrierMaxNanos() / 1e6, d.barriers(), d.writeBackBytes(), d.evictions() / seconds, d.phases(),
-                    seconds, d.checkpointsCompleted());
+                    seconds, d.checkpointsCompleted(), d.checkpointMeanMillis(), d.checkpointMaxNanos() / 1e6);
         } finally {
             if (!finished.isDone()) {
                 job.cancel().get(2, TimeUnit.MINUTES);
@@ -310,7 +323,7 @@ public final class OperatorBench {
     /**
      * {@code OperatorBench [--backend auto] [--precision bf16-weights] [--chunk-precision fp32] [--window 30]
      * [--out FILE] CASES...}
-     * where a case is {@code MODEL:STREAMS:TOKENS} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE}; no case:
+     * where a case is {@code MODEL:STREAMS:TOKENS[:STATE]} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE]}; no case:
      * the standard set.
      */
     public static void main(String[] args) throws Exception {
@@ -337,16 +350,27 @@ public final class OperatorBench {
         System.exit(0);
     }
 
+    /**
+     * {@code MODEL:STREAMS:TOKENS[:STATE]} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE]}, STATE
+     * hashmap (the default) or rocksdb.
+     */
     public static Case parseCase(String s) {
         String[] p = s.split(":");
-        if (p.length == 5 && p[1].equals("zipf")) {
-            return new Case(p[0], Integer.parseInt(p[3]), 1, Integer.parseInt(p[2]), Integer.parseInt(p[4]));
+        boolean zipf = p.length >= 2 && p[1].equals("zipf");
+        int parts = zipf ? 5 : 3;
+        if (p.length != parts && p.length != parts + 1) {
+            throw new IllegalArgumentException("case '" + s + "': expected MODEL:STREAMS:TOKENS[:STATE] or "
+                    + "MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE]");
         }
-        if (p.length != 3) {
-            throw new IllegalArgumentException("case '" + s + "': expected MODEL:STREAMS:TOKENS or MODEL:zipf:KEYS:PER_BUNDLE:CACHE");
+        String state = p.length > parts ? p[parts] : "hashmap";
+        if (!state.equals("hashmap") && !state.equals("rocksdb")) {
+            throw new IllegalArgumentException("case '" + s + "': state backend '" + state + "', expected hashmap or rocksdb");
+        }
+        if (zipf) {
+            return new Case(p[0], Integer.parseInt(p[3]), 1, Integer.parseInt(p[2]), Integer.parseInt(p[4]), state);
         }
         int n = Integer.parseInt(p[1]);
-        return new Case(p[0], n, Integer.parseInt(p[2]), n, n);
+        return new Case(p[0], n, Integer.parseInt(p[2]), n, n, state);
     }
 
     /** The table. */
@@ -358,13 +382,15 @@ public final class OperatorBench {
      * @throws IllegalArgumentException naming the case, what it needs and what to change
      */
     static void checkHeap(Case k, long bytesPerStream, boolean onGpu, long maxHeap) {
-        long streams = (long) k.keys() + (onGpu ? 0 : k.cacheStreams());
+        // RocksDB keeps the memories off the heap; host slots (without a GPU) are on it
+        long streams = (k.state().equals("rocksdb") ? 0L : k.keys()) + (onGpu ? 0 : k.cacheStreams());
         long needed = streams * bytesPerStream;
         if (needed > maxHeap * 0.6) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "case %s needs about %.1f GiB of heap (%,d "
                     + "memories of %.2f MiB%s), more than 60%% of this JVM's %.1f GiB: give it more heap "
                     + "(GDN_JAVA_OPTS=-Xmx%dg) or choose smaller --cases", k.label(), needed / 1073741824.0, streams,
-                    bytesPerStream / 1048576.0, onGpu ? " in keyed state" : " in keyed state and host slots",
+                    bytesPerStream / 1048576.0, onGpu ? " in keyed state" : k.state().equals("rocksdb") ? " in host slots"
+                            : " in keyed state and host slots",
                     maxHeap / 1073741824.0, (long) Math.ceil(needed / 0.6 / 1073741824.0)));
         }
     }

@@ -201,7 +201,6 @@ final class BundleCore implements AutoCloseable {
             missing += e == null ? 1 : 0;
         }
         cache.makeRoom(missing, this::writeBack);
-        List<MemoryCache.Entry> rebuild = new ArrayList<>();
         for (int i = 0; i < resident.length; i++) {
             String key = keys.get(i);
             List<StreamEvent> events = bundle.get(key);
@@ -229,9 +228,8 @@ final class BundleCore implements AutoCloseable {
                 if (log != null) {
                     e.stored = MemoryCache.Entry.STORED_LOG;
                     e.young = log;
-                    if (log.length > 0) {
-                        rebuild.add(e);
-                    }
+                    e.tokens = log.length;
+                    e.prefix = log.length > 0 ? log : null;
                 } else if (m == null) {
                     e.young = settings.youngTokens() > 0 ? new int[0] : null;
                 }
@@ -246,6 +244,16 @@ final class BundleCore implements AutoCloseable {
             work.add(kw);
         }
         cache.loadAdmitted();
+        // young streams loaded as their tokens: rebuilt in the pass of their first stretch when the two
+        // together stay below the chunk length (the token-by-token path), else first, in a pass of their own
+        List<MemoryCache.Entry> rebuild = new ArrayList<>();
+        for (KeyWork w : work) {
+            int[] prefix = w.entry.prefix;
+            if (prefix != null && (w.events.get(0).isControl()
+                    || prefix.length + w.tokensBeforeControl() > TokenLogFormat.MAX_TOKENS)) {
+                rebuild.add(w.entry);
+            }
+        }
         rebuild(rebuild);
         // rounds: each key contributes its next stretch of events up to (not including) a control
         boolean more = true;
@@ -293,16 +301,26 @@ final class BundleCore implements AutoCloseable {
         int[] slots = new int[n];
         int[] offsets = new int[n + 1];
         for (int i = 0; i < n; i++) {
-            slots[i] = active.get(i).entry.slot;
-            offsets[i + 1] = offsets[i] + active.get(i).stretchTokens.length;
+            MemoryCache.Entry e = active.get(i).entry;
+            slots[i] = e.slot;
+            offsets[i + 1] = offsets[i] + (e.prefix == null ? 0 : e.prefix.length) + active.get(i).stretchTokens.length;
         }
         int[] flat = new int[offsets[n]];
         List<EventScorer.Stretch> stretches = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             KeyWork w = active.get(i);
-            System.arraycopy(w.stretchTokens, 0, flat, offsets[i], w.stretchTokens.length);
-            stretches.add(new EventScorer.Stretch(w.stretch, w.stretchTokens, offsets[i],
-                    cache.slots().hasLastHidden(w.entry.slot), w.entry.tokens + w.stretchTokens.length));
+            int[] prefix = w.entry.prefix;
+            int p = prefix == null ? 0 : prefix.length;
+            if (p > 0) {
+                // the memory rebuilt from the stream's tokens in this same pass, just before its stretch
+                System.arraycopy(prefix, 0, flat, offsets[i], p);
+                rebuilds++;
+                rebuiltTokens += p;
+                w.entry.prefix = null;
+            }
+            System.arraycopy(w.stretchTokens, 0, flat, offsets[i] + p, w.stretchTokens.length);
+            stretches.add(new EventScorer.Stretch(w.stretch, w.stretchTokens, offsets[i] + p,
+                    p > 0 || cache.slots().hasLastHidden(w.entry.slot), w.entry.tokens + w.stretchTokens.length, p > 0));
         }
         EventScorer.Plan plan = scorer.plan(stretches);
         long t0 = System.nanoTime();
@@ -428,9 +446,10 @@ final class BundleCore implements AutoCloseable {
     }
 
     /**
-     * Rebuilds the memories of young streams loaded as their tokens: their slots (cleared on admission)
-     * consume those tokens in one forward pass, each stream's tokens as one stretch, as they first ran
-     * (below the chunk length: the same token-by-token path, so on the CPU the same memory bit for bit).
+     * Rebuilds the memories of young streams loaded as their tokens, for those whose next stretch cannot
+     * take them along: their slots (cleared on admission) consume those tokens in one forward pass, each
+     * stream's tokens as one stretch, as they first ran (below the chunk length: the same token-by-token
+     * path, so on the CPU the same memory bit for bit).
      */
     private void rebuild(List<MemoryCache.Entry> entries) {
         if (entries.isEmpty()) {
@@ -441,13 +460,13 @@ final class BundleCore implements AutoCloseable {
         int[] offsets = new int[n + 1];
         for (int i = 0; i < n; i++) {
             slots[i] = entries.get(i).slot;
-            offsets[i + 1] = offsets[i] + entries.get(i).young.length;
+            offsets[i + 1] = offsets[i] + entries.get(i).prefix.length;
         }
         int[] flat = new int[offsets[n]];
         for (int i = 0; i < n; i++) {
             MemoryCache.Entry e = entries.get(i);
-            System.arraycopy(e.young, 0, flat, offsets[i], e.young.length);
-            e.tokens = e.young.length;
+            System.arraycopy(e.prefix, 0, flat, offsets[i], e.prefix.length);
+            e.prefix = null;
         }
         long t0 = System.nanoTime();
         cache.slots().advanceScored(slots, offsets, flat, NO_ROWS, false);

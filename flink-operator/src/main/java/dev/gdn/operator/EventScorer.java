@@ -58,9 +58,15 @@ final class EventScorer {
      * @param tokens        their tokens, concatenated (as fed to the forward pass)
      * @param firstRow      row of the stretch's first token in the bundle's hidden states
      * @param hasPrevious   whether the stream has a hidden state from before the stretch (its last token's)
+     * @param previousInAdvance that hidden state is the advance's row before {@code firstRow} (the stream's
+     *                      memory is rebuilt from its tokens in the same pass), not the slot's last one
      * @param consumedAfter tokens consumed by the stream after the whole stretch
      */
-    record Stretch(List<StreamEvent> events, int[] tokens, int firstRow, boolean hasPrevious, long consumedAfter) {
+    record Stretch(List<StreamEvent> events, int[] tokens, int firstRow, boolean hasPrevious, long consumedAfter,
+            boolean previousInAdvance) {
+        Stretch(List<StreamEvent> events, int[] tokens, int firstRow, boolean hasPrevious, long consumedAfter) {
+            this(events, tokens, firstRow, hasPrevious, consumedAfter, false);
+        }
     }
 
     /**
@@ -106,7 +112,7 @@ final class EventScorer {
             for (int row = start[s]; row < start[s + 1]; row++) {
                 int tokenPos = row - start[s] + offset;
                 // the row before the stretch's first token is the stream's previous hidden state
-                sources[row] = tokenPos == 0 ? -(s + 1) : st.firstRow() + tokenPos - 1;
+                sources[row] = tokenPos > 0 || st.previousInAdvance() ? st.firstRow() + tokenPos - 1 : -(s + 1);
                 targets[row] = tokenPos < st.tokens().length ? st.tokens()[tokenPos] : -1;
                 want[row] = topK > 0 && endingAt[s][tokenPos] >= 0;
             }

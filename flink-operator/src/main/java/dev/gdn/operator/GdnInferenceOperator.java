@@ -90,6 +90,8 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
     private transient Histogram bundleMillis;
     private transient Meter tokensPerSecond;
     private transient Histogram barrierWriteBackMillis;
+    /** When each checkpoint's barrier reached this operator (System.nanoTime), until it completes. */
+    private transient java.util.TreeMap<Long, Long> barrierAt;
 
     /**
      * @param config the job's options ({@link GdnOptions}); validated here
@@ -153,6 +155,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
             summaryTimers = getInternalTimerService("gdn-summary-interval", VoidNamespaceSerializer.INSTANCE, this);
         }
         pending = new LinkedHashMap<>();
+        barrierAt = new java.util.TreeMap<>();
         maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
         maxTokens = config.get(GdnOptions.BATCH_MAX_TOKENS);
         maxDelayMillis = config.get(GdnOptions.BATCH_MAX_DELAY).toMillis();
@@ -226,8 +229,10 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
-        flush();
         long start = System.nanoTime();
+        barrierAt.put(checkpointId, start);
+        flush();
+        start = System.nanoTime();
         // the copies of the memories may still be arriving when the barrier passes: the snapshot's
         // serializer waits for them, while the next bundles run
         core.writeBackDirty(true);
@@ -239,7 +244,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
-        OperatorStats.checkpointCompleted();
+        Long at = barrierAt.remove(checkpointId);
+        barrierAt.headMap(checkpointId).clear();
+        OperatorStats.checkpointCompleted(at == null ? 0 : System.nanoTime() - at);
     }
 
     /**

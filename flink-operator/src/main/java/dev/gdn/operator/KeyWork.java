@@ -46,6 +46,7 @@ final class KeyWork {
         slots.reset(entry.slot);
         entry.tokens = 0;
         entry.young = youngTokens > 0 ? new int[0] : null;
+        entry.prefix = null;
         eventsSeen = 0;
         countReset = true;
         entry.dirty = true;
@@ -70,6 +71,15 @@ final class KeyWork {
             t = after;
         }
         return events.subList(from, next);
+    }
+
+    /** Tokens of the events before the first control (reset or generation), or all of them. */
+    int tokensBeforeControl() {
+        int n = 0;
+        for (int i = next; i < events.size() && !events.get(i).isControl(); i++) {
+            n += events.get(i).tokens.length;
+        }
+        return n;
     }
 
     boolean hasMore() {

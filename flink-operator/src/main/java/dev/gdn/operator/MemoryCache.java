@@ -40,6 +40,11 @@ final class MemoryCache implements AutoCloseable {
          * gdn.state.young-tokens: written back as these tokens instead of the memory; null once more.
          */
         int[] young;
+        /**
+         * Tokens of a young stream loaded from its token log that its slot has yet to consume (the memory is
+         * rebuilt in the same pass as the stream's next stretch, or alone before it); null when none.
+         */
+        int[] prefix;
         /** What the store holds for the stream now: {@link #STORED_NONE}, a token log, or a memory. */
         byte stored;
 

@@ -18,6 +18,8 @@ public final class OperatorStats {
     private static final LongAdder EVICTIONS = new LongAdder();
     private static final LongAdder BUNDLES = new LongAdder();
     private static final LongAdder COMPLETED = new LongAdder();
+    private static final LongAdder COMPLETED_NANOS = new LongAdder();
+    private static final AtomicLong COMPLETED_MAX_NANOS = new AtomicLong();
     private static final LongAdder FLUSH_NANOS = new LongAdder();
     private static final LongAdder ADVANCE_NANOS = new LongAdder();
     private static final LongAdder SCORE_NANOS = new LongAdder();
@@ -28,13 +30,23 @@ public final class OperatorStats {
 
     /** A copy of the totals now. */
     public record Snapshot(long tokens, long barriers, long barrierNanos, long barrierMaxNanos, long writeBacks,
-            long writeBackBytes, long evictions, Phases phases, long checkpointsCompleted) {
+            long writeBackBytes, long evictions, Phases phases, long checkpointsCompleted, long checkpointNanos,
+            long checkpointMaxNanos) {
         /** What happened between {@code earlier} and this. */
         public Snapshot minus(Snapshot earlier) {
             return new Snapshot(tokens - earlier.tokens, barriers - earlier.barriers, barrierNanos - earlier.barrierNanos,
                     barrierMaxNanos, writeBacks - earlier.writeBacks, writeBackBytes - earlier.writeBackBytes,
                     evictions - earlier.evictions, phases.minus(earlier.phases),
-                    checkpointsCompleted - earlier.checkpointsCompleted);
+                    checkpointsCompleted - earlier.checkpointsCompleted, checkpointNanos - earlier.checkpointNanos,
+                    checkpointMaxNanos);
+        }
+
+        /**
+         * Mean time from an operator's barrier (its write-back starting) to its being told the checkpoint
+         * completed: the whole checkpoint as the operator sees it, upload included (NaN without any).
+         */
+        public double checkpointMeanMillis() {
+            return checkpointsCompleted == 0 ? Double.NaN : checkpointNanos / 1e6 / checkpointsCompleted;
         }
     }
 
@@ -52,7 +64,8 @@ public final class OperatorStats {
     public static Snapshot snapshot() {
         return new Snapshot(TOKENS.sum(), BARRIERS.sum(), BARRIER_NANOS.sum(), BARRIER_MAX_NANOS.get(),
                 WRITE_BACKS.sum(), WRITE_BACK_BYTES.sum(), EVICTIONS.sum(), new Phases(BUNDLES.sum(), FLUSH_NANOS.sum(),
-                ADVANCE_NANOS.sum(), SCORE_NANOS.sum(), EMIT_NANOS.sum()), COMPLETED.sum());
+                ADVANCE_NANOS.sum(), SCORE_NANOS.sum(), EMIT_NANOS.sum()), COMPLETED.sum(), COMPLETED_NANOS.sum(),
+                COMPLETED_MAX_NANOS.get());
     }
 
     /** Results (one per event, and summaries) the operators of this JVM have emitted so far. */
@@ -65,9 +78,10 @@ public final class OperatorStats {
         return COMPLETED.sum();
     }
 
-    /** Forgets the largest barrier wait seen so far (the start of a measured window). */
+    /** Forgets the largest barrier wait and checkpoint duration seen so far (the start of a measured window). */
     public static void resetMax() {
         BARRIER_MAX_NANOS.set(0);
+        COMPLETED_MAX_NANOS.set(0);
     }
 
     static void bundle(long tokens, long nanos) {
@@ -99,8 +113,11 @@ public final class OperatorStats {
         BARRIER_MAX_NANOS.accumulateAndGet(nanos, Math::max);
     }
 
-    static void checkpointCompleted() {
+    /** @param nanos from the operator's barrier to the notification (0 when the operator saw no barrier) */
+    static void checkpointCompleted(long nanos) {
         COMPLETED.increment();
+        COMPLETED_NANOS.add(nanos);
+        COMPLETED_MAX_NANOS.accumulateAndGet(nanos, Math::max);
     }
 
     static void writeBack(long bytes) {

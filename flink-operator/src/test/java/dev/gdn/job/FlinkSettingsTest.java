@@ -67,6 +67,20 @@ class FlinkSettingsTest {
     }
 
     @Test
+    void rocksDbGetsBloomFiltersUnlessTheClusterSaysOtherwise() {
+        Configuration gdn = new Configuration();
+        gdn.set(GdnOptions.STATE_BACKEND, "rocksdb");
+        assertThat(FlinkSettings.of(gdn).get(FlinkSettings.ROCKSDB_BLOOM_FILTER)).isTrue();
+        assertThat(FlinkSettings.of(new Configuration()).getOptional(FlinkSettings.ROCKSDB_BLOOM_FILTER))
+                .as("hashmap").isEmpty();
+        assertThat(FlinkSettings.forCluster(gdn, cluster()).get(FlinkSettings.ROCKSDB_BLOOM_FILTER)).isTrue();
+        Configuration without = cluster();
+        without.set(FlinkSettings.ROCKSDB_BLOOM_FILTER, false);
+        assertThat(FlinkSettings.forCluster(gdn, without).getOptional(FlinkSettings.ROCKSDB_BLOOM_FILTER))
+                .as("the cluster's own choice stands").isEmpty();
+    }
+
+    @Test
     void atLeastOnceResultsDoNotWaitInHalfFullNetworkBuffers() {
         Configuration alo = new Configuration();
         alo.set(GdnOptions.DELIVERY, "at-least-once");

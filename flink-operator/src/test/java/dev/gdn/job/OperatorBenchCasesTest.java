@@ -31,6 +31,20 @@ class OperatorBenchCasesTest {
     }
 
     @Test
+    void aRocksDbCaseCountsOnlyTheHostSlotsAndCasesNameTheirStateBackend() {
+        var k = OperatorBench.parseCase("recall:zipf:1000000:256:20000:rocksdb");
+        assertThat(k.state()).isEqualTo("rocksdb");
+        assertThat(k.keys()).isEqualTo(1_000_000);
+        assertThat(k.label()).isEqualTo("recall zipf over 1,000,000 keys, 256 per bundle, cache 20,000, rocksdb");
+        OperatorBench.checkHeap(k, 600 * 1024, true, 8 * GIB);
+        assertThatThrownBy(() -> OperatorBench.checkHeap(OperatorBench.parseCase("recall:zipf:1000000:256:20000"),
+                600 * 1024, true, 8 * GIB)).hasMessageContaining("1,000,000 memories");
+        assertThat(OperatorBench.parseCase("recall:256:1").state()).isEqualTo("hashmap");
+        assertThatThrownBy(() -> OperatorBench.parseCase("recall:256:1:memory"))
+                .hasMessageContaining("state backend 'memory', expected hashmap or rocksdb");
+    }
+
+    @Test
     void anOutOfHeapLineGivesAdviceTheCommandAccepts() {
         OutOfMemoryError e = new OutOfMemoryError("Java heap space");
         assertThat(dev.gdn.cli.GdnCli.outOfHeap(new String[] {"bench", "--what", "operator"}, e))

@@ -201,14 +201,19 @@ class BundleCoreTest {
     /**
      * Young streams (at most gdn.state.young-tokens since their start) go to the store as their tokens and
      * come back rebuilt: on the operator's CPU engine through a cache of 2 slots (streams evicted and loaded
-     * again all the time) the results are the bytes of a run that stores memories, and of one bundle
-     * through 16 slots; a stream past the limit is stored as its memory and its log is dropped.
+     * again all the time; rebuilt in the pass of their next events, or alone before a reset) the results are
+     * the bytes of a run that stores memories, and of one bundle through 16 slots; a stream past the limit
+     * is stored as its memory and its log is dropped.
      */
     @Test
     void youngStreamsStoredAsTheirTokensAreRebuiltToTheSameBytes() throws Exception {
         Random rnd = new Random(11);
         List<StreamEvent> events = new ArrayList<>();
         for (int i = 0; i < 60; i++) {
+            if (rnd.nextInt(12) == 0) {
+                events.add(new StreamEvent("s" + rnd.nextInt(8), "r" + i, new int[0], true));
+                continue;
+            }
             int[] tokens = new int[1 + rnd.nextInt(4)];
             for (int t = 0; t < tokens.length; t++) {
                 tokens[t] = rnd.nextInt(FAST.config().vocabSize());
