@@ -72,7 +72,7 @@ public final class StateInspectCommand implements Callable<Integer> {
         }
         for (SavepointMemories.Entry e : entries) {
             out.println("stream " + e.key() + " " + MemoryInspection.summary(e.memory(), layout, storage)
-                    + (e.loggedTokens() >= 0 ? " (kept as its " + e.loggedTokens() + " tokens, rebuilt)" : ""));
+                    + (e.loggedTokens() >= 0 ? " (its last " + e.loggedTokens() + " tokens kept as tokens, rebuilt)" : ""));
         }
         out.println("streams: " + entries.size());
         if (export != null) {

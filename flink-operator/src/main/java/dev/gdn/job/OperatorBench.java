@@ -46,6 +46,9 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
  * (Zipf-distributed over 100,000 streams, a cache smaller than the key space).
  */
 public final class OperatorBench {
+    /** gdn.state.log-tokens of the measured jobs (null: the option's default), from {@code --log-tokens}. */
+    static Integer logTokens;
+
     /** Streams advanced by the sink (results counted), for the throughput window. */
     static final AtomicLong RESULTS = new AtomicLong();
 
@@ -208,6 +211,9 @@ public final class OperatorBench {
         c.set(GdnOptions.EVENT_MAX_TOKENS, Math.max(4096, k.tokensPerEvent()));
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(10));
         c.set(GdnOptions.STATE_BACKEND, k.state());
+        if (logTokens != null) {
+            c.set(GdnOptions.LOG_TOKENS, logTokens);
+        }
         c.set(GdnOptions.MAX_HEAP_FRACTION, GdnOptions.MAX_HEAP_FRACTION_LIMIT);
         long perStream = m.newMemory().payloadBytes();
         c.set(GdnOptions.CACHE_CAPACITY, new MemorySize(perStream * (k.cacheStreams() + 1)));
@@ -322,7 +328,7 @@ public final class OperatorBench {
 
     /**
      * {@code OperatorBench [--backend auto] [--precision bf16-weights] [--chunk-precision fp32] [--window 30]
-     * [--out FILE] CASES...}
+     * [--out FILE] [--log-tokens N] CASES...}
      * where a case is {@code MODEL:STREAMS:TOKENS[:STATE]} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE]}; no case:
      * the standard set.
      */
@@ -340,6 +346,7 @@ public final class OperatorBench {
                 case "--chunk-precision" -> chunk = args[++i];
                 case "--window" -> window = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
+                case "--log-tokens" -> logTokens = Integer.parseInt(args[++i]);
                 default -> cases.add(parseCase(args[i]));
             }
         }

@@ -30,8 +30,8 @@ import org.apache.flink.util.Collector;
 
 /**
  * Reads the stream memories of one operator out of a savepoint or retained checkpoint with Flink's
- * State Processor API (a local batch job). A young stream kept as its tokens ({@link TokenLogFormat}) is
- * rebuilt by running them through the model, as the job does when it loads one.
+ * State Processor API (a local batch job). A stream with a token log ({@link TokenLogFormat}) is rebuilt
+ * by running its tokens through the model on top of its stored memory, as the job does when it loads one.
  */
 public final class SavepointMemories {
     /** The uid of the operator that keeps stream memories (the inference operator sets this uid). */
@@ -43,8 +43,8 @@ public final class SavepointMemories {
     /**
      * One stream: its key and memory.
      *
-     * @param loggedTokens the tokens the memory was rebuilt from when the state kept it as those (a young
-     *                     stream), else -1
+     * @param loggedTokens the tokens the memory was rebuilt from when the state kept them as a token log
+     *                     (on top of a stored memory or an empty one), else -1
      */
     public record Entry(String key, StreamMemory memory, int loggedTokens) {
     }
@@ -79,14 +79,24 @@ public final class SavepointMemories {
                             + dev.gdn.operator.Reasons.quote(t.f0) + "' but holds no memory under it: the checkpoint "
                             + "or savepoint was altered");
                 }
+                StreamMemory m = null;
                 if (t.f1.length > 0) {
-                    StreamMemory m = serializer.deserialize(new DataInputDeserializer(t.f1));
+                    m = serializer.deserialize(new DataInputDeserializer(t.f1));
                     StreamBinding.check(serializer.bind(m), t.f0);
+                }
+                if (t.f2.length > 0) {
+                    TokenLogFormat.Log log = TokenLogFormat.decode(t.f2, t.f0, serializer.fingerprint(),
+                            ModelChangePolicy.FAIL, model.config().vocabSize());
+                    long base = m == null ? 0 : m.tokensConsumed();
+                    if (log.baseTokens() != base) {
+                        throw new MemoryFormatException("the token log of stream '"
+                                + dev.gdn.operator.Reasons.quote(t.f0) + "' continues a memory of " + log.baseTokens()
+                                + " tokens, but the memory stored for it has " + base
+                                + ": the checkpoint or savepoint was altered");
+                    }
+                    out.add(new Entry(t.f0, rebuilt(rebuild, m, log.tokens(), t.f0), log.tokens().length));
+                } else if (m != null) {
                     out.add(new Entry(t.f0, m, -1));
-                } else if (t.f2.length > 0) {
-                    int[] tokens = TokenLogFormat.decode(t.f2, t.f0, serializer.fingerprint(), ModelChangePolicy.FAIL,
-                            model.config().vocabSize());
-                    out.add(new Entry(t.f0, rebuilt(rebuild, tokens, t.f0), tokens.length));
                 }
             }
         }
@@ -94,9 +104,13 @@ public final class SavepointMemories {
         return out;
     }
 
-    /** The memory a young stream's tokens make, bound to its stream. */
-    private static StreamMemory rebuilt(ResidentStreams slots, int[] tokens, String key) {
-        slots.reset(0);
+    /** The memory {@code tokens} make on top of {@code base} (null: an empty memory), bound to its stream. */
+    private static StreamMemory rebuilt(ResidentStreams slots, StreamMemory base, int[] tokens, String key) {
+        if (base == null) {
+            slots.reset(0);
+        } else {
+            slots.load(0, base);
+        }
         if (tokens.length > 0) {
             slots.advance(new int[] {0}, new int[] {0, tokens.length}, tokens);
         }
@@ -134,7 +148,7 @@ public final class SavepointMemories {
         public void readKey(String key, Context ctx, Collector<Tuple3<String, byte[], byte[]>> out) throws Exception {
             boolean wanted = onlyKey == null || onlyKey.equals(key);
             StreamMemory m = wanted ? memory.value() : null;
-            byte[] log = wanted && m == null ? logs.value() : null;
+            byte[] log = wanted ? logs.value() : null;
             // checked on the client, where the error is one line and not raced by the job's own shutdown
             byte[] bytes = wanted && m == null && log == null ? MISSING : NONE;
             if (m != null) {

@@ -53,13 +53,17 @@ final class BundleCore implements AutoCloseable {
         void write(String key, StreamMemory memory, boolean dropLegacyHidden, boolean dropLog) throws Exception;
 
         /**
-         * The tokens a young stream's memory is kept as (a token log, checked as this model's and bound to
-         * {@code key}); null for none.
+         * {@code key}'s token log: the tokens it consumed since its stored memory (or since an empty one),
+         * checked as this model's and bound to {@code key}; null for none.
          */
-        int[] readLog(String key) throws Exception;
+        TokenLogFormat.Log readLog(String key) throws Exception;
 
-        /** Stores {@code key}'s memory as the tokens that made it; {@code dropMemory}: the memory stored for it goes. */
-        void writeLog(String key, int[] tokens, boolean dropMemory) throws Exception;
+        /**
+         * Stores {@code key}'s token log ({@code tokens} consumed on top of its stored memory of
+         * {@code baseTokens} tokens, or of an empty memory when 0); {@code dropMemory}: the memory stored for
+         * it goes (its log starts from an empty memory).
+         */
+        void writeLog(String key, long baseTokens, int[] tokens, boolean dropMemory) throws Exception;
 
         /** Forgets {@code key}'s memory (or token log) and its last hidden state; {@code withCount}: its event count too. */
         void forget(String key, boolean withCount) throws Exception;
@@ -87,16 +91,18 @@ final class BundleCore implements AutoCloseable {
      * @param idleTtlMillis       a resident stream idle this long is forgotten (0: never)
      * @param keepResident        whether memories stay in their slots between bundles (gdn.cache.enabled)
      * @param maxConcurrent       most generations in one batched call
-     * @param youngTokens         a stream with at most this many tokens since its start or last reset is
-     *                            stored as those tokens and rebuilt when loaded (0: always the memory;
-     *                            at most {@link TokenLogFormat#MAX_TOKENS})
+     * @param logTokens         a stream that consumed at most this many tokens since its stored memory
+     *                            was written (or since its start or last reset) is written back as those
+     *                            tokens and rebuilt when loaded (0: always the memory; at most
+     *                            {@link TokenLogFormat#MAX_TOKENS}); with an idle TTL only on an empty
+     *                            memory (a log does not refresh the stored memory's TTL)
      */
     record Settings(int summaryEveryTokens, int summaryEveryEvents, GenerateSpec summarySpec, long idleTtlMillis,
-            boolean keepResident, int maxConcurrent, int youngTokens) {
+            boolean keepResident, int maxConcurrent, int logTokens) {
         Settings {
-            if (youngTokens < 0 || youngTokens > TokenLogFormat.MAX_TOKENS) {
-                throw new IllegalArgumentException("youngTokens must be 0.." + TokenLogFormat.MAX_TOKENS + ", got "
-                        + youngTokens);
+            if (logTokens < 0 || logTokens > TokenLogFormat.MAX_TOKENS) {
+                throw new IllegalArgumentException("logTokens must be 0.." + TokenLogFormat.MAX_TOKENS + ", got "
+                        + logTokens);
             }
         }
 
@@ -207,7 +213,13 @@ final class BundleCore implements AutoCloseable {
             MemoryCache.Entry e = resident[i];
             if (e == null) {
                 StreamMemory m = store.read(key);
-                int[] log = m == null ? store.readLog(key) : null;
+                TokenLogFormat.Log log = store.readLog(key);
+                long base = m == null ? 0 : m.tokensConsumed();
+                if (log != null && log.baseTokens() != base) {
+                    throw new dev.gdn.state.MemoryFormatException("the token log of stream '" + Reasons.quote(key)
+                            + "' continues a memory of " + log.baseTokens() + " tokens, but the memory stored for it "
+                            + "has " + base + (m == null ? " (none)" : "") + ": the checkpoint or savepoint was altered");
+                }
                 String refused = m == null && log == null ? store.refuseNewStream() : null;
                 if (refused != null) {
                     for (StreamEvent ev : events) {
@@ -225,13 +237,14 @@ final class BundleCore implements AutoCloseable {
                 }
                 e = cache.admit(key, m, this::writeBack);
                 e.legacyHidden = legacy;
+                e.baseTokens = base;
+                boolean tails = settings.logTokens() > 0 && (m == null || settings.idleTtlMillis() == 0) && !legacy;
+                e.tail = tails ? new int[0] : null;
                 if (log != null) {
-                    e.stored = MemoryCache.Entry.STORED_LOG;
-                    e.young = log;
-                    e.tokens = log.length;
-                    e.prefix = log.length > 0 ? log : null;
-                } else if (m == null) {
-                    e.young = settings.youngTokens() > 0 ? new int[0] : null;
+                    e.logStored = true;
+                    e.tail = log.tokens();
+                    e.tokens = base + log.tokens().length;
+                    e.prefix = log.tokens().length > 0 ? log.tokens() : null;
                 }
             }
             e.lastTouched = now;
@@ -244,7 +257,7 @@ final class BundleCore implements AutoCloseable {
             work.add(kw);
         }
         cache.loadAdmitted();
-        // young streams loaded as their tokens: rebuilt in the pass of their first stretch when the two
+        // streams loaded with a token log: rebuilt in the pass of their first stretch when the two
         // together stay below the chunk length (the token-by-token path), else first, in a pass of their own
         List<MemoryCache.Entry> rebuild = new ArrayList<>();
         for (KeyWork w : work) {
@@ -331,8 +344,9 @@ final class BundleCore implements AutoCloseable {
             MemoryCache.Entry e = w.entry;
             e.tokens += w.stretchTokens.length;
             e.dirty = true;
-            if (e.young != null) {
-                e.young = e.tokens <= settings.youngTokens() ? append(e.young, w.stretchTokens) : null;
+            if (e.tail != null) {
+                e.tail = e.tail.length + w.stretchTokens.length <= settings.logTokens() ? append(e.tail, w.stretchTokens)
+                        : null;
             }
         }
         int[] nonFinite = new int[n];
@@ -348,7 +362,7 @@ final class BundleCore implements AutoCloseable {
             }
             if (nonFinite[i] >= 0) {
                 // the stream starts afresh, as after a reset: its memory may hold the non-finite values
-                w.startAfresh(cache.slots(), settings.youngTokens());
+                w.startAfresh(cache.slots(), settings.logTokens());
                 nonFiniteMemories++;
                 LOG.error("stream '{}': {} (events from {} of the bundle)", Reasons.quote(w.entry.key), NON_FINITE,
                         w.stretch.get(nonFinite[i]).id);
@@ -366,7 +380,7 @@ final class BundleCore implements AutoCloseable {
             List<KeyWork> asking = new ArrayList<>();
             List<StreamEvent> events = new ArrayList<>();
             for (KeyWork w : work) {
-                resets += w.applyResets(cache.slots(), scorer, settings.youngTokens());
+                resets += w.applyResets(cache.slots(), scorer, settings.logTokens());
                 if (w.hasMore() && w.events.get(w.next).generate != null) {
                     asking.add(w);
                     events.add(w.events.get(w.next));
@@ -419,14 +433,15 @@ final class BundleCore implements AutoCloseable {
     private void writeBack(MemoryCache.Entry e, StreamMemory out) throws Exception {
         e.dirty = false;
         if (out == null) {
-            // young: kept as its tokens (rebuilding them gives this memory again)
-            store.writeLog(e.key, e.young, e.stored == MemoryCache.Entry.STORED_MEMORY);
-            e.stored = MemoryCache.Entry.STORED_LOG;
-            e.legacyHidden = false;
+            // kept as its tokens since its base (running them again on it gives this memory)
+            boolean dropMemory = e.baseTokens == 0 && e.memoryStored;
+            store.writeLog(e.key, e.baseTokens, e.tail, dropMemory);
+            e.memoryStored &= !dropMemory;
+            e.logStored = true;
             logWrites++;
             writeBacks++;
-            writeBackBytes += 4L * e.young.length;
-            OperatorStats.writeBack(4L * e.young.length);
+            writeBackBytes += 4L * e.tail.length;
+            OperatorStats.writeBack(4L * e.tail.length);
             return;
         }
         if (!out.isFinite()) {
@@ -437,16 +452,20 @@ final class BundleCore implements AutoCloseable {
             return;
         }
         out.bindTo(StreamBinding.digest(e.key));
-        store.write(e.key, out, e.legacyHidden, e.stored == MemoryCache.Entry.STORED_LOG);
-        e.stored = MemoryCache.Entry.STORED_MEMORY;
+        store.write(e.key, out, e.legacyHidden, e.logStored);
+        e.memoryStored = true;
+        e.logStored = false;
         e.legacyHidden = false;
+        // the memory just written is the base of what the stream consumes next
+        e.baseTokens = e.tokens;
+        e.tail = settings.logTokens() > 0 ? new int[0] : null;
         writeBacks++;
         writeBackBytes += cache.slots().bytesPerSlot();
         OperatorStats.writeBack(cache.slots().bytesPerSlot());
     }
 
     /**
-     * Rebuilds the memories of young streams loaded as their tokens, for those whose next stretch cannot
+     * Rebuilds the memories of streams loaded with a token log, for those whose next stretch cannot
      * take them along: their slots (cleared on admission) consume those tokens in one forward pass, each
      * stream's tokens as one stretch, as they first ran (below the chunk length: the same token-by-token
      * path, so on the CPU the same memory bit for bit).

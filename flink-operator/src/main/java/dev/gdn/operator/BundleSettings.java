@@ -22,7 +22,7 @@ final class BundleSettings {
         boolean summaries = everyTokens > 0 || everyEvents > 0 || !c.get(GdnOptions.SUMMARY_INTERVAL).isZero();
         return new BundleCore.Settings(everyTokens, everyEvents, summaries ? summarySpec(c, tokenizer, dir) : null,
                 c.get(GdnOptions.IDLE_TTL).toMillis(), c.get(GdnOptions.CACHE_ENABLED),
-                c.get(GdnOptions.GENERATE_MAX_CONCURRENT), c.get(GdnOptions.YOUNG_TOKENS));
+                c.get(GdnOptions.GENERATE_MAX_CONCURRENT), c.get(GdnOptions.LOG_TOKENS));
     }
 
     /** The generation of the summary policy, from its options; text needs the model's tokenizer. */

@@ -187,9 +187,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         g.gauge("nonFiniteMemories", core::nonFiniteMemories);
         g.gauge("cacheWriteBacks", core::writeBacks);
         g.gauge("cacheWriteBackBytes", core::writeBackBytes);
-        g.gauge("youngLogWrites", core::logWrites);
-        g.gauge("youngRebuilds", core::rebuilds);
-        g.gauge("youngRebuiltTokens", core::rebuiltTokens);
+        g.gauge("logWrites", core::logWrites);
+        g.gauge("logRebuilds", core::rebuilds);
+        g.gauge("logRebuiltTokens", core::rebuiltTokens);
         g.gauge("cacheStreams", core::residentStreams);
         g.gauge("cacheEvictions", core::evictions);
         g.gauge("stateBytesPerStream", () -> storedBytesPerStream);
@@ -299,7 +299,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         pending = new LinkedHashMap<>();
         int tokens = pendingTokens;
         pendingTokens = 0;
-        core.run(bundle, getProcessingTimeService().getCurrentProcessingTime(), r -> output.collect(new StreamRecord<>(r)));
+        try {
+            core.run(bundle, getProcessingTimeService().getCurrentProcessingTime(),
+                    r -> output.collect(new StreamRecord<>(r)));
+        } catch (dev.gdn.state.MemoryFormatException e) {
+            // stored state that does not fit together: a restart would find it again
+            throw new org.apache.flink.runtime.execution.SuppressRestartsException(e);
+        }
         long nanos = System.nanoTime() - start;
         bundleKeys.update(bundle.size());
         bundleTokens.update(tokens);

@@ -172,14 +172,17 @@ public final class GdnOptions {
             .stringType().defaultValue("fail")
             .withDescription("Memories of another model on restore: fail (default) or reset (start those streams afresh).");
 
-    public static final ConfigOption<Integer> YOUNG_TOKENS = ConfigOptions.key("gdn.state.young-tokens").intType()
+    public static final ConfigOption<Integer> LOG_TOKENS = ConfigOptions.key("gdn.state.log-tokens").intType()
             .defaultValue(16)
-            .withDescription("A stream that has seen at most this many tokens since its start or last reset is kept in "
-                    + "state as those tokens (a few bytes, bound to the model and the stream) instead of its memory "
-                    + "(0.5 MiB for the recall model), and its memory rebuilt by running them again when it is next "
-                    + "loaded: for key spaces where most streams see few events. 0: always the memory; at most 63 "
-                    + "(one less than the chunk length, so the rebuild takes the token-by-token path the tokens first "
-                    + "took: the same memory bit for bit on the CPU, within fp32 rounding on the GPU).");
+            .withDescription("A stream's memory (0.5 MiB for the recall model) is written to state again only once it "
+                    + "has consumed more than this many tokens since it was last written (or since the stream's start "
+                    + "or last reset); until then the tokens themselves are written (a token log of a few bytes, bound "
+                    + "to the model, the stream and the memory it continues) and run again on top of the stored memory "
+                    + "when the stream is next loaded. Checkpoints then cost bytes per token for streams that changed "
+                    + "a little, and streams that see few events cost almost nothing in state. 0: always the memory; "
+                    + "at most 63 (one less than the chunk length, so the rebuild takes the token-by-token path the "
+                    + "tokens first took: the same memory bit for bit on the CPU, within fp32 rounding on the GPU). "
+                    + "With gdn.state.idle-ttl, only streams without a stored memory are kept as logs.");
 
     public static final ConfigOption<Boolean> VERIFY_ON_RESTORE = ConfigOptions.key("gdn.state.verify-on-restore")
             .booleanType().defaultValue(true)
@@ -346,9 +349,9 @@ public final class GdnOptions {
             throw new IllegalArgumentException(CHECKPOINT_INTERVAL.key() + " = " + c.get(CHECKPOINT_INTERVAL)
                     + ": expected at least 10 ms (a unit is needed: 2s, not 2)");
         }
-        int young = c.get(YOUNG_TOKENS);
-        if (young < 0 || young > dev.gdn.state.TokenLogFormat.MAX_TOKENS) {
-            throw new IllegalArgumentException(YOUNG_TOKENS.key() + " = " + young + ": expected 0.."
+        int logTokens = c.get(LOG_TOKENS);
+        if (logTokens < 0 || logTokens > dev.gdn.state.TokenLogFormat.MAX_TOKENS) {
+            throw new IllegalArgumentException(LOG_TOKENS.key() + " = " + logTokens + ": expected 0.."
                     + dev.gdn.state.TokenLogFormat.MAX_TOKENS + " (one less than the 64-token chunk length)");
         }
         double heap = c.get(MAX_HEAP_FRACTION);

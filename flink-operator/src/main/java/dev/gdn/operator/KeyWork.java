@@ -27,10 +27,10 @@ final class KeyWork {
      *
      * @return how many resets were applied
      */
-    int applyResets(dev.gdn.kernels.model.ResidentStreams slots, EventScorer scorer, int youngTokens) {
+    int applyResets(dev.gdn.kernels.model.ResidentStreams slots, EventScorer scorer, int logTokens) {
         int applied = 0;
         while (next < events.size() && events.get(next).reset) {
-            startAfresh(slots, youngTokens);
+            startAfresh(slots, logTokens);
             results.add(new StreamResult(entry.key, StreamResult.Kind.RESET, scorer.resetResult(events.get(next))));
             next++;
             applied++;
@@ -40,12 +40,13 @@ final class KeyWork {
 
     /**
      * The stream forgets its memory (a reset, or a memory that turned non-finite): as one that saw nothing,
-     * young again when {@code youngTokens > 0}.
+     * kept as its tokens again when {@code logTokens > 0}.
      */
-    void startAfresh(dev.gdn.kernels.model.ResidentStreams slots, int youngTokens) {
+    void startAfresh(dev.gdn.kernels.model.ResidentStreams slots, int logTokens) {
         slots.reset(entry.slot);
         entry.tokens = 0;
-        entry.young = youngTokens > 0 ? new int[0] : null;
+        entry.tail = logTokens > 0 ? new int[0] : null;
+        entry.baseTokens = 0;
         entry.prefix = null;
         eventsSeen = 0;
         countReset = true;

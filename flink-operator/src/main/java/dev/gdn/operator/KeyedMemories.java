@@ -31,7 +31,7 @@ import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
  */
 final class KeyedMemories implements BundleCore.Store {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyedMemories.class);
-    /** The state of young streams' token logs. */
+    /** The state of the streams' token logs (tokens consumed since the stored memory). */
     static final String LOG_STATE_NAME = TokenLogFormat.STATE_NAME;
 
     private final KeyedStateBackend<String> backend;
@@ -130,7 +130,7 @@ final class KeyedMemories implements BundleCore.Store {
     }
 
     @Override
-    public int[] readLog(String key) throws Exception {
+    public TokenLogFormat.Log readLog(String key) throws Exception {
         setKey.accept(key);
         byte[] b = logs.value();
         if (b == null) {
@@ -144,9 +144,9 @@ final class KeyedMemories implements BundleCore.Store {
     }
 
     @Override
-    public void writeLog(String key, int[] tokens, boolean dropMemory) throws Exception {
+    public void writeLog(String key, long baseTokens, int[] tokens, boolean dropMemory) throws Exception {
         setKey.accept(key);
-        logs.update(TokenLogFormat.encode(serializer.fingerprint(), key, tokens));
+        logs.update(TokenLogFormat.encode(serializer.fingerprint(), key, baseTokens, tokens));
         if (dropMemory) {
             memories.clear();
         }
@@ -245,7 +245,14 @@ final class KeyedMemories implements BundleCore.Store {
                         + "stream '" + Reasons.quote(key) + "' that its key cannot reach (stored in another key "
                         + "group): the checkpoint or savepoint was altered"));
             }
-            readLog(key);
+            TokenLogFormat.Log log = readLog(key);
+            StreamMemory base = checked(memories::value);
+            long baseTokens = base == null ? 0 : base.tokensConsumed();
+            if (log != null && log.baseTokens() != baseTokens) {
+                throw new SuppressRestartsException(new MemoryFormatException("the token log of stream '"
+                        + Reasons.quote(key) + "' continues a memory of " + log.baseTokens() + " tokens, but the "
+                        + "memory stored for it has " + baseTokens + ": the checkpoint or savepoint was altered"));
+            }
         }
         LOG.info(String.format(Locale.ROOT, "verified %d restored stream memories and %d token logs in %d ms",
                 keys.size(), logged.size(), (System.nanoTime() - start) / 1_000_000));

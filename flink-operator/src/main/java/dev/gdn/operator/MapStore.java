@@ -15,7 +15,7 @@ import java.util.Map;
 final class MapStore implements BundleCore.Store {
     final Map<String, StreamMemory> memories = new HashMap<>();
     final Map<String, Long> counts = new HashMap<>();
-    final Map<String, int[]> logs = new HashMap<>();
+    final Map<String, dev.gdn.state.TokenLogFormat.Log> logs = new HashMap<>();
     final List<String> writes = new ArrayList<>();
     /** Why new streams are refused; null: admitted. */
     String refusal;
@@ -44,13 +44,13 @@ final class MapStore implements BundleCore.Store {
     }
 
     @Override
-    public int[] readLog(String key) {
+    public dev.gdn.state.TokenLogFormat.Log readLog(String key) {
         return logs.get(key);
     }
 
     @Override
-    public void writeLog(String key, int[] tokens, boolean dropMemory) {
-        logs.put(key, tokens.clone());
+    public void writeLog(String key, long baseTokens, int[] tokens, boolean dropMemory) {
+        logs.put(key, new dev.gdn.state.TokenLogFormat.Log(baseTokens, tokens.clone()));
         if (dropMemory) {
             memories.remove(key);
         }

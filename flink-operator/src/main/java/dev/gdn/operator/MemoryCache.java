@@ -22,7 +22,7 @@ import java.util.List;
 final class MemoryCache implements AutoCloseable {
     /** Writes one dirty entry's stored memory back to keyed state (the operator sets the key and updates its state). */
     interface WriteBack {
-        /** {@code stored} is null for a young entry, which is written as its tokens. */
+        /** {@code stored} is null for an entry written as its token tail. */
         void write(Entry e, StreamMemory stored) throws Exception;
     }
 
@@ -36,21 +36,21 @@ final class MemoryCache implements AutoCloseable {
         long lastTouched;
         long tokens;
         /**
-         * The tokens the stream has seen since its start or last reset while they are at most
-         * gdn.state.young-tokens: written back as these tokens instead of the memory; null once more.
+         * The tokens the stream has consumed since its base (the memory the store holds, or an empty one
+         * when {@link #baseTokens} is 0) while they are at most gdn.state.log-tokens: written back as
+         * these tokens (a token log) instead of the memory; null once more (the memory is written).
          */
-        int[] young;
+        int[] tail;
+        /** Tokens consumed by the memory {@link #tail} continues (0: an empty memory, none stored). */
+        long baseTokens;
+        /** Whether the store holds a memory, and a token log, for the stream now. */
+        boolean memoryStored;
+        boolean logStored;
         /**
-         * Tokens of a young stream loaded from its token log that its slot has yet to consume (the memory is
+         * Tokens of a stream loaded with a token log that its slot has yet to consume (the memory is
          * rebuilt in the same pass as the stream's next stretch, or alone before it); null when none.
          */
         int[] prefix;
-        /** What the store holds for the stream now: {@link #STORED_NONE}, a token log, or a memory. */
-        byte stored;
-
-        static final byte STORED_NONE = 0;
-        static final byte STORED_LOG = 1;
-        static final byte STORED_MEMORY = 2;
 
         Entry(String key, int slot) {
             this.key = key;
@@ -119,7 +119,8 @@ final class MemoryCache implements AutoCloseable {
             toLoad.add(e);
             toLoadMemories.add(memory);
             e.tokens = memory.tokensConsumed();
-            e.stored = Entry.STORED_MEMORY;
+            e.memoryStored = true;
+            e.baseTokens = memory.tokensConsumed();
         }
         entries.put(key, e);
         return e;
@@ -199,12 +200,12 @@ final class MemoryCache implements AutoCloseable {
 
     /**
      * Writes the dirty ones of {@code of} back, their memories copied out together; they become clean. A
-     * young stream (one kept as its tokens) is written without copying its memory out (it gets null).
+     * stream kept as its token tail is written without copying its memory out (it gets null).
      */
     private void writeBackDirtyOf(Iterable<Entry> of, WriteBack writeBack, boolean later) throws Exception {
         List<Entry> dirty = new ArrayList<>();
         for (Entry e : of) {
-            if (e.dirty && e.young != null) {
+            if (e.dirty && e.tail != null) {
                 writeBack.write(e, null);
                 e.dirty = false;
             } else if (e.dirty) {

@@ -55,7 +55,7 @@ class StateInspectCommandTest {
      */
     static final class StoreMemories extends KeyedProcessFunction<String, String, String> {
         private static final long serialVersionUID = 1L;
-        static final CountDownLatch STORED = new CountDownLatch(4);
+        static final CountDownLatch STORED = new CountDownLatch(5);
         private transient GatedDeltaNetModel model;
         private transient ValueState<StreamMemory> memory;
         private transient ValueState<byte[]> log;
@@ -73,8 +73,17 @@ class StateInspectCommandTest {
 
         @Override
         public void processElement(String key, Context ctx, Collector<String> out) throws Exception {
-            if (key.startsWith("y") && log.value() == null) {
-                log.update(dev.gdn.state.TokenLogFormat.encode(model.fingerprint(), key, tokensOf(key)));
+            if (key.startsWith("m") && log.value() == null) {
+                // the memory after the first token, and the rest as a log on top of it
+                int[] all = tokensOf(key);
+                StreamMemory first = model.newMemory();
+                model.forward(List.of(new StreamInput(first, new int[] {all[0]})), false);
+                memory.update(first);
+                log.update(dev.gdn.state.TokenLogFormat.encode(model.fingerprint(), key, 1,
+                        java.util.Arrays.copyOfRange(all, 1, all.length)));
+                STORED.countDown();
+            } else if (key.startsWith("y") && log.value() == null) {
+                log.update(dev.gdn.state.TokenLogFormat.encode(model.fingerprint(), key, 0, tokensOf(key)));
                 STORED.countDown();
             } else if (key.startsWith("s") && memory.value() == null) {
                 memory.update(memoryOf(model, key));
@@ -103,7 +112,7 @@ class StateInspectCommandTest {
     static void writeSavepoint() throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
-        String[] keys = {"s0", "s4", "s9", "y3"};
+        String[] keys = {"s0", "s4", "s9", "y3", "m2"};
         DataGeneratorSource<String> source = new DataGeneratorSource<>(i -> keys[(int) (i % keys.length)], Long.MAX_VALUE,
                 RateLimiterStrategy.perSecond(50), Types.STRING);
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "keys")
@@ -122,12 +131,13 @@ class StateInspectCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         r.out().forEach(System.out::println);
         GatedDeltaNetModel m = GatedDeltaNetModel.load(MODEL, CpuKernels.reference());
-        assertThat(r.out()).hasSize(5);
-        assertThat(r.out().get(0)).startsWith("stream s0 tokens=1 bytes=").contains("fingerprint=" + m.fingerprint().shortHex());
-        assertThat(r.out().get(1)).startsWith("stream s4 tokens=5 ");
-        assertThat(r.out().get(2)).startsWith("stream s9 tokens=10 ");
-        assertThat(r.out().get(3)).startsWith("stream y3 tokens=4 ").endsWith("(kept as its 4 tokens, rebuilt)");
-        assertThat(r.last()).isEqualTo("streams: 4");
+        assertThat(r.out()).hasSize(6);
+        assertThat(r.out().get(0)).startsWith("stream m2 tokens=3 ").endsWith("(its last 2 tokens kept as tokens, rebuilt)");
+        assertThat(r.out().get(1)).startsWith("stream s0 tokens=1 bytes=").contains("fingerprint=" + m.fingerprint().shortHex());
+        assertThat(r.out().get(2)).startsWith("stream s4 tokens=5 ");
+        assertThat(r.out().get(3)).startsWith("stream s9 tokens=10 ");
+        assertThat(r.out().get(4)).startsWith("stream y3 tokens=4 ").endsWith("(its last 4 tokens kept as tokens, rebuilt)");
+        assertThat(r.last()).isEqualTo("streams: 5");
     }
 
     @Test
@@ -147,19 +157,25 @@ class StateInspectCommandTest {
         }
     }
 
-    /** A young stream kept as its tokens exports the memory those tokens make, bit for bit. */
+    /**
+     * A stream kept as its tokens (from an empty memory, or on top of a stored one) exports the memory
+     * those tokens make, bit for bit.
+     */
     @Test
-    void aYoungStreamIsRebuiltFromItsTokensAndExportedAsItsMemory() throws Exception {
-        Path file = dir.resolve("y3.safetensors");
-        var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model",
-                MODEL.toString(), "--key", "y3", "--export", file.toString());
-        assertThat(r.code()).as(r.err()).isZero();
-        StreamMemory expected = memoryOf(GatedDeltaNetModel.load(MODEL, CpuKernels.fast(1, 64)), "y3");
-        try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            assertThat(f.floats("layers.2.recurrent_state"))
-                    .containsExactly(((DeltaNetLayerMemory) expected.layer(2)).state());
-            assertThat(f.floats("layers.1.conv_state.k")).containsExactly(((DeltaNetLayerMemory) expected.layer(1)).convK());
-            assertThat(f.metadata()).containsEntry("tokens_consumed", "4");
+    void aStreamWithATokenLogIsRebuiltAndExportedAsItsMemory() throws Exception {
+        for (String key : new String[] {"y3", "m2"}) {
+            Path file = dir.resolve(key + ".safetensors");
+            var r = ParityCommandTest.run("state", "inspect", "--savepoint", savepoint.toString(), "--model",
+                    MODEL.toString(), "--key", key, "--export", file.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            StreamMemory expected = memoryOf(GatedDeltaNetModel.load(MODEL, CpuKernels.fast(1, 64)), key);
+            try (SafetensorsFile f = SafetensorsFile.open(file)) {
+                assertThat(f.floats("layers.2.recurrent_state")).as(key)
+                        .containsExactly(((DeltaNetLayerMemory) expected.layer(2)).state());
+                assertThat(f.floats("layers.1.conv_state.k")).as(key)
+                        .containsExactly(((DeltaNetLayerMemory) expected.layer(1)).convK());
+                assertThat(f.metadata()).containsEntry("tokens_consumed", String.valueOf(expected.tokensConsumed()));
+            }
         }
     }
 

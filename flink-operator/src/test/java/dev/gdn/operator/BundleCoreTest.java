@@ -199,7 +199,7 @@ class BundleCoreTest {
     }
 
     /**
-     * Young streams (at most gdn.state.young-tokens since their start) go to the store as their tokens and
+     * Young streams (at most gdn.state.log-tokens since their start) go to the store as their tokens and
      * come back rebuilt: on the operator's CPU engine through a cache of 2 slots (streams evicted and loaded
      * again all the time; rebuilt in the pass of their next events, or alone before a reset) the results are
      * the bytes of a run that stores memories, and of one bundle through 16 slots; a stream past the limit
@@ -241,10 +241,13 @@ class BundleCoreTest {
                     assertThat(core.logWrites()).isPositive();
                     assertThat(store.logs).as("young at the end").isNotEmpty();
                     assertThat(store.memories).as("past 12 tokens at the end").isNotEmpty();
-                    assertThat(store.logs.keySet()).as("a stream is stored one way").doesNotContainAnyElementsOf(
+                    store.logs.forEach((k, log) -> {
+                        assertThat(log.tokens().length).isLessThanOrEqualTo(12);
+                        assertThat(log.baseTokens()).as("the log continues the stored memory").isEqualTo(
+                                store.memories.containsKey(k) ? store.memories.get(k).tokensConsumed() : 0);
+                    });
+                    assertThat(store.logs.keySet()).as("tails on stored memories").containsAnyElementsOf(
                             store.memories.keySet());
-                    store.logs.values().forEach(t -> assertThat(t.length).isLessThanOrEqualTo(12));
-                    store.memories.values().forEach(m -> assertThat(m.tokensConsumed()).isGreaterThan(12));
                 } else {
                     assertThat(store.logs).isEmpty();
                     assertThat(core.rebuilds()).isZero();
@@ -254,23 +257,46 @@ class BundleCoreTest {
         }
     }
 
-    /** A young stream's log holds exactly its tokens in order; after a reset it is young again, and its memory dropped. */
+    /**
+     * A stream's log holds exactly the tokens since its stored memory (or its start), in order: the memory is
+     * written when they pass the limit, later tokens go on top of it as a new log; after a reset the log
+     * starts from an empty memory, and the stored one goes.
+     */
     @Test
-    void aStreamIsYoungUntilItsTokensPassTheLimitAndAgainAfterAReset() throws Exception {
+    void aStreamIsKeptAsItsTokensSinceItsStoredMemoryUntilThosePassTheLimit() throws Exception {
         MapStore store = new MapStore();
         try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), young(4), store, 0)) {
             run(core, List.of(event("a", "1", 7, 8), event("a", "2", 9)), 0);
             core.writeBackDirty(false);
-            assertThat(store.logs.get("a")).containsExactly(7, 8, 9);
+            assertThat(store.logs.get("a").tokens()).containsExactly(7, 8, 9);
+            assertThat(store.logs.get("a").baseTokens()).isZero();
             assertThat(store.memories).doesNotContainKey("a");
             run(core, List.of(event("a", "3", 10, 11)), 1);
             core.writeBackDirty(false);
             assertThat(store.memories.get("a").tokensConsumed()).isEqualTo(5);
             assertThat(store.logs).as("the log goes when the memory is written").doesNotContainKey("a");
-            run(core, List.of(new StreamEvent("a", "r", new int[0], true), event("a", "4", 12)), 2);
+            run(core, List.of(event("a", "4", 12), event("a", "5", 13, 14)), 2);
             core.writeBackDirty(false);
-            assertThat(store.logs.get("a")).containsExactly(12);
-            assertThat(store.memories).as("the memory goes when the log is written").doesNotContainKey("a");
+            assertThat(store.logs.get("a").tokens()).as("on top of the stored memory").containsExactly(12, 13, 14);
+            assertThat(store.logs.get("a").baseTokens()).isEqualTo(5);
+            assertThat(store.memories.get("a").tokensConsumed()).as("not written again").isEqualTo(5);
+            run(core, List.of(new StreamEvent("a", "r", new int[0], true), event("a", "6", 15)), 3);
+            core.writeBackDirty(false);
+            assertThat(store.logs.get("a").tokens()).containsExactly(15);
+            assertThat(store.logs.get("a").baseTokens()).isZero();
+            assertThat(store.memories).as("the memory goes when a log from empty is written").doesNotContainKey("a");
+        }
+    }
+
+    /** A log that does not continue the memory stored beside it (state put together by hand) is refused. */
+    @Test
+    void aLogThatDoesNotContinueTheStoredMemoryIsRefused() throws Exception {
+        MapStore store = new MapStore();
+        store.logs.put("a", new dev.gdn.state.TokenLogFormat.Log(7, new int[] {1, 2}));
+        try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), young(4), store, 0)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> run(core, List.of(event("a", "1", 3)), 0))
+                    .isInstanceOf(dev.gdn.state.MemoryFormatException.class)
+                    .hasMessageContaining("continues a memory of 7 tokens, but the memory stored for it has 0 (none)");
         }
     }
 

@@ -519,7 +519,7 @@ class GdnInferenceOperatorTest {
             throws Exception {
         Configuration c = config(100, 10_000, 60_000);
         c.set(GdnOptions.MODEL_PATH, overflowing(dir).toString());
-        c.set(GdnOptions.YOUNG_TOKENS, 0); // the memory itself goes to state, to be checked
+        c.set(GdnOptions.LOG_TOKENS, 0); // the memory itself goes to state, to be checked
         try (var h = harness(c, new HashMapStateBackend())) {
             h.open();
             h.processElement(ev("a", "e1", 1, 2, 3), 0);

@@ -39,6 +39,8 @@ class GdnOptionsTest {
         "gdn.state.max-heap-fraction|0.9|expected a share in (0, 0.5]",
         "gdn.checkpoint.interval|2|expected at least 10 ms",
         "gdn.output.emit-embedding|yes|true or false",
+        "gdn.state.log-tokens|64|expected 0..63 (one less than the 64-token chunk length)",
+        "gdn.state.log-tokens|-1|expected 0..63",
     })
     void anInvalidValueIsRefusedNamingItsKey(String key, String value, String why) {
         assertThatThrownBy(() -> GdnOptions.validate(of(key, value)))

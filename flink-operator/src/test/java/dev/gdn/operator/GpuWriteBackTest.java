@@ -42,10 +42,10 @@ class GpuWriteBackTest {
         return onGpu(slots, 0);
     }
 
-    /** @param young gdn.state.young-tokens (0: every stream goes to state as its memory) */
+    /** @param young gdn.state.log-tokens (0: every stream goes to state as its memory) */
     private static Configuration onGpu(int slots, int young) {
         Configuration c = GdnInferenceOperatorTest.config(8, 10_000, 60_000);
-        c.set(GdnOptions.YOUNG_TOKENS, young);
+        c.set(GdnOptions.LOG_TOKENS, young);
         c.set(GdnOptions.BACKEND, "cuda");
         long perSlot = MemoryLayout.of(ModelCache.get(GdnInferenceOperatorTest.MODEL.toString(), 2).config()).floats() * 4;
         c.set(GdnOptions.CACHE_CAPACITY, new MemorySize(slots * perSlot));
@@ -57,7 +57,7 @@ class GpuWriteBackTest {
      * bundle split) the bytes of every stream resident; restored from a checkpoint taken mid-run, equal
      * within 1e-5: the restore flushes a bundle of other composition, and on the GPU a key's results
      * depend on the other keys of its bundle within fp32 rounding (cuBLAS picks its kernels by batch); and
-     * with young streams kept as their tokens (gdn.state.young-tokens 16), rebuilt on the device, within 1e-5.
+     * with young streams kept as their tokens (gdn.state.log-tokens 16), rebuilt on the device, within 1e-5.
      */
     @Test
     void tenDeviceSlotsForFiftyStreamsGiveTheBytesOfEveryStreamResident() throws Exception {

@@ -68,7 +68,7 @@ class MemoryCacheOperatorTest {
     static Configuration withoutCache() {
         Configuration c = config(8, 10_000, 60_000);
         c.set(GdnOptions.CACHE_ENABLED, false);
-        c.set(GdnOptions.YOUNG_TOKENS, 0); // the reference stores every memory as its floats
+        c.set(GdnOptions.LOG_TOKENS, 0); // the reference stores every memory as its floats
         return c;
     }
 
@@ -135,7 +135,7 @@ class MemoryCacheOperatorTest {
                     .containsExactlyElementsOf(plain);
             assertThat(sortedById(run(withCache(3), backend, events, 7, 211))).as(name + ", 3 slots, restored")
                     .containsExactlyElementsOf(plain);
-            assertThat(lastRebuilds).as(name + ": young streams (gdn.state.young-tokens 16) came back from their "
+            assertThat(lastRebuilds).as(name + ": young streams (gdn.state.log-tokens 16) came back from their "
                     + "tokens").isPositive();
             assertThat(sortedById(run(withCache(64), backend, events, 7, 150))).as(name + ", all resident, restored")
                     .containsExactlyElementsOf(plain);

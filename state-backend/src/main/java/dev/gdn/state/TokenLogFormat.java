@@ -6,10 +6,11 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * The binary format of a young stream's memory kept as the tokens that made it: a stream that has seen
- * only a few tokens since its start (or last reset) is stored as those tokens, a few bytes, instead of its
- * memory (0.5 MiB for the recall model, more for larger ones), and rebuilt by running them through the
- * model again when it is next loaded. Bound, as a memory is, to its model and its stream.
+ * The binary format of a stream's token log: the tokens a stream consumed since its stored memory was
+ * written (or since its start or last reset, when it has none), kept instead of writing the memory again
+ * (0.5 MiB for the recall model, more for larger ones) while they are few. The stream's memory is rebuilt
+ * by running them through the model on top of the stored one (or an empty one) when it is next loaded.
+ * Bound, as a memory is, to its model and its stream, and to the memory it continues (by its token count).
  *
  * <pre>
  * version 1
@@ -17,6 +18,7 @@ import java.util.zip.CRC32C;
  *   short  version = 1
  *   byte[32] model fingerprint (SHA-256)
  *   long   stream digest ({@link StreamBinding#digest})
+ *   long   tokens consumed by the stored memory the log continues (0: none, an empty memory)
  *   short  token count n (0..{@value #MAX_TOKENS})
  *   int[n] token ids
  *   int    CRC32C of every byte after the version field
@@ -27,12 +29,16 @@ public final class TokenLogFormat {
     public static final String STATE_NAME = "young-stream-tokens";
     public static final int MAGIC = 0x47444E4C;
     public static final int VERSION = 1;
+    /** A log: the tokens, and the token count of the stored memory they continue (0: from an empty memory). */
+    public record Log(long baseTokens, int[] tokens) {
+    }
+
     /**
      * Most tokens a log holds: one less than the 64-token chunk length, so that the rebuild runs its tokens
      * as one stretch on the same token-by-token path as they first ran (bitwise the same memory on the CPU).
      */
     public static final int MAX_TOKENS = 63;
-    private static final int HEADER = 4 + 2 + ModelFingerprint.BYTES + 8 + 2;
+    private static final int HEADER = 4 + 2 + ModelFingerprint.BYTES + 8 + 8 + 2;
 
     private TokenLogFormat() {
     }
@@ -42,14 +48,14 @@ public final class TokenLogFormat {
      *
      * @throws IllegalArgumentException when there are more than {@value #MAX_TOKENS} tokens
      */
-    public static byte[] encode(ModelFingerprint fingerprint, String streamId, int[] tokens) {
+    public static byte[] encode(ModelFingerprint fingerprint, String streamId, long baseTokens, int[] tokens) {
         if (tokens.length > MAX_TOKENS) {
             throw new IllegalArgumentException("a token log holds at most " + MAX_TOKENS + " tokens, got "
                     + tokens.length);
         }
         ByteBuffer b = ByteBuffer.allocate(HEADER + 4 * tokens.length + 4);
         b.putInt(MAGIC).putShort((short) VERSION).put(fingerprint.bytes()).putLong(StreamBinding.digest(streamId))
-                .putShort((short) tokens.length);
+                .putLong(baseTokens).putShort((short) tokens.length);
         for (int t : tokens) {
             b.putInt(t);
         }
@@ -67,7 +73,7 @@ public final class TokenLogFormat {
      *
      * @throws MemoryFormatException saying what was found and what was expected
      */
-    public static int[] decode(byte[] bytes, String streamId, ModelFingerprint expected, ModelChangePolicy onChange,
+    public static Log decode(byte[] bytes, String streamId, ModelFingerprint expected, ModelChangePolicy onChange,
             int vocabSize) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         try {
@@ -84,6 +90,7 @@ public final class TokenLogFormat {
             byte[] fp = new byte[ModelFingerprint.BYTES];
             b.get(fp);
             long digest = b.getLong();
+            long base = b.getLong();
             int n = b.getShort() & 0xFFFF;
             if (n > MAX_TOKENS) {
                 throw new MemoryFormatException("token log of " + n + " tokens, expected at most " + MAX_TOKENS);
@@ -125,7 +132,11 @@ public final class TokenLogFormat {
                             + t + ", expected 0.." + (vocabSize - 1));
                 }
             }
-            return tokens;
+            if (base < 0) {
+                throw new MemoryFormatException("token log of stream '" + Text.quote(streamId) + "' continues a memory "
+                        + "of " + base + " tokens, expected at least 0");
+            }
+            return new Log(base, tokens);
         } catch (BufferUnderflowException e) {
             throw new MemoryFormatException("token log of stream '" + Text.quote(streamId) + "' is truncated: "
                     + bytes.length + " bytes", e);

@@ -33,28 +33,30 @@ class TokenLogFormatTest {
     @Test
     void tokensComeBackAsWrittenForTheirStreamAndModel() {
         for (int n : new int[] {0, 1, 3, TokenLogFormat.MAX_TOKENS}) {
-            byte[] b = TokenLogFormat.encode(MODEL, "sensor-7", tokens(n));
-            assertThat(b).hasSize(4 + 2 + 32 + 8 + 2 + 4 * n + 4);
-            assertThat(TokenLogFormat.decode(b, "sensor-7", MODEL, ModelChangePolicy.FAIL, VOCAB)).containsExactly(tokens(n));
+            byte[] b = TokenLogFormat.encode(MODEL, "sensor-7", 1000L + n, tokens(n));
+            assertThat(b).hasSize(4 + 2 + 32 + 8 + 8 + 2 + 4 * n + 4);
+            TokenLogFormat.Log log = TokenLogFormat.decode(b, "sensor-7", MODEL, ModelChangePolicy.FAIL, VOCAB);
+            assertThat(log.tokens()).containsExactly(tokens(n));
+            assertThat(log.baseTokens()).isEqualTo(1000L + n);
         }
     }
 
     @Test
     void moreThanTheChunkLengthLessOneIsRefusedWhenWritten() {
-        assertThatThrownBy(() -> TokenLogFormat.encode(MODEL, "s", tokens(64)))
+        assertThatThrownBy(() -> TokenLogFormat.encode(MODEL, "s", 0, tokens(64)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 63 tokens, got 64");
     }
 
     @Test
     void aLogUnderAnotherStreamsKeyIsRefused() {
-        byte[] b = TokenLogFormat.encode(MODEL, "a", tokens(3));
+        byte[] b = TokenLogFormat.encode(MODEL, "a", 0, tokens(3));
         assertThatThrownBy(() -> TokenLogFormat.decode(b, "b", MODEL, ModelChangePolicy.FAIL, VOCAB))
                 .isInstanceOf(MemoryFormatException.class).hasMessageContaining("stored under stream 'b' belongs to another stream");
     }
 
     @Test
     void anotherModelsLogIsRefusedNamingBothOrDroppedUnderReset() {
-        byte[] b = TokenLogFormat.encode(OTHER, "a", tokens(3));
+        byte[] b = TokenLogFormat.encode(OTHER, "a", 0, tokens(3));
         assertThatThrownBy(() -> TokenLogFormat.decode(b, "a", MODEL, ModelChangePolicy.FAIL, VOCAB))
                 .isInstanceOf(MemoryFormatException.class).hasMessageContaining(OTHER.hex()).hasMessageContaining(MODEL.hex());
         long before = MemoryResets.count();
@@ -64,14 +66,14 @@ class TokenLogFormatTest {
 
     @Test
     void aTokenOutsideTheVocabularyIsRefused() {
-        byte[] b = TokenLogFormat.encode(MODEL, "a", new int[] {4, 400});
+        byte[] b = TokenLogFormat.encode(MODEL, "a", 0, new int[] {4, 400});
         assertThatThrownBy(() -> TokenLogFormat.decode(b, "a", MODEL, ModelChangePolicy.FAIL, VOCAB))
                 .isInstanceOf(MemoryFormatException.class).hasMessageContaining("holds token 400, expected 0..383");
     }
 
     @Test
     void aNewerVersionAndAForeignMagicAreNamed() {
-        byte[] b = TokenLogFormat.encode(MODEL, "a", tokens(2));
+        byte[] b = TokenLogFormat.encode(MODEL, "a", 0, tokens(2));
         b[5] = 2;
         assertThatThrownBy(() -> TokenLogFormat.decode(b, "a", MODEL, ModelChangePolicy.FAIL, VOCAB))
                 .hasMessageContaining("version 2 is not supported, expected 1 (written by a newer release)");
@@ -85,7 +87,7 @@ class TokenLogFormatTest {
     void everyAlteredByteOrCutIsAFormatError(@ForAll @IntRange(min = 0, max = 63) int n,
             @ForAll @IntRange(min = 0, max = 10_000) int where, @ForAll @IntRange(min = 0, max = 7) int bit,
             @ForAll boolean cut) {
-        byte[] b = TokenLogFormat.encode(MODEL, "stream", tokens(n));
+        byte[] b = TokenLogFormat.encode(MODEL, "stream", 0, tokens(n));
         int at = where % b.length;
         byte[] altered = cut ? Arrays.copyOf(b, at) : b.clone();
         if (!cut) {
