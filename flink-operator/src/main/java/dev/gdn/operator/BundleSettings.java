@@ -15,14 +15,16 @@ final class BundleSettings {
      *
      * @param tokenizer the model's tokenizer, null for none
      * @param dir       the model folder, for messages
+     * @param onGpu     whether the model runs on the GPU (the default of gdn.state.log-tokens)
      */
-    static BundleCore.Settings of(Configuration c, ModelTokenizer tokenizer, Path dir) {
+    static BundleCore.Settings of(Configuration c, ModelTokenizer tokenizer, Path dir, boolean onGpu) {
         int everyTokens = c.get(GdnOptions.SUMMARY_EVERY_TOKENS);
         int everyEvents = c.get(GdnOptions.SUMMARY_EVERY_EVENTS);
         boolean summaries = everyTokens > 0 || everyEvents > 0 || !c.get(GdnOptions.SUMMARY_INTERVAL).isZero();
         return new BundleCore.Settings(everyTokens, everyEvents, summaries ? summarySpec(c, tokenizer, dir) : null,
                 c.get(GdnOptions.IDLE_TTL).toMillis(), c.get(GdnOptions.CACHE_ENABLED),
-                c.get(GdnOptions.GENERATE_MAX_CONCURRENT), c.get(GdnOptions.LOG_TOKENS));
+                c.get(GdnOptions.GENERATE_MAX_CONCURRENT), c.getOptional(GdnOptions.LOG_TOKENS)
+                        .orElse(onGpu ? GdnOptions.LOG_TOKENS_GPU : GdnOptions.LOG_TOKENS_CPU));
     }
 
     /** The generation of the summary policy, from its options; text needs the model's tokenizer. */

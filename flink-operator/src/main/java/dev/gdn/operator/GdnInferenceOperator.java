@@ -127,7 +127,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         boolean bench = modelPath.startsWith("bench:");
         Path dir = Path.of(bench ? "." : modelPath);
         tokenizer = bench ? null : ModelTokenizer.forModel(dir).orElse(null);
-        BundleCore.Settings settings = BundleSettings.of(config, tokenizer, dir);
+        BundleCore.Settings settings = BundleSettings.of(config, tokenizer, dir, model.engine().isPresent());
         memories = new KeyedMemories(getRuntimeContext(), getKeyedStateBackend(), this::setCurrentKey, serializer,
                 model.config().hiddenSize(), model.config().vocabSize(), config.get(GdnOptions.IDLE_TTL),
                 settings.countsEvents());

@@ -172,8 +172,12 @@ public final class GdnOptions {
             .stringType().defaultValue("fail")
             .withDescription("Memories of another model on restore: fail (default) or reset (start those streams afresh).");
 
+    /** gdn.state.log-tokens where none is set: on the GPU, where rebuilding is a batched pass, and on the CPU. */
+    public static final int LOG_TOKENS_GPU = 63;
+    public static final int LOG_TOKENS_CPU = 16;
+
     public static final ConfigOption<Integer> LOG_TOKENS = ConfigOptions.key("gdn.state.log-tokens").intType()
-            .defaultValue(16)
+            .noDefaultValue()
             .withDescription("A stream's memory (0.5 MiB for the recall model) is written to state again only once it "
                     + "has consumed more than this many tokens since it was last written (or since the stream's start "
                     + "or last reset); until then the tokens themselves are written (a token log of a few bytes, bound "
@@ -182,7 +186,9 @@ public final class GdnOptions {
                     + "a little, and streams that see few events cost almost nothing in state. 0: always the memory; "
                     + "at most 63 (one less than the chunk length, so the rebuild takes the token-by-token path the "
                     + "tokens first took: the same memory bit for bit on the CPU, within fp32 rounding on the GPU). "
-                    + "With gdn.state.idle-ttl, only streams without a stored memory are kept as logs.");
+                    + "With gdn.state.idle-ttl, only streams without a stored memory are kept as logs. Default: 63 on "
+                    + "the GPU (a rebuild is part of a batched pass), 16 on the CPU (a rebuild costs its tokens' "
+                    + "compute, so long logs cost more than reading the memory).");
 
     public static final ConfigOption<Boolean> VERIFY_ON_RESTORE = ConfigOptions.key("gdn.state.verify-on-restore")
             .booleanType().defaultValue(true)
@@ -349,7 +355,7 @@ public final class GdnOptions {
             throw new IllegalArgumentException(CHECKPOINT_INTERVAL.key() + " = " + c.get(CHECKPOINT_INTERVAL)
                     + ": expected at least 10 ms (a unit is needed: 2s, not 2)");
         }
-        int logTokens = c.get(LOG_TOKENS);
+        int logTokens = c.getOptional(LOG_TOKENS).orElse(LOG_TOKENS_CPU);
         if (logTokens < 0 || logTokens > dev.gdn.state.TokenLogFormat.MAX_TOKENS) {
             throw new IllegalArgumentException(LOG_TOKENS.key() + " = " + logTokens + ": expected 0.."
                     + dev.gdn.state.TokenLogFormat.MAX_TOKENS + " (one less than the 64-token chunk length)");

@@ -63,6 +63,16 @@ class GdnOptionsTest {
     }
 
     @Test
+    void tokenLogsDefaultTo63TokensOnTheGpuAnd16OnTheCpuUnlessSet() {
+        java.nio.file.Path dir = java.nio.file.Path.of(".");
+        assertThat(BundleSettings.of(new Configuration(), null, dir, true).logTokens()).isEqualTo(63);
+        assertThat(BundleSettings.of(new Configuration(), null, dir, false).logTokens()).isEqualTo(16);
+        Configuration set = of("gdn.state.log-tokens", "5");
+        assertThat(BundleSettings.of(set, null, dir, true).logTokens()).isEqualTo(5);
+        assertThat(BundleSettings.of(set, null, dir, false).logTokens()).isEqualTo(5);
+    }
+
+    @Test
     void aKeyLikeNoOptionIsRefusedToo() {
         assertThatThrownBy(() -> GdnOptions.validate(of("gdn.nonsense", "1")))
                 .hasMessageStartingWith("unknown option gdn.nonsense (did you mean gdn.");
