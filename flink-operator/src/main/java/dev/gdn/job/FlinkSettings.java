@@ -57,11 +57,17 @@ public final class FlinkSettings {
 
     /**
      * {@link #of} for a job that runs until stopped against a user's Kafka ({@code gdn run
-     * --bootstrap-servers}): restarts with exponentially growing delays (1 s to 1 min) and no limit on
+     * --bootstrap-servers}): restarts with exponentially growing delays (1 s to 15 s) and no limit on
      * their number, as Flink does by default for checkpointed jobs, so that a broker outage of any length
      * ends in recovery once the broker is back. Failures that a restart cannot mend (altered or foreign
      * state, altered source offsets) suppress restarts and end the run at once.
      */
+    /** Tries of a Kafka transaction's commit before a job against a user's Kafka restarts (Flink's default: 10). */
+    static final int COMMITTER_RETRIES = 3;
+
+    /** The longest wait between restarts of a job against a user's Kafka. */
+    static final java.time.Duration MAX_RESTART_BACKOFF = java.time.Duration.ofSeconds(15);
+
     public static Configuration ofLongRunning(Configuration c) {
         Configuration f = of(c);
         // against a user's Kafka, aligned checkpoints unless asked for: recovery after a broker outage longer
@@ -70,11 +76,17 @@ public final class FlinkSettings {
         f.set(CheckpointingOptions.ENABLE_UNALIGNED, c.getOptional(GdnOptions.CHECKPOINT_UNALIGNED).orElse(false));
         f.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, java.time.Duration.ofSeconds(1));
-        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, java.time.Duration.ofMinutes(1));
+        // at most 15 s between attempts: once the broker is back the job is running again within seconds
+        // (an attempt that starts while it is down can itself take a minute to fail: Kafka clients block)
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, MAX_RESTART_BACKOFF);
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
                 java.time.Duration.ofMinutes(10));
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, Integer.MAX_VALUE);
+        // a commit whose producer lost its broker can keep timing out after the broker is back (seen in
+        // BrokerOutageIT: EndTxn retried every 60 s for minutes): give up after a few tries, so that the job
+        // restarts with fresh producers and commits the checkpoint's transactions again from its state
+        f.set(org.apache.flink.configuration.SinkOptions.COMMITTER_RETRIES, COMMITTER_RETRIES);
         return f;
     }
 

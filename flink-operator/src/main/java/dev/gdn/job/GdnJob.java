@@ -91,6 +91,9 @@ public final class GdnJob {
                         : DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(c.get(GdnOptions.TRANSACTIONAL_ID_PREFIX) + "-" + what)
                 .setProperty("transaction.timeout.ms", Long.toString(c.get(GdnOptions.TRANSACTION_TIMEOUT).toMillis()))
+                // a send or a commit that cannot reach the brokers fails within 20 s (Kafka's default: 60 s), and
+                // the committer's retries or a restart take over
+                .setProperty("max.block.ms", "20000")
                 // every record is at most gdn.output.max-bytes (BoundedRecords): room for one plus batch overhead
                 .setProperty("max.request.size", Integer.toString(Math.max(1 << 20, c.get(GdnOptions.OUTPUT_MAX_BYTES) + 65536)))
                 .build();

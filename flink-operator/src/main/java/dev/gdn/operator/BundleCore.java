@@ -428,7 +428,8 @@ final class BundleCore implements AutoCloseable {
     /**
      * Writes a resident stream's memory back to the store, bound to its key. A memory that holds NaN or
      * infinity is never written: the stream's stored memory is forgotten instead (it starts afresh), with
-     * an ERROR line.
+     * an ERROR line (checked on complete memories; one still arriving from the GPU was checked through its
+     * advance's results).
      */
     private void writeBack(MemoryCache.Entry e, StreamMemory out) throws Exception {
         e.dirty = false;
@@ -444,7 +445,10 @@ final class BundleCore implements AutoCloseable {
             OperatorStats.writeBack(4L * e.tail.length);
             return;
         }
-        if (!out.isFinite()) {
+        // a memory still arriving from the GPU (the barrier's write-back) is not read here: that would make
+        // the barrier wait for every copy; a memory turns non-finite only in an advance, whose results are
+        // checked (the stream starts afresh there), so this check is a second guard for complete memories
+        if (out.isComplete() && !out.isFinite()) {
             store.forget(e.key, false);
             nonFiniteMemories++;
             LOG.error("stream '{}': its memory holds NaN or infinity and is not written to state; the stream "
@@ -497,12 +501,12 @@ final class BundleCore implements AutoCloseable {
     private static final ResidentStreams.ScoreRows NO_ROWS = new ResidentStreams.ScoreRows(new int[0], new int[0],
             new boolean[0], 0);
 
-    /** Young streams written back as their tokens (a part of {@link #writeBacks}). */
+    /** Streams written back as token logs (a part of {@link #writeBacks}). */
     long logWrites() {
         return logWrites;
     }
 
-    /** Young streams whose memories were rebuilt from their tokens, and the tokens that took. */
+    /** Streams whose memories were rebuilt from their token logs, and the tokens that took. */
     long rebuilds() {
         return rebuilds;
     }

@@ -77,7 +77,10 @@ class BrokerOutageIT {
                 results.clear();
                 dead.clear();
                 try (KafkaConsumer<byte[], byte[]> c = reader(servers)) {
-                    ExternalKafkaRestartTest.awaitAnswers(c, results, dead, 2400, job, dir, "outage");
+                    // a restart attempt that began while the broker was down may take a minute to fail before the
+                    // next one (at most 15 s later) finds it back
+                    ExternalKafkaRestartTest.awaitAnswers(c, results, dead, 2400, job, dir, "outage",
+                            java.time.Duration.ofMinutes(5));
                     long quiet = System.currentTimeMillis() + 3_000;
                     while (System.currentTimeMillis() < quiet) {
                         for (var r : c.poll(java.time.Duration.ofMillis(200))) {

@@ -77,7 +77,12 @@ class ExternalKafkaRestartTest {
     /** A JVM on this test's class path running {@code main}; stdout is piped or sent to {@code log}. */
     static Process java(List<String> mainAndArgs, Path log, boolean redirectOut) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dgdn.progress.interval-ms=1000", "-cp", System.getProperty("java.class.path")));
+                "-Xmx1g", "-Dgdn.progress.interval-ms=1000",
+                // the job's own logging (the test kit's log4j2-test config on this class path silences it):
+                // warnings and errors, so that a failure's log says what the job went through
+                "-Dlog4j2.configurationFile=" + Path.of("src/main/resources/log4j2.xml").toAbsolutePath(),
+                "-Dgdn.log.level.root=WARN",
+                "-cp", System.getProperty("java.class.path")));
         cmd.addAll(mainAndArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(log.toFile());
         if (redirectOut) {
@@ -107,7 +112,14 @@ class ExternalKafkaRestartTest {
     /** As above, for a job whose log is in {@code logDir}. */
     static void awaitAnswers(KafkaConsumer<byte[], byte[]> c, List<RunReport.Committed> results,
             List<RunReport.Committed> dead, int n, Process job, Path logDir, String name) throws Exception {
-        long until = System.currentTimeMillis() + 180_000;
+        awaitAnswers(c, results, dead, n, job, logDir, name, Duration.ofMinutes(3));
+    }
+
+    /** As above, waiting at most {@code within}. */
+    static void awaitAnswers(KafkaConsumer<byte[], byte[]> c, List<RunReport.Committed> results,
+            List<RunReport.Committed> dead, int n, Process job, Path logDir, String name, Duration within)
+            throws Exception {
+        long until = System.currentTimeMillis() + within.toMillis();
         while (results.size() + dead.size() < n) {
             for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                 if (r.topic().equals("ext-out")) {
@@ -128,13 +140,22 @@ class ExternalKafkaRestartTest {
 
     static String log(Path logDir, String name) {
         try {
-            return Files.readString(logDir.resolve(name + ".log")) + Files.readString(logDir.resolve(name + ".log.out"));
+            return tail(Files.readString(logDir.resolve(name + ".log")), 120) + Files.readString(logDir.resolve(name
+                    + ".log.out"));
         } catch (IOException e) {
             return "(no log: " + e + ")";
         }
     }
 
-    static int stop(Process p) throws InterruptedException {
+    /** The last {@code n} lines of {@code text}. */
+    static String tail(String text, int n) {
+        String[] lines = text.split("\n", -1);
+        return lines.length <= n ? text
+                : "(" + (lines.length - n) + " earlier lines)\n" + String.join("\n",
+                        java.util.Arrays.copyOfRange(lines, lines.length - n, lines.length));
+    }
+
+        static int stop(Process p) throws InterruptedException {
         p.destroy(); // SIGTERM
         assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("the job stopped after SIGTERM").isTrue();
         return p.exitValue();

@@ -60,7 +60,9 @@ class FlinkSettingsTest {
         assertThat(f.get(RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("exponential-delay");
         assertThat(f.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS)).isEqualTo(Integer.MAX_VALUE);
         assertThat(f.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF))
-                .isEqualTo(Duration.ofMinutes(1));
+                .isEqualTo(Duration.ofSeconds(15));
+        assertThat(f.get(org.apache.flink.configuration.SinkOptions.COMMITTER_RETRIES)).as("a stuck commit restarts "
+                + "the job within about a minute").isEqualTo(3);
         // the embedded demo keeps a bounded number of restarts: a failure there ends the run
         assertThat(FlinkSettings.of(new Configuration()).get(RestartStrategyOptions.RESTART_STRATEGY))
                 .isEqualTo("fixed-delay");

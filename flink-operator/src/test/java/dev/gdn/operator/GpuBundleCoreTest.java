@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -48,25 +47,6 @@ class GpuBundleCoreTest {
         assumeTrue(CudaProbe.available(), () -> "CUDA unavailable: " + CudaProbe.unavailableReason().orElse(""));
     }
 
-    /** Events over 50 streams with a skew (a few hot streams past 16 tokens, many young ones) and some resets. */
-    static List<StreamEvent> workload(long seed, int n) {
-        Random r = new Random(seed);
-        List<StreamEvent> events = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int s = r.nextInt(4) == 0 ? r.nextInt(50) : r.nextInt(5);
-            if (r.nextInt(40) == 0) {
-                events.add(new StreamEvent("s" + s, "e" + i, new int[0], true));
-                continue;
-            }
-            int[] t = new int[1 + r.nextInt(4)];
-            for (int j = 0; j < t.length; j++) {
-                t[j] = r.nextInt(384);
-            }
-            events.add(new StreamEvent("s" + s, "e" + i, t, false));
-        }
-        return events;
-    }
-
     /** Results by event id, after the events ran in bundles of 7 through {@code slots} device slots. */
     static Map<String, String> run(GatedDeltaNetModel model, int slots, int young, List<StreamEvent> events,
             long[] rebuilds) throws Exception {
@@ -92,7 +72,7 @@ class GpuBundleCoreTest {
         GatedDeltaNetModel model = recallShaped(new EngineSpec(EngineSpec.Backend.CUDA, 0, MatmulPrecision.FP32,
                 ChunkPrecision.FP32, StatePrecision.FP32, 0));
         assertThat(model.engine()).as("the CUDA engine").isPresent();
-        List<StreamEvent> events = workload(5, 400);
+        List<StreamEvent> events = Workloads.skewed(5, 400);
         long[] rebuilds = new long[1];
         Map<String, String> resident = run(model, 64, 0, events, rebuilds);
         assertThat(resident).hasSize(events.size());

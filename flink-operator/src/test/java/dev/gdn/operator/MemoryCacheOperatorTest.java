@@ -11,7 +11,6 @@ import dev.gdn.state.MemoryLayout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -28,7 +27,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(300)
 class MemoryCacheOperatorTest {
-    static final int STREAMS = 50;
+    static final int STREAMS = Workloads.STREAMS;
 
     @org.junit.jupiter.api.io.TempDir
     static java.nio.file.Path checkpoints;
@@ -40,21 +39,7 @@ class MemoryCacheOperatorTest {
 
     /** Events over 50 streams with a skew (a few hot streams), multi-token events and some resets. */
     static List<StreamEvent> workload(long seed, int n) {
-        Random r = new Random(seed);
-        List<StreamEvent> events = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int s = r.nextInt(4) == 0 ? r.nextInt(STREAMS) : r.nextInt(5);
-            if (r.nextInt(40) == 0) {
-                events.add(new StreamEvent("s" + s, "e" + i, new int[0], true));
-                continue;
-            }
-            int[] t = new int[1 + r.nextInt(4)];
-            for (int j = 0; j < t.length; j++) {
-                t[j] = r.nextInt(384);
-            }
-            events.add(GdnInferenceOperatorTest.ev("s" + s, "e" + i, t));
-        }
-        return events;
+        return Workloads.skewed(seed, n);
     }
 
     static Configuration withCache(int slots) throws Exception {
