@@ -242,7 +242,8 @@ final class BundleCore implements AutoCloseable {
                 e.tail = tails ? new int[0] : null;
                 if (log != null) {
                     e.logStored = true;
-                    e.tail = log.tokens();
+                    // consumed now; kept as the tail unless tails are off here (the next write is the memory)
+                    e.tail = tails ? log.tokens() : null;
                     e.tokens = base + log.tokens().length;
                     e.prefix = log.tokens().length > 0 ? log.tokens() : null;
                 }
