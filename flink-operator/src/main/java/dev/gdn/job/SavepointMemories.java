@@ -87,13 +87,7 @@ public final class SavepointMemories {
                 if (t.f2.length > 0) {
                     TokenLogFormat.Log log = TokenLogFormat.decode(t.f2, t.f0, serializer.fingerprint(),
                             ModelChangePolicy.FAIL, model.config().vocabSize());
-                    long base = m == null ? 0 : m.tokensConsumed();
-                    if (log.baseTokens() != base) {
-                        throw new MemoryFormatException("the token log of stream '"
-                                + dev.gdn.operator.Reasons.quote(t.f0) + "' continues a memory of " + log.baseTokens()
-                                + " tokens, but the memory stored for it has " + base
-                                + ": the checkpoint or savepoint was altered");
-                    }
+                    TokenLogFormat.checkContinues(log, m, t.f0);
                     out.add(new Entry(t.f0, rebuilt(rebuild, m, log.tokens(), t.f0), log.tokens().length));
                 } else if (m != null) {
                     out.add(new Entry(t.f0, m, -1));

@@ -214,12 +214,8 @@ final class BundleCore implements AutoCloseable {
             if (e == null) {
                 StreamMemory m = store.read(key);
                 TokenLogFormat.Log log = store.readLog(key);
+                TokenLogFormat.checkContinues(log, m, key);
                 long base = m == null ? 0 : m.tokensConsumed();
-                if (log != null && log.baseTokens() != base) {
-                    throw new dev.gdn.state.MemoryFormatException("the token log of stream '" + Reasons.quote(key)
-                            + "' continues a memory of " + log.baseTokens() + " tokens, but the memory stored for it "
-                            + "has " + base + (m == null ? " (none)" : "") + ": the checkpoint or savepoint was altered");
-                }
                 String refused = m == null && log == null ? store.refuseNewStream() : null;
                 if (refused != null) {
                     for (StreamEvent ev : events) {

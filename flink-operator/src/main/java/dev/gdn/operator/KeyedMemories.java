@@ -247,11 +247,10 @@ final class KeyedMemories implements BundleCore.Store {
             }
             TokenLogFormat.Log log = readLog(key);
             StreamMemory base = checked(memories::value);
-            long baseTokens = base == null ? 0 : base.tokensConsumed();
-            if (log != null && log.baseTokens() != baseTokens) {
-                throw new SuppressRestartsException(new MemoryFormatException("the token log of stream '"
-                        + Reasons.quote(key) + "' continues a memory of " + log.baseTokens() + " tokens, but the "
-                        + "memory stored for it has " + baseTokens + ": the checkpoint or savepoint was altered"));
+            try {
+                TokenLogFormat.checkContinues(log, base, key);
+            } catch (MemoryFormatException e) {
+                throw new SuppressRestartsException(e);
             }
         }
         LOG.info(String.format(Locale.ROOT, "verified %d restored stream memories and %d token logs in %d ms",

@@ -66,6 +66,21 @@ public final class TokenLogFormat {
     }
 
     /**
+     * Checks that {@code log} (null: none) continues {@code stored}, the memory stored beside it under
+     * {@code streamId} (null: none, an empty memory of 0 tokens).
+     *
+     * @throws MemoryFormatException naming both token counts
+     */
+    public static void checkContinues(Log log, dev.gdn.kernels.model.StreamMemory stored, String streamId) {
+        long base = stored == null ? 0 : stored.tokensConsumed();
+        if (log != null && log.baseTokens() != base) {
+            throw new MemoryFormatException("the token log of stream '" + Text.quote(streamId) + "' continues a memory of "
+                    + log.baseTokens() + " tokens, but the memory stored for it has " + base
+                    + (stored == null ? " (none)" : "") + ": the checkpoint or savepoint was altered");
+        }
+    }
+
+    /**
      * The tokens of a log read from state under {@code streamId}, checked: format, checksum, binding to
      * the stream, token ids below {@code vocabSize}, and the model. Another model's log is refused naming
      * both fingerprints, or under {@link ModelChangePolicy#RESET} dropped (null: the stream starts afresh)
