@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code gdn}: the one command users run. */
 @Command(name = "gdn", mixinStandardHelpOptions = true, versionProvider = GdnCli.Version.class,
         description = "Gated DeltaNet language models over unbounded streams on Apache Flink.",
-        subcommands = {RunCommand.class, ParityCommand.class, ModelCommand.class, StateCommand.class, BenchCommand.class,
+        subcommands = {RunCommand.class, ParityCommand.class, ModelCommand.class, StateCommand.class, HeadCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class GdnCli implements Runnable {
     /** Exit code for bad input: a missing file, wrong shapes, an unsupported config. */

@@ -219,6 +219,7 @@ public final class RunCommand implements Callable<Integer> {
 
         List<DemoEvent> all = inputFile != null ? EventFiles.read(inputFile, EmbeddedKafka.MAX_MESSAGE_BYTES - 1024)
                 : RecallTask.generate(events, streams, badEvents, seed);
+        checkLabels(all, modelDir);
         int done = 0;
         if (fromSavepoint != null) {
             ObjectNode marker = LocalRun.readMarker(fromSavepoint);
@@ -284,6 +285,9 @@ public final class RunCommand implements Callable<Integer> {
                 o.println(latencyLine(result, rate, GdnOptions.atLeastOnce(c), checkpointInterval));
             }
             o.println(result.verdict().recallLine());
+            if (result.verdict().classificationLine() != null) {
+                o.println(result.verdict().classificationLine());
+            }
             if (result.verdict().summaries() > 0 || result.verdict().policySummaries() > 0) {
                 o.println(result.verdict().summaryLine());
             }
@@ -291,6 +295,26 @@ public final class RunCommand implements Callable<Integer> {
                     ? " duplicates=" + result.duplicates() + " (byte-identical replays, dropped by (stream, id))" : ""));
             o.flush();
             return result.verdict().ok() ? 0 : 1;
+        }
+    }
+
+    /**
+     * Refuses, before anything starts, an input whose events carry a {@code "label"} that the model's
+     * classification head does not have (a typo, or a head fitted for other classes): its accuracy would
+     * count every such event wrong. Without a head, labels are not checked (the report says so).
+     */
+    static void checkLabels(List<DemoEvent> events, Path modelDir) {
+        List<String> classes = dev.gdn.kernels.config.ModelConfig.load(modelDir).labels();
+        if (classes.isEmpty()) {
+            return;
+        }
+        for (DemoEvent e : events) {
+            String label = dev.gdn.job.RunReport.label(e);
+            if (label != null && !classes.contains(label)) {
+                throw new IllegalArgumentException("event '" + e.id() + "' of stream '" + e.stream() + "' is labeled '"
+                        + label + "', which is not a class of the model's classification head (id2label: "
+                        + String.join(", ", classes) + ")");
+            }
         }
     }
 

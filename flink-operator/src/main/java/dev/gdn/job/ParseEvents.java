@@ -30,16 +30,25 @@ public final class ParseEvents extends ProcessFunction<RawEvent, StreamEvent> {
         this.config = config;
     }
 
+    /**
+     * The job's parser for a model: its vocabulary, {@code tokenizer} (null: token ids only) and the
+     * limits of {@code config} ({@code gdn.event.*}, {@code gdn.generate.max-tokens}).
+     */
+    public static EventParser parser(Configuration config, ModelConfig mc, dev.gdn.text.ModelTokenizer tokenizer) {
+        EventParser p = new EventParser(mc.vocabSize(), config.get(GdnOptions.EVENT_MAX_TOKENS),
+                config.get(GdnOptions.EVENT_MAX_KEY_BYTES), config.get(GdnOptions.EVENT_MAX_BYTES));
+        p.withGenerateLimit(config.get(GdnOptions.GENERATE_MAX_TOKENS));
+        if (tokenizer != null) {
+            p.withTokenizer(tokenizer::encode);
+        }
+        return p;
+    }
+
     @Override
     public void open(OpenContext ctx) {
         ModelConfig mc = ModelConfig.load(Path.of(config.get(GdnOptions.MODEL_PATH)));
-        parser = new EventParser(mc.vocabSize(), config.get(GdnOptions.EVENT_MAX_TOKENS),
-                config.get(GdnOptions.EVENT_MAX_KEY_BYTES), config.get(GdnOptions.EVENT_MAX_BYTES));
-        parser.withGenerateLimit(config.get(GdnOptions.GENERATE_MAX_TOKENS));
         tokenizer = dev.gdn.text.ModelTokenizer.forModel(Path.of(config.get(GdnOptions.MODEL_PATH))).orElse(null);
-        if (tokenizer != null) {
-            parser.withTokenizer(tokenizer::encode);
-        }
+        parser = parser(config, mc, tokenizer);
         deadLetters = getRuntimeContext().getMetricGroup().addGroup("gdn").counter("deadLetters");
     }
 

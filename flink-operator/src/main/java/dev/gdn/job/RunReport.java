@@ -58,12 +58,16 @@ public final class RunReport {
 
     /** The summary demo's truth, when the events are its sensor readings. */
     private final SensorReadings sensors;
+    /** Per event, its {@code "label"} (an annotation the job ignores), or null. */
+    private final String[] labels;
 
     public RunReport(List<DemoEvent> events) {
         this.events = events;
         this.sensors = new SensorReadings(events);
+        this.labels = new String[events.size()];
         for (int i = 0; i < events.size(); i++) {
             DemoEvent e = events.get(i);
+            labels[i] = label(e);
             eventIndex.computeIfAbsent(e.stream() + "\u0000" + e.id(), k -> new ArrayList<>()).add(i);
             eventOrder.put(e.stream() + "\u0000" + e.id(), i);
             if (sentWithoutId(e)) {
@@ -75,7 +79,7 @@ public final class RunReport {
     /** The verdict of a finished run. */
     public record Verdict(int events, int results, int deadLetters, int streams, int gets, int correct, int missing,
             int unexpected, List<String> sortedResults, int summaries, int exactSummaries, int policySummaries,
-            int uncheckedGets, int policyChecked, int policyExact) {
+            int uncheckedGets, int policyChecked, int policyExact, Classification classification) {
         public boolean ok() {
             return missing == 0 && unexpected == 0;
         }
@@ -110,10 +114,36 @@ public final class RunReport {
                     + (uncheckedGets > 0 ? " unchecked=" + uncheckedGets + " (results without top_k)" : "");
         }
 
+        /**
+         * {@code classification: events=.. correct=.. accuracy=..} over the answered events that carry a
+         * {@code "label"}; says so instead when their results carry no label (a model without a
+         * classification head); null when no event carries one.
+         */
+        public String classificationLine() {
+            Classification c = classification;
+            if (c.labeled() == 0) {
+                return null;
+            }
+            if (c.checked() == 0) {
+                return "classification: not checked: the results of the " + c.unchecked() + " labeled events carry no "
+                        + "label (the model has no classification head: fit one with gdn head fit)";
+            }
+            return String.format(Locale.ROOT, "classification: events=%d correct=%d accuracy=%.4f", c.checked(),
+                    c.correct(), c.correct() / (double) c.checked())
+                    + (c.unchecked() > 0 ? " unchecked=" + c.unchecked() + " (results without a label: errors)" : "");
+        }
+
         public String runLine(double elapsedSeconds) {
             return String.format(Locale.ROOT, "run: events_in=%d results=%d dead_letter=%d streams=%d elapsed_s=%.1f",
                     events, results, deadLetters, streams, elapsedSeconds);
         }
+    }
+
+    /**
+     * The events that carry a {@code "label"} ({@code labeled}) and, of those answered, how many results
+     * carried a label ({@code checked}) and how many of those were the event's ({@code correct}).
+     */
+    public record Classification(int labeled, int checked, int correct, int unchecked) {
     }
 
     public Verdict check(List<Committed> results, List<Committed> deadLetters) throws IOException {
@@ -129,6 +159,13 @@ public final class RunReport {
         int unchecked = 0;
         int policyChecked = 0;
         int policyExact = 0;
+        int labeled = 0;
+        int classified = 0;
+        int rightClass = 0;
+        int unclassified = 0;
+        for (String l : labels) {
+            labeled += l != null ? 1 : 0;
+        }
         for (Committed c : results) {
             String value = new String(c.value(), StandardCharsets.UTF_8);
             JsonNode r = JSON.readTree(value);
@@ -165,6 +202,14 @@ public final class RunReport {
                 if (text.equals(expectText.strip()) || text.replaceFirst("\\s*\\S+$", "").equals(expectText.strip())
                         && "stop".equals(r.path("stop").asText())) {
                     exactSummaries++;
+                }
+            }
+            if (labels[order] != null) {
+                if (r.path("label").isTextual()) {
+                    classified++;
+                    rightClass += labels[order].equals(r.get("label").asText()) ? 1 : 0;
+                } else {
+                    unclassified++;
                 }
             }
             int expect = events.get(order).expect();
@@ -206,7 +251,21 @@ public final class RunReport {
         sortable.sort(Comparator.<Object[], String>comparing(o -> (String) o[0]).thenComparing(o -> (Integer) o[1]));
         List<String> sorted = sortable.stream().map(o -> (String) o[2]).toList();
         return new Verdict(events.size(), results.size(), deadLetters.size(), streams.size(), gets, correct, missing,
-                unexpected, sorted, summaries, exactSummaries, policySummaries, unchecked, policyChecked, policyExact);
+                unexpected, sorted, summaries, exactSummaries, policySummaries, unchecked, policyChecked, policyExact,
+                new Classification(labeled, classified, rightClass, unclassified));
+    }
+
+    /** The event's {@code "label"} when its value is a JSON object with a textual one; else null. */
+    public static String label(DemoEvent e) {
+        if (e.value() == null) {
+            return null;
+        }
+        try {
+            JsonNode v = JSON.readTree(e.value());
+            return v != null && v.path("label").isTextual() ? v.get("label").asText() : null;
+        } catch (IOException ex) {
+            return null;
+        }
     }
 
     /** Whether the event's value is a JSON object without an "id" (its result then has none). */

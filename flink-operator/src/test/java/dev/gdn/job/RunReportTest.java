@@ -43,4 +43,31 @@ class RunReportTest {
                 result("{\"stream\":\"s\",\"id\":\"b\",\"top_k\":[{\"token\":7,\"p\":0.9}]}")), List.of());
         assertThat(v.recallLine()).isEqualTo("recall: gets=2 correct=1 accuracy=0.5000");
     }
+
+    private static DemoEvent labeled(String id, String label) {
+        return new DemoEvent("s", id, ("{\"id\":\"" + id + "\",\"text\":\"QRY s5\""
+                + (label == null ? "" : ",\"label\":\"" + label + "\"") + "}").getBytes(StandardCharsets.UTF_8), -1);
+    }
+
+    @Test
+    void labeledEventsAreCheckedAgainstTheLabelOfTheirResults() throws Exception {
+        var v = new RunReport(List.of(labeled("a", "high"), labeled("b", "low"), labeled("c", null), labeled("d", "low")))
+                .check(List.of(result("{\"stream\":\"s\",\"id\":\"a\",\"label\":\"high\"}"),
+                        result("{\"stream\":\"s\",\"id\":\"b\",\"label\":\"high\"}"),
+                        result("{\"stream\":\"s\",\"id\":\"c\",\"label\":\"low\"}"),
+                        result("{\"stream\":\"s\",\"id\":\"d\",\"error\":\"non-finite\"}")), List.of());
+        assertThat(v.classificationLine()).isEqualTo(
+                "classification: events=2 correct=1 accuracy=0.5000 unchecked=1 (results without a label: errors)");
+    }
+
+    @Test
+    void labelsWithoutAClassificationHeadAreReportedAsNotCheckedAndNoLabelsAsNoLine() throws Exception {
+        var v = new RunReport(List.of(labeled("a", "high"))).check(List.of(
+                result("{\"stream\":\"s\",\"id\":\"a\",\"tokens\":2}")), List.of());
+        assertThat(v.classificationLine()).isEqualTo("classification: not checked: the results of the 1 labeled events "
+                + "carry no label (the model has no classification head: fit one with gdn head fit)");
+        var none = new RunReport(List.of(labeled("a", null))).check(List.of(
+                result("{\"stream\":\"s\",\"id\":\"a\",\"label\":\"high\"}")), List.of());
+        assertThat(none.classificationLine()).isNull();
+    }
 }

@@ -15,7 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Writes fp32 and int32 tensors as a safetensors file (used for exports and test files). */
+/** Writes a safetensors file: fp32 and int32 tensors, or stored tensors of any dtype copied as they are. */
 public final class SafetensorsWriter {
     private record Entry(String name, DType dtype, long[] shape, byte[] data) {
     }
@@ -38,6 +38,25 @@ public final class SafetensorsWriter {
         ByteBuffer b = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asIntBuffer().put(data);
         entries.add(new Entry(name, DType.I32, shape.clone(), b.array()));
+        return this;
+    }
+
+    /**
+     * Adds a tensor as stored bytes (copied from another file, any dtype); {@code data} must hold exactly
+     * the product of {@code shape} elements of {@code dtype}.
+     */
+    public SafetensorsWriter addStored(String name, DType dtype, long[] shape, ByteBuffer data) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        if (n * dtype.bytes() != data.remaining()) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + data.remaining() + " bytes for " + dtype
+                    + " shape " + java.util.Arrays.toString(shape));
+        }
+        byte[] bytes = new byte[data.remaining()];
+        data.duplicate().get(bytes);
+        entries.add(new Entry(name, dtype, shape.clone(), bytes));
         return this;
     }
 

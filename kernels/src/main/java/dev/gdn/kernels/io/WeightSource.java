@@ -89,6 +89,12 @@ public final class WeightSource implements AutoCloseable {
         return List.copyOf(byTensor.keySet());
     }
 
+    /** The stored bytes of a tensor, as its file holds them (its dtype: {@link #info}). */
+    public java.nio.ByteBuffer bytes(String name) {
+        info(name);
+        return byTensor.get(name).bytes(name);
+    }
+
     public TensorInfo info(String name) {
         SafetensorsFile f = byTensor.get(name);
         if (f == null) {

@@ -257,7 +257,8 @@ public final class GatedDeltaNetModel {
     }
 
     /**
-     * Class probabilities from the classification head on one final hidden state.
+     * Class probabilities from the classification head ({@code score.weight}, and {@code score.bias} when
+     * the checkpoint has one) on one final hidden state.
      *
      * @param hidden {@code [D]}
      * @return {@code [labels]}, summing to 1
@@ -271,6 +272,12 @@ public final class GatedDeltaNetModel {
         int n = config.labels().size();
         float[] logits = new float[n];
         cpu.math().matmulTransposed(hidden, 0, 1, config.hiddenSize(), w, 0, n, logits, 0, n);
+        float[] bias = weights.scoreBias();
+        if (bias != null) {
+            for (int i = 0; i < n; i++) {
+                logits[i] += bias[i];
+            }
+        }
         float max = Float.NEGATIVE_INFINITY;
         for (float v : logits) {
             max = Math.max(max, v);

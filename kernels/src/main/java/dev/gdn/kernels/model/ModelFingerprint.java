@@ -15,6 +15,11 @@ import java.util.TreeSet;
  * text form) and its weights as fp32 (so a checkpoint re-saved in bf16 with the same values keeps its
  * fingerprint). Computed once when a model loads; every stream memory carries the fingerprint of the
  * model that computed it.
+ *
+ * <p>A classification head ({@code score.weight}, {@code score.bias}, {@code id2label}) does not count:
+ * it reads the final hidden state and never changes a memory, so a model with a head fitted or refitted
+ * on it ({@code gdn head fit}) keeps its fingerprint and a running job can take the new head with its
+ * memories. (It hashes as a model without a head always did.)
  */
 public final class ModelFingerprint {
     /** Bytes of a fingerprint. */
@@ -56,6 +61,8 @@ public final class ModelFingerprint {
         for (float[] t : w.tensors()) {
             update(md, buf, t);
         }
+        // where a classification head once counted: every model now hashes as a model without one
+        update(md, buf, null);
         return new ModelFingerprint(md.digest());
     }
 
@@ -68,7 +75,7 @@ public final class ModelFingerprint {
                 .append(";short_conv=").append(c.useShortConv()).append(";gate=").append(c.useGate())
                 .append(";neg_eig=").append(c.allowNegEigval()).append(";eps=").append(Float.floatToIntBits(c.normEps()))
                 .append(";mlp=").append(c.intermediateSize()).append(";tied=").append(c.tieWordEmbeddings())
-                .append(";labels=").append(c.labels());
+                .append(";labels=[]");
         c.attention().ifPresent(a -> sb.append(";attn=").append(new TreeSet<>(a.layers())).append(',')
                 .append(a.numHeads()).append(',').append(a.numKvHeads()).append(',').append(a.headDim()).append(',')
                 .append(a.windowSize()).append(',').append(Double.doubleToLongBits(a.ropeTheta())).append(',')

@@ -19,13 +19,14 @@ import java.util.Set;
  * @param finalNorm  {@code [D]}
  * @param lmHead     {@code [vocab, D]}; the embeddings array itself when tied
  * @param score      classification head {@code [labels, D]} ({@code score.weight}), or null
+ * @param scoreBias  its bias {@code [labels]} ({@code score.bias}), or null (none, or no head)
  */
 public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[] finalNorm, float[] lmHead,
-        float[] score) {
+        float[] score, float[] scoreBias) {
 
     /** Without a classification head. */
     public ModelWeights(float[] embeddings, List<BlockWeights> layers, float[] finalNorm, float[] lmHead) {
-        this(embeddings, layers, finalNorm, lmHead, null);
+        this(embeddings, layers, finalNorm, lmHead, null, null);
     }
 
     /** One block: {@code h = h + mixer(attnNorm(h)); h = h + mlp(mlpNorm(h))}. */
@@ -96,8 +97,9 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
 
     /**
      * Every weight array in one fixed order (embeddings; per block its norm, token mixer, MLP norm and
-     * MLP; final norm; LM head; classification head), with null where an optional tensor is absent. A
-     * tied LM head appears twice as the same array.
+     * MLP; final norm; LM head), with null where an optional tensor is absent. A tied LM head appears
+     * twice as the same array. The classification head is not among them (see {@link ModelFingerprint}:
+     * it reads hidden states and never changes a memory).
      */
     public List<float[]> tensors() {
         List<float[]> t = new ArrayList<>();
@@ -116,7 +118,7 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
             }
             t.addAll(java.util.Arrays.asList(b.mlpNorm(), b.mlp().gate(), b.mlp().up(), b.mlp().down()));
         }
-        t.addAll(java.util.Arrays.asList(finalNorm, lmHead, score));
+        t.addAll(java.util.Arrays.asList(finalNorm, lmHead));
         return t;
     }
 
@@ -150,12 +152,16 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
             head = l.get("lm_head.weight", c.vocabSize(), d);
         }
         float[] score = null;
+        float[] scoreBias = null;
         if (src.contains("score.weight")) {
             if (c.labels().isEmpty()) {
                 throw new SafetensorsFormatException(src.dir() + ": the checkpoint has a classification head "
                         + "(score.weight) but config.json has no id2label naming its classes");
             }
             score = l.get("score.weight", c.labels().size(), d);
+            if (src.contains("score.bias")) {
+                scoreBias = l.get("score.bias", c.labels().size());
+            }
         } else if (!c.labels().isEmpty()) {
             throw new SafetensorsFormatException(src.dir() + ": config.json names " + c.labels().size()
                     + " classes (id2label) but the checkpoint has no score.weight");
@@ -171,7 +177,7 @@ public record ModelWeights(float[] embeddings, List<BlockWeights> layers, float[
                     + (unexpected.size() > 8 ? unexpected.subList(0, 8) + " and " + (unexpected.size() - 8) + " more"
                             : unexpected));
         }
-        return new ModelWeights(emb, List.copyOf(blocks), norm, head, score);
+        return new ModelWeights(emb, List.copyOf(blocks), norm, head, score, scoreBias);
     }
 
     private static DeltaNetWeights deltaNet(Loader l, String p, ModelConfig c) {

@@ -27,6 +27,30 @@ class ModelFingerprintTest {
     }
 
     @Test
+    void fingerprintsOfModelsWithoutAHeadAreThoseTheirMemoriesWereStoredWith() {
+        // computed by the code before classification heads stopped counting: stored memories carry these
+        assertThat(GatedDeltaNetModel.load(Fixtures.model("gdn-tiny"), CpuKernels.reference()).fingerprint().hex())
+                .isEqualTo("67c93b928aa7afc83592bdb12715d846df3f2d53f0707434c6f101a67512a962");
+        assertThat(GatedDeltaNetModel.load(Fixtures.model("h1-swa"), CpuKernels.reference()).fingerprint().hex())
+                .isEqualTo("c3c9ab903580ae591a053b8c2f3d9ec626c79e562f37ccb659e957eeb400f57d");
+    }
+
+    @Test
+    void aClassificationHeadDoesNotChangeTheFingerprint() {
+        GatedDeltaNetModel a = GatedDeltaNetModel.load(Fixtures.model("gdn-tiny"), CpuKernels.reference());
+        ModelWeights w = a.weights();
+        int d = a.config().hiddenSize();
+        ModelWeights withHead = new ModelWeights(w.embeddings(), w.layers(), w.finalNorm(), w.lmHead(),
+                new float[3 * d], new float[] {1, 2, 3});
+        var labelled = new dev.gdn.kernels.config.ModelConfig(a.config().vocabSize(), d, a.config().numHeads(),
+                a.config().numValueHeads(), a.config().headDim(), a.config().headValueDim(), a.config().numLayers(),
+                a.config().convSize(), a.config().useShortConv(), a.config().useGate(), a.config().allowNegEigval(),
+                a.config().normEps(), a.config().intermediateSize(), a.config().tieWordEmbeddings(),
+                a.config().attention(), a.config().mamba2(), java.util.List.of("low", "high", "none"));
+        assertThat(ModelFingerprint.compute(labelled, withHead)).isEqualTo(a.fingerprint());
+    }
+
+    @Test
     void malformedFingerprints() {
         assertThatThrownBy(() -> ModelFingerprint.of(new byte[3])).hasMessageContaining("32 bytes, got 3");
     }
