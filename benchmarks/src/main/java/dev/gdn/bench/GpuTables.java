@@ -1,6 +1,5 @@
 package dev.gdn.bench;
 
-import dev.gdn.cli.GpuBenchmarks;
 import dev.gdn.kernels.cuda.CudaGenerationBench;
 import dev.gdn.kernels.cuda.CudaMamba2Bench;
 import dev.gdn.kernels.cuda.CudaModelBench;
@@ -9,13 +8,19 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** The GPU tables of {@code gdn bench}: the gated delta rule, the whole model, the Mamba2 scan, generation. */
-public final class GpuTables implements GpuBenchmarks {
-    @Override
+public final class GpuTables {
+    /** The tables, by the names {@code --what} takes. */
     public List<String> tables() {
         return List.of("step", "model", "mamba2", "generation");
     }
 
-    @Override
+    /**
+     * Runs one table (CUDA must be available), writing its JSON rows to {@code json} when given.
+     *
+     * @param layers layers of the whole-model tables
+     * @return 0 when every row was timed, 1 when a parity gate failed (that part is not timed), 3 when
+     *     CUDA is unavailable
+     */
     public int run(String table, Path json, int layers) throws Exception {
         return switch (table) {
             case "step" -> CudaStepBench.run(json);

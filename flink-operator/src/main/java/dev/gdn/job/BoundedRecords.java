@@ -89,7 +89,7 @@ public final class BoundedRecords {
     }
 
     /** SHA-256 in lower-case hex. */
-    static String sha256(byte[] b) {
+    public static String sha256(byte[] b) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
         } catch (NoSuchAlgorithmException e) {

@@ -26,7 +26,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  */
 public final class GdnJob {
     /** uid of the inference operator: its keyed state holds the stream memories. */
-    public static final String OPERATOR_UID = SavepointMemories.DEFAULT_UID;
+    public static final String OPERATOR_UID = "gdn-stream-memory";
 
     /** uid of the check of the source's restored offsets against the job's own record of them. */
     public static final String OFFSET_GUARD_UID = "gdn-offset-guard";

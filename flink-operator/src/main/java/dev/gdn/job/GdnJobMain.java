@@ -31,7 +31,7 @@ public final class GdnJobMain {
      * The brokers answer and the topics exist, before anything is submitted (a job would otherwise
      * restart against a missing topic until its restart budget is spent).
      */
-    static void checkKafka(Configuration c) {
+    public static void checkKafka(Configuration c) {
         java.time.Duration timeout = c.get(GdnOptions.KAFKA_CHECK_TIMEOUT);
         String servers = c.getOptional(GdnOptions.BOOTSTRAP_SERVERS)
                 .orElseThrow(() -> new IllegalArgumentException(GdnOptions.BOOTSTRAP_SERVERS.key() + " is not set"));
