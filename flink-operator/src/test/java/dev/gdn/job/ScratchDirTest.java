@@ -17,7 +17,10 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class ScratchDirTest {
-    /** Creates a scratch folder with files in it, prints its path, then ends as {@code args[0]} says. */
+    /**
+     * Creates a scratch folder with files in it, prints its path, waits for a line on stdin, then ends as
+     * {@code args[0]} says.
+     */
     public static void main(String[] args) throws Exception {
         ScratchDir d = ScratchDir.create("gdn-scratch-test");
         Files.createDirectories(d.path().resolve("a/b"));
@@ -25,6 +28,8 @@ class ScratchDirTest {
         Files.writeString(d.path().resolve("d.txt"), "y");
         System.out.println(d.path());
         System.out.flush();
+        // the test has seen the files: then end (without this wait a fast close raced the test's look)
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
         switch (args[0]) {
             case "close" -> d.close();
             case "exit" -> System.exit(3);
@@ -40,6 +45,8 @@ class ScratchDirTest {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             dir = Path.of(r.readLine());
             assertThat(dir.resolve("a/b/c.txt")).exists();
+            p.getOutputStream().write('\n');
+            p.getOutputStream().flush();
             if (how.equals("term")) {
                 p.destroy(); // SIGTERM
             }
