@@ -94,6 +94,9 @@ public final class GdnJob {
                 // a send or a commit that cannot reach the brokers fails within 20 s (Kafka's default: 60 s), and
                 // the committer's retries or a restart take over
                 .setProperty("max.block.ms", "20000")
+                // at-least-once is the latency mode: a result leaves at once instead of lingering for a batch
+                // (Kafka 4's default: 5 ms); exactly-once results wait for the checkpoint anyway
+                .setProperty("linger.ms", GdnOptions.atLeastOnce(c) ? "0" : "5")
                 // every record is at most gdn.output.max-bytes (BoundedRecords): room for one plus batch overhead
                 .setProperty("max.request.size", Integer.toString(Math.max(1 << 20, c.get(GdnOptions.OUTPUT_MAX_BYTES) + 65536)))
                 .build();

@@ -2,7 +2,7 @@ package dev.gdn.kernels.cpu;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
@@ -37,7 +37,8 @@ public final class Parallel implements AutoCloseable {
         if (threads == 1) {
             return SEQUENTIAL;
         }
-        return new Parallel(new ForkJoinPool(threads), threads);
+        // the calling thread is the last of the threads (see forEach)
+        return new Parallel(new ForkJoinPool(threads - 1), threads);
     }
 
     public int threads() {
@@ -55,6 +56,11 @@ public final class Parallel implements AutoCloseable {
     /**
      * As {@link #forEach(int, IntConsumer)}, on the calling thread when the whole job
      * ({@code n * workPerTask}) is too small to be worth the hand-off to other threads.
+     *
+     * <p>The calling thread works too: it and {@code threads - 1} pool workers take task indices from one
+     * shared counter until none is left. (The calling thread used to hand every call to the pool and wait:
+     * two thread hand-offs per call, which on small bundles cost more than the work; measured on 2 cores,
+     * 8 streams x 3 tokens of the recall model took 2.2x as long on two threads as on one.)
      */
     public void forEach(int n, long workPerTask, IntConsumer body) {
         boolean small = workPerTask < Long.MAX_VALUE / Math.max(1, n) && n * workPerTask < MIN_PARALLEL_WORK;
@@ -64,40 +70,35 @@ public final class Parallel implements AutoCloseable {
             }
             return;
         }
-        pool.invoke(new Range(body, 0, n, Math.max(1, n / (threads * 4))));
+        AtomicInteger next = new AtomicInteger();
+        Runnable drain = () -> {
+            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                body.accept(i);
+            }
+        };
+        int helpers = Math.min(threads - 1, n - 1);
+        ForkJoinTask<?>[] running = new ForkJoinTask<?>[helpers];
+        for (int h = 0; h < helpers; h++) {
+            running[h] = pool.submit(drain);
+        }
+        try {
+            drain.run();
+        } catch (RuntimeException | Error e) {
+            next.set(n); // the helpers stop at their next task
+            for (ForkJoinTask<?> t : running) {
+                t.quietlyJoin();
+            }
+            throw e;
+        }
+        for (ForkJoinTask<?> t : running) {
+            t.join();
+        }
     }
 
     @Override
     public void close() {
         if (pool != null) {
             pool.shutdown();
-        }
-    }
-
-    private static final class Range extends RecursiveAction {
-        private static final long serialVersionUID = 1L;
-        private final transient IntConsumer body;
-        private final int from;
-        private final int to;
-        private final int grain;
-
-        Range(IntConsumer body, int from, int to, int grain) {
-            this.body = body;
-            this.from = from;
-            this.to = to;
-            this.grain = grain;
-        }
-
-        @Override
-        protected void compute() {
-            if (to - from <= grain) {
-                for (int i = from; i < to; i++) {
-                    body.accept(i);
-                }
-                return;
-            }
-            int mid = (from + to) >>> 1;
-            ForkJoinTask.invokeAll(new Range(body, from, mid, grain), new Range(body, mid, to, grain));
         }
     }
 }
