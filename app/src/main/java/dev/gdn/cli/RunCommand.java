@@ -96,7 +96,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--batch-max-keys", defaultValue = "256", description = "default ${DEFAULT-VALUE}")
     int batchMaxKeys;
 
-    @Option(names = "--batch-max-delay", defaultValue = "20ms", description = "default ${DEFAULT-VALUE}")
+    @Option(names = "--batch-max-delay", description = "flush a bundle once its oldest event waited this long "
+            + "(default 20ms; 2ms with --delivery at-least-once)")
     String batchMaxDelay;
 
     @Option(names = "--checkpoint-interval", defaultValue = "2s",
@@ -150,6 +151,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "send events at this fixed rate and report p50/p99 latency (0 = all at once)")
     double rate;
 
+    @Option(names = "--latency-warm-up", defaultValue = "10s", description = "with --rate: latency counts the events "
+            + "sent this long after the first result (JIT compilation and the backlog it leaves come first); default "
+            + "${DEFAULT-VALUE}")
+    String latencyWarmUp;
+
     @Option(names = "--stall-timeout", defaultValue = "120s", description = "give up after this long without results")
     String stallTimeout;
 
@@ -184,7 +190,9 @@ public final class RunCommand implements Callable<Integer> {
         c.set(GdnOptions.CHUNK_PRECISION, chunkPrecision);
         c.set(GdnOptions.STATE_PRECISION, statePrecision);
         c.set(GdnOptions.BATCH_MAX_KEYS, batchMaxKeys);
-        c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
+        if (batchMaxDelay != null) {
+            c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
+        }
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Durations.parse(checkpointInterval, "--checkpoint-interval"));
         c.set(GdnOptions.TOP_K, topK);
         c.set(GdnOptions.DELIVERY, delivery);
@@ -256,7 +264,8 @@ public final class RunCommand implements Callable<Integer> {
                     parallelism);
             err.flush();
             LocalRun.Outcome result = LocalRun.run(new LocalRun.Plan(c, all, parallelism, done, upTo, savepointDir,
-                    fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout"), injectFailureAfter, rate), err);
+                    fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout"), injectFailureAfter, rate,
+                    Durations.parse(latencyWarmUp, "--latency-warm-up")), err);
             if (out != null) {
                 Files.write(out, result.verdict().sortedResults());
             }
@@ -282,7 +291,8 @@ public final class RunCommand implements Callable<Integer> {
                         + " unexpected=" + result.verdict().unexpected());
             }
             if (rate > 0) {
-                o.println(latencyLine(result, rate, GdnOptions.atLeastOnce(c), checkpointInterval));
+                o.println(latencyLine(result, rate, GdnOptions.atLeastOnce(c), checkpointInterval,
+                        Durations.parse(latencyWarmUp, "--latency-warm-up")));
             }
             o.println(result.verdict().recallLine());
             if (result.verdict().classificationLine() != null) {
@@ -352,16 +362,17 @@ public final class RunCommand implements Callable<Integer> {
      * {@code latency: rate=.. p50_ms=.. p99_ms=.. max_ms=..} over the events sent from the warm-up's end on;
      * says so, with what to change, when the run sent none that late.
      */
-    static String latencyLine(LocalRun.Outcome result, double rate, boolean atLeastOnce, String checkpointInterval) {
+    static String latencyLine(LocalRun.Outcome result, double rate, boolean atLeastOnce, String checkpointInterval,
+            java.time.Duration warmUp) {
         if (result.latencyQuantile(0.5) < 0) {
             return String.format(java.util.Locale.ROOT, "latency: rate=%.0f/s not measured: no event was sent %d s or "
                     + "more after the first result (the warm-up); send more events (--events at least %.0f at this "
-                    + "rate)", rate, LocalRun.WARM_UP_NANOS / 1_000_000_000L, rate * (LocalRun.WARM_UP_NANOS / 1e9 + 20));
+                    + "rate)", rate, warmUp.toSeconds(), rate * (warmUp.toMillis() / 1e3 + 20));
         }
         return String.format(java.util.Locale.ROOT, "latency: rate=%.0f/s p50_ms=%d p99_ms=%d max_ms=%d (send to %s "
                 + "read, events sent from %d s after the first result, checkpoint interval %s)", rate,
                 result.latencyQuantile(0.5), result.latencyQuantile(0.99), result.latencyQuantile(1.0),
-                atLeastOnce ? "at-least-once" : "committed", LocalRun.WARM_UP_NANOS / 1_000_000_000L, checkpointInterval);
+                atLeastOnce ? "at-least-once" : "committed", warmUp.toSeconds(), checkpointInterval);
     }
 
     private static Path defaultModel() {

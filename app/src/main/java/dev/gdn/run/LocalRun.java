@@ -49,15 +49,24 @@ public final class LocalRun {
     /** What to run. */
     public record Plan(Configuration options, List<DemoEvent> events, int parallelism, int alreadyDone,
             int produceUpTo, Path savepointDir, Path fromSavepoint, Duration stallTimeout, long failAfter,
-            double eventsPerSecond) {
+            double eventsPerSecond, Duration latencyWarmUp) {
+        /** A plan whose latency (for a paced run) counts events sent from {@link #WARM_UP} after the first result. */
+        public Plan(Configuration options, List<DemoEvent> events, int parallelism, int alreadyDone, int produceUpTo,
+                Path savepointDir, Path fromSavepoint, Duration stallTimeout, long failAfter, double eventsPerSecond) {
+            this(options, events, parallelism, alreadyDone, produceUpTo, savepointDir, fromSavepoint, stallTimeout,
+                    failAfter, eventsPerSecond, WARM_UP);
+        }
     }
 
     /**
      * What happened. {@code latenciesMillis}: for a paced run ({@code eventsPerSecond > 0}), the time from
      * sending each event to reading its committed result, sorted; empty otherwise.
      */
-    /** Latency counts events sent this long after the first result: the JIT warms up the kernels first. */
-    public static final long WARM_UP_NANOS = Long.getLong("gdn.latency.warm-up-ms", 10_000) * 1_000_000L;
+    /**
+     * By default latency counts events sent this long after the first result: the JIT compiles the kernels
+     * first, and the backlog of that time drains.
+     */
+    public static final Duration WARM_UP = Duration.ofSeconds(10);
 
     public record Outcome(RunReport.Verdict verdict, double elapsedSeconds, String savepoint, long[] latenciesMillis,
             int duplicates, List<RunReport.Committed> deadLetters) {
@@ -151,7 +160,7 @@ public final class LocalRun {
                         }
                         Long t0 = sentAt.get(key + "\u0000" + idOf(r.value()));
                         // steady state: events sent after the first result (start-up and model load excluded)
-                        if (t0 != null && t0 > firstResultAt + WARM_UP_NANOS) {
+                        if (t0 != null && t0 > firstResultAt + plan.latencyWarmUp().toNanos()) {
                             latencies.add((now - t0) / 1_000_000);
                         }
                     }
@@ -166,10 +175,12 @@ public final class LocalRun {
                 }
                 if (now - lastPrint > 2_000_000_000L) {
                     lastPrint = now;
-                    progress.printf("progress: %d of %d events processed, %d committed (results=%d dead_letter=%d; "
-                            + "results are committed at each checkpoint, every %d ms) after %.1f s%n",
-                            Math.min(Math.max(processed, total), expected.size()), expected.size(), total,
-                            results.size(), dead.size(), c.get(GdnOptions.CHECKPOINT_INTERVAL).toMillis(),
+                    progress.printf("progress: %d of %d events processed, %d %s (results=%d dead_letter=%d; %s) "
+                            + "after %.1f s%n", Math.min(Math.max(processed, total), expected.size()), expected.size(),
+                            total, replays != null ? "read" : "committed", results.size(), dead.size(),
+                            replays != null ? "results are sent as they are computed"
+                                    : "results are committed at each checkpoint, every "
+                                            + c.get(GdnOptions.CHECKPOINT_INTERVAL).toMillis() + " ms",
                             (now - start) / 1e9);
                     progress.flush();
                 }

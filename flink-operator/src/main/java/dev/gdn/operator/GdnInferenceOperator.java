@@ -158,7 +158,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         barrierAt = new java.util.TreeMap<>();
         maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
         maxTokens = config.get(GdnOptions.BATCH_MAX_TOKENS);
-        maxDelayMillis = config.get(GdnOptions.BATCH_MAX_DELAY).toMillis();
+        maxDelayMillis = GdnOptions.batchMaxDelay(config).toMillis();
         registerMetrics(getMetricGroup().addGroup("gdn"), serializer.layout().payloadBytes(serializer.storage()));
     }
 

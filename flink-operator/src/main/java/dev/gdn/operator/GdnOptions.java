@@ -30,7 +30,12 @@ public final class GdnOptions {
 
     public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key("gdn.batch.max-delay")
             .durationType().defaultValue(Duration.ofMillis(20))
-            .withDescription("Flush a bundle once its oldest event has waited this long (processing time).");
+            .withDescription("Flush a bundle once its oldest event has waited this long (processing time). Unset "
+                    + "with gdn.delivery=at-least-once: 2 ms (results leave as they are computed, so a bundle does "
+                    + "not wait to fill).");
+
+    /** {@link #BATCH_MAX_DELAY} when unset and results are sent at once ({@link #atLeastOnce}). */
+    public static final Duration AT_LEAST_ONCE_BATCH_MAX_DELAY = Duration.ofMillis(2);
 
     public static final ConfigOption<Integer> EVENT_MAX_TOKENS = ConfigOptions.key("gdn.event.max-tokens").intType()
             .defaultValue(4096)
@@ -485,6 +490,16 @@ public final class GdnOptions {
         if (c.get(o) < 1) {
             throw new IllegalArgumentException(o.key() + " must be >= 1, got " + c.get(o));
         }
+    }
+
+    /**
+     * How long a bundle may wait for more events: {@link #BATCH_MAX_DELAY} when set, else 2 ms in at-least-once
+     * mode (a bundle's wait is the floor of each result's latency there) and 20 ms otherwise (the checkpoint
+     * interval is that floor; fuller bundles cost less per event).
+     */
+    public static Duration batchMaxDelay(Configuration c) {
+        return c.getOptional(BATCH_MAX_DELAY)
+                .orElse(atLeastOnce(c) ? AT_LEAST_ONCE_BATCH_MAX_DELAY : BATCH_MAX_DELAY.defaultValue());
     }
 
     /** Whether results are sent at once rather than in transactions ({@link #DELIVERY}). */

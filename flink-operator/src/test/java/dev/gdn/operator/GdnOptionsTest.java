@@ -96,4 +96,16 @@ class GdnOptionsTest {
         GdnOptions.validate(c);
         assertThat(c.get(GdnOptions.SUMMARY_MAX_TOKENS)).isEqualTo(512);
     }
+
+    @Test
+    void bundlesWait20MsForExactlyOnceAnd2MsForAtLeastOnceUnlessSet() {
+        Configuration c = new Configuration();
+        assertThat(GdnOptions.batchMaxDelay(c)).isEqualTo(java.time.Duration.ofMillis(20));
+        c.set(GdnOptions.DELIVERY, "at-least-once");
+        assertThat(GdnOptions.batchMaxDelay(c)).isEqualTo(java.time.Duration.ofMillis(2));
+        c.set(GdnOptions.BATCH_MAX_DELAY, java.time.Duration.ofMillis(7));
+        assertThat(GdnOptions.batchMaxDelay(c)).isEqualTo(java.time.Duration.ofMillis(7));
+        c.set(GdnOptions.DELIVERY, "exactly-once");
+        assertThat(GdnOptions.batchMaxDelay(c)).isEqualTo(java.time.Duration.ofMillis(7));
+    }
 }

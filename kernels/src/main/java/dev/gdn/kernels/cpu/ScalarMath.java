@@ -115,4 +115,17 @@ public final class ScalarMath implements VectorMath {
             }
         }
     }
+
+    /** {@link dev.gdn.kernels.ops.Activations#silu}: in double, rounded once (the reference). */
+    @Override
+    public void silu(float[] x, int off, int n) {
+        dev.gdn.kernels.ops.Activations.siluInPlace(x, off, n);
+    }
+
+    @Override
+    public void mulSilu(float[] x, int xo, float[] g, int go, int n) {
+        for (int i = 0; i < n; i++) {
+            x[xo + i] *= dev.gdn.kernels.ops.Activations.silu(g[go + i]);
+        }
+    }
 }

@@ -1,6 +1,8 @@
 package dev.gdn.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -401,6 +403,95 @@ final class SimdMath implements VectorMath {
                 int i = so + a * ld + c;
                 s[i] = Math.fma(u[c], x[xo + a], s[i] * alpha);
             }
+        }
+    }
+
+    // SiLU as x / (1 + exp(-x)) with an exp of float operations only (no Vector API EXP: its compiled form
+    // and its interpreted fallback round differently, which would make a replay in a fresh JVM differ):
+    // exp(y) = 2^n * p(r), n = round(y / ln 2), r = y - n ln 2 (ln 2 in two parts), p the Taylor polynomial
+    // of degree 7 (|r| <= ln 2 / 2: truncation below 6e-9 relative); y clamped to [-87, 88] so that 2^n is
+    // a normal float. Every lane, body or tail, takes the same float operations: the same bits anywhere.
+    private static final float EXP_MIN = -87f;
+    private static final float EXP_MAX = 88f;
+    private static final float LOG2E = 1.44269504f;
+    /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
+    private static final float LN2_HI = 0.693145752f;
+    private static final float LN2_LO = 1.42860677e-6f;
+    private static final float C2 = 1f / 2;
+    private static final float C3 = 1f / 6;
+    private static final float C4 = 1f / 24;
+    private static final float C5 = 1f / 120;
+    private static final float C6 = 1f / 720;
+    private static final float C7 = 1f / 5040;
+
+    /** {@code exp(y)} as the vector lanes compute it (NaN stays NaN). */
+    static float exp(float y) {
+        y = Math.min(Math.max(y, EXP_MIN), EXP_MAX);
+        float t = Math.fma(y, LOG2E, ROUND);
+        float n = t - ROUND;
+        float r = Math.fma(n, -LN2_HI, y);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(C7, r, C6);
+        p = Math.fma(p, r, C5);
+        p = Math.fma(p, r, C4);
+        p = Math.fma(p, r, C3);
+        p = Math.fma(p, r, C2);
+        p = Math.fma(p, r, 1f);
+        p = Math.fma(p, r, 1f);
+        return p * Float.intBitsToFloat((Float.floatToRawIntBits(t) - ROUND_BITS + 127) << 23);
+    }
+
+    private static FloatVector exp(FloatVector y) {
+        y = y.max(EXP_MIN).min(EXP_MAX);
+        FloatVector t = y.fma(LOG2E, ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), y);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = r.fma(C7, C6);
+        p = p.fma(r, FloatVector.broadcast(S, C5));
+        p = p.fma(r, FloatVector.broadcast(S, C4));
+        p = p.fma(r, FloatVector.broadcast(S, C3));
+        p = p.fma(r, FloatVector.broadcast(S, C2));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        IntVector bits = (IntVector) t.reinterpretAsInts();
+        FloatVector scale = (FloatVector) bits.sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        return p.mul(scale);
+    }
+
+    /** {@code silu(x)} as the vector lanes compute it. */
+    static float silu(float x) {
+        return x / (1f + exp(-x));
+    }
+
+    private static FloatVector silu(FloatVector x) {
+        return x.div(exp(x.neg()).add(1f));
+    }
+
+    @Override
+    public void silu(float[] x, int off, int n) {
+        int ub = S.loopBound(n);
+        int i = 0;
+        for (; i < ub; i += L) {
+            silu(FloatVector.fromArray(S, x, off + i)).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            x[off + i] = silu(x[off + i]);
+        }
+    }
+
+    @Override
+    public void mulSilu(float[] x, int xo, float[] g, int go, int n) {
+        int ub = S.loopBound(n);
+        int i = 0;
+        for (; i < ub; i += L) {
+            FloatVector.fromArray(S, x, xo + i).mul(silu(FloatVector.fromArray(S, g, go + i))).intoArray(x, xo + i);
+        }
+        for (; i < n; i++) {
+            x[xo + i] *= silu(g[go + i]);
         }
     }
 }

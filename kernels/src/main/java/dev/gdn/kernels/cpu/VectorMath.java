@@ -79,6 +79,12 @@ public interface VectorMath {
      */
     void decayRank1(float[] s, int so, int ld, int rows, int width, float alpha, float[] x, int xo, float[] u);
 
+    /** In place: {@code x[off+i] = silu(x[off+i])}, SiLU being {@code x * sigmoid(x)}. */
+    void silu(float[] x, int off, int n);
+
+    /** A SiLU gate: {@code x[xo+i] *= silu(g[go+i])}. */
+    void mulSilu(float[] x, int xo, float[] g, int go, int n);
+
     /** The Vector API implementation when its module is present, else the scalar one. */
     static VectorMath best() {
         return VectorMathProvider.BEST;

@@ -94,9 +94,9 @@ final class DeltaNetMixer implements TokenMixer {
             if (config.useShortConv()) {
                 float[] cw = which == 0 ? w.qConv() : which == 1 ? w.kConv() : w.vConv();
                 float[] cache = which == 0 ? mem.convQ() : which == 1 ? mem.convK() : mem.convV();
-                ShortConvolution.applyInPlace(target, r0, n, dim, cw, width, cache);
+                ShortConvolution.applyInPlace(m, target, r0, n, dim, cw, null, width, cache);
             } else {
-                Activations.siluInPlace(target, r0 * dim, n * dim);
+                m.silu(target, r0 * dim, n * dim);
             }
         });
 

@@ -300,12 +300,8 @@ public final class GatedDeltaNetModel {
         int inter = config.intermediateSize();
         float[] gate = Linear.apply(par, m, x, rows, d, w.gate(), inter, null);
         float[] up = Linear.apply(par, m, x, rows, d, w.up(), inter, null);
-        par.forEach(rows, 40L * inter, r -> {
-            for (int i = r * inter; i < (r + 1) * inter; i++) {
-                gate[i] = Activations.silu(gate[i]) * up[i];
-            }
-        });
-        return Linear.apply(par, m, gate, rows, inter, w.down(), d, null);
+        par.forEach(rows, 40L * inter, r -> m.mulSilu(up, r * inter, gate, r * inter, inter));
+        return Linear.apply(par, m, up, rows, inter, w.down(), d, null);
     }
 
     private void rmsNormRows(float[] x, float[] weight, float[] out, int rows) {

@@ -84,7 +84,7 @@ final class Mamba2Mixer implements TokenMixer {
             Mamba2LayerMemory mem = memories.get(s);
             int r0 = offsets[s];
             int len = offsets[s + 1] - r0;
-            ShortConvolution.applyInPlace(xbc, r0, len, convDim, w.conv(), w.convBias(), cfg.convKernel(), mem.conv());
+            ShortConvolution.applyInPlace(m, xbc, r0, len, convDim, w.conv(), w.convBias(), cfg.convKernel(), mem.conv());
             if (cpu.chunked(len, p * n)) {
                 scan.chunked(m, xbc, dt, negA, w.d(), r0, len, CHUNK, mem.ssm(), u);
             } else {
@@ -94,9 +94,7 @@ final class Mamba2Mixer implements TokenMixer {
         // gate with silu(z), then RMS-normalise each group of I / G channels
         int per = inner / groups;
         par.forEach(rows, 8L * inner, r -> {
-            for (int i = 0; i < inner; i++) {
-                u[r * inner + i] *= Activations.silu(zxbcdt[r * proj + i]);
-            }
+            m.mulSilu(u, r * inner, zxbcdt, r * proj, inner);
             for (int g = 0; g < groups; g++) {
                 int off = r * inner + g * per;
                 float inv = (float) (1.0 / Math.sqrt(m.sumOfSquares(u, off, per) / per + cfg.normEps()));

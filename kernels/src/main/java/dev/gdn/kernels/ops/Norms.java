@@ -35,9 +35,7 @@ public final class Norms {
             float[] gate, int go) {
         rmsNorm(math, x, xo, n, weight, eps, x, xo);
         if (gate != null) {
-            for (int i = 0; i < n; i++) {
-                x[xo + i] *= Activations.silu(gate[go + i]);
-            }
+            math.mulSilu(x, xo, gate, go, n);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.gdn.kernels.ops;
 
+import dev.gdn.kernels.cpu.VectorMath;
+
 /**
  * Depthwise causal 1-D convolution of width W followed by SiLU, with a cache of the last W - 1 inputs
  * so that a stream can be fed in pieces.
@@ -22,7 +24,7 @@ public final class ShortConvolution {
      */
     public static void applyInPlace(float[] x, int firstRow, int tokens, int dim, float[] weight, int width,
             float[] cache) {
-        applyInPlace(x, firstRow, tokens, dim, weight, null, width, cache);
+        applyInPlace(VectorMath.scalar(), x, firstRow, tokens, dim, weight, null, width, cache);
     }
 
     /**
@@ -31,6 +33,12 @@ public final class ShortConvolution {
      */
     public static void applyInPlace(float[] x, int firstRow, int tokens, int dim, float[] weight, float[] bias,
             int width, float[] cache) {
+        applyInPlace(VectorMath.scalar(), x, firstRow, tokens, dim, weight, bias, width, cache);
+    }
+
+    /** As above, the SiLU of each output row taken by {@code math} (the reference: {@link VectorMath#scalar()}). */
+    public static void applyInPlace(VectorMath math, float[] x, int firstRow, int tokens, int dim, float[] weight,
+            float[] bias, int width, float[] cache) {
         int hist = width - 1;
         if (tokens == 0) {
             return;
@@ -46,8 +54,9 @@ public final class ShortConvolution {
                 for (int j = 0; j < width; j++) {
                     s = Math.fma(weight[d * width + j], window[(t + j) * dim + d], s);
                 }
-                x[out + d] = Activations.silu(bias == null ? s : s + bias[d]);
+                x[out + d] = bias == null ? s : s + bias[d];
             }
+            math.silu(x, out, dim);
         }
         System.arraycopy(window, tokens * dim, cache, 0, hist * dim);
     }
