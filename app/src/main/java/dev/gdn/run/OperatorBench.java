@@ -37,7 +37,8 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
 /**
  * The keyed inference operator measured where it runs: a local Flink cluster, generated keyed events,
- * a discarding sink, checkpoints every 10 s on the hashmap backend, the memory cache on. For each case
+ * the records the job's sink would send (made, then dropped), checkpoints every 10 s on the hashmap
+ * backend, the memory cache on. For each case
  * it first times the resident engine alone (the same streams advanced in place by the same model,
  * nothing else), then runs the job, lets it warm up, and measures a steady window: tokens/s of the
  * operator, the barrier's write-back wait per checkpoint, write-back bytes and evictions.
@@ -232,6 +233,10 @@ public final class OperatorBench {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "generated events")
                 .keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid("gdn-stream-memory")
+                // each result made into the Kafka record the job's sink would send (its JSON written there, as
+                // in the job), then dropped
+                .map(r -> dev.gdn.job.BoundedRecords.result("results", "dead", r.stream, r.json(), 1 << 20, 1 << 16)
+                        .value().length, Types.INT)
                 .sinkTo(new DiscardingSink<>());
         JobClient job = env.executeAsync("gdn operator bench");
         var finished = job.getJobExecutionResult();

@@ -109,7 +109,7 @@ public final class GdnJob {
     static KafkaRecordSerializationSchema<StreamResult> resultSerializer(String topic, String summaryTopic,
             String deadLetterTopic, int maxBytes, int keep) {
         return (r, ctx, ts) -> BoundedRecords.result(!summaryTopic.isEmpty() && r.kind == StreamResult.Kind.SUMMARY
-                ? summaryTopic : topic, deadLetterTopic, r.stream, r.json, maxBytes, keep);
+                ? summaryTopic : topic, deadLetterTopic, r.stream, r.json(), maxBytes, keep);
     }
 
     static KafkaRecordSerializationSchema<DeadLetter> deadLetterSerializer(String topic, int keep) {

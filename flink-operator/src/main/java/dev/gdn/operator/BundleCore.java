@@ -219,7 +219,7 @@ final class BundleCore implements AutoCloseable {
                 String refused = m == null && log == null ? store.refuseNewStream() : null;
                 if (refused != null) {
                     for (StreamEvent ev : events) {
-                        out.emit(new StreamResult(key, StreamResult.Kind.ERROR, scorer.errorResult(ev, refused)));
+                        out.emit(scorer.errorResult(ev, refused));
                     }
                     continue;
                 }
@@ -347,15 +347,14 @@ final class BundleCore implements AutoCloseable {
             }
         }
         int[] nonFinite = new int[n];
-        String[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden(), nonFinite);
+        StreamResult[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden(), nonFinite);
         OperatorStats.score(System.nanoTime() - t1);
         for (int i = 0; i < n; i++) {
             KeyWork w = active.get(i);
             for (int e = 0; e < scored[i].length; e++) {
                 boolean failed = nonFinite[i] >= 0 && e >= nonFinite[i];
                 w.results.add(failed
-                        ? new StreamResult(w.entry.key, StreamResult.Kind.ERROR, scorer.errorResult(w.stretch.get(e), NON_FINITE))
-                        : new StreamResult(w.entry.key, StreamResult.Kind.EVENT, scored[i][e]));
+                        ? scorer.errorResult(w.stretch.get(e), NON_FINITE) : scored[i][e]);
             }
             if (nonFinite[i] >= 0) {
                 // the stream starts afresh, as after a reset: its memory may hold the non-finite values

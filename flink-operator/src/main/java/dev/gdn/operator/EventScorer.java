@@ -1,43 +1,29 @@
 package dev.gdn.operator;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.ResidentStreams;
 import dev.gdn.kernels.model.RowScores;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 
 /**
- * Turns the hidden states of one stream's stretch of tokens into one JSON result per event.
+ * Turns the hidden states of one stream's stretch of tokens into one typed result per event
+ * ({@link StreamResult}, written as JSON at the sink by {@link ResultJson}).
  *
- * <pre>
- * {"stream": "s1", "id": "e7", "tokens": 3, "tokens_consumed": 123, "nll": 2.3456,
- *  "top_k": [{"token": 308, "p": 0.98}, ...], "label": "anomaly", "probs": {"normal": 0.1, "anomaly": 0.9},
- *  "embedding": [...]}
- * </pre>
- * {@code label} and {@code probs} appear when the checkpoint has a classification head
- * ({@code score.weight} and {@code id2label}): the class of the stream after the event.
- * {@code nll} is the mean negative log-likelihood of the event's tokens, each given everything before
+ * <p>{@code nll} is the mean negative log-likelihood of the event's tokens, each given everything before
  * it (the surprise: an anomaly score); tokens with nothing before them (the first token a stream ever
- * sends, or the first after a reset) have no prediction and are left out; {@code nll} is null when no
- * token has one. {@code top_k} are the most likely next tokens after the event. {@code embedding} (when
- * enabled) is the final normed hidden state after the event.
+ * sends, or the first after a reset) have no prediction and are left out; there is none when no token has
+ * one. {@code top_k} are the most likely next tokens after the event; the class probabilities appear
+ * when the checkpoint has a classification head ({@code score.weight} and {@code id2label}): the class of
+ * the stream after the event. The embedding (when enabled) is the final normed hidden state after the event.
  */
 final class EventScorer {
-    /** Floats written by Jackson's Schubfach writer: the shortest decimal that reads back as the same float. */
-    private static final JsonFactory JSON = JsonFactory.builder()
-            .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
-
     private final GatedDeltaNetModel model;
     private final int topK;
     private final boolean embedding;
     /** The text of one token, for decoded top k entries; null for none. */
     private final java.util.function.IntFunction<String> decode;
-    /** One generator for every result, writing into {@link #text} (a scorer serves one thread). */
-    private final StringBuilder text = new StringBuilder(256);
-    private JsonGenerator out;
+    /** The head's class names, in its order (null without a head). */
+    private final String[] labels;
 
     EventScorer(GatedDeltaNetModel model, int topK, boolean embedding) {
         this(model, topK, embedding, null);
@@ -49,6 +35,7 @@ final class EventScorer {
         this.topK = topK;
         this.embedding = embedding;
         this.decode = decode;
+        this.labels = model.weights().score() == null ? null : model.config().labels().toArray(new String[0]);
     }
 
     /**
@@ -122,28 +109,28 @@ final class EventScorer {
     }
 
     /**
-     * One JSON document per event of every stretch, from the scores of {@link #plan}'s rows.
+     * One result per event of every stretch, from the scores of {@link #plan}'s rows.
      *
      * @param hidden {@code [rows, D]} the bundle's final hidden states on the host; needed only when
      *               {@link #needsHidden}
      * @param nonFinite {@code [stretches]} set to the index of each stretch's first event whose scores,
      *               probabilities, class scores or hidden state hold a NaN or an infinity (-1 for none): its
      *               stream's memory may no longer be finite
-     * @return per stretch, one JSON document per event
+     * @return per stretch, one result per event
      */
-    String[][] results(List<Stretch> stretches, Plan plan, RowScores scores, float[] hidden, int[] nonFinite) {
+    StreamResult[][] results(List<Stretch> stretches, Plan plan, RowScores scores, float[] hidden, int[] nonFinite) {
         int d = model.config().hiddenSize();
         int n = stretches.size();
         int k = plan.rows().k();
         int[] start = plan.start();
         double[] lse = scores.lse();
         float[] targetLogit = scores.target();
-        String[][] out = new String[n][];
+        StreamResult[][] out = new StreamResult[n][];
         for (int s = 0; s < n; s++) {
             Stretch st = stretches.get(s);
             int offset = st.hasPrevious() ? 0 : 1;
             List<StreamEvent> events = st.events();
-            out[s] = new String[events.size()];
+            out[s] = new StreamResult[events.size()];
             nonFinite[s] = -1;
             long consumed = st.consumedAfter() - st.tokens().length;
             int from = 0;
@@ -177,8 +164,16 @@ final class EventScorer {
                         || !dev.gdn.kernels.model.LayerMemory.finite(probs, last, classes))) {
                     nonFinite[s] = i;
                 }
-                out[s][i] = json(decode, e, consumed, counted == 0 ? null : sum / counted, top, probs,
-                        embedding ? last : null, classes, model.config().labels());
+                String[] texts = null;
+                if (top != null && decode != null) {
+                    texts = new String[top.length];
+                    for (int j = 0; j < top.length; j++) {
+                        texts[j] = decode.apply(top[j]);
+                    }
+                }
+                out[s][i] = StreamResult.event(e.stream, e.id, e.tokens.length, consumed,
+                        counted == 0 ? Float.NaN : (float) (sum / counted), top, probs, texts, classes, labels,
+                        embedding ? last : null);
                 from = end;
             }
         }
@@ -186,159 +181,22 @@ final class EventScorer {
     }
 
     /** The result of a reset control event. */
-    String resetResult(StreamEvent e) {
-        return json(null, e, 0, null, null, null, null, null, List.of());
+    StreamResult resetResult(StreamEvent e) {
+        return StreamResult.reset(e.stream, e.id);
     }
 
     /**
-     * The result of a generate control event (or of the summary policy: control "summary"): {@code {"stream",
-     * "id", "control": "generate",
-     * "tokens_consumed" (the stream's, unchanged), "generated": [ids], "text" (when the model has a
-     * tokenizer), "stop": "stop" | "max_tokens"}}.
+     * The result of a generate control event (or of the summary policy: control "summary"), {@code kind}
+     * GENERATE or SUMMARY: the stream's tokens consumed (unchanged), the generated ids, their text (when the
+     * model has a tokenizer), and why it stopped ("stop" or "max_tokens").
      */
-    String generateResult(StreamEvent e, String control, long consumed, int[] ids, String stop, String text) {
-        return result(e, g -> {
-            g.writeStringField("control", control);
-            g.writeNumberField("tokens_consumed", consumed);
-            g.writeArrayFieldStart("generated");
-            for (int t : ids) {
-                g.writeNumber(t);
-            }
-            g.writeEndArray();
-            if (text != null) {
-                g.writeStringField("text", text);
-            }
-            g.writeStringField("stop", stop);
-        });
+    StreamResult generateResult(StreamEvent e, StreamResult.Kind kind, String control, long consumed, int[] ids,
+            String stop, String text) {
+        return StreamResult.generated(e.stream, kind, e.id, control, consumed, ids, stop, text);
     }
 
-    /** The result of an event that could not be run: {@code {"stream", "id", "error"}}. */
-    String errorResult(StreamEvent e, String reason) {
-        return result(e, g -> g.writeStringField("error", reason));
-    }
-
-    /** What a result writes: after its stream and id, or (for {@link #write}) the whole document. */
-    private interface Fields {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    /**
-     * One JSON document written by the scorer's one generator into its one buffer (no writer, generator
-     * or buffer made per result). A failure mid-document leaves the generator unusable: a new one is made.
-     */
-    private String write(Fields d) {
-        text.setLength(0);
-        try {
-            if (out == null) {
-                out = JSON.createGenerator(new Appender(text));
-                out.setRootValueSeparator(null);
-            }
-            d.write(out);
-            out.flush();
-        } catch (IOException | RuntimeException ex) {
-            out = null;
-            throw ex instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) ex;
-        }
-        return text.toString();
-    }
-
-    /** A writer that appends to a builder (no locks, unlike {@link java.io.StringWriter}). */
-    private static final class Appender extends java.io.Writer {
-        private final StringBuilder to;
-
-        Appender(StringBuilder to) {
-            this.to = to;
-        }
-
-        @Override
-        public void write(char[] buf, int off, int len) {
-            to.append(buf, off, len);
-        }
-
-        @Override
-        public void write(String str, int off, int len) {
-            to.append(str, off, off + len);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
-    /** One result object: {@code "stream"}, {@code "id"} when the event has one, then {@code fields}. */
-    private String result(StreamEvent e, Fields fields) {
-        return write(g -> {
-            g.writeStartObject();
-            g.writeStringField("stream", e.stream);
-            if (e.id != null) {
-                g.writeStringField("id", e.id);
-            }
-            fields.write(g);
-            g.writeEndObject();
-        });
-    }
-
-    private String json(java.util.function.IntFunction<String> decode, StreamEvent e, long consumed, Double nll,
-            int[] top, float[] probs, float[] emb, float[] classes, List<String> labels) {
-        return write(g -> {
-            g.writeStartObject();
-            g.writeStringField("stream", e.stream);
-            if (e.id != null) {
-                g.writeStringField("id", e.id);
-            }
-            if (e.reset) {
-                g.writeStringField("control", "reset");
-            } else {
-                g.writeNumberField("tokens", e.tokens.length);
-            }
-            g.writeNumberField("tokens_consumed", consumed);
-            if (!e.reset) {
-                g.writeFieldName("nll");
-                if (nll == null) {
-                    g.writeNull();
-                } else {
-                    g.writeNumber((float) (double) nll);
-                }
-            }
-            if (top != null) {
-                g.writeArrayFieldStart("top_k");
-                for (int i = 0; i < top.length; i++) {
-                    g.writeStartObject();
-                    g.writeNumberField("token", top[i]);
-                    if (decode != null) {
-                        g.writeStringField("text", decode.apply(top[i]));
-                    }
-                    g.writeNumberField("p", probs[i]);
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
-            }
-            if (classes != null) {
-                int best = 0;
-                for (int c = 1; c < classes.length; c++) {
-                    if (classes[c] > classes[best]) {
-                        best = c;
-                    }
-                }
-                g.writeStringField("label", labels.get(best));
-                g.writeObjectFieldStart("probs");
-                for (int c = 0; c < classes.length; c++) {
-                    g.writeNumberField(labels.get(c), classes[c]);
-                }
-                g.writeEndObject();
-            }
-            if (emb != null) {
-                g.writeArrayFieldStart("embedding");
-                for (float f : emb) {
-                    g.writeNumber(f);
-                }
-                g.writeEndArray();
-            }
-            g.writeEndObject();
-        });
+    /** The result of an event that could not be run: the reason. */
+    StreamResult errorResult(StreamEvent e, String reason) {
+        return StreamResult.error(e.stream, e.id, reason);
     }
 }

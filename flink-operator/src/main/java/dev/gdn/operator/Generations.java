@@ -82,14 +82,14 @@ final class Generations {
                     continue;
                 }
                 StreamResult.Kind k = kinds[running.get(j)];
-                w.results.add(new StreamResult(w.entry.key, k, scorer.generateResult(events.get(running.get(j)),
-                        control(k), w.entry.tokens, r.ids(), r.stop(), text.orElse(null))));
+                w.results.add(scorer.generateResult(events.get(running.get(j)), k, control(k), w.entry.tokens,
+                        r.ids(), r.stop(), text.orElse(null)));
             }
         }
     }
 
     private StreamResult error(KeyWork w, StreamEvent e, String reason) {
-        return new StreamResult(w.entry.key, StreamResult.Kind.ERROR, scorer.errorResult(e, reason));
+        return scorer.errorResult(e, reason);
     }
 
     /** The control a generation's result names: "generate" or "summary". */

@@ -31,7 +31,7 @@ final class KeyWork {
         int applied = 0;
         while (next < events.size() && events.get(next).reset) {
             startAfresh(slots, logTokens);
-            results.add(new StreamResult(entry.key, StreamResult.Kind.RESET, scorer.resetResult(events.get(next))));
+            results.add(scorer.resetResult(events.get(next)));
             next++;
             applied++;
         }

@@ -88,21 +88,18 @@ class BoundedRecordsTest {
     void summaryResultsGoToTheirOwnTopicWhenOneIsSet() throws Exception {
         var routed = GdnJob.resultSerializer("results", "summaries", "dead", 1 << 20, 1 << 16);
         var unrouted = GdnJob.resultSerializer("results", "", "dead", 1 << 20, 1 << 16);
-        String summary = "{\"stream\":\"s\",\"id\":\"summary@100\",\"control\":\"summary\",\"tokens_consumed\":100,"
-                + "\"generated\":[1],\"stop\":\"max_tokens\"}";
-        String generate = summary.replace("\"summary\"", "\"generate\"").replace("summary@100", "g1");
-        String tokens = "{\"stream\":\"s\",\"id\":\"e1\",\"tokens\":2,\"tokens_consumed\":100}";
-        assertThat(routed.serialize(result(StreamResult.Kind.SUMMARY, summary), null, 0L).topic())
-                .isEqualTo("summaries");
-        assertThat(routed.serialize(result(StreamResult.Kind.GENERATE, generate), null, 0L).topic())
-                .isEqualTo("results");
-        assertThat(routed.serialize(result(StreamResult.Kind.EVENT, tokens), null, 0L).topic())
-                .isEqualTo("results");
-        assertThat(unrouted.serialize(result(StreamResult.Kind.SUMMARY, summary), null, 0L).topic())
-                .isEqualTo("results");
-    }
-
-    private static StreamResult result(StreamResult.Kind kind, String json) {
-        return new StreamResult("s", kind, json);
+        StreamResult summary = StreamResult.generated("s", StreamResult.Kind.SUMMARY, "summary@100", "summary", 100,
+                new int[] {1}, "max_tokens", null);
+        StreamResult generate = StreamResult.generated("s", StreamResult.Kind.GENERATE, "g1", "generate", 100,
+                new int[] {1}, "max_tokens", null);
+        StreamResult tokens = StreamResult.event("s", "e1", 2, 100, Float.NaN, null, null, null, null, null, null);
+        var record = routed.serialize(summary, null, 0L);
+        assertThat(record.topic()).isEqualTo("summaries");
+        assertThat(new String(record.value(), StandardCharsets.UTF_8)).isEqualTo("{\"stream\":\"s\",\"id\":"
+                + "\"summary@100\",\"control\":\"summary\",\"tokens_consumed\":100,\"generated\":[1],\"stop\":\"max_tokens\"}");
+        assertThat(new String(record.key(), StandardCharsets.UTF_8)).isEqualTo("s");
+        assertThat(routed.serialize(generate, null, 0L).topic()).isEqualTo("results");
+        assertThat(routed.serialize(tokens, null, 0L).topic()).isEqualTo("results");
+        assertThat(unrouted.serialize(summary, null, 0L).topic()).isEqualTo("results");
     }
 }

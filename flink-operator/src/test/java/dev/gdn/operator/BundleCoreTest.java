@@ -62,7 +62,7 @@ class BundleCoreTest {
     }
 
     private static long consumed(StreamResult r) throws IOException {
-        return JSON.readTree(r.json).get("tokens_consumed").asLong();
+        return JSON.readTree(r.json()).get("tokens_consumed").asLong();
     }
 
     @Test
@@ -72,11 +72,11 @@ class BundleCoreTest {
             StreamEvent reset = new StreamEvent("a", "r", new int[0], true);
             List<StreamResult> out = run(core, List.of(event("a", "a1", 1, 2), event("b", "b1", 3), event("a", "a2", 4),
                     reset, event("a", "a3", 5, 6, 7)), 0);
-            assertThat(out).extracting(r -> r.stream + "/" + JSON.readTree(r.json).get("id").asText())
+            assertThat(out).extracting(r -> r.stream + "/" + JSON.readTree(r.json()).get("id").asText())
                     .containsExactly("a/a1", "a/a2", "a/r", "a/a3", "b/b1");
             assertThat(out).extracting(r -> r.kind).containsExactly(StreamResult.Kind.EVENT, StreamResult.Kind.EVENT,
                     StreamResult.Kind.RESET, StreamResult.Kind.EVENT, StreamResult.Kind.EVENT);
-            assertThat(out.get(1).json).contains("\"tokens_consumed\":3");
+            assertThat(out.get(1).json()).contains("\"tokens_consumed\":3");
             assertThat(consumed(out.get(3))).as("counted afresh after the reset").isEqualTo(3);
             assertThat(core.resets()).isEqualTo(1);
             assertThat(store.memories).as("nothing written back while resident").isEmpty();
@@ -138,7 +138,7 @@ class BundleCoreTest {
         try (BundleCore core = core(NoOpResidentStreams.of(MODEL, 4), settings(0, true), store, 0)) {
             List<StreamResult> out = run(core, List.of(event("a", "1", 1), event("a", "2", 2)), 0);
             assertThat(out).extracting(r -> r.kind).containsExactly(StreamResult.Kind.ERROR, StreamResult.Kind.ERROR);
-            assertThat(JSON.readTree(out.get(1).json).get("error").asText()).isEqualTo("no room for a new stream: test");
+            assertThat(JSON.readTree(out.get(1).json()).get("error").asText()).isEqualTo("no room for a new stream: test");
             assertThat(core.residentStreams()).isZero();
         }
     }
@@ -177,14 +177,14 @@ class BundleCoreTest {
         Map<String, List<String>> whole = new HashMap<>();
         try (BundleCore core = core(FAST, FAST.residentStreams(16), settings(0, true), new MapStore(), 3)) {
             for (StreamResult r : run(core, events, 0)) {
-                whole.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+                whole.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json());
             }
         }
         Map<String, List<String>> split = new HashMap<>();
         try (BundleCore core = core(FAST, FAST.residentStreams(2), settings(0, true), new MapStore(), 3)) {
             for (int from = 0; from < events.size(); from += 3) {
                 for (StreamResult r : run(core, events.subList(from, Math.min(events.size(), from + 3)), from)) {
-                    split.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+                    split.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json());
                 }
             }
             assertThat(core.evictions()).isPositive();
@@ -223,7 +223,7 @@ class BundleCoreTest {
         Map<String, List<String>> whole = new HashMap<>();
         try (BundleCore core = core(FAST, FAST.residentStreams(16), young(0), new MapStore(), 3)) {
             for (StreamResult r : run(core, events, 0)) {
-                whole.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+                whole.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json());
             }
         }
         for (int limit : new int[] {0, 12}) {
@@ -232,7 +232,7 @@ class BundleCoreTest {
             try (BundleCore core = core(FAST, FAST.residentStreams(2), young(limit), store, 3)) {
                 for (int from = 0; from < events.size(); from += 3) {
                     for (StreamResult r : run(core, events.subList(from, Math.min(events.size(), from + 3)), from)) {
-                        split.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json);
+                        split.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r.json());
                     }
                 }
                 core.writeBackDirty(false);

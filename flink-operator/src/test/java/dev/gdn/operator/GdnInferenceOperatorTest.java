@@ -77,7 +77,7 @@ class GdnInferenceOperatorTest {
     static List<String> values(KeyedOneInputStreamOperatorTestHarness<String, StreamEvent, StreamResult> h) {
         List<String> out = new ArrayList<>();
         for (StreamResult t : h.extractOutputValues()) {
-            out.add(t.json);
+            out.add(t.json());
         }
         return out;
     }
@@ -199,7 +199,7 @@ class GdnInferenceOperatorTest {
             op(h).endInput();
             for (StreamResult t : h.extractOutputValues()) {
                 if (t.stream.equals("a")) {
-                    crowded.add(t.json);
+                    crowded.add(t.json());
                 }
             }
         }
@@ -217,11 +217,11 @@ class GdnInferenceOperatorTest {
             h.processElement(ev("b", "1", 20, 21), 0);
             op(h).endInput();
             List<StreamResult> out = h.extractOutputValues();
-            JsonNode reset = JSON.readTree(out.get(1).json);
+            JsonNode reset = JSON.readTree(out.get(1).json());
             assertThat(reset.get("control").asText()).isEqualTo("reset");
             assertThat(reset.get("tokens_consumed").asLong()).isZero();
-            JsonNode a2 = JSON.readTree(out.get(2).json);
-            JsonNode b1 = JSON.readTree(out.stream().filter(t -> t.stream.equals("b")).findFirst().orElseThrow().json);
+            JsonNode a2 = JSON.readTree(out.get(2).json());
+            JsonNode b1 = JSON.readTree(out.stream().filter(t -> t.stream.equals("b")).findFirst().orElseThrow().json());
             assertThat(a2.get("tokens_consumed").asLong()).isEqualTo(2);
             assertThat(a2.get("top_k")).isEqualTo(b1.get("top_k"));
             assertThat(a2.get("nll")).isEqualTo(b1.get("nll"));
@@ -430,7 +430,7 @@ class GdnInferenceOperatorTest {
         List<String> summaries = new ArrayList<>();
         List<String> rest = new ArrayList<>();
         for (StreamResult result : out) {
-            String r = result.json;
+            String r = result.json();
             JsonNode n = JSON.readTree(r);
             // the job routes summaries (gdn.summary.topic) by kind: every summary is one, nothing else
             assertThat(result.kind == StreamResult.Kind.SUMMARY).isEqualTo("summary".equals(n.path("control").asText()));

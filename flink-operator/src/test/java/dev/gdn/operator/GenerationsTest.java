@@ -61,8 +61,8 @@ class GenerationsTest {
             var expect = direct.generate(List.of(new Generator.Request(before0.copy(), new int[] {11},
                     greedy(4, 11).settings()), new Generator.Request(before1.copy(), new int[] {12, 13},
                     greedy(3, 12, 13).settings())));
-            JsonNode a = JSON.readTree(keys.get(0).results.get(0).json);
-            JsonNode b = JSON.readTree(keys.get(1).results.get(0).json);
+            JsonNode a = JSON.readTree(keys.get(0).results.get(0).json());
+            JsonNode b = JSON.readTree(keys.get(1).results.get(0).json());
             assertThat(a.get("control").asText()).isEqualTo("generate");
             assertThat(a.get("tokens_consumed").asLong()).isEqualTo(3);
             assertThat(ids(a)).containsExactly(expect.get(0).ids());
@@ -84,9 +84,9 @@ class GenerationsTest {
         Generations g = new Generations(new Generator(MODEL), slots, scorer, null, 8, intervalSummaries::remove);
         List<KeyWork> keys = List.of(work("fresh", 2, 0), work("a", 0, 3));
         g.generate(keys, new ArrayList<>(List.of(StreamEvent.generate("fresh", "g0", greedy(2)), timed)), StreamResult.Kind.GENERATE);
-        assertThat(JSON.readTree(keys.get(0).results.get(0).json).get("error").asText())
+        assertThat(JSON.readTree(keys.get(0).results.get(0).json()).get("error").asText())
                 .isEqualTo("generate with an empty prompt needs a stream that has seen tokens: give a prompt");
-        JsonNode summary = JSON.readTree(keys.get(1).results.get(0).json);
+        JsonNode summary = JSON.readTree(keys.get(1).results.get(0).json());
         assertThat(summary.get("control").asText()).isEqualTo("summary");
         assertThat(keys.get(1).results.get(0).kind).isEqualTo(StreamResult.Kind.SUMMARY);
         assertThat(keys.get(0).results.get(0).kind).isEqualTo(StreamResult.Kind.ERROR);

@@ -59,7 +59,7 @@ class GpuBundleCoreTest {
                 for (StreamEvent e : events.subList(from, Math.min(events.size(), from + 7))) {
                     bundle.computeIfAbsent(e.stream, k -> new ArrayList<>()).add(e);
                 }
-                core.run(bundle, from, r -> out.put(JSON.readTree(r.json).get("id").asText(), r.json));
+                core.run(bundle, from, r -> out.put(JSON.readTree(r.json()).get("id").asText(), r.json()));
             }
             rebuilds[0] = core.rebuilds();
         }

@@ -6,10 +6,17 @@ import java.util.List;
 /**
  * Resident streams as host copies, advanced by the model's own forward pass: the CPU form of
  * {@link ResidentStreams} (and the fallback for engines without a resident form of their own).
+ *
+ * <p>Copy on write: {@link #store} hands out the slot's memory object itself and marks the slot; the
+ * object is never changed here again (the slot takes a copy before its next advance or reset). A
+ * checkpoint's write-back of many slots therefore copies nothing at the barrier; each stream pays its
+ * copy when it next runs, and an evicted stream (its slot loaded with another) never does.
  */
 final class HostResidentStreams implements ResidentStreams {
     private final GatedDeltaNetModel model;
     private final StreamMemory[] slots;
+    /** Slots whose memory object was handed out by {@link #store}: it is the caller's now. */
+    private final boolean[] handedOut;
     private final long bytesPerSlot;
 
     HostResidentStreams(GatedDeltaNetModel model, int capacity) {
@@ -18,6 +25,7 @@ final class HostResidentStreams implements ResidentStreams {
         }
         this.model = model;
         this.slots = new StreamMemory[capacity];
+        this.handedOut = new boolean[capacity];
         this.bytesPerSlot = model.newMemory().payloadBytes();
     }
 
@@ -34,18 +42,15 @@ final class HostResidentStreams implements ResidentStreams {
     @Override
     public void load(int slot, StreamMemory m) {
         slots[slot] = m.copy();
+        handedOut[slot] = false;
     }
 
+    /** The slot's memory object itself, from now on the caller's (see the class comment). */
     @Override
     public StreamMemory store(int slot) {
-        return loaded(slot).copy();
-    }
-
-    @Override
-    public StreamMemory[] storeAll(int[] slots) {
-        StreamMemory[] out = new StreamMemory[slots.length];
-        java.util.stream.IntStream.range(0, slots.length).parallel().forEach(i -> out[i] = loaded(slots[i]).copy());
-        return out;
+        StreamMemory m = loaded(slot);
+        handedOut[slot] = true;
+        return m;
     }
 
     @Override
@@ -55,8 +60,9 @@ final class HostResidentStreams implements ResidentStreams {
 
     @Override
     public void reset(int slot) {
-        if (slots[slot] == null) {
+        if (slots[slot] == null || handedOut[slot]) {
             slots[slot] = model.newMemory();
+            handedOut[slot] = false;
         } else {
             slots[slot].reset();
         }
@@ -66,6 +72,7 @@ final class HostResidentStreams implements ResidentStreams {
     public Scored advanceScored(int[] slots, int[] offsets, int[] tokens, ScoreRows score, boolean hostHidden) {
         int n = slots.length;
         int d = model.config().hiddenSize();
+        ownAdvanced(slots, offsets);
         List<StreamInput> batch = new ArrayList<>(n);
         float[][] before = new float[n][];
         for (int i = 0; i < n; i++) {
@@ -98,6 +105,20 @@ final class HostResidentStreams implements ResidentStreams {
             }
         }
         return new Scored(scores, hostHidden ? hidden : null);
+    }
+
+    /** The slots about to consume tokens take their own copies of memories handed out by {@link #store}. */
+    private void ownAdvanced(int[] slots, int[] offsets) {
+        int[] copy = java.util.stream.IntStream.range(0, slots.length)
+                .filter(i -> offsets[i + 1] > offsets[i] && handedOut[slots[i]]).map(i -> slots[i]).toArray();
+        if (copy.length == 0) {
+            return;
+        }
+        java.util.stream.IntStream.range(0, copy.length).parallel()
+                .forEach(i -> this.slots[copy[i]] = loaded(copy[i]).copy());
+        for (int s : copy) {
+            handedOut[s] = false;
+        }
     }
 
     private StreamMemory loaded(int slot) {

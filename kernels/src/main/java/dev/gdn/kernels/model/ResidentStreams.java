@@ -34,7 +34,11 @@ public interface ResidentStreams extends AutoCloseable {
         }
     }
 
-    /** A host copy of {@code slot}'s memory: layers, tokens consumed and last hidden state (unbound). */
+    /**
+     * A host copy of {@code slot}'s memory: layers, tokens consumed and last hidden state, which the slot's
+     * later advances and resets never change (the CPU form hands out the slot's own object and copies on
+     * its next write).
+     */
     StreamMemory store(int slot);
 
     /** Whether {@code slot}'s stream has a last hidden state (loaded with one, or advanced since its reset). */
