@@ -51,6 +51,8 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 public final class OperatorBench {
     /** gdn.state.log-tokens of the measured jobs (null: the option's default), from {@code --log-tokens}. */
     static Integer logTokens;
+    /** Whether the result records are made in the operator's thread (gdn.sink.chained). */
+    static boolean sinkChained = true;
 
     /** Streams advanced by the sink (results counted), for the throughput window. */
     static final AtomicLong RESULTS = new AtomicLong();
@@ -125,7 +127,7 @@ public final class OperatorBench {
             String line = String.format(Locale.ROOT, "%-44s engine %9.0f tok/s | operator %9.0f tok/s (%5.1f%%) | "
                     + "barrier wait mean %6.0f ms max %6.0f ms (%d barriers, %d checkpoints completed, each %.0f ms mean, %.0f ms max) | write-back %6.2f GB | evictions/s %7.1f"
                     + " | per bundle (%d): flush %.2f ms = advance and score %.2f + results %.2f + emit %.2f + other; busy %.0f%%",
-                    k.label(), engine, r.tokensPerSecond, 100 * r.tokensPerSecond / engine, r.barrierMeanMs, r.barrierMaxMs,
+                    k.label() + (sinkChained ? "" : " sink apart"), engine, r.tokensPerSecond, 100 * r.tokensPerSecond / engine, r.barrierMeanMs, r.barrierMaxMs,
                     r.barriers, r.completed, r.checkpointMeanMs, r.checkpointMaxMs, r.writeBackBytes / 1e9, r.evictionsPerSecond, p.bundles(), p.flushNanos() / per,
                     p.advanceNanos() / per, p.scoreNanos() / per, p.emitNanos() / per,
                     100.0 * (p.flushNanos() + (r.barriers == 0 ? 0 : r.barrierMeanMs * r.barriers * 1e6)) / (r.seconds * 1e9));
@@ -136,7 +138,7 @@ public final class OperatorBench {
                     + "\"write_back_bytes\":%d,\"evictions_per_s\":%.2f,\"bytes_per_stream\":%d,\"checkpoints_completed\":%d,"
                     + "\"bundles\":%d,\"advance_ms_per_bundle\":%.3f,\"results_ms_per_bundle\":%.3f,\"flush_ms_per_bundle\":%.3f,"
                     + "\"checkpoint_mean_ms\":%.1f,\"checkpoint_max_ms\":%.1f}",
-                    k.label(), m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
+                    k.label() + (sinkChained ? "" : " sink apart"), m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
                     r.writeBackBytes, r.evictionsPerSecond, m.newMemory().payloadBytes(), r.completed, p.bundles(),
                     p.advanceNanos() / per, p.scoreNanos() / per, p.flushNanos() / per, r.checkpointMeanMs,
                     r.checkpointMaxMs));
@@ -230,14 +232,19 @@ public final class OperatorBench {
         DataGeneratorSource<StreamEvent> source = new DataGeneratorSource<>(gen, Long.MAX_VALUE,
                 RateLimiterStrategy.noOp(), TypeInformation.of(StreamEvent.class));
         TypeInformation<dev.gdn.operator.StreamResult> resultType = TypeInformation.of(dev.gdn.operator.StreamResult.class);
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "generated events")
+        var records = env.fromSource(source, WatermarkStrategy.noWatermarks(), "generated events")
                 .keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid("gdn-stream-memory")
                 // each result made into the Kafka record the job's sink would send (its JSON written there, as
                 // in the job), then dropped
                 .map(r -> dev.gdn.job.BoundedRecords.result("results", "dead", r.stream, r.json(), 1 << 20, 1 << 16)
                         .value().length, Types.INT)
-                .sinkTo(new DiscardingSink<>());
+                .name("result records");
+        if (!sinkChained) {
+            // as gdn.sink.chained=false: the records are made in a task (a thread) of their own
+            records.startNewChain();
+        }
+        records.sinkTo(new DiscardingSink<>());
         JobClient job = env.executeAsync("gdn operator bench");
         var finished = job.getJobExecutionResult();
         try {
@@ -335,7 +342,7 @@ public final class OperatorBench {
 
     /**
      * {@code OperatorBench [--backend auto] [--precision bf16-weights] [--chunk-precision fp32] [--window 30]
-     * [--out FILE] [--log-tokens N] CASES...}
+     * [--out FILE] [--log-tokens N] [--sink-chained false] CASES...}
      * where a case is {@code MODEL:STREAMS:TOKENS[:STATE]} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE]}; no case:
      * the standard set.
      */
@@ -354,6 +361,7 @@ public final class OperatorBench {
                 case "--window" -> window = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--log-tokens" -> logTokens = Integer.parseInt(args[++i]);
+                case "--sink-chained" -> sinkChained = Boolean.parseBoolean(args[++i]);
                 default -> cases.add(parseCase(args[i]));
             }
         }

@@ -75,11 +75,14 @@ public final class GdnJob {
                 .sinkTo(sink(c, servers, "dead-letters", deadLetterSerializer(deadLetterTopic, keep)))
                 .uid("gdn-dead-letter-sink").name("dead-letter sink");
         TypeInformation<StreamResult> resultType = TypeInformation.of(StreamResult.class);
-        events.keyBy(e -> e.stream, Types.STRING)
+        var results = events.keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid(OPERATOR_UID)
                 .sinkTo(sink(c, servers, "results", resultSerializer(c.get(GdnOptions.OUTPUT_TOPIC),
                         c.get(GdnOptions.SUMMARY_TOPIC), deadLetterTopic, c.get(GdnOptions.OUTPUT_MAX_BYTES), keep)))
                 .uid("gdn-result-sink").name("result sink");
+        if (!c.get(GdnOptions.SINK_CHAINED)) {
+            results.disableChaining();
+        }
     }
 
     private static <T> KafkaSink<T> sink(Configuration c, String servers, String what,

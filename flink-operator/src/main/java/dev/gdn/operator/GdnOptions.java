@@ -60,6 +60,14 @@ public final class GdnOptions {
             .withDescription("The largest record the job writes: a result larger than this is written as a bounded "
                     + "dead letter instead. Keep it below the topics' max.message.bytes (1 MiB by default).");
 
+    public static final ConfigOption<Boolean> SINK_CHAINED = ConfigOptions.key("gdn.sink.chained").booleanType()
+            .defaultValue(true)
+            .withDescription("true: the result sink (the JSON of each result and its Kafka record) runs in the "
+                    + "inference operator's thread. false: in a thread of its own, results reaching it through "
+                    + "Flink's network stack: the operator's thread then only advances and scores, which pays on a "
+                    + "GPU whose TaskManager has cores to spare; on a CPU-bound TaskManager the hand-over costs more "
+                    + "than it saves.");
+
     public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("gdn.output.top-k").intType().defaultValue(5)
             .withDescription("Next tokens (with probabilities) in each result; 0 turns them off.");
 
