@@ -156,6 +156,9 @@ public final class RunCommand implements Callable<Integer> {
             + "${DEFAULT-VALUE}")
     String latencyWarmUp;
 
+    /** {@link #latencyWarmUp}, parsed with the other options before anything starts. */
+    private Duration warmUp;
+
     @Option(names = "--stall-timeout", defaultValue = "120s", description = "give up after this long without results")
     String stallTimeout;
 
@@ -194,6 +197,7 @@ public final class RunCommand implements Callable<Integer> {
             c.set(GdnOptions.BATCH_MAX_DELAY, Durations.parse(batchMaxDelay, "--batch-max-delay"));
         }
         c.set(GdnOptions.CHECKPOINT_INTERVAL, Durations.parse(checkpointInterval, "--checkpoint-interval"));
+        warmUp = Durations.parse(latencyWarmUp, "--latency-warm-up");
         c.set(GdnOptions.TOP_K, topK);
         c.set(GdnOptions.DELIVERY, delivery);
         c.set(GdnOptions.EMIT_EMBEDDING, emitEmbedding);
@@ -265,7 +269,7 @@ public final class RunCommand implements Callable<Integer> {
             err.flush();
             LocalRun.Outcome result = LocalRun.run(new LocalRun.Plan(c, all, parallelism, done, upTo, savepointDir,
                     fromSavepoint, Durations.parse(stallTimeout, "--stall-timeout"), injectFailureAfter, rate,
-                    Durations.parse(latencyWarmUp, "--latency-warm-up")), err);
+                    warmUp), err);
             if (out != null) {
                 Files.write(out, result.verdict().sortedResults());
             }
@@ -291,8 +295,7 @@ public final class RunCommand implements Callable<Integer> {
                         + " unexpected=" + result.verdict().unexpected());
             }
             if (rate > 0) {
-                o.println(latencyLine(result, rate, GdnOptions.atLeastOnce(c), checkpointInterval,
-                        Durations.parse(latencyWarmUp, "--latency-warm-up")));
+                o.println(latencyLine(result, rate, GdnOptions.atLeastOnce(c), checkpointInterval, warmUp));
             }
             o.println(result.verdict().recallLine());
             if (result.verdict().classificationLine() != null) {

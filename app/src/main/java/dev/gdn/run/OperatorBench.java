@@ -124,10 +124,11 @@ public final class OperatorBench {
             Result r = operator(m, k, backend, precision, window);
             OperatorStats.Phases p = r.phases;
             double per = Math.max(1, p.bundles()) * 1e6;
+            String label = k.label() + (sinkChained ? "" : " sink apart");
             String line = String.format(Locale.ROOT, "%-44s engine %9.0f tok/s | operator %9.0f tok/s (%5.1f%%) | "
                     + "barrier wait mean %6.0f ms max %6.0f ms (%d barriers, %d checkpoints completed, each %.0f ms mean, %.0f ms max) | write-back %6.2f GB | evictions/s %7.1f"
                     + " | per bundle (%d): flush %.2f ms = advance and score %.2f + results %.2f + emit %.2f + other; busy %.0f%%",
-                    k.label() + (sinkChained ? "" : " sink apart"), engine, r.tokensPerSecond, 100 * r.tokensPerSecond / engine, r.barrierMeanMs, r.barrierMaxMs,
+                    label, engine, r.tokensPerSecond, 100 * r.tokensPerSecond / engine, r.barrierMeanMs, r.barrierMaxMs,
                     r.barriers, r.completed, r.checkpointMeanMs, r.checkpointMaxMs, r.writeBackBytes / 1e9, r.evictionsPerSecond, p.bundles(), p.flushNanos() / per,
                     p.advanceNanos() / per, p.scoreNanos() / per, p.emitNanos() / per,
                     100.0 * (p.flushNanos() + (r.barriers == 0 ? 0 : r.barrierMeanMs * r.barriers * 1e6)) / (r.seconds * 1e9));
@@ -138,7 +139,7 @@ public final class OperatorBench {
                     + "\"write_back_bytes\":%d,\"evictions_per_s\":%.2f,\"bytes_per_stream\":%d,\"checkpoints_completed\":%d,"
                     + "\"bundles\":%d,\"advance_ms_per_bundle\":%.3f,\"results_ms_per_bundle\":%.3f,\"flush_ms_per_bundle\":%.3f,"
                     + "\"checkpoint_mean_ms\":%.1f,\"checkpoint_max_ms\":%.1f}",
-                    k.label() + (sinkChained ? "" : " sink apart"), m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
+                    label, m.backendName(), engine, r.tokensPerSecond, r.barrierMeanMs, r.barrierMaxMs, r.barriers,
                     r.writeBackBytes, r.evictionsPerSecond, m.newMemory().payloadBytes(), r.completed, p.bundles(),
                     p.advanceNanos() / per, p.scoreNanos() / per, p.flushNanos() / per, r.checkpointMeanMs,
                     r.checkpointMaxMs));
