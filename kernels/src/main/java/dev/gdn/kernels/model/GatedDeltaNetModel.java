@@ -6,7 +6,6 @@ import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
 import dev.gdn.kernels.model.ModelWeights.BlockWeights;
 import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
 import dev.gdn.kernels.model.ModelWeights.Mamba2Weights;
-import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.Norms;
 import java.nio.file.Path;
