@@ -127,6 +127,11 @@ final class BundleCore implements AutoCloseable {
     private long rebuilds;
     private long rebuiltTokens;
     private long lastBundleStateBytes;
+    /** The last pass of the last group run, launched and not finished (only where the engine runs it apart). */
+    private Pending pending;
+    private long pendingSerial;
+    /** Results of the finished bundle not yet emitted (emitted once the next bundle's pass is launched). */
+    private final List<StreamResult> ready = new ArrayList<>();
 
     /**
      * @param slots     the engine's resident slots the cache manages (closed with the core)
@@ -153,13 +158,57 @@ final class BundleCore implements AutoCloseable {
     void run(Map<String, List<StreamEvent>> bundle, long now, Emitter out) throws Exception {
         List<String> keys = new ArrayList<>(bundle.keySet());
         long stateBytes = 0;
+        // what comes out directly (refusals) waits for the results of the bundles before it
+        Emitter inOrder = r -> {
+            emitReady(out);
+            out.emit(r);
+        };
         for (int from = 0; from < keys.size(); from += cache.capacity()) {
-            stateBytes += runGroup(keys.subList(from, Math.min(keys.size(), from + cache.capacity())), bundle, now, out);
+            stateBytes += runGroup(keys.subList(from, Math.min(keys.size(), from + cache.capacity())), bundle, now,
+                    inOrder);
         }
         if (!settings.keepResident()) {
             cache.writeBackAndClear(this::writeBack);
         }
+        // the bundle before this one, emitted while this one's pass runs
+        emitReady(out);
         lastBundleStateBytes = stateBytes;
+    }
+
+    /**
+     * Whether the bundle's last pass may still be running when {@link #run} returns: where the engine
+     * advances apart from the caller's thread (the GPU) and memories stay resident. Its results come out
+     * at the start of the next {@link #run}, or by {@link #finishPending}, whichever is first.
+     */
+    boolean pipelined() {
+        return settings.keepResident() && cache.slots().advancesAsync();
+    }
+
+    /** A number for the pass still running (0 when none), for {@link #finishPending(long, Emitter)}. */
+    long pendingPass() {
+        return pending == null ? 0 : pendingSerial;
+    }
+
+    /** Calls {@code done} (on any thread) when the pass still running has finished on the engine; at once if none is. */
+    void whenPassDone(Runnable done) {
+        if (pending == null) {
+            done.run();
+        } else {
+            pending.launched.scored.whenComplete((r, t) -> done.run());
+        }
+    }
+
+    /** Finishes the pass still running, if any, and emits every result held back. */
+    void finishPending(Emitter out) throws Exception {
+        completePending();
+        emitReady(out);
+    }
+
+    /** {@link #finishPending(Emitter)} if the pass still running is {@code pass} (else it is not this one's turn). */
+    void finishPending(long pass, Emitter out) throws Exception {
+        if (pending != null && pendingSerial == pass) {
+            finishPending(out);
+        }
     }
 
     /**
@@ -182,12 +231,18 @@ final class BundleCore implements AutoCloseable {
      * may still be arriving (whatever reads them waits), for the barrier.
      */
     void writeBackDirty(boolean later) throws Exception {
+        if (pending != null || !ready.isEmpty()) {
+            throw new IllegalStateException("a bundle's results are not emitted yet: finishPending comes first");
+        }
         cache.writeBackDirty(this::writeBack, later);
     }
 
     /** Runs the events of {@code keys} (at most one slot each) and emits their results; returns state bytes. */
     private long runGroup(List<String> keys, Map<String, List<StreamEvent>> bundle, long now, Emitter out)
             throws Exception {
+        // the pass still running belongs to earlier keys: finished (and its streams reset where it turned
+        // non-finite) before this group's streams take any slot
+        completePending();
         List<KeyWork> work = new ArrayList<>(keys.size());
         long stateBytes = 0;
         // first the resident keys (now the most recently used) and how many are not: room for those is
@@ -282,10 +337,23 @@ final class BundleCore implements AutoCloseable {
                 more |= w.hasMore();
             }
             if (!active.isEmpty()) {
-                advance(active);
+                Launched pass = launch(active, !more && pipelined());
+                if (!more && pipelined()) {
+                    // the group's last pass runs on while the caller reads on; finished by the next call
+                    pending = new Pending(work, pass);
+                    pendingSerial++;
+                    return stateBytes;
+                }
+                finish(pass);
                 summarize(active);
             }
         }
+        finishGroup(work);
+        return stateBytes;
+    }
+
+    /** The group's event counts written, its results queued to be emitted, in key order. */
+    private void finishGroup(List<KeyWork> work) throws Exception {
         if (settings.countsEvents()) {
             for (KeyWork w : work) {
                 if (w.eventsSeen != w.eventsAtStart || w.countReset) {
@@ -293,20 +361,50 @@ final class BundleCore implements AutoCloseable {
                 }
             }
         }
-        long t0 = System.nanoTime();
-        int emitted = 0;
         for (KeyWork w : work) {
-            for (StreamResult r : w.results) {
-                out.emit(r);
-            }
-            emitted += w.results.size();
+            ready.addAll(w.results);
         }
-        OperatorStats.emit(System.nanoTime() - t0, emitted);
-        return stateBytes;
     }
 
-    /** One forward pass over the stretches of {@code active}, scored: each key's results appended. */
-    private void advance(List<KeyWork> active) {
+    /** Finishes the pass still running (its results, summaries and counts), queuing its results; none: nothing. */
+    private void completePending() throws Exception {
+        if (pending == null) {
+            return;
+        }
+        Pending p = pending;
+        pending = null;
+        finish(p.launched);
+        summarize(p.launched.active);
+        finishGroup(p.work);
+    }
+
+    private void emitReady(Emitter out) throws Exception {
+        if (ready.isEmpty()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        int emitted = ready.size();
+        for (StreamResult r : ready) {
+            out.emit(r);
+        }
+        ready.clear();
+        OperatorStats.emit(System.nanoTime() - t0, emitted);
+    }
+
+    /** A group whose last pass was launched and not finished. */
+    private record Pending(List<KeyWork> work, Launched launched) {
+    }
+
+    /** A forward pass launched over the stretches of {@code active}: what its results are made from. */
+    private record Launched(List<KeyWork> active, List<EventScorer.Stretch> stretches, EventScorer.Plan plan,
+            java.util.concurrent.CompletableFuture<ResidentStreams.Scored> scored) {
+    }
+
+    /**
+     * Launches one forward pass over the stretches of {@code active}, scored ({@code apart}: on the engine's
+     * own thread, see {@link ResidentStreams#advanceScoredAsync}); the streams' token counts move at once.
+     */
+    private Launched launch(List<KeyWork> active, boolean apart) {
         int n = active.size();
         int[] slots = new int[n];
         int[] offsets = new int[n + 1];
@@ -334,9 +432,10 @@ final class BundleCore implements AutoCloseable {
         }
         EventScorer.Plan plan = scorer.plan(stretches);
         long t0 = System.nanoTime();
-        var advanced = cache.slots().advanceScored(slots, offsets, flat, plan.rows(), scorer.needsHidden());
-        long t1 = System.nanoTime();
-        OperatorStats.advance(t1 - t0);
+        var scored = apart ? cache.slots().advanceScoredAsync(slots, offsets, flat, plan.rows(), scorer.needsHidden())
+                : java.util.concurrent.CompletableFuture.completedFuture(
+                        cache.slots().advanceScored(slots, offsets, flat, plan.rows(), scorer.needsHidden()));
+        OperatorStats.advance(System.nanoTime() - t0);
         for (KeyWork w : active) {
             MemoryCache.Entry e = w.entry;
             e.tokens += w.stretchTokens.length;
@@ -346,8 +445,25 @@ final class BundleCore implements AutoCloseable {
                         : null;
             }
         }
+        return new Launched(active, stretches, plan, scored);
+    }
+
+    /** Waits for a launched pass and appends each key's results (a stream that turned non-finite starts afresh). */
+    private void finish(Launched pass) throws Exception {
+        long t0 = System.nanoTime();
+        ResidentStreams.Scored advanced;
+        try {
+            advanced = pass.scored.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof Exception c ? c : e;
+        }
+        long t1 = System.nanoTime();
+        OperatorStats.advance(t1 - t0);
+        List<KeyWork> active = pass.active;
+        List<EventScorer.Stretch> stretches = pass.stretches;
+        int n = active.size();
         int[] nonFinite = new int[n];
-        StreamResult[][] scored = scorer.results(stretches, plan, advanced.scores(), advanced.hidden(), nonFinite);
+        StreamResult[][] scored = scorer.results(stretches, pass.plan, advanced.scores(), advanced.hidden(), nonFinite);
         OperatorStats.score(System.nanoTime() - t1);
         for (int i = 0; i < n; i++) {
             KeyWork w = active.get(i);
@@ -563,6 +679,11 @@ final class BundleCore implements AutoCloseable {
 
     @Override
     public void close() {
+        if (pending != null) {
+            // a failed or cancelled job: the pass finishes on the engine before its slots go; its results are dropped
+            pending.launched.scored.handle((r, t) -> r).join();
+            pending = null;
+        }
         generating.close();
         cache.close();
     }

@@ -72,6 +72,9 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
     private transient BundleCore core;
     private transient KeyedMemories memories;
     private transient ModelTokenizer tokenizer;
+    private transient BundleCore.Emitter emitter;
+    /** Runs a bundle's results out once its pass is done on the GPU (created when the core pipelines). */
+    private transient org.apache.flink.api.common.operators.MailboxExecutor mailbox;
 
     private transient long summaryIntervalMillis;
     /** Per stream: when its interval summary is due (with gdn.summary.interval; absent: no timer set). */
@@ -154,6 +157,10 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
             summaryDue = getRuntimeContext().getState(new ValueStateDescriptor<>("summary-due", Types.LONG));
             summaryTimers = getInternalTimerService("gdn-summary-interval", VoidNamespaceSerializer.INSTANCE, this);
         }
+        emitter = r -> output.collect(new StreamRecord<>(r));
+        if (core.pipelined()) {
+            mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
+        }
         pending = new LinkedHashMap<>();
         barrierAt = new java.util.TreeMap<>();
         maxKeys = config.get(GdnOptions.BATCH_MAX_KEYS);
@@ -232,6 +239,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         long start = System.nanoTime();
         barrierAt.put(checkpointId, start);
         flush();
+        core.finishPending(emitter);
         start = System.nanoTime();
         // the copies of the memories may still be arriving when the barrier passes: the snapshot's
         // serializer waits for them, while the next bundles run
@@ -284,6 +292,7 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
     private void drain() throws Exception {
         flush();
         if (core != null) {
+            core.finishPending(emitter);
             core.writeBackDirty(false);
         }
     }
@@ -300,8 +309,19 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         int tokens = pendingTokens;
         pendingTokens = 0;
         try {
-            core.run(bundle, getProcessingTimeService().getCurrentProcessingTime(),
-                    r -> output.collect(new StreamRecord<>(r)));
+            core.run(bundle, getProcessingTimeService().getCurrentProcessingTime(), emitter);
+            long pass = core.pendingPass();
+            if (pass != 0) {
+                // the pass runs on the GPU while this thread reads on; its results go out as soon as it is
+                // done (or at the next bundle, barrier or end of input, whichever is first)
+                core.whenPassDone(() -> {
+                    try {
+                        mailbox.execute(() -> finishPass(pass), "gdn: results of a bundle");
+                    } catch (java.util.concurrent.RejectedExecutionException closing) {
+                        // the task is going away; close() waits for the pass
+                    }
+                });
+            }
         } catch (dev.gdn.state.MemoryFormatException e) {
             // stored state that does not fit together: a restart would find it again
             throw new org.apache.flink.runtime.execution.SuppressRestartsException(e);
@@ -312,6 +332,12 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
         bundleMillis.update(nanos / 1_000_000);
         tokensPerSecond.markEvent(tokens);
         OperatorStats.bundle(tokens, nanos);
+    }
+
+    private void finishPass(long pass) throws Exception {
+        long start = System.nanoTime();
+        core.finishPending(pass, emitter);
+        OperatorStats.finishing(System.nanoTime() - start);
     }
 
     /** The bundle core (visible for testing). */

@@ -90,6 +90,11 @@ public final class OperatorStats {
         FLUSH_NANOS.add(nanos);
     }
 
+    /** Time a bundle's results took to come out after its flush (the GPU's pass finished later, in a mail). */
+    static void finishing(long nanos) {
+        FLUSH_NANOS.add(nanos);
+    }
+
     static void advance(long nanos) {
         ADVANCE_NANOS.add(nanos);
     }

@@ -22,6 +22,8 @@ final class CudaResidentStreams implements ResidentStreams {
     private org.bytedeco.cuda.cudart.CUstream_st copyStream;
     private java.util.concurrent.ExecutorService copier;
     private java.util.concurrent.CompletableFuture<Void> copying = java.util.concurrent.CompletableFuture.completedFuture(null);
+    /** The thread {@link #advanceScoredAsync} runs advances on; created on first use. */
+    private java.util.concurrent.ExecutorService launcher;
     /** Device memory left free when a shadow grows. */
     private static final long SHADOW_MARGIN = 1L << 30;
 
@@ -219,22 +221,65 @@ final class CudaResidentStreams implements ResidentStreams {
 
     @Override
     public Scored advanceScored(int[] slots, int[] offsets, int[] tokens, ScoreRows score, boolean hostHidden) {
+        checkRows(slots, score);
+        Scored out = engine.advanceScored(pool, last, slots, offsets, tokens, score, hostHidden);
+        count(slots, offsets);
+        return out;
+    }
+
+    /**
+     * The advance and its scoring run on this set's launch thread (the engine's calls are serialized, so
+     * a call from the caller's thread meanwhile waits for it); the slots' token counts are kept at once.
+     */
+    @Override
+    public java.util.concurrent.CompletableFuture<Scored> advanceScoredAsync(int[] slots, int[] offsets, int[] tokens,
+            ScoreRows score, boolean hostHidden) {
+        checkRows(slots, score);
+        if (launcher == null) {
+            launcher = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "gdn-cuda-advance");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        var out = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> engine.advanceScored(pool, last, slots, offsets, tokens, score, hostHidden), launcher);
+        count(slots, offsets);
+        return out;
+    }
+
+    @Override
+    public boolean advancesAsync() {
+        return true;
+    }
+
+    private void checkRows(int[] slots, ScoreRows score) {
         for (int s : score.sources()) {
             if (s < 0 && !hasLast[slots[-s - 1]]) {
                 throw new IllegalArgumentException("a row asks for the last hidden state of stream " + (-s - 1)
                         + " (slot " + slots[-s - 1] + "), which has none");
             }
         }
-        Scored out = engine.advanceScored(pool, last, slots, offsets, tokens, score, hostHidden);
+    }
+
+    private void count(int[] slots, int[] offsets) {
         for (int n = 0; n < slots.length; n++) {
             this.tokens[slots[n]] += offsets[n + 1] - offsets[n];
             hasLast[slots[n]] |= offsets[n + 1] > offsets[n];
         }
-        return out;
     }
 
     @Override
     public void close() {
+        if (launcher != null) {
+            // an advance still running finishes before its pool goes
+            launcher.shutdown();
+            try {
+                launcher.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         waitForCopies();
         if (shadow != null) {
             copier.shutdown();

@@ -150,6 +150,26 @@ public interface ResidentStreams extends AutoCloseable {
      */
     Scored advanceScored(int[] slots, int[] offsets, int[] tokens, ScoreRows score, boolean hostHidden);
 
+    /**
+     * {@link #advanceScored}, possibly still running when this returns (see {@link #advancesAsync}): the
+     * caller may do host work meanwhile and takes the result from the future. Until it completes, the
+     * caller makes no other call on this set (a call made anyway waits for it). The arrays must not change
+     * until then. Here: runs at once and returns a completed future.
+     */
+    default java.util.concurrent.CompletableFuture<Scored> advanceScoredAsync(int[] slots, int[] offsets, int[] tokens,
+            ScoreRows score, boolean hostHidden) {
+        return java.util.concurrent.CompletableFuture.completedFuture(
+                advanceScored(slots, offsets, tokens, score, hostHidden));
+    }
+
+    /**
+     * Whether {@link #advanceScoredAsync} returns before the advance is done (on the GPU: the advance
+     * runs on a thread of its own, leaving the caller's thread free while the device works).
+     */
+    default boolean advancesAsync() {
+        return false;
+    }
+
     @Override
     void close();
 }
