@@ -89,4 +89,38 @@ class GpuBundleCoreTest {
         System.out.printf("GPU bundle core: %d events, %d young streams rebuilt on the device, results within 1e-5%n",
                 events.size(), rebuilds[0]);
     }
+
+    /**
+     * The scores the GPU computes where the hidden states are (nll, top k ids and probabilities, gathered
+     * from this pass's rows and from the slots' last hidden states, and copied down together) agree with
+     * the CPU engine's for every event, within the model-logits tolerance.
+     */
+    @Test
+    void everyResultOnTheGpuAgreesWithTheCpuEngineWithin1e4() throws Exception {
+        GatedDeltaNetModel gpu = recallShaped(new EngineSpec(EngineSpec.Backend.CUDA, 0, MatmulPrecision.FP32,
+                ChunkPrecision.FP32, StatePrecision.FP32, 0));
+        GatedDeltaNetModel cpu = recallShaped(new EngineSpec(EngineSpec.Backend.CPU, 0, MatmulPrecision.FP32,
+                ChunkPrecision.FP32, StatePrecision.FP32, 0));
+        assertThat(cpu.engine()).as("the CPU engine").isEmpty();
+        List<StreamEvent> events = Workloads.skewed(7, 300);
+        long[] rebuilds = new long[1];
+        Map<String, String> onGpu = run(gpu, 10, 0, events, rebuilds);
+        Map<String, String> onCpu = new LinkedHashMap<>();
+        BundleCore.Settings s = new BundleCore.Settings(0, 0, null, 0, true, 8, 0);
+        try (BundleCore core = new BundleCore(cpu, cpu.residentStreams(10), new EventScorer(cpu, 3, false), null, s,
+                new MapStore())) {
+            for (int from = 0; from < events.size(); from += 7) {
+                Map<String, List<StreamEvent>> bundle = new LinkedHashMap<>();
+                for (StreamEvent e : events.subList(from, Math.min(events.size(), from + 7))) {
+                    bundle.computeIfAbsent(e.stream, k -> new ArrayList<>()).add(e);
+                }
+                core.run(bundle, from, r -> onCpu.put(JSON.readTree(r.json()).get("id").asText(), r.json()));
+            }
+        }
+        assertThat(onGpu.keySet()).isEqualTo(onCpu.keySet());
+        for (String id : onCpu.keySet()) {
+            JsonWithin.assertSameWithin(JSON.readTree(onGpu.get(id)), JSON.readTree(onCpu.get(id)), 1e-4, id);
+        }
+        System.out.printf("GPU bundle core: %d results within 1e-4 of the CPU engine's%n", onCpu.size());
+    }
 }

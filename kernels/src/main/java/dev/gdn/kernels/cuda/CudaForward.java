@@ -272,6 +272,25 @@ public final class CudaForward implements ForwardEngine {
      * the LM head and the reductions run there, block by block; only the scores are copied down.
      */
     private dev.gdn.kernels.model.RowScores scoreDevice(long x, int rows, int[] targets, boolean[] want, int k) {
+        return scoreDevice(x, rows, rows == 0 ? 0 : scratch.ints("score_in", scoreInputs(targets, want)), k);
+    }
+
+    /** The score kernel's inputs for {@code rows} rows, packed for one upload: the targets, then 0/1 wants. */
+    private static int[] scoreInputs(int[] targets, boolean[] want) {
+        int rows = targets.length;
+        int[] in = new int[2 * rows];
+        System.arraycopy(targets, 0, in, 0, rows);
+        for (int i = 0; i < rows; i++) {
+            in[rows + i] = want[i] ? 1 : 0;
+        }
+        return in;
+    }
+
+    /**
+     * {@link #scoreDevice(long, int, int[], boolean[], int)} with the inputs already on the device
+     * ({@code in}: {@link #scoreInputs}); each block's scores come down in one copy.
+     */
+    private dev.gdn.kernels.model.RowScores scoreDevice(long x, int rows, long in, int k) {
         int d = c.hiddenSize();
         int vocab = c.vocabSize();
         int kk = Math.max(k, 1);
@@ -285,31 +304,25 @@ public final class CudaForward implements ForwardEngine {
             long buf = scratch.get("logits", 4L * nr * vocab);
             products.prepare(dx, nr, d);
             products.linear(dx, nr, lmHead, buf);
-            int[] wt = new int[nr];
-            for (int i = 0; i < nr; i++) {
-                wt[i] = want[r0 + i] ? 1 : 0;
-            }
-            long dTargets = scratch.ints("score_targets", java.util.Arrays.copyOfRange(targets, r0, r0 + nr));
-            long dWant = scratch.ints("score_want", wt);
-            long dLse = scratch.get("score_lse", 8L * nr);
-            long dTarget = scratch.get("score_target", 4L * nr);
-            long dIds = scratch.get("score_ids", 4L * nr * kk);
-            long dTop = scratch.get("score_top", 4L * nr * kk);
-            ops.scoreRows(buf, dTargets, dWant, nr, vocab, k, dLse, dTarget, dIds, dTop);
-            try (org.bytedeco.javacpp.DoublePointer hl = new org.bytedeco.javacpp.DoublePointer(nr);
-                    FloatPointer ht = new FloatPointer(nr)) {
-                device.download(hl, dLse, 8L * nr);
-                device.download(ht, dTarget, 4L * nr);
-                hl.get(lse, r0, nr);
-                ht.get(target, r0, nr);
-            }
-            if (k > 0) {
-                try (org.bytedeco.javacpp.IntPointer hi = new org.bytedeco.javacpp.IntPointer((long) nr * k);
-                        FloatPointer hv = new FloatPointer((long) nr * k)) {
-                    device.download(hi, dIds, 4L * nr * k);
-                    device.download(hv, dTop, 4L * nr * k);
-                    hi.get(ids, r0 * k, nr * k);
-                    hv.get(top, r0 * k, nr * k);
+            // one output block: lse [nr] doubles, target [nr], top ids [nr, kk], top logits [nr, kk]
+            long bytes = 8L * nr + 4L * nr + 8L * nr * kk;
+            long out = scratch.get("score_out", bytes);
+            long dTarget = out + 8L * nr;
+            long dIds = dTarget + 4L * nr;
+            long dTop = dIds + 4L * nr * kk;
+            ops.scoreRows(buf, in + 4L * r0, in + 4L * (rows + r0), nr, vocab, k, out, dTarget, dIds, dTop);
+            try (org.bytedeco.javacpp.BytePointer h = new org.bytedeco.javacpp.BytePointer(bytes)) {
+                device.download(h, out, bytes);
+                java.nio.ByteBuffer b = h.asBuffer().order(java.nio.ByteOrder.nativeOrder());
+                b.asDoubleBuffer().get(lse, r0, nr);
+                b.position((int) (8L * nr));
+                b.slice().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().get(target, r0, nr);
+                if (k > 0) {
+                    // top ids and logits are [nr, k] in their blocks
+                    b.position((int) (12L * nr));
+                    b.slice().order(java.nio.ByteOrder.nativeOrder()).asIntBuffer().get(ids, r0 * k, nr * k);
+                    b.position((int) (12L * nr + 4L * nr * kk));
+                    b.slice().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().get(top, r0 * k, nr * k);
                 }
             }
         }
@@ -473,11 +486,15 @@ public final class CudaForward implements ForwardEngine {
         int rows = offsets[n];
         // the passes run the streams that bring tokens (a stream without any rides along only to have its
         // last hidden state scored); dropping those keeps every row where it is
-        int[] runSlots = java.util.stream.IntStream.range(0, n).filter(i -> offsets[i + 1] > offsets[i])
-                .map(i -> slots[i]).toArray();
-        int[] runOffsets = new int[runSlots.length + 1];
+        int running = 0;
+        for (int i = 0; i < n; i++) {
+            running += offsets[i + 1] > offsets[i] ? 1 : 0;
+        }
+        int[] runSlots = new int[running];
+        int[] runOffsets = new int[running + 1];
         for (int i = 0, j = 0; i < n; i++) {
             if (offsets[i + 1] > offsets[i]) {
+                runSlots[j] = slots[i];
                 runOffsets[++j] = offsets[i + 1];
             }
         }
@@ -490,6 +507,42 @@ public final class CudaForward implements ForwardEngine {
             groups.add(new int[] {first, end});
             first = end;
         }
+        // the rows to score: this advance's rows (A) and the slots' last hidden states from before it (L); then
+        // each advanced slot's last hidden state becomes its stream's last row. Their indices and the score
+        // inputs go up in one copy, before the pass
+        int r = score.rows();
+        int fromAdvance = 0;
+        for (int s : score.sources()) {
+            fromAdvance += s >= 0 ? 1 : 0;
+        }
+        int advanced = runSlots.length;
+        int fromLast = r - fromAdvance;
+        // [srcA, dstA, srcL, dstL] then [lastRow, lastSlot] then the score inputs [targets, wants]
+        int[] meta = new int[2 * r + 2 * advanced + 2 * r];
+        int srcA = 0;
+        int dstA = fromAdvance;
+        int srcL = 2 * fromAdvance;
+        int dstL = srcL + fromLast;
+        for (int i = 0, a = 0, b = 0; i < r; i++) {
+            int s = score.sources()[i];
+            if (s >= 0) {
+                meta[srcA + a] = s;
+                meta[dstA + a++] = i;
+            } else {
+                meta[srcL + b] = slots[-s - 1];
+                meta[dstL + b++] = i;
+            }
+        }
+        int lastRow = 2 * r;
+        int lastSlot = lastRow + advanced;
+        for (int i = 0; i < advanced; i++) {
+            meta[lastRow + i] = runOffsets[i + 1] - 1;
+            meta[lastSlot + i] = runSlots[i];
+        }
+        int scoreIn = 2 * r + 2 * advanced;
+        int[] packed = scoreInputs(score.targets(), score.want());
+        System.arraycopy(packed, 0, meta, scoreIn, packed.length);
+        long dMeta = meta.length == 0 ? 0 : scratch.ints("advance_meta", meta);
         CudaMemoryPool own = pool;
         pool = p;
         long hidden;
@@ -514,44 +567,11 @@ public final class CudaForward implements ForwardEngine {
         } finally {
             pool = own;
         }
-        // the rows to score: this advance's rows and the slots' last hidden states from before it
-        int r = score.rows();
         long x = scratch.get("score_x", 4L * Math.max(1, r) * d);
-        int fromAdvance = 0;
-        for (int s : score.sources()) {
-            fromAdvance += s >= 0 ? 1 : 0;
-        }
-        int[] srcA = new int[fromAdvance];
-        int[] dstA = new int[fromAdvance];
-        int[] srcL = new int[r - fromAdvance];
-        int[] dstL = new int[r - fromAdvance];
-        for (int i = 0, a = 0, b = 0; i < r; i++) {
-            int s = score.sources()[i];
-            if (s >= 0) {
-                srcA[a] = s;
-                dstA[a++] = i;
-            } else {
-                srcL[b] = slots[-s - 1];
-                dstL[b++] = i;
-            }
-        }
-        ops.copyRows(hidden, scratch.ints("gather_src_a", srcA), x, scratch.ints("gather_dst_a", dstA), srcA.length, d);
-        ops.copyRows(last, scratch.ints("gather_src_l", srcL), x, scratch.ints("gather_dst_l", dstL), srcL.length, d);
-        // then each advanced slot's last hidden state becomes its stream's last row
-        int advanced = 0;
-        for (int i = 0; i < n; i++) {
-            advanced += offsets[i + 1] > offsets[i] ? 1 : 0;
-        }
-        int[] lastRow = new int[advanced];
-        int[] lastSlot = new int[advanced];
-        for (int i = 0, a = 0; i < n; i++) {
-            if (offsets[i + 1] > offsets[i]) {
-                lastRow[a] = offsets[i + 1] - 1;
-                lastSlot[a++] = slots[i];
-            }
-        }
-        ops.copyRows(hidden, scratch.ints("last_src", lastRow), last, scratch.ints("last_dst", lastSlot), advanced, d);
-        dev.gdn.kernels.model.RowScores scores = scoreDevice(x, r, score.targets(), score.want(), score.k());
+        ops.copyRows(hidden, dMeta + 4L * srcA, x, dMeta + 4L * dstA, fromAdvance, d);
+        ops.copyRows(last, dMeta + 4L * srcL, x, dMeta + 4L * dstL, fromLast, d);
+        ops.copyRows(hidden, dMeta + 4L * lastRow, last, dMeta + 4L * lastSlot, advanced, d);
+        dev.gdn.kernels.model.RowScores scores = scoreDevice(x, r, dMeta + 4L * scoreIn, score.k());
         float[] host = null;
         if (hostHidden) {
             host = new float[rows * d];
