@@ -141,8 +141,8 @@ public final class ExternalRun {
 
     /**
      * Waits for a stop signal or the job's end, with a progress line every {@link #PROGRESS_MILLIS} while
-     * the count of answered events moves (and the first time): what the job has done, from the operators
-     * of this JVM (the job runs in it).
+     * the count of answered events moves (and the first time), and once more when asked to stop: what the
+     * job has done, from the operators of this JVM (the job runs in it).
      */
     private static void awaitStopOrEnd(CompletableFuture<String> stop, CompletableFuture<JobExecutionResult> finished,
             PrintWriter out) throws Exception {
@@ -152,18 +152,24 @@ public final class ExternalRun {
         long shown = -1;
         CompletableFuture<Object> either = CompletableFuture.anyOf(stop, finished).exceptionally(e -> null);
         while (true) {
+            boolean stopping = false;
             try {
                 either.get(PROGRESS_MILLIS, TimeUnit.MILLISECONDS);
-                return;
+                // asked to stop: where the job stands then, if that moved since the last line
+                stopping = true;
             } catch (java.util.concurrent.TimeoutException e) {
-                long answered = OperatorStats.results() - resultsAtStart;
-                if (answered != shown) {
-                    shown = answered;
-                    out.printf(java.util.Locale.ROOT, "progress: %,d events answered, %,d checkpoints completed (each "
-                            + "commits the results before it) after %.1f s%n", answered,
-                            OperatorStats.checkpointsCompleted() - checkpointsAtStart, (System.nanoTime() - start) / 1e9);
-                    out.flush();
-                }
+                // time for a progress line
+            }
+            long answered = OperatorStats.results() - resultsAtStart;
+            if (answered != shown && (!stopping || stop.isDone())) {
+                shown = answered;
+                out.printf(java.util.Locale.ROOT, "progress: %,d events answered, %,d checkpoints completed (each "
+                        + "commits the results before it) after %.1f s%n", answered,
+                        OperatorStats.checkpointsCompleted() - checkpointsAtStart, (System.nanoTime() - start) / 1e9);
+                out.flush();
+            }
+            if (stopping) {
+                return;
             }
         }
     }

@@ -53,6 +53,8 @@ public final class OperatorBench {
     static Integer logTokens;
     /** Whether the result records are made in the operator's thread (gdn.sink.chained). */
     static boolean sinkChained = true;
+    /** Whether chained operators hand objects on without copies (pipeline.object-reuse). */
+    static boolean objectReuse;
 
     /** Streams advanced by the sink (results counted), for the throughput window. */
     static final AtomicLong RESULTS = new AtomicLong();
@@ -124,7 +126,7 @@ public final class OperatorBench {
             Result r = operator(m, k, backend, precision, window);
             OperatorStats.Phases p = r.phases;
             double per = Math.max(1, p.bundles()) * 1e6;
-            String label = k.label() + (sinkChained ? "" : " sink apart");
+            String label = k.label() + (sinkChained ? "" : " sink apart") + (objectReuse ? " object reuse" : "");
             String line = String.format(Locale.ROOT, "%-44s engine %9.0f tok/s | operator %9.0f tok/s (%5.1f%%) | "
                     + "barrier wait mean %6.0f ms max %6.0f ms (%d barriers, %d checkpoints completed, each %.0f ms mean, %.0f ms max) | write-back %6.2f GB | evictions/s %7.1f"
                     + " | per bundle (%d): flush %.2f ms = advance and score %.2f + results %.2f + emit %.2f + other; busy %.0f%%",
@@ -226,7 +228,12 @@ public final class OperatorBench {
         Path checkpoints = Files.createTempDirectory("gdn-bench");
         c.set(GdnOptions.CHECKPOINT_DIR, checkpoints.toUri().toString());
         GdnOptions.validate(c);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, FlinkSettings.of(c));
+        Configuration flink = FlinkSettings.of(c);
+        if (objectReuse) {
+            // as pipeline.object-reuse=true: chained operators hand results on without Flink copying them
+            flink.set(org.apache.flink.configuration.PipelineOptions.OBJECT_REUSE, true);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, flink);
         int vocab = m.config().vocabSize();
         int t = k.tokensPerEvent();
         GeneratorFunction<Long, StreamEvent> gen = new Events(k.streams(), k.keys(), t, vocab);
@@ -343,7 +350,7 @@ public final class OperatorBench {
 
     /**
      * {@code OperatorBench [--backend auto] [--precision bf16-weights] [--chunk-precision fp32] [--window 30]
-     * [--out FILE] [--log-tokens N] [--sink-chained false] CASES...}
+     * [--out FILE] [--log-tokens N] [--sink-chained false] [--object-reuse true] CASES...}
      * where a case is {@code MODEL:STREAMS:TOKENS[:STATE]} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE]}; no case:
      * the standard set.
      */
@@ -363,6 +370,7 @@ public final class OperatorBench {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--log-tokens" -> logTokens = Integer.parseInt(args[++i]);
                 case "--sink-chained" -> sinkChained = Boolean.parseBoolean(args[++i]);
+                case "--object-reuse" -> objectReuse = Boolean.parseBoolean(args[++i]);
                 default -> cases.add(parseCase(args[i]));
             }
         }
