@@ -18,13 +18,21 @@ public final class StreamBinding {
 
     /** The digest of a stream id. */
     public static long digest(String streamId) {
+        byte[] h = SHA_256.get().digest(streamId.getBytes(StandardCharsets.UTF_8));
+        return ByteBuffer.wrap(h).getLong();
+    }
+
+    /**
+     * One digest per thread, reused ({@code digest()} leaves it reset): looking one up costs more than the
+     * hash of a short key, and a cache miss takes two (the read's check and the write-back's binding).
+     */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(streamId.getBytes(StandardCharsets.UTF_8));
-            return ByteBuffer.wrap(h).getLong();
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
-    }
+    });
 
     /**
      * Checks that {@code m}, read from state under {@code streamId}, belongs to that stream. Memories of
