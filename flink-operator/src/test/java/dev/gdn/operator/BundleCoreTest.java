@@ -47,7 +47,7 @@ class BundleCoreTest {
     }
 
     /** One bundle of {@code events}, keyed by stream in arrival order. */
-    private static Map<String, List<StreamEvent>> bundle(List<StreamEvent> events) {
+    static Map<String, List<StreamEvent>> bundle(List<StreamEvent> events) {
         Map<String, List<StreamEvent>> b = new LinkedHashMap<>();
         for (StreamEvent e : events) {
             b.computeIfAbsent(e.stream, k -> new ArrayList<>()).add(e);

@@ -41,6 +41,20 @@ class GpuBundleCoreTest {
         return ModelCache.get(name, spec);
     }
 
+    /** {@link #recallShaped(EngineSpec)} on {@code backend}, fp32 throughout. */
+    static GatedDeltaNetModel recallShaped(EngineSpec.Backend backend) {
+        return recallShaped(new EngineSpec(backend, 0, MatmulPrecision.FP32, ChunkPrecision.FP32, StatePrecision.FP32,
+                0));
+    }
+
+    /** The same event ids, and each result within {@code rel} of the expected one. */
+    static void assertAllWithin(Map<String, String> actual, Map<String, String> expected, double rel) throws Exception {
+        assertThat(actual.keySet()).isEqualTo(expected.keySet());
+        for (String id : expected.keySet()) {
+            JsonWithin.assertSameWithin(JSON.readTree(actual.get(id)), JSON.readTree(expected.get(id)), rel, id);
+        }
+    }
+
     @BeforeEach
     void requireGpu() {
         CudaProbe.unavailableReason().ifPresent(r -> System.out.println("skipping GPU tests: CUDA unavailable: " + r));
@@ -62,7 +76,7 @@ class GpuBundleCoreTest {
                 core.run(bundle, from, r -> out.put(JSON.readTree(r.json()).get("id").asText(), r.json()));
             }
             // on the GPU the last bundle's pass runs apart: its results come out here
-            assertThat(core.pipelined()).isTrue();
+            assertThat(core.pipelined()).isEqualTo(model.engine().isPresent());
             core.finishPending(r -> out.put(JSON.readTree(r.json()).get("id").asText(), r.json()));
             rebuilds[0] = core.rebuilds();
         }
@@ -72,8 +86,7 @@ class GpuBundleCoreTest {
     @Test
     void evictedDeviceSlotsGiveTheBytesOfEveryStreamResidentAndRebuiltYoungStreamsAgreeWithin1e5()
             throws Exception {
-        GatedDeltaNetModel model = recallShaped(new EngineSpec(EngineSpec.Backend.CUDA, 0, MatmulPrecision.FP32,
-                ChunkPrecision.FP32, StatePrecision.FP32, 0));
+        GatedDeltaNetModel model = recallShaped(EngineSpec.Backend.CUDA);
         assertThat(model.engine()).as("the CUDA engine").isPresent();
         List<StreamEvent> events = Workloads.skewed(5, 400);
         long[] rebuilds = new long[1];
@@ -82,10 +95,7 @@ class GpuBundleCoreTest {
         assertThat(run(model, 10, 0, events, rebuilds)).as("10 slots, memories").isEqualTo(resident);
         Map<String, String> young = run(model, 10, 16, events, rebuilds);
         assertThat(rebuilds[0]).as("young streams rebuilt on the device").isPositive();
-        assertThat(young.keySet()).isEqualTo(resident.keySet());
-        for (String id : resident.keySet()) {
-            JsonWithin.assertSameWithin(JSON.readTree(young.get(id)), JSON.readTree(resident.get(id)), 1e-5, id);
-        }
+        assertAllWithin(young, resident, 1e-5);
         System.out.printf("GPU bundle core: %d events, %d young streams rebuilt on the device, results within 1e-5%n",
                 events.size(), rebuilds[0]);
     }
@@ -97,30 +107,14 @@ class GpuBundleCoreTest {
      */
     @Test
     void everyResultOnTheGpuAgreesWithTheCpuEngineWithin1e4() throws Exception {
-        GatedDeltaNetModel gpu = recallShaped(new EngineSpec(EngineSpec.Backend.CUDA, 0, MatmulPrecision.FP32,
-                ChunkPrecision.FP32, StatePrecision.FP32, 0));
-        GatedDeltaNetModel cpu = recallShaped(new EngineSpec(EngineSpec.Backend.CPU, 0, MatmulPrecision.FP32,
-                ChunkPrecision.FP32, StatePrecision.FP32, 0));
+        GatedDeltaNetModel gpu = recallShaped(EngineSpec.Backend.CUDA);
+        GatedDeltaNetModel cpu = recallShaped(EngineSpec.Backend.CPU);
         assertThat(cpu.engine()).as("the CPU engine").isEmpty();
         List<StreamEvent> events = Workloads.skewed(7, 300);
         long[] rebuilds = new long[1];
         Map<String, String> onGpu = run(gpu, 10, 0, events, rebuilds);
-        Map<String, String> onCpu = new LinkedHashMap<>();
-        BundleCore.Settings s = new BundleCore.Settings(0, 0, null, 0, true, 8, 0);
-        try (BundleCore core = new BundleCore(cpu, cpu.residentStreams(10), new EventScorer(cpu, 3, false), null, s,
-                new MapStore())) {
-            for (int from = 0; from < events.size(); from += 7) {
-                Map<String, List<StreamEvent>> bundle = new LinkedHashMap<>();
-                for (StreamEvent e : events.subList(from, Math.min(events.size(), from + 7))) {
-                    bundle.computeIfAbsent(e.stream, k -> new ArrayList<>()).add(e);
-                }
-                core.run(bundle, from, r -> onCpu.put(JSON.readTree(r.json()).get("id").asText(), r.json()));
-            }
-        }
-        assertThat(onGpu.keySet()).isEqualTo(onCpu.keySet());
-        for (String id : onCpu.keySet()) {
-            JsonWithin.assertSameWithin(JSON.readTree(onGpu.get(id)), JSON.readTree(onCpu.get(id)), 1e-4, id);
-        }
+        Map<String, String> onCpu = run(cpu, 10, 0, events, rebuilds);
+        assertAllWithin(onGpu, onCpu, 1e-4);
         System.out.printf("GPU bundle core: %d results within 1e-4 of the CPU engine's%n", onCpu.size());
     }
 }

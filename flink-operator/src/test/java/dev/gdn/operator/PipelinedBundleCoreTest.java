@@ -7,9 +7,7 @@ import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.ResidentStreams;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -140,19 +138,12 @@ class PipelinedBundleCoreTest {
         return events;
     }
 
-    private static Map<String, List<StreamEvent>> bundle(List<StreamEvent> events) {
-        Map<String, List<StreamEvent>> b = new LinkedHashMap<>();
-        for (StreamEvent e : events) {
-            b.computeIfAbsent(e.stream, k -> new ArrayList<>()).add(e);
-        }
-        return b;
-    }
-
     /** Every result as its JSON, in the order the core emitted them, bundles of {@code size} events. */
     private static List<String> runAll(BundleCore core, List<StreamEvent> events, int size) throws Exception {
         List<String> out = new ArrayList<>();
         for (int from = 0; from < events.size(); from += size) {
-            core.run(bundle(events.subList(from, Math.min(events.size(), from + size))), from, r -> out.add(r.json()));
+            core.run(BundleCoreTest.bundle(events.subList(from, Math.min(events.size(), from + size))), from,
+                    r -> out.add(r.json()));
         }
         core.finishPending(r -> out.add(r.json()));
         return out;
@@ -188,13 +179,13 @@ class PipelinedBundleCoreTest {
     void aBundlesResultsWaitForItsPassAndComeOutBeforeTheNextBundles() throws Exception {
         try (BundleCore core = core(new ApartSlots(FAST.residentStreams(4)), 0)) {
             List<String> out = new ArrayList<>();
-            core.run(bundle(List.of(new StreamEvent("a", "1", new int[] {3, 4}, false),
+            core.run(BundleCoreTest.bundle(List.of(new StreamEvent("a", "1", new int[] {3, 4}, false),
                     new StreamEvent("b", "2", new int[] {5}, false))), 0, r -> out.add(r.stream + "/" + r.id));
             assertThat(out).as("the pass is still running").isEmpty();
             assertThat(core.pendingPass()).isPositive();
             assertThatThrownBy(() -> core.writeBackDirty(false)).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("finishPending");
-            core.run(bundle(List.of(new StreamEvent("a", "3", new int[] {6}, false))), 1,
+            core.run(BundleCoreTest.bundle(List.of(new StreamEvent("a", "3", new int[] {6}, false))), 1,
                     r -> out.add(r.stream + "/" + r.id));
             assertThat(out).containsExactly("a/1", "b/2");
             long pass = core.pendingPass();
