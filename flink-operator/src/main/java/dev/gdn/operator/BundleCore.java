@@ -337,8 +337,9 @@ final class BundleCore implements AutoCloseable {
                 more |= w.hasMore();
             }
             if (!active.isEmpty()) {
-                Launched pass = launch(active, !more && pipelined());
-                if (!more && pipelined()) {
+                boolean last = !more && pipelined();
+                Launched pass = launch(active, last);
+                if (last) {
                     // the group's last pass runs on while the caller reads on; finished by the next call
                     pending = new Pending(work, pass);
                     pendingSerial++;
