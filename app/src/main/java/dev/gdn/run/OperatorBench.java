@@ -6,6 +6,7 @@ import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.ModelWeights;
+import dev.gdn.kernels.model.NoOpEngine;
 import dev.gdn.kernels.model.RandomWeights;
 import dev.gdn.kernels.model.ResidentStreams;
 import dev.gdn.operator.GdnInferenceOperator;
@@ -84,6 +85,14 @@ public final class OperatorBench {
 
     /** The model of the benchmark's name, built in memory and served to the operator under that name. */
     static GatedDeltaNetModel model(String name) {
+        return model(name, false);
+    }
+
+    /**
+     * {@link #model(String)}; with {@code noop} its forward passes are a {@link NoOpEngine}'s (nothing
+     * computed, advances on a thread of their own as on a GPU): the job then runs at its host path's speed.
+     */
+    static GatedDeltaNetModel model(String name, boolean noop) {
         ModelConfig c = switch (name) {
             case "fla-1b" -> RandomWeights.fla1b(21);
             case "recall" -> new ModelConfig(384, 256, 4, 4, 64, 128, 4, 4, true, true, false, 1e-6f, 1024, false,
@@ -92,6 +101,9 @@ public final class OperatorBench {
         };
         ModelWeights w = RandomWeights.roundToBf16(RandomWeights.of(c, 1));
         GatedDeltaNetModel m = new GatedDeltaNetModel(c, w, CpuKernels.fast());
+        if (noop) {
+            m = m.withEngine(new NoOpEngine());
+        }
         ModelCache.preload("bench:" + name, m);
         return m;
     }
@@ -99,18 +111,30 @@ public final class OperatorBench {
     /**
      * Runs the cases, printing a table and writing JSON lines to {@code json} (may be null).
      *
-     * @param backend   auto, cpu or cuda
+     * @param backend   auto, cpu or cuda; or noop: an engine that computes nothing, for the host path's ceiling
      * @param precision {@code MATMUL[/CHUNK]}, e.g. {@code bf16-weights/fp32} or {@code bf16/bf16}
      * @param window    the measured steady window of each case
      */
     public static void run(List<Case> cases, String backend, String precision, Duration window, Path json,
             java.io.PrintStream out) throws Exception {
         List<String> lines = new ArrayList<>();
+        boolean noop = backend.equals("noop");
+        if (noop) {
+            // the preloaded model carries the no-op engine; the CPU backend leaves it in place
+            backend = "cpu";
+            for (Case k : cases) {
+                if (k.keys() > k.streams()) {
+                    // an evicted stream's memory comes back from keyed state, where a layerless one is refused
+                    throw new IllegalArgumentException("case " + k.label() + ": --backend noop measures hot sets "
+                            + "only (its memories have no layers to write back and read again)");
+                }
+            }
+        }
         String current = null;
         for (Case k : cases) {
             if (!k.model().equals(current)) {
                 long t0 = System.nanoTime();
-                model(k.model());
+                model(k.model(), noop);
                 current = k.model();
                 out.printf(Locale.ROOT, "model %s ready in %.1f s%n", current, (System.nanoTime() - t0) / 1e9);
             }
@@ -238,14 +262,14 @@ public final class OperatorBench {
         int t = k.tokensPerEvent();
         GeneratorFunction<Long, StreamEvent> gen = new Events(k.streams(), k.keys(), t, vocab);
         DataGeneratorSource<StreamEvent> source = new DataGeneratorSource<>(gen, Long.MAX_VALUE,
-                RateLimiterStrategy.noOp(), TypeInformation.of(StreamEvent.class));
-        TypeInformation<dev.gdn.operator.StreamResult> resultType = TypeInformation.of(dev.gdn.operator.StreamResult.class);
+                RateLimiterStrategy.noOp(), dev.gdn.operator.wire.StreamEventSerializer.TYPE);
+        TypeInformation<dev.gdn.operator.StreamResult> resultType = dev.gdn.operator.wire.StreamResultSerializer.TYPE;
         var records = env.fromSource(source, WatermarkStrategy.noWatermarks(), "generated events")
                 .keyBy(e -> e.stream, Types.STRING)
                 .transform("gdn inference", resultType, new GdnInferenceOperator(c)).uid("gdn-stream-memory")
                 // each result made into the Kafka record the job's sink would send (its JSON written there, as
                 // in the job), then dropped
-                .map(r -> dev.gdn.job.BoundedRecords.result("results", "dead", r.stream, r.json(), 1 << 20, 1 << 16)
+                .map(r -> dev.gdn.job.BoundedRecords.result("results", "dead", r.stream, r.jsonUtf8(), 1 << 20, 1 << 16)
                         .value().length, Types.INT)
                 .name("result records");
         if (!sinkChained) {
@@ -349,7 +373,7 @@ public final class OperatorBench {
     }
 
     /**
-     * {@code OperatorBench [--backend auto] [--precision bf16-weights] [--chunk-precision fp32] [--window 30]
+     * {@code OperatorBench [--backend auto|cpu|cuda|noop] [--precision bf16-weights] [--chunk-precision fp32] [--window 30]
      * [--out FILE] [--log-tokens N] [--sink-chained false] [--object-reuse true] CASES...}
      * where a case is {@code MODEL:STREAMS:TOKENS[:STATE]} or {@code MODEL:zipf:KEYS:PER_BUNDLE:CACHE[:STATE]}; no case:
      * the standard set.

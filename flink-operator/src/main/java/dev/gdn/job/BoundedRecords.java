@@ -73,8 +73,13 @@ public final class BoundedRecords {
      */
     public static ProducerRecord<byte[], byte[]> result(String topic, String deadLetterTopic, String stream,
             String json, int maxBytes, int keep) {
+        return result(topic, deadLetterTopic, stream, json.getBytes(StandardCharsets.UTF_8), maxBytes, keep);
+    }
+
+    /** {@link #result(String, String, String, String, int, int)} of a document already in UTF-8. */
+    public static ProducerRecord<byte[], byte[]> result(String topic, String deadLetterTopic, String stream,
+            byte[] value, int maxBytes, int keep) {
         byte[] key = stream.getBytes(StandardCharsets.UTF_8);
-        byte[] value = json.getBytes(StandardCharsets.UTF_8);
         if ((long) key.length + value.length <= maxBytes) {
             return new ProducerRecord<>(topic, key, value);
         }

@@ -1,9 +1,13 @@
 package dev.gdn.operator;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Writes a {@link StreamResult} as the JSON document the result topic carries, once, at the sink.
@@ -23,12 +27,32 @@ import java.io.UncheckedIOException;
  */
 public final class ResultJson {
     private static final JsonFactory JSON = JsonFactory.builder()
-            .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
+            .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            // characters outside the Basic Multilingual Plane (emoji) as their UTF-8 bytes, not as escaped surrogate pairs
+            .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
 
     /** One writer per thread (the sink's, a test's): one generator over one buffer, reused for every result. */
     private static final ThreadLocal<ResultJson> WRITERS = ThreadLocal.withInitial(ResultJson::new);
 
-    private final StringBuilder text = new StringBuilder(256);
+    // field names, quoted and encoded once
+    private static final SerializedString STREAM = new SerializedString("stream");
+    private static final SerializedString ID = new SerializedString("id");
+    private static final SerializedString CONTROL = new SerializedString("control");
+    private static final SerializedString TOKENS = new SerializedString("tokens");
+    private static final SerializedString TOKENS_CONSUMED = new SerializedString("tokens_consumed");
+    private static final SerializedString GENERATED = new SerializedString("generated");
+    private static final SerializedString TEXT = new SerializedString("text");
+    private static final SerializedString STOP = new SerializedString("stop");
+    private static final SerializedString ERROR = new SerializedString("error");
+    private static final SerializedString NLL = new SerializedString("nll");
+    private static final SerializedString TOP_K = new SerializedString("top_k");
+    private static final SerializedString TOKEN = new SerializedString("token");
+    private static final SerializedString P = new SerializedString("p");
+    private static final SerializedString LABEL = new SerializedString("label");
+    private static final SerializedString PROBS = new SerializedString("probs");
+    private static final SerializedString EMBEDDING = new SerializedString("embedding");
+
+    private final ByteArrayBuilder bytes = new ByteArrayBuilder(512);
     private JsonGenerator out;
 
     private ResultJson() {
@@ -36,15 +60,20 @@ public final class ResultJson {
 
     /** {@code r}'s JSON document. */
     public static String write(StreamResult r) {
+        return new String(utf8(r), StandardCharsets.UTF_8);
+    }
+
+    /** {@code r}'s JSON document in UTF-8, as the result record carries it. */
+    public static byte[] utf8(StreamResult r) {
         return WRITERS.get().document(r);
     }
 
     /** A failure mid-document leaves the generator unusable: a new one is made. */
-    private String document(StreamResult r) {
-        text.setLength(0);
+    private byte[] document(StreamResult r) {
+        bytes.reset();
         try {
             if (out == null) {
-                out = JSON.createGenerator(new Appender(text));
+                out = JSON.createGenerator(bytes, JsonEncoding.UTF8);
                 out.setRootValueSeparator(null);
             }
             write(out, r);
@@ -53,57 +82,74 @@ public final class ResultJson {
             out = null;
             throw ex instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) ex;
         }
-        return text.toString();
+        return bytes.toByteArray();
     }
 
     private static void write(JsonGenerator g, StreamResult r) throws IOException {
         g.writeStartObject();
-        g.writeStringField("stream", r.stream);
+        string(g, STREAM, r.stream);
         if (r.id != null) {
-            g.writeStringField("id", r.id);
+            string(g, ID, r.id);
         }
         switch (r.kind) {
             case EVENT -> event(g, r);
             case RESET -> {
-                g.writeStringField("control", "reset");
-                g.writeNumberField("tokens_consumed", r.tokensConsumed);
+                string(g, CONTROL, "reset");
+                number(g, TOKENS_CONSUMED, r.tokensConsumed);
             }
             case GENERATE, SUMMARY -> {
-                g.writeStringField("control", r.control);
-                g.writeNumberField("tokens_consumed", r.tokensConsumed);
-                g.writeArrayFieldStart("generated");
+                string(g, CONTROL, r.control);
+                number(g, TOKENS_CONSUMED, r.tokensConsumed);
+                g.writeFieldName(GENERATED);
+                g.writeStartArray();
                 for (int t : r.generated) {
                     g.writeNumber(t);
                 }
                 g.writeEndArray();
                 if (r.text != null) {
-                    g.writeStringField("text", r.text);
+                    string(g, TEXT, r.text);
                 }
-                g.writeStringField("stop", r.stop);
+                string(g, STOP, r.stop);
             }
-            case ERROR -> g.writeStringField("error", r.error);
+            case ERROR -> string(g, ERROR, r.error);
         }
         g.writeEndObject();
     }
 
+    private static void string(JsonGenerator g, SerializedString name, String value) throws IOException {
+        g.writeFieldName(name);
+        g.writeString(value);
+    }
+
+    private static void number(JsonGenerator g, SerializedString name, long value) throws IOException {
+        g.writeFieldName(name);
+        g.writeNumber(value);
+    }
+
+    private static void number(JsonGenerator g, SerializedString name, float value) throws IOException {
+        g.writeFieldName(name);
+        g.writeNumber(value);
+    }
+
     private static void event(JsonGenerator g, StreamResult r) throws IOException {
-        g.writeNumberField("tokens", r.tokens);
-        g.writeNumberField("tokens_consumed", r.tokensConsumed);
-        g.writeFieldName("nll");
+        number(g, TOKENS, r.tokens);
+        number(g, TOKENS_CONSUMED, r.tokensConsumed);
+        g.writeFieldName(NLL);
         if (Float.isNaN(r.nll)) {
             g.writeNull();
         } else {
             g.writeNumber(r.nll);
         }
         if (r.topTokens != null) {
-            g.writeArrayFieldStart("top_k");
+            g.writeFieldName(TOP_K);
+            g.writeStartArray();
             for (int i = 0; i < r.topTokens.length; i++) {
                 g.writeStartObject();
-                g.writeNumberField("token", r.topTokens[i]);
+                number(g, TOKEN, r.topTokens[i]);
                 if (r.topText != null) {
-                    g.writeStringField("text", r.topText[i]);
+                    string(g, TEXT, r.topText[i]);
                 }
-                g.writeNumberField("p", r.topP[i]);
+                number(g, P, r.topP[i]);
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -116,46 +162,21 @@ public final class ResultJson {
                     best = c;
                 }
             }
-            g.writeStringField("label", r.classLabels[best]);
-            g.writeObjectFieldStart("probs");
+            string(g, LABEL, r.classLabels[best]);
+            g.writeFieldName(PROBS);
+            g.writeStartObject();
             for (int c = 0; c < p.length; c++) {
                 g.writeNumberField(r.classLabels[c], p[c]);
             }
             g.writeEndObject();
         }
         if (r.embedding != null) {
-            g.writeArrayFieldStart("embedding");
+            g.writeFieldName(EMBEDDING);
+            g.writeStartArray();
             for (float f : r.embedding) {
                 g.writeNumber(f);
             }
             g.writeEndArray();
-        }
-    }
-
-    /** A writer that appends to a builder (no locks, unlike {@link java.io.StringWriter}). */
-    private static final class Appender extends java.io.Writer {
-        private final StringBuilder to;
-
-        Appender(StringBuilder to) {
-            this.to = to;
-        }
-
-        @Override
-        public void write(char[] buf, int off, int len) {
-            to.append(buf, off, len);
-        }
-
-        @Override
-        public void write(String str, int off, int len) {
-            to.append(str, off, off + len);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
         }
     }
 }

@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * A parsed, valid event of one stream: new tokens, or the control event that resets the stream.
- * A Flink POJO (public fields, no-arg constructor) so it travels between tasks without Kryo.
+ * Public fields and a no-argument constructor; it travels between tasks with a serializer of its own
+ * (dev.gdn.operator.wire.StreamEventSerializer: no reflection, no Kryo), and is never changed once parsed.
  */
 public final class StreamEvent {
     /** The stream (Kafka key). */

@@ -6,8 +6,9 @@ package dev.gdn.operator;
  * ({@link #json()}, see {@link ResultJson} for the document); the sink routes by {@link #kind} (summaries
  * may go to their own topic).
  *
- * <p>A Flink POJO (public fields, a no-argument constructor): it travels with Flink's own serializer.
- * Fields a kind does not use are null (or zero).
+ * <p>Public fields and a no-argument constructor; it travels between tasks with a serializer of its own
+ * (dev.gdn.operator.wire.StreamResultSerializer: no reflection, and no copy between chained
+ * operators, since a result is never changed once emitted). Fields a kind does not use are null (or zero).
  */
 public final class StreamResult {
     /** What produced a result. */
@@ -108,6 +109,11 @@ public final class StreamResult {
     /** The result's JSON document, as the sink writes it. */
     public String json() {
         return ResultJson.write(this);
+    }
+
+    /** {@link #json()} in UTF-8, written straight to bytes: what the sink sends. */
+    public byte[] jsonUtf8() {
+        return ResultJson.utf8(this);
     }
 
     /** Equal when they are for the same stream, of the same kind, with the same document. */

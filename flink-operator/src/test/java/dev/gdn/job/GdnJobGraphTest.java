@@ -33,4 +33,18 @@ class GdnJobGraphTest {
         assertThat(alone).doesNotContain("result sink");
         assertThat(apart).anySatisfy(n -> assertThat(n).contains("result sink").doesNotContain("gdn inference"));
     }
+
+    @Test
+    void eventsAndResultsTravelWithTheirOwnSerializers() {
+        Configuration c = new Configuration();
+        c.set(GdnOptions.BOOTSTRAP_SERVERS, "localhost:9");
+        c.set(GdnOptions.MODEL_PATH, "/models/recall");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        GdnJob.build(env, c);
+        var graph = env.getStreamGraph();
+        var inference = graph.getStreamNodes().stream().filter(n -> n.getOperatorName().equals("gdn inference"))
+                .findFirst().orElseThrow();
+        assertThat(inference.getTypeSerializersIn()).containsExactly(dev.gdn.operator.wire.StreamEventSerializer.INSTANCE);
+        assertThat(inference.getTypeSerializerOut()).isSameAs(dev.gdn.operator.wire.StreamResultSerializer.INSTANCE);
+    }
 }

@@ -19,6 +19,17 @@ class ResultJsonTest {
     }
 
     @Test
+    void theRecordsBytesAreTheDocumentInUtf8WithTextOutsideAscii() {
+        StreamResult r = StreamResult.event("str\u00f3m-\u6d41", "\u00e9\u20ac\"\n", 1, 2, 0.1f, new int[] {4, 5},
+                new float[] {0.5f, 0.25f}, new String[] {"caf\u00e9", "\ud83d\ude00\t"}, null, null, null);
+        String expected = "{\"stream\":\"str\u00f3m-\u6d41\",\"id\":\"\u00e9\u20ac\\\"\\n\",\"tokens\":1,"
+                + "\"tokens_consumed\":2,\"nll\":0.1,\"top_k\":[{\"token\":4,\"text\":\"caf\u00e9\",\"p\":0.5},"
+                + "{\"token\":5,\"text\":\"\ud83d\ude00\\t\",\"p\":0.25}]}";
+        assertThat(r.json()).isEqualTo(expected);
+        assertThat(r.jsonUtf8()).isEqualTo(expected.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Test
     void anEventWithoutPredictionsOrIdWritesANullNllAndNothingElse() {
         StreamResult r = StreamResult.event("s1", null, 1, 1, Float.NaN, null, null, null, null, null, null);
         assertThat(r.json()).isEqualTo("{\"stream\":\"s1\",\"tokens\":1,\"tokens_consumed\":1,\"nll\":null}");

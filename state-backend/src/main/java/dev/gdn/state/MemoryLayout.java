@@ -153,8 +153,13 @@ public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
 
     /** Whether a memory has exactly this layout. */
     public boolean matches(StreamMemory m) {
+        return mismatch(m).isEmpty();
+    }
+
+    /** How a memory differs from this layout (the first difference found), or empty when it has exactly this layout. */
+    public java.util.Optional<String> mismatch(StreamMemory m) {
         if (m.layerCount() != layers.size()) {
-            return false;
+            return java.util.Optional.of(m.layerCount() + " layers, expected " + layers.size());
         }
         for (int i = 0; i < layers.size(); i++) {
             LayerMemory lm = m.layer(i);
@@ -173,10 +178,11 @@ public record MemoryLayout(List<Layer> layers) implements java.io.Serializable {
                         && am.rowSize() == ((Attention) layer).rowSize();
             }
             if (!ok) {
-                return false;
+                return java.util.Optional.of("layer " + i + " is a " + lm.getClass().getSimpleName()
+                        + " of other sizes than the model's " + layer.getClass().getSimpleName() + " layer");
             }
         }
-        return true;
+        return java.util.Optional.empty();
     }
 
     @Override

@@ -121,6 +121,10 @@ public final class StreamMemorySerializer extends TypeSerializer<StreamMemory> {
             MemoryResets.record(m.fingerprint(), own);
             return layout.newMemory(own);
         }
+        if (m.fingerprint().equals(own)) {
+            throw new MemoryFormatException("stream memory of model " + own.hex() + " does not have the model's "
+                    + "memory layout: " + layout.mismatch(m).orElse("?"));
+        }
         throw new MemoryFormatException("stream memory was computed by model " + m.fingerprint().hex()
                 + ", this job's model is " + own.hex() + "; set the model-change policy to RESET to start such "
                 + "streams afresh");

@@ -165,6 +165,16 @@ class StreamMemorySerializerTest {
     }
 
     @Test
+    void aMemoryOfThisModelWithoutItsLayoutIsRefusedSayingWhatDiffers() {
+        StreamMemorySerializer s = TestModels.serializer(tiny, StorageDType.FP32, ModelChangePolicy.FAIL);
+        StreamMemory layerless = new StreamMemory(new dev.gdn.kernels.model.LayerMemory[0], 5, tiny.fingerprint());
+        assertThatThrownBy(() -> s.bind(layerless))
+                .isInstanceOf(MemoryFormatException.class)
+                .hasMessageContaining("does not have the model's memory layout")
+                .hasMessageContaining("0 layers, expected " + tiny.config().numLayers());
+    }
+
+    @Test
     void anotherModelStartsAfreshUnderTheResetPolicy() throws IOException {
         StreamMemorySerializer old = TestModels.serializer(gva, StorageDType.FP32, ModelChangePolicy.FAIL);
         StreamMemorySerializer now = TestModels.serializer(tiny, StorageDType.FP32, ModelChangePolicy.RESET);

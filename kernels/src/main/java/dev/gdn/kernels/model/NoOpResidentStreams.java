@@ -14,6 +14,8 @@ public final class NoOpResidentStreams implements ResidentStreams {
     private final Supplier<StreamMemory> fresh;
     private final int hiddenSize;
     private final long bytesPerSlot;
+    /** Where {@link #advanceScoredAsync} runs, as a GPU's launch thread would; null: at once, in the caller. */
+    private final java.util.concurrent.ExecutorService apart;
 
     /**
      * @param capacity     slots
@@ -22,6 +24,15 @@ public final class NoOpResidentStreams implements ResidentStreams {
      * @param bytesPerSlot what a slot says it holds
      */
     public NoOpResidentStreams(int capacity, Supplier<StreamMemory> fresh, int hiddenSize, long bytesPerSlot) {
+        this(capacity, fresh, hiddenSize, bytesPerSlot, false);
+    }
+
+    /**
+     * @param apart whether advances run on a thread of their own, as a GPU engine's do, so that the caller
+     *              sees the same hand-off (a measurement of the operator's host path around a GPU)
+     */
+    public NoOpResidentStreams(int capacity, Supplier<StreamMemory> fresh, int hiddenSize, long bytesPerSlot,
+            boolean apart) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity is " + capacity + ", expected at least 1");
         }
@@ -29,13 +40,23 @@ public final class NoOpResidentStreams implements ResidentStreams {
         this.fresh = fresh;
         this.hiddenSize = hiddenSize;
         this.bytesPerSlot = bytesPerSlot;
+        this.apart = apart ? java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "gdn-noop-advance");
+            t.setDaemon(true);
+            return t;
+        }) : null;
     }
 
     /** No-op slots standing in for {@code model}'s: their memories are {@code model}'s, without layers. */
     public static NoOpResidentStreams of(GatedDeltaNetModel model, int capacity) {
+        return of(model, capacity, false);
+    }
+
+    /** {@link #of(GatedDeltaNetModel, int)}, advancing on a thread of their own when {@code apart}. */
+    public static NoOpResidentStreams of(GatedDeltaNetModel model, int capacity, boolean apart) {
         ModelFingerprint fingerprint = model.fingerprint();
         return new NoOpResidentStreams(capacity, () -> new StreamMemory(new LayerMemory[0], 0, fingerprint),
-                model.config().hiddenSize(), model.newMemory().payloadBytes());
+                model.config().hiddenSize(), model.newMemory().payloadBytes(), apart);
     }
 
     @Override
@@ -80,9 +101,13 @@ public final class NoOpResidentStreams implements ResidentStreams {
         for (int i = 0; i < slots.length; i++) {
             tokens[slots[i]] += offsets[i + 1] - offsets[i];
         }
+        return scores(ids.length, score, hostHidden);
+    }
+
+    private Scored scores(int tokenRows, ScoreRows score, boolean hostHidden) {
         int rows = score.rows();
         int k = score.k();
-        float[] hidden = hostHidden ? new float[ids.length * hiddenSize] : null;
+        float[] hidden = hostHidden ? new float[tokenRows * hiddenSize] : null;
         // scores of the shape a model gives (a log-sum-exp near log(vocab), logits of a few units), so that
         // what turns them into results costs what it costs on real ones
         double[] lse = new double[rows];
@@ -100,8 +125,29 @@ public final class NoOpResidentStreams implements ResidentStreams {
         return new Scored(new RowScores(lse, target, topIds, topLogits, k), hidden);
     }
 
+    /** Apart: the slots' token counts kept at once, the made-up scores on the advance thread. */
+    @Override
+    public java.util.concurrent.CompletableFuture<Scored> advanceScoredAsync(int[] slots, int[] offsets, int[] ids,
+            ScoreRows score, boolean hostHidden) {
+        if (apart == null) {
+            return ResidentStreams.super.advanceScoredAsync(slots, offsets, ids, score, hostHidden);
+        }
+        for (int i = 0; i < slots.length; i++) {
+            tokens[slots[i]] += offsets[i + 1] - offsets[i];
+        }
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> scores(ids.length, score, hostHidden), apart);
+    }
+
+    @Override
+    public boolean advancesAsync() {
+        return apart != null;
+    }
+
     @Override
     public void close() {
+        if (apart != null) {
+            apart.shutdown();
+        }
         Arrays.fill(tokens, 0);
     }
 }
