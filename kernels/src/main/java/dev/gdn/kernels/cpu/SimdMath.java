@@ -73,6 +73,26 @@ final class SimdMath implements VectorMath {
         return dot(x, off, x, off, n);
     }
 
+    /** x * 0 is 0 for a finite x and NaN otherwise; the NaN stays in the sum: no branch per element. */
+    @Override
+    public boolean allFinite(float[] x) {
+        int ub = S.loopBound(x.length);
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i < ub; i += L) {
+            acc = acc.add(FloatVector.fromArray(S, x, i).mul(0f));
+        }
+        if (acc.test(VectorOperators.IS_NAN).anyTrue()) {
+            return false;
+        }
+        for (; i < x.length; i++) {
+            if (!Float.isFinite(x[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
         int ub = S.loopBound(n);

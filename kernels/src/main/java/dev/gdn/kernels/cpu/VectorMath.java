@@ -21,6 +21,16 @@ public interface VectorMath {
     /** {@code sum_i x[off+i]^2}. */
     float sumOfSquares(float[] x, int off, int n);
 
+    /** Whether every value of {@code x} is finite (neither NaN nor infinite). */
+    default boolean allFinite(float[] x) {
+        for (float v : x) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** {@code y[yo+i] += a * x[xo+i]}. */
     void axpy(float a, float[] x, int xo, float[] y, int yo, int n);
 

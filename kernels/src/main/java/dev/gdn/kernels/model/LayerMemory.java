@@ -17,11 +17,10 @@ public sealed interface LayerMemory permits DeltaNetLayerMemory, AttentionLayerM
 
     /** Whether every value of every array is finite (a null array has none that is not). */
     static boolean finite(float[]... arrays) {
+        dev.gdn.kernels.cpu.VectorMath math = dev.gdn.kernels.cpu.VectorMath.best();
         for (float[] a : arrays) {
-            for (float v : a == null ? new float[0] : a) {
-                if (!Float.isFinite(v)) {
-                    return false;
-                }
+            if (a != null && !math.allFinite(a)) {
+                return false;
             }
         }
         return true;

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * An engine that computes nothing, standing in for a GPU where what runs around the engine is measured:
  * its resident streams are {@link NoOpResidentStreams} advancing on a thread of their own, as a GPU
- * engine's do. It has no forward pass of its own: a caller that needs real hidden states or logits gets
+ * engine's do, and storing memories of the model's full size (zeros), as a GPU engine's copies down
+ * are, so that writing them to keyed state and reading them back costs what it costs. It has no forward pass of its own: a caller that needs real hidden states or logits gets
  * an error saying so.
  */
 public final class NoOpEngine implements ForwardEngine {
@@ -27,7 +28,8 @@ public final class NoOpEngine implements ForwardEngine {
 
     @Override
     public ResidentStreams residentStreams(GatedDeltaNetModel model, int capacity) {
-        return NoOpResidentStreams.of(model, capacity, true);
+        return new NoOpResidentStreams(capacity, model::newMemory, model.config().hiddenSize(),
+                model.newMemory().payloadBytes(), true);
     }
 
     @Override

@@ -25,6 +25,25 @@ class VectorMathProperties {
         return a;
     }
 
+    @Property(tries = 200)
+    void allFiniteFindsOneNonFiniteValueAnywhere(@ForAll @IntRange(min = 0, max = 300) int n,
+            @ForAll @IntRange(min = 0, max = 299) int at, @ForAll @IntRange(min = 0, max = 3) int kind,
+            @ForAll long seed) {
+        float[] x = random(new Random(seed), n);
+        for (int i = 0; i < n; i += 7) {
+            x[i] = i % 2 == 0 ? Float.MAX_VALUE : -Float.MIN_VALUE; // finite extremes stay finite
+        }
+        float bad = new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+                Float.intBitsToFloat(0x7fc01234)}[kind];
+        boolean planted = at < n;
+        if (planted) {
+            x[at] = bad;
+        }
+        for (VectorMath m : new VectorMath[] {VectorMath.best(), VectorMath.scalar()}) {
+            assertThat(m.allFinite(x)).as(m.name() + ", " + n + " values, " + bad + " at " + at).isEqualTo(!planted);
+        }
+    }
+
     @Property(tries = 60)
     void everyMatmulElementIsTheDotOfItsRows(@ForAll @IntRange(min = 1, max = 9) int rows,
             @ForAll @IntRange(min = 1, max = 70) int in, @ForAll @IntRange(min = 1, max = 13) int out,
