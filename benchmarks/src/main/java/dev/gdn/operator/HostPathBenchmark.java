@@ -88,7 +88,7 @@ public class HostPathBenchmark {
             bundle.computeIfAbsent(p.event().stream, k -> new ArrayList<>()).add(p.event());
         }
         long[] bytes = {0};
-        core.run(bundle, 0, res -> bytes[0] += BoundedRecords.result("results", "dead", res.stream, res.json(),
+        core.run(bundle, 0, res -> bytes[0] += BoundedRecords.result("results", "dead", res.stream, res.jsonUtf8(),
                 1 << 20, 1 << 16).value().length);
         return bytes[0];
     }
