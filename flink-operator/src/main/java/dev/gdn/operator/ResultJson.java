@@ -53,6 +53,7 @@ public final class ResultJson {
     private static final SerializedString EMBEDDING = new SerializedString("embedding");
 
     private final ByteArrayBuilder bytes = new ByteArrayBuilder(512);
+    private final EventResultBytes events = new EventResultBytes();
     private JsonGenerator out;
 
     private ResultJson() {
@@ -65,6 +66,13 @@ public final class ResultJson {
 
     /** {@code r}'s JSON document in UTF-8, as the result record carries it. */
     public static byte[] utf8(StreamResult r) {
+        ResultJson w = WRITERS.get();
+        byte[] fast = w.events.write(r);
+        return fast != null ? fast : w.document(r);
+    }
+
+    /** {@link #utf8} through Jackson's generator always (what the hot path must equal). */
+    static byte[] jackson(StreamResult r) {
         return WRITERS.get().document(r);
     }
 
