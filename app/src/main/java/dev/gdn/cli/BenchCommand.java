@@ -33,6 +33,13 @@ final class BenchCommand implements Callable<Integer> {
                 + "models fla-1b and recall, STATE hashmap (default) or rocksdb (default: the standard table)")
     java.util.List<String> cases;
 
+    @Option(names = "--backend", defaultValue = "auto",
+            description = "with --what operator: auto, cpu, cuda, or noop: an engine that computes nothing and advances "
+                + "on a thread of its own as a GPU's does, so the job runs at the speed of its host path (parsing, "
+                + "batching, memory cache, state, results): the ceiling of the operator around any engine "
+                + "(default ${DEFAULT-VALUE})")
+    String backend;
+
     @Option(names = "--window", defaultValue = "30", description = "with --what operator: seconds measured per case "
             + "(default ${DEFAULT-VALUE})")
     int window;
@@ -53,6 +60,13 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--what '" + what + "' is not one of step, model, mamba2, generation, "
                     + "operator, all");
         }
+        if (!java.util.List.of("auto", "cpu", "cuda", "noop").contains(backend)) {
+            throw new IllegalArgumentException("--backend '" + backend + "' is not one of auto, cpu, cuda, noop");
+        }
+        if (!what.equals("operator") && !backend.equals("auto")) {
+            throw new IllegalArgumentException("--backend " + backend + " applies to --what operator only (the GPU "
+                    + "tables always run on CUDA)");
+        }
         if (what.equals("operator")) {
             if (out != null) {
                 Files.createDirectories(out);
@@ -60,6 +74,8 @@ final class BenchCommand implements Callable<Integer> {
             java.util.List<dev.gdn.run.OperatorBench.Case> list;
             if (cases != null) {
                 list = cases.stream().map(dev.gdn.run.OperatorBench::parseCase).toList();
+            } else if (backend.equals("noop")) {
+                list = dev.gdn.run.OperatorBench.hostCases();
             } else if (CudaProbe.available()) {
                 list = dev.gdn.run.OperatorBench.standardCases();
             } else {
@@ -70,7 +86,7 @@ final class BenchCommand implements Callable<Integer> {
                         .collect(java.util.stream.Collectors.joining(", ")) + "; --cases picks others");
                 spec.commandLine().getErr().flush();
             }
-            dev.gdn.run.OperatorBench.run(list, "auto", "bf16-weights/fp32", java.time.Duration.ofSeconds(window),
+            dev.gdn.run.OperatorBench.run(list, backend, "bf16-weights/fp32", java.time.Duration.ofSeconds(window),
                     out == null ? null : out.resolve("operator.json"), System.out);
             return 0;
         }

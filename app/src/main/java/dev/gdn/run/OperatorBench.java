@@ -106,8 +106,13 @@ public final class OperatorBench {
         if (noop) {
             m = m.withEngine(new NoOpEngine());
         }
-        ModelCache.preload("bench:" + name, m);
+        ModelCache.preload(path(name, noop), m);
         return m;
+    }
+
+    /** The name a benchmark model is served under (the no-op one apart, so that neither replaces the other). */
+    static String path(String model, boolean noop) {
+        return "bench:" + model + (noop ? "+noop" : "");
     }
 
     /**
@@ -133,7 +138,7 @@ public final class OperatorBench {
                 current = k.model();
                 out.printf(Locale.ROOT, "model %s ready in %.1f s%n", current, (System.nanoTime() - t0) / 1e9);
             }
-            GatedDeltaNetModel m = ModelCache.get("bench:" + k.model(), new dev.gdn.operator.EngineSpec(
+            GatedDeltaNetModel m = ModelCache.get(path(k.model(), noop), new dev.gdn.operator.EngineSpec(
                     dev.gdn.operator.EngineSpec.Backend.parse(backend), 0,
                     dev.gdn.kernels.cuda.MatmulPrecision.parse(matmulOf(precision)),
                     dev.gdn.kernels.cuda.ChunkPrecision.parse(chunkOf(precision)),
@@ -228,7 +233,7 @@ public final class OperatorBench {
     static Result operator(GatedDeltaNetModel m, Case k, String backend, String precision, Duration window)
             throws Exception {
         Configuration c = new Configuration();
-        c.set(GdnOptions.MODEL_PATH, "bench:" + k.model());
+        c.set(GdnOptions.MODEL_PATH, path(k.model(), m.engine().orElse(null) instanceof NoOpEngine));
         c.set(GdnOptions.BACKEND, backend);
         c.set(GdnOptions.MATMUL_PRECISION, matmulOf(precision));
         c.set(GdnOptions.CHUNK_PRECISION, chunkOf(precision));
@@ -458,6 +463,12 @@ public final class OperatorBench {
     public static List<Case> cpuCases() {
         return List.of(new Case("recall", 64, 1, 64, 64), new Case("recall", 256, 1, 256, 256),
                 new Case("recall", 64, 64, 64, 64));
+    }
+
+    /** The default cases of {@code --backend noop}: hot sets and a million keys on RocksDB, the recall model's shape. */
+    public static List<Case> hostCases() {
+        return List.of(new Case("recall", 256, 1, 256, 256), new Case("recall", 1024, 1, 1024, 1024),
+                new Case("recall", 256, 1, 1_000_000, 20_000, "rocksdb"));
     }
 
     public static List<Case> standardCases() {

@@ -53,4 +53,17 @@ class OperatorBenchCasesTest {
         assertThat(dev.gdn.cli.GdnCli.outOfHeap(new String[] {"run"}, e))
                 .endsWith("or keep memories off the heap with --state-backend rocksdb");
     }
+
+    @Test
+    void theNoOpEngineRunsTheJobAtItsHostPathsSpeed() throws Exception {
+        var printed = new java.io.ByteArrayOutputStream();
+        OperatorBench.run(java.util.List.of(OperatorBench.parseCase("recall:64:1")), "noop", "bf16-weights/fp32",
+                java.time.Duration.ofSeconds(2), null, new java.io.PrintStream(printed, true,
+                        java.nio.charset.StandardCharsets.UTF_8));
+        String line = printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                .filter(l -> l.startsWith("recall 64 streams")).findFirst().orElseThrow();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("operator +(\\d+) tok/s").matcher(line);
+        assertThat(m.find()).as(line).isTrue();
+        assertThat(Long.parseLong(m.group(1))).as(line).isGreaterThan(0);
+    }
 }
