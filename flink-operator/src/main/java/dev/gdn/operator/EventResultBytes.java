@@ -73,14 +73,8 @@ final class EventResultBytes {
         }
         if (r.classProbs != null) {
             float[] p = r.classProbs;
-            int best = 0;
-            for (int c = 1; c < p.length; c++) {
-                if (p[c] > p[best]) {
-                    best = c;
-                }
-            }
             put(LABEL);
-            text(r.classLabels[best]);
+            text(r.classLabels[ResultJson.best(p)]);
             put(PROBS);
             for (int c = 0; c < p.length; c++) {
                 if (c > 0) {

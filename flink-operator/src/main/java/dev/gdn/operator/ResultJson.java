@@ -124,6 +124,17 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
+    /** The most probable class (the first of equals): the result's label. */
+    static int best(float[] probs) {
+        int best = 0;
+        for (int c = 1; c < probs.length; c++) {
+            if (probs[c] > probs[best]) {
+                best = c;
+            }
+        }
+        return best;
+    }
+
     private static void string(JsonGenerator g, SerializedString name, String value) throws IOException {
         g.writeFieldName(name);
         g.writeString(value);
@@ -164,13 +175,7 @@ public final class ResultJson {
         }
         if (r.classProbs != null) {
             float[] p = r.classProbs;
-            int best = 0;
-            for (int c = 1; c < p.length; c++) {
-                if (p[c] > p[best]) {
-                    best = c;
-                }
-            }
-            string(g, LABEL, r.classLabels[best]);
+            string(g, LABEL, r.classLabels[best(p)]);
             g.writeFieldName(PROBS);
             g.writeStartObject();
             for (int c = 0; c < p.length; c++) {

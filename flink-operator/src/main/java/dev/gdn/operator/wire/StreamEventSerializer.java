@@ -6,7 +6,6 @@ import java.io.IOException;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -14,33 +13,13 @@ import org.apache.flink.core.memory.DataOutputView;
  * {@link StreamEvent} between tasks (parsed events travel to the operator keyed by stream), every field
  * written in turn. An event is never changed once parsed, so a chained hand-off passes the object itself.
  */
-public final class StreamEventSerializer extends TypeSerializerSingleton<StreamEvent> {
+public final class StreamEventSerializer extends ImmutableSerializer<StreamEvent> {
     private static final long serialVersionUID = 1L;
     public static final StreamEventSerializer INSTANCE = new StreamEventSerializer();
 
     @Override
-    public boolean isImmutableType() {
-        return true;
-    }
-
-    @Override
     public StreamEvent createInstance() {
         return new StreamEvent();
-    }
-
-    @Override
-    public StreamEvent copy(StreamEvent from) {
-        return from;
-    }
-
-    @Override
-    public StreamEvent copy(StreamEvent from, StreamEvent reuse) {
-        return from;
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -95,16 +74,6 @@ public final class StreamEventSerializer extends TypeSerializerSingleton<StreamE
             e.generate = g;
         }
         return e;
-    }
-
-    @Override
-    public StreamEvent deserialize(StreamEvent reuse, DataInputView in) throws IOException {
-        return deserialize(in);
-    }
-
-    @Override
-    public void copy(DataInputView in, DataOutputView out) throws IOException {
-        serialize(deserialize(in), out);
     }
 
     @Override

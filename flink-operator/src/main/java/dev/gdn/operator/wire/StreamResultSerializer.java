@@ -5,7 +5,6 @@ import java.io.IOException;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -13,34 +12,14 @@ import org.apache.flink.core.memory.DataOutputView;
  * {@link StreamResult} between tasks, every field written in turn. A result is never changed once emitted,
  * so a chained hand-off ({@link #copy}) passes the object itself instead of a deep copy.
  */
-public final class StreamResultSerializer extends TypeSerializerSingleton<StreamResult> {
+public final class StreamResultSerializer extends ImmutableSerializer<StreamResult> {
     private static final long serialVersionUID = 1L;
     public static final StreamResultSerializer INSTANCE = new StreamResultSerializer();
     private static final StreamResult.Kind[] KINDS = StreamResult.Kind.values();
 
     @Override
-    public boolean isImmutableType() {
-        return true;
-    }
-
-    @Override
     public StreamResult createInstance() {
         return new StreamResult();
-    }
-
-    @Override
-    public StreamResult copy(StreamResult from) {
-        return from;
-    }
-
-    @Override
-    public StreamResult copy(StreamResult from, StreamResult reuse) {
-        return from;
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -89,16 +68,6 @@ public final class StreamResultSerializer extends TypeSerializerSingleton<Stream
         r.stop = Wire.string(in);
         r.error = Wire.string(in);
         return r;
-    }
-
-    @Override
-    public StreamResult deserialize(StreamResult reuse, DataInputView in) throws IOException {
-        return deserialize(in);
-    }
-
-    @Override
-    public void copy(DataInputView in, DataOutputView out) throws IOException {
-        serialize(deserialize(in), out);
     }
 
     @Override
