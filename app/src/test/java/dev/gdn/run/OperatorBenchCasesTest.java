@@ -62,7 +62,7 @@ class OperatorBenchCasesTest {
                         java.nio.charset.StandardCharsets.UTF_8));
         String line = printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
                 .filter(l -> l.startsWith("recall 64 streams")).findFirst().orElseThrow();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("operator +(\\d+) tok/s").matcher(line);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("no-op engine \\| host path +(\\d+) tok/s").matcher(line);
         assertThat(m.find()).as(line).isTrue();
         assertThat(Long.parseLong(m.group(1))).as(line).isGreaterThan(0);
     }
