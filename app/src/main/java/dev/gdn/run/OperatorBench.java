@@ -310,6 +310,14 @@ public final class OperatorBench {
         } finally {
             if (!finished.isDone()) {
                 job.cancel().get(2, TimeUnit.MINUTES);
+                // until the job is cancelled everywhere: its tasks have closed their state backends, so no
+                // RocksDB instance is still compacting when the JVM exits (one did, and RocksDB's native code
+                // crashed the JVM on the way out)
+                try {
+                    finished.get(2, TimeUnit.MINUTES);
+                } catch (java.util.concurrent.ExecutionException cancelled) {
+                    // the cancelled job's result: expected
+                }
             }
             try (var s = Files.walk(checkpoints)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
