@@ -68,15 +68,9 @@ public final class BoundedRecords {
     }
 
     /**
-     * A result record, or, when key and value together exceed {@code maxBytes}, a bounded dead letter
-     * on {@code deadLetterTopic} saying so.
+     * A result record (its document in UTF-8), or, when key and value together exceed {@code maxBytes},
+     * a bounded dead letter on {@code deadLetterTopic} saying so.
      */
-    public static ProducerRecord<byte[], byte[]> result(String topic, String deadLetterTopic, String stream,
-            String json, int maxBytes, int keep) {
-        return result(topic, deadLetterTopic, stream, json.getBytes(StandardCharsets.UTF_8), maxBytes, keep);
-    }
-
-    /** {@link #result(String, String, String, String, int, int)} of a document already in UTF-8. */
     public static ProducerRecord<byte[], byte[]> result(String topic, String deadLetterTopic, String stream,
             byte[] value, int maxBytes, int keep) {
         byte[] key = stream.getBytes(StandardCharsets.UTF_8);

@@ -71,10 +71,10 @@ class BoundedRecordsTest {
 
     @Test
     void aResultOverTheLimitBecomesABoundedDeadLetter() {
-        var ok = BoundedRecords.result("out", "dlq", "s1", "{\"stream\":\"s1\"}", 1000, 100);
+        var ok = BoundedRecords.result("out", "dlq", "s1", utf8("{\"stream\":\"s1\"}"), 1000, 100);
         assertThat(ok.topic()).isEqualTo("out");
         String big = "{\"stream\":\"s1\",\"embedding\":[" + "0.5,".repeat(1000) + "0.5]}";
-        var r = BoundedRecords.result("out", "dlq", "s1", big, 1000, 100);
+        var r = BoundedRecords.result("out", "dlq", "s1", utf8(big), 1000, 100);
         assertThat(r.topic()).isEqualTo("dlq");
         assertThat(r.value()).hasSize(100);
         assertThat(header(r, BoundedRecords.REASON)).isEqualTo("result of " + (big.length() + 2)
@@ -101,5 +101,9 @@ class BoundedRecordsTest {
         assertThat(routed.serialize(generate, null, 0L).topic()).isEqualTo("results");
         assertThat(routed.serialize(tokens, null, 0L).topic()).isEqualTo("results");
         assertThat(unrouted.serialize(summary, null, 0L).topic()).isEqualTo("results");
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 }
