@@ -145,12 +145,7 @@ final class EventResultBytes {
     }
 
     private static boolean finite(float[] a) {
-        for (float v : a) {
-            if (!Float.isFinite(v)) {
-                return false;
-            }
-        }
-        return true;
+        return dev.gdn.kernels.cpu.VectorMath.best().allFinite(a);
     }
 
     private void room(int n) {
