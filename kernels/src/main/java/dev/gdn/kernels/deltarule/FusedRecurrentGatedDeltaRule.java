@@ -1,5 +1,6 @@
 package dev.gdn.kernels.deltarule;
 
+import dev.gdn.kernels.cpu.Scratch;
 import dev.gdn.kernels.cpu.VectorMath;
 
 /**
@@ -15,6 +16,12 @@ import dev.gdn.kernels.cpu.VectorMath;
  */
 public final class FusedRecurrentGatedDeltaRule implements GatedDeltaRule {
     private static final int L1_BLOCK_FLOATS = 8192;
+    private static final Scratch.Slot QS = Scratch.slot("rule.qs");
+    private static final Scratch.Slot KQ = Scratch.slot("rule.kq");
+    private static final Scratch.Slot ALPHAS = Scratch.slot("rule.alphas");
+    private static final Scratch.Slot SK = Scratch.slot("rule.sk");
+    private static final Scratch.Slot SQ = Scratch.slot("rule.sq");
+    private static final Scratch.Slot U = Scratch.slot("rule.u");
 
     private final VectorMath math;
 
@@ -33,9 +40,10 @@ public final class FusedRecurrentGatedDeltaRule implements GatedDeltaRule {
             return;
         }
         float[] k = in.k();
-        float[] qs = new float[tokens * kd];
-        float[] kq = new float[tokens];
-        float[] alphas = new float[tokens];
+        Scratch scratch = Scratch.ofThread();
+        float[] qs = scratch.get(QS, tokens * kd);
+        float[] kq = scratch.get(KQ, tokens);
+        float[] alphas = scratch.get(ALPHAS, tokens);
         for (int t = 0; t < tokens; t++) {
             alphas[t] = (float) Math.exp(in.g()[in.gateOffset(t, j)]);
             int qo = in.qkOffset(t, h);
@@ -45,9 +53,9 @@ public final class FusedRecurrentGatedDeltaRule implements GatedDeltaRule {
             kq[t] = math.dot(k, qo, qs, t * kd, kd);
         }
         int block = Math.min(vd, Math.max(8, (L1_BLOCK_FLOATS / kd) & ~7));
-        float[] sk = new float[block];
-        float[] sq = new float[block];
-        float[] u = new float[block];
+        float[] sk = scratch.get(SK, block);
+        float[] sq = scratch.get(SQ, block);
+        float[] u = scratch.get(U, block);
         for (int c0 = 0; c0 < vd; c0 += block) {
             int w = Math.min(block, vd - c0);
             for (int t = 0; t < tokens; t++) {

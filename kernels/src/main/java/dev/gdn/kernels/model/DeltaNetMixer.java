@@ -1,6 +1,7 @@
 package dev.gdn.kernels.model;
 
 import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.cpu.Scratch;
 import dev.gdn.kernels.deltarule.DeltaRuleInputs;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
@@ -19,6 +20,17 @@ import java.util.List;
  * </pre>
  */
 final class DeltaNetMixer implements TokenMixer {
+    private static final Scratch.Slot Q = Scratch.slot("gdn.q");
+    private static final Scratch.Slot K = Scratch.slot("gdn.k");
+    private static final Scratch.Slot V = Scratch.slot("gdn.v");
+    private static final Scratch.Slot A = Scratch.slot("gdn.a");
+    private static final Scratch.Slot B = Scratch.slot("gdn.b");
+    private static final Scratch.Slot GATE = Scratch.slot("gdn.gate");
+    private static final Scratch.Slot G = Scratch.slot("gdn.g");
+    private static final Scratch.Slot BETA = Scratch.slot("gdn.beta");
+    private static final Scratch.Slot O = Scratch.slot("gdn.o");
+    private static final Scratch.Slot OUT = Scratch.slot("gdn.out");
+
     private final ModelConfig config;
     private final DeltaNetWeights w;
     private final DeltaRuleShape shape;
@@ -62,7 +74,7 @@ final class DeltaNetMixer implements TokenMixer {
      * @param x       {@code [rows, D]}, normed block input
      * @param offsets stream row offsets
      * @param memories this layer's memory of each stream, advanced in place
-     * @return {@code [rows, D]}
+     * @return {@code [rows, D]} in the first {@code rows * D} floats of this thread's scratch
      */
     float[] forward(CpuKernels cpu, float[] x, int[] offsets, List<DeltaNetLayerMemory> memories) {
         var m = cpu.math();
@@ -74,12 +86,14 @@ final class DeltaNetMixer implements TokenMixer {
         int hv = config.numValueHeads();
         int streams = memories.size();
 
-        float[] q = Linear.apply(par, m, x, rows, d, w.qProj(), kDim, null);
-        float[] k = Linear.apply(par, m, x, rows, d, w.kProj(), kDim, null);
-        float[] v = Linear.apply(par, m, x, rows, d, w.vProj(), vDim, null);
-        float[] a = Linear.apply(par, m, x, rows, d, w.aProj(), hv, null);
-        float[] b = Linear.apply(par, m, x, rows, d, w.bProj(), hv, null);
-        float[] gate = w.gProj() == null ? null : Linear.apply(par, m, x, rows, d, w.gProj(), vDim, null);
+        Scratch scratch = Scratch.ofThread();
+        float[] q = Linear.applyInto(par, m, x, rows, d, w.qProj(), kDim, null, scratch.get(Q, rows * kDim));
+        float[] k = Linear.applyInto(par, m, x, rows, d, w.kProj(), kDim, null, scratch.get(K, rows * kDim));
+        float[] v = Linear.applyInto(par, m, x, rows, d, w.vProj(), vDim, null, scratch.get(V, rows * vDim));
+        float[] a = Linear.applyInto(par, m, x, rows, d, w.aProj(), hv, null, scratch.get(A, rows * hv));
+        float[] b = Linear.applyInto(par, m, x, rows, d, w.bProj(), hv, null, scratch.get(B, rows * hv));
+        float[] gate = w.gProj() == null ? null
+                : Linear.applyInto(par, m, x, rows, d, w.gProj(), vDim, null, scratch.get(GATE, rows * vDim));
 
         int width = config.convSize();
         long convWork = (long) (offsets[streams] / Math.max(1, streams) + 1) * Math.max(kDim, vDim) * width;
@@ -100,8 +114,8 @@ final class DeltaNetMixer implements TokenMixer {
             }
         });
 
-        float[] g = new float[rows * hv];
-        float[] beta = new float[rows * hv];
+        float[] g = scratch.get(G, rows * hv);
+        float[] beta = scratch.get(BETA, rows * hv);
         float betaScale = config.allowNegEigval() ? 2f : 1f;
         int kd = config.headDim();
         par.forEach(rows, 2L * kDim + 64L * hv, r -> {
@@ -116,7 +130,7 @@ final class DeltaNetMixer implements TokenMixer {
             }
         });
 
-        float[] o = new float[rows * vDim];
+        float[] o = scratch.get(O, rows * vDim);
         float scale = (float) (1.0 / Math.sqrt(kd));
         long ruleWork = 3L * shape.headStateSize() * (offsets[streams] / Math.max(1, streams) + 1);
         par.forEach(streams * hv, ruleWork, task -> {
@@ -135,6 +149,6 @@ final class DeltaNetMixer implements TokenMixer {
                 Norms.gatedRmsNormInPlace(m, o, off, vd, w.oNorm(), config.normEps(), gate, off);
             }
         });
-        return Linear.apply(par, m, o, rows, vDim, w.oProj(), d, null);
+        return Linear.applyInto(par, m, o, rows, vDim, w.oProj(), d, null, scratch.get(OUT, rows * d));
     }
 }

@@ -1,6 +1,7 @@
 package dev.gdn.kernels.model;
 
 import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.cpu.Scratch;
 import dev.gdn.kernels.io.WeightSource;
 import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
 import dev.gdn.kernels.model.ModelWeights.BlockWeights;
@@ -21,6 +22,11 @@ import java.util.List;
  * share its batch: every per-row and per-stream computation is independent of the others.
  */
 public final class GatedDeltaNetModel {
+    private static final Scratch.Slot RESIDUAL = Scratch.slot("model.residual");
+    private static final Scratch.Slot MLP_GATE = Scratch.slot("mlp.gate");
+    private static final Scratch.Slot MLP_UP = Scratch.slot("mlp.up");
+    private static final Scratch.Slot MLP_OUT = Scratch.slot("mlp.out");
+
     private final ModelConfig config;
     private final ModelWeights weights;
     private final CpuKernels cpu;
@@ -183,7 +189,8 @@ public final class GatedDeltaNetModel {
         var m = cpu.math();
         var par = cpu.parallel();
 
-        float[] h = new float[rows * d];
+        Scratch scratch = Scratch.ofThread();
+        float[] h = scratch.get(RESIDUAL, rows * d);
         for (int s = 0; s < batch.size(); s++) {
             int[] toks = batch.get(s).tokens();
             for (int t = 0; t < toks.length; t++) {
@@ -195,9 +202,9 @@ public final class GatedDeltaNetModel {
             BlockWeights bw = weights.layers().get(l);
             rmsNormRows(h, bw.attnNorm(), normed, rows);
             float[] mixed = mixers[l].forward(cpu, normed, offsets, batch, l);
-            addInPlace(h, mixed);
+            addInPlace(h, mixed, rows * d);
             rmsNormRows(h, bw.mlpNorm(), normed, rows);
-            addInPlace(h, mlp(bw.mlp(), normed, rows));
+            addInPlace(h, mlp(bw.mlp(), normed, rows, scratch), rows * d);
         }
         for (StreamInput in : batch) {
             in.memory().advance(in.tokens().length);
@@ -292,15 +299,15 @@ public final class GatedDeltaNetModel {
     }
 
 
-    private float[] mlp(ModelWeights.MlpWeights w, float[] x, int rows) {
+    private float[] mlp(ModelWeights.MlpWeights w, float[] x, int rows, Scratch scratch) {
         var m = cpu.math();
         var par = cpu.parallel();
         int d = config.hiddenSize();
         int inter = config.intermediateSize();
-        float[] gate = Linear.apply(par, m, x, rows, d, w.gate(), inter, null);
-        float[] up = Linear.apply(par, m, x, rows, d, w.up(), inter, null);
+        float[] gate = Linear.applyInto(par, m, x, rows, d, w.gate(), inter, null, scratch.get(MLP_GATE, rows * inter));
+        float[] up = Linear.applyInto(par, m, x, rows, d, w.up(), inter, null, scratch.get(MLP_UP, rows * inter));
         par.forEach(rows, 40L * inter, r -> m.mulSilu(up, r * inter, gate, r * inter, inter));
-        return Linear.apply(par, m, up, rows, inter, w.down(), d, null);
+        return Linear.applyInto(par, m, up, rows, inter, w.down(), d, null, scratch.get(MLP_OUT, rows * d));
     }
 
     private void rmsNormRows(float[] x, float[] weight, float[] out, int rows) {
@@ -308,8 +315,8 @@ public final class GatedDeltaNetModel {
         cpu.parallel().forEach(rows, 4L * d, r -> Norms.rmsNorm(cpu.math(), x, r * d, d, weight, config.normEps(), out, r * d));
     }
 
-    private static void addInPlace(float[] h, float[] y) {
-        for (int i = 0; i < h.length; i++) {
+    private static void addInPlace(float[] h, float[] y, int n) {
+        for (int i = 0; i < n; i++) {
             h[i] += y[i];
         }
     }

@@ -19,7 +19,8 @@ sealed interface TokenMixer permits DeltaNetMixer, AttentionMixer, Mamba2Mixer {
      * @param x       {@code [rows, D]}, the normed block input
      * @param offsets stream row offsets ({@code [N + 1]})
      * @param batch   the streams; each one's memory of layer {@code layer} advances in place
-     * @return {@code [rows, D]}
+     * @return {@code [rows, D]} in the first {@code rows * D} floats; may be a {@link dev.gdn.kernels.cpu.Scratch}
+     *         buffer of the calling thread (longer, and valid only until this thread's next forward)
      */
     float[] forward(CpuKernels cpu, float[] x, int[] offsets, List<StreamInput> batch, int layer);
 

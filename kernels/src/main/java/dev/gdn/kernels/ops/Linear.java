@@ -21,6 +21,21 @@ public final class Linear {
     public static float[] apply(Parallel par, VectorMath math, float[] x, int rows, int in, float[] w, int out,
             float[] bias) {
         float[] y = new float[rows * out];
+        applyInto(par, math, x, rows, in, w, out, bias, y);
+        return y;
+    }
+
+    /**
+     * As {@link #apply}, written into the first {@code rows * out} floats of {@code y} (every one of them
+     * assigned; {@code y} may be longer, e.g. a {@link dev.gdn.kernels.cpu.Scratch} buffer).
+     *
+     * @return {@code y}
+     */
+    public static float[] applyInto(Parallel par, VectorMath math, float[] x, int rows, int in, float[] w, int out,
+            float[] bias, float[] y) {
+        if (y.length < rows * out) {
+            throw new IllegalArgumentException("y has " + y.length + " floats, needs at least " + rows * out);
+        }
         int rowTiles = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
         int colTiles = (out + COL_BLOCK - 1) / COL_BLOCK;
         long work = (long) Math.min(rows, ROW_BLOCK) * Math.min(out, COL_BLOCK) * in;

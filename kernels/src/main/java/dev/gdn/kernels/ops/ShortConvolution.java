@@ -1,5 +1,6 @@
 package dev.gdn.kernels.ops;
 
+import dev.gdn.kernels.cpu.Scratch;
 import dev.gdn.kernels.cpu.VectorMath;
 
 /**
@@ -10,6 +11,8 @@ import dev.gdn.kernels.cpu.VectorMath;
  * from the cache (zeros for a new stream).
  */
 public final class ShortConvolution {
+    private static final Scratch.Slot WINDOW = Scratch.slot("conv.window");
+
     private ShortConvolution() {
     }
 
@@ -44,7 +47,7 @@ public final class ShortConvolution {
             return;
         }
         // window [hist + tokens, D]: the cached inputs, then this run's inputs
-        float[] window = new float[(hist + tokens) * dim];
+        float[] window = Scratch.floats(WINDOW, (hist + tokens) * dim);
         System.arraycopy(cache, 0, window, 0, hist * dim);
         System.arraycopy(x, firstRow * dim, window, hist * dim, tokens * dim);
         for (int t = 0; t < tokens; t++) {
