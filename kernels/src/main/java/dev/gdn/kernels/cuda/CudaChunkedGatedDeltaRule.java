@@ -101,22 +101,17 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         this.args = new LaunchArgs(device);
         int k = shape.keyDim();
         if (precision.tensorCores()) {
-            String src = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
             RecurLayout layout = RecurLayout.choose(k, precision, tile, device.sharedPerMultiprocessor(), defines);
             if (layout.sharedBytes() > MAX_SHARED) {
                 throw new IllegalArgumentException("the recurrence laid out as " + String.join(" ", layout.options())
                         + " for " + shape + " needs " + layout.sharedBytes() + " bytes of shared memory, more than "
                         + MAX_SHARED);
             }
-            String[] opts = java.util.stream.Stream.of(java.util.stream.Stream.of("-DK_DIM=" + k,
-                    "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + tile,
-                    CudaDevice.includeOption(), "-DPREPARE_BLOCKS=" + prepareBlocks(k, precision,
-                            device.sharedPerMultiprocessor(), defines)), java.util.Arrays.stream(layout.options()),
-                    java.util.Arrays.stream(state.options()), java.util.Arrays.stream(defines)
-                            .filter(d -> !RecurLayout.decides(d) && !d.startsWith("-DPREPARE_BLOCKS=")))
-                    .flatMap(x -> x).toArray(String[]::new);
-            this.prepare = device.function(src, "gdr_chunk_prepare", opts);
-            this.function = device.function(src, "gdr_chunk_recur", opts);
+            String[] opts = java.util.stream.Stream.concat(java.util.stream.Stream.of(CudaDevice.includeOption()),
+                    java.util.Arrays.stream(tensorCoreOptions(k, precision, tile, state, device.sharedPerMultiprocessor(),
+                            defines))).toArray(String[]::new);
+            this.prepare = device.function(TC_SOURCE, TC_KERNELS.get(0), opts);
+            this.function = device.function(TC_SOURCE, TC_KERNELS.get(1), opts);
             this.prepareShared = prepareShared(k, precision);
             this.sharedBytes = layout.sharedBytes();
             this.recurThreads = 32 * layout.warps();
@@ -127,13 +122,38 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         } else {
             this.prepare = null;
             this.prepareShared = 0;
-            this.function = device.function("/dev/gdn/kernels/cuda/gated_delta_rule_chunk.cu", "gated_delta_rule_chunk",
-                    java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + k),
-                            java.util.Arrays.stream(state.options())).toArray(String[]::new));
+            this.function = device.function(SIMT_SOURCE, SIMT_KERNELS.get(0), simtOptions(k, state));
             this.sharedBytes = simtShared(k);
             this.recurThreads = THREADS;
         }
         allowShared(function, sharedBytes);
+    }
+
+    static final String TC_SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
+    static final java.util.List<String> TC_KERNELS = java.util.List.of("gdr_chunk_prepare", "gdr_chunk_recur");
+    static final String SIMT_SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk.cu";
+    static final java.util.List<String> SIMT_KERNELS = java.util.List.of("gated_delta_rule_chunk");
+
+    /**
+     * The tensor-core kernels' compile definitions (without the CUDA include path) for heads of {@code k} keys
+     * on a device of {@code sharedPerSm} bytes of shared memory a multiprocessor: the layout
+     * {@link RecurLayout#choose} picks, then the tuning definitions given that it does not decide.
+     */
+    static String[] tensorCoreOptions(int k, ChunkPrecision precision, int tile, StatePrecision state, int sharedPerSm,
+            String... defines) {
+        RecurLayout layout = RecurLayout.choose(k, precision, tile, sharedPerSm, defines);
+        return java.util.stream.Stream.of(java.util.stream.Stream.of("-DK_DIM=" + k,
+                "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + tile,
+                "-DPREPARE_BLOCKS=" + prepareBlocks(k, precision, sharedPerSm, defines)),
+                java.util.Arrays.stream(layout.options()), java.util.Arrays.stream(state.options()),
+                java.util.Arrays.stream(defines).filter(d -> !RecurLayout.decides(d) && !d.startsWith("-DPREPARE_BLOCKS=")))
+                .flatMap(x -> x).toArray(String[]::new);
+    }
+
+    /** The fp32 SIMT kernel's compile definitions. */
+    static String[] simtOptions(int k, StatePrecision state) {
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + k),
+                java.util.Arrays.stream(state.options())).toArray(String[]::new);
     }
 
     private void allowShared(CUfunc_st f, int bytes) {

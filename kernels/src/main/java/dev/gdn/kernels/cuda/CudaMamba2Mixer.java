@@ -20,7 +20,7 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
  * engine runs every length through the recurrence (figures in docs/BENCHMARKS.md).
  */
 final class CudaMamba2Mixer implements CudaTokenMixer {
-    private static final String SOURCE = "/dev/gdn/kernels/cuda/mamba2.cu";
+    static final String SOURCE = "/dev/gdn/kernels/cuda/mamba2.cu";
     /** Largest state elements one scan thread holds in registers. */
     private static final int MAX_ELEMS_PER_THREAD = 64;
     /** Static shared memory a block of the chunked scan may use. */
@@ -88,13 +88,22 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
             return shape(config).chunk;
         }
 
+        static final java.util.List<String> NAMES = java.util.List.of("mamba2_conv", "mamba2_dt", "mamba2_scan",
+                "mamba2_chunk", "mamba2_gate_norm");
+
+        /** The compile definitions of one Mamba2 shape (what {@link KernelBuilds} compiles too). */
+        static String[] options(Mamba2Config m) {
+            Shape s = shape(m);
+            return new String[] {"-DP_DIM=" + m.headDim(), "-DN_DIM=" + m.stateSize(), "-DTPR=" + s.tpr,
+                "-DTHREADS=" + s.threads, "-DKC=" + m.convKernel(), "-DCHUNK_T=" + s.chunk};
+        }
+
         static Kernels compile(CudaDevice device, Mamba2Config m) {
             Shape s = shape(m);
-            String[] opts = {"-DP_DIM=" + m.headDim(), "-DN_DIM=" + m.stateSize(), "-DTPR=" + s.tpr,
-                "-DTHREADS=" + s.threads, "-DKC=" + m.convKernel(), "-DCHUNK_T=" + s.chunk};
-            return new Kernels(device.function(SOURCE, "mamba2_conv", opts), device.function(SOURCE, "mamba2_dt", opts),
-                    device.function(SOURCE, "mamba2_scan", opts), device.function(SOURCE, "mamba2_chunk", opts),
-                    device.function(SOURCE, "mamba2_gate_norm", opts), s.threads, new LaunchArgs(device), m,
+            String[] opts = options(m);
+            return new Kernels(device.function(SOURCE, NAMES.get(0), opts), device.function(SOURCE, NAMES.get(1), opts),
+                    device.function(SOURCE, NAMES.get(2), opts), device.function(SOURCE, NAMES.get(3), opts),
+                    device.function(SOURCE, NAMES.get(4), opts), s.threads, new LaunchArgs(device), m,
                     4 * device.multiprocessors());
         }
     }

@@ -9,7 +9,7 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
  * work on the default stream; arguments are device addresses unless said otherwise.
  */
 final class CudaModelOps {
-    private static final String SOURCE = "/dev/gdn/kernels/cuda/model_ops.cu";
+    static final String SOURCE = "/dev/gdn/kernels/cuda/model_ops.cu";
     private static final int ROW_THREADS = 256;
     /** Heads a block of l2norm_heads and gated_rmsnorm normalises, a warp each (NORM_HEADS in model_ops.cu). */
     private static final int NORM_HEADS = 4;
@@ -43,7 +43,7 @@ final class CudaModelOps {
         this.d = d;
         this.args = new LaunchArgs(d);
         this.elementwiseBlocks = 8 * d.multiprocessors();
-        String w = "-DCONV_W=" + convWidth;
+        String w = options(convWidth)[0];
         embed = d.function(SOURCE, "embed_rows", w);
         addRmsNorm = d.function(SOURCE, "add_rmsnorm", w);
         shortConv = d.function(SOURCE, "short_conv", w);
@@ -61,6 +61,11 @@ final class CudaModelOps {
         ringAppend = d.function(SOURCE, "ring_append", w);
         scoreRows = d.function(SOURCE, "score_rows", w);
         copyRows = d.function(SOURCE, "copy_rows", w);
+    }
+
+    /** The compile definitions for a model's short convolution width (what {@link KernelBuilds} compiles too). */
+    static String[] options(int convWidth) {
+        return new String[] {"-DCONV_W=" + convWidth};
     }
 
     /** {@code h[r] = emb[tokens[r]]}; emb {@code [vocab, D]}, tokens {@code [rows]} int, h {@code [rows, D]}. */

@@ -42,17 +42,34 @@ public final class CudaRecurrentGatedDeltaRule {
         this.device = device;
         this.shape = shape;
         this.args = new LaunchArgs(device);
-        String src = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
-        // bf16 states: two columns a thread, so that a warp reads 128 bytes a row (one 4-byte load per two
-        // states); 32 rows a thread keep the registers of the larger heads in bounds
-        boolean pairs = state == StatePrecision.BF16 && shape.valueDim() % 2 == 0;
-        this.cols = pairs ? 2 : 1;
-        this.split = pairs && shape.keyDim() >= 256 && shape.keyDim() % 8 == 0 ? 8 : KSPLIT;
-        String[] opts = java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + shape.keyDim(),
-                "-DKSPLIT=" + split, "-DCOLS=" + cols), java.util.Arrays.stream(state.options()))
-                .toArray(String[]::new);
-        this.function = device.function(src, "gated_delta_rule_recurrent", opts);
-        this.stepFunction = device.function(src, "gated_delta_rule_step", opts);
+        this.cols = cols(shape, state);
+        this.split = split(shape, state);
+        String[] opts = options(shape, state);
+        this.function = device.function(SOURCE, KERNELS.get(0), opts);
+        this.stepFunction = device.function(SOURCE, KERNELS.get(1), opts);
+    }
+
+    static final String SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
+    static final java.util.List<String> KERNELS = java.util.List.of("gated_delta_rule_recurrent", "gated_delta_rule_step");
+
+    /**
+     * State columns a thread: bf16 states two, so that a warp reads 128 bytes a row (one 4-byte load per two
+     * states).
+     */
+    private static int cols(DeltaRuleShape shape, StatePrecision state) {
+        return state == StatePrecision.BF16 && shape.valueDim() % 2 == 0 ? 2 : 1;
+    }
+
+    /** Row slices a block: 8 for paired bf16 columns of heads of 256 keys or more (registers in bounds), else 4. */
+    private static int split(DeltaRuleShape shape, StatePrecision state) {
+        return cols(shape, state) == 2 && shape.keyDim() >= 256 && shape.keyDim() % 8 == 0 ? 8 : KSPLIT;
+    }
+
+    /** The compile definitions of this shape and state precision (what {@link KernelBuilds} compiles too). */
+    static String[] options(DeltaRuleShape shape, StatePrecision state) {
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + shape.keyDim(),
+                "-DKSPLIT=" + split(shape, state), "-DCOLS=" + cols(shape, state)),
+                java.util.Arrays.stream(state.options())).toArray(String[]::new);
     }
 
     /** Advances {@code streams} streams over their rows (asynchronous on the launch stream). */
