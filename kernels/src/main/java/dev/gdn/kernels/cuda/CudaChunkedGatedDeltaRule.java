@@ -137,14 +137,18 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     /**
      * The tensor-core kernels' compile definitions (without the CUDA include path) for heads of {@code k} keys
      * on a device of {@code sharedPerSm} bytes of shared memory a multiprocessor: the layout
-     * {@link RecurLayout#choose} picks, then the tuning definitions given that it does not decide.
+     * {@link RecurLayout#choose} picks, the shared memory the host allocates for each kernel (the kernel
+     * lays its memory out itself and fails to compile where its size differs from the host's), then the
+     * tuning definitions given that it does not decide.
      */
     static String[] tensorCoreOptions(int k, ChunkPrecision precision, int tile, StatePrecision state, int sharedPerSm,
             String... defines) {
         RecurLayout layout = RecurLayout.choose(k, precision, tile, sharedPerSm, defines);
         return java.util.stream.Stream.of(java.util.stream.Stream.of("-DK_DIM=" + k,
                 "-DPREC_BF16=" + (precision == ChunkPrecision.BF16 ? 1 : 0), "-DBV=" + tile,
-                "-DPREPARE_BLOCKS=" + prepareBlocks(k, precision, sharedPerSm, defines)),
+                "-DPREPARE_BLOCKS=" + prepareBlocks(k, precision, sharedPerSm, defines),
+                // what the host allocates, checked against the kernel's own layout when it compiles
+                "-DHOST_PREPARE_SHARED=" + prepareShared(k, precision), "-DHOST_RECUR_SHARED=" + layout.sharedBytes()),
                 java.util.Arrays.stream(layout.options()), java.util.Arrays.stream(state.options()),
                 java.util.Arrays.stream(defines).filter(d -> !RecurLayout.decides(d) && !d.startsWith("-DPREPARE_BLOCKS=")))
                 .flatMap(x -> x).toArray(String[]::new);

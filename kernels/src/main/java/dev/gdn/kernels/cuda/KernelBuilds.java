@@ -153,7 +153,6 @@ public final class KernelBuilds {
                 List<String> failed = new ArrayList<>();
                 for (int i = 0; i < builds.size(); i++) {
                     String error = results.get(i).get();
-                    System.out.println((error == null ? "ok     " : "FAILED ") + builds.get(i));
                     if (error != null) {
                         failed.add(builds.get(i) + "\n" + error);
                     }

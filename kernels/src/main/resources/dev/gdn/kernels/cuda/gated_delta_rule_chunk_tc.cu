@@ -474,7 +474,25 @@ __device__ __forceinline__ float4 fma4(float a, float4 b, float4 c)
 // Shared memory of gdr_chunk_prepare (bytes): gam, beta, e^gam, scale e^gam, e^(gam_last - gam) [C];
 // Ke [C][LDK]; Qe [C][LDK]; two fp32 [C][LDF] (K K^T -> A; Q K^T -> M, later T). Once the products are
 // done, T as an operand, a block of V and fp32 staging take Qe's place and, where they need it, A's
-// (never T's: Te fits in Qe).
+// (never T's: Te fits in Qe). The one definition of the layout: byte offsets in carving order, and the
+// size the host must allocate (the engine passes its own figure as HOST_PREPARE_SHARED; the compile
+// fails where they differ).
+constexpr size_t P_KE = 5 * CH * sizeof(float);
+constexpr size_t P_QE = P_KE + (size_t)CH * LDK * sizeof(elem);
+constexpr size_t P_FA = P_QE + (size_t)CH * LDK * sizeof(elem);
+constexpr size_t P_FM = P_FA + (size_t)CH * LDF * sizeof(float);
+constexpr size_t PREPARE_SMEM_BYTES = P_FM + (size_t)CH * LDF * sizeof(float);
+constexpr size_t P_VE = P_QE + (size_t)CH * LDC * sizeof(elem); // after Te, which is Qe
+constexpr size_t P_FO = P_VE + (size_t)CH * LD64 * sizeof(elem);
+static_assert(CH * LDC <= CH * LDK, "T must fit in Q's place");
+static_assert(P_FO + (size_t)CH * LDF * sizeof(float) <= PREPARE_SMEM_BYTES, "the staging Fo must end within the block's shared memory");
+static_assert(P_FO % 16 == 0 && P_FA % 16 == 0 && P_VE % 16 == 0 && P_QE % 16 == 0 && P_KE % 16 == 0,
+              "every region of the preparation starts on 16 bytes");
+#ifdef HOST_PREPARE_SHARED
+static_assert(HOST_PREPARE_SHARED == PREPARE_SMEM_BYTES,
+              "the host allocates another size of shared memory than gdr_chunk_prepare lays out");
+#endif
+
 extern "C" __global__ void __launch_bounds__(THREADS, PREPARE_BLOCKS)
 gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalised
                   const float* __restrict__ k,     // [rows, H, K], L2-normalised
@@ -496,15 +514,14 @@ gdr_chunk_prepare(const float* __restrict__ q,     // [rows, H, K], L2-normalise
     float* eg = bet + CH;
     float* qmul = eg + CH;
     float* kmul = qmul + CH;
-    elem* Ke = reinterpret_cast<elem*>(kmul + CH);
-    elem* Qe = Ke + CH * LDK;
-    float* Fa = reinterpret_cast<float*>(Qe + CH * LDK);
-    float* Fm = Fa + CH * LDF;
+    elem* Ke = reinterpret_cast<elem*>(smem_raw + P_KE);
+    elem* Qe = reinterpret_cast<elem*>(smem_raw + P_QE);
+    float* Fa = reinterpret_cast<float*>(smem_raw + P_FA);
+    float* Fm = reinterpret_cast<float*>(smem_raw + P_FM);
     elem* Te = Qe;
-    elem* Ve = Te + CH * LDC;
-    float* Fo = reinterpret_cast<float*>(Ve + CH * LD64);
+    elem* Ve = reinterpret_cast<elem*>(smem_raw + P_VE);
+    float* Fo = reinterpret_cast<float*>(smem_raw + P_FO);
     float* Tf = Fm;
-    static_assert(CH * LDC <= CH * LDK, "T must fit in Q's place");
 
     const int n = blockIdx.z;
     const int j = blockIdx.y;
@@ -749,6 +766,40 @@ static_assert(RWARPS % (BV / 16) == 0, "a warp's state tiles must share their co
 constexpr int SMEM_GROUP = PREC_BF16 ? 1 : S_PER_WARP;
 #endif
 
+// Shared memory of gdr_chunk_recur (bytes), the one definition of its layout in carving order: the state
+// slice (bf16/TF32 operand Se [K][LDB] when the fp32 state is in registers; else fp32 Sf [K][LDS], with
+// bf16 operands a separate Se after it, with 3xTF32 ones Se is Sf), -W in Xa, Qg in Xb, Kt in Xc (its own
+// buffer with KT_BUFFER, else Xa's place after -W is used), U then Vn in Ue [C][LDB], M in Me [C][LDC], fp32
+// Fo (-W S0, then O; at least the warps' staging tiles). The engine passes its own figure as
+// HOST_RECUR_SHARED; the compile fails where they differ.
+#if STATE_REGS
+constexpr size_t R_SE = 0;
+constexpr size_t R_XA = (size_t)K_DIM * LDB * sizeof(elem);
+#elif PREC_BF16
+constexpr size_t R_SE = (size_t)K_DIM * LDS * sizeof(float);
+constexpr size_t R_XA = R_SE + (size_t)K_DIM * LDB * sizeof(elem);
+#else
+constexpr size_t R_SE = 0; // the operand is the fp32 state itself (LDS == LDB)
+constexpr size_t R_XA = (size_t)K_DIM * LDS * sizeof(float);
+#endif
+constexpr size_t R_XB = R_XA + (size_t)CH * LDK * sizeof(elem);
+#if KT_BUFFER
+constexpr size_t R_XC = R_XB + (size_t)CH * LDK * sizeof(elem);
+constexpr size_t R_UE = R_XC + (size_t)CH * LDK * sizeof(elem);
+#else
+constexpr size_t R_XC = R_XA; // Kt follows -W
+constexpr size_t R_UE = R_XB + (size_t)CH * LDK * sizeof(elem);
+#endif
+constexpr size_t R_ME = R_UE + (size_t)CH * LDB * sizeof(elem);
+constexpr size_t R_FO = R_ME + (size_t)CH * LDC * sizeof(elem);
+constexpr size_t RECUR_SMEM_BYTES = R_FO + (size_t)FO_FLOATS * sizeof(float);
+static_assert(R_XA % 16 == 0 && R_XB % 16 == 0 && R_XC % 16 == 0 && R_UE % 16 == 0 && R_ME % 16 == 0 && R_FO % 16 == 0,
+              "every region of the recurrence starts on 16 bytes");
+#ifdef HOST_RECUR_SHARED
+static_assert(HOST_RECUR_SHARED == RECUR_SMEM_BYTES,
+              "the host allocates another size of shared memory than gdr_chunk_recur lays out");
+#endif
+
 // Tile u of this warp's share of S ([K, BV] in 16 x 16 tiles, row-major over tiles, tile i in warp
 // i % RWARPS) at tile row tr and column tc; false where the warp has fewer tiles. A warp's tiles are all
 // in one column (tc = warp % (BV / 16)).
@@ -880,29 +931,16 @@ gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
                 int HV, int V, int minTokens)
 {
     extern __shared__ __align__(128) unsigned char smem_raw[];
-#if STATE_REGS
-    elem* Se = reinterpret_cast<elem*>(smem_raw);
-    elem* Xa = Se + K_DIM * LDB;
-#else
+#if !STATE_REGS
     float* Sf = reinterpret_cast<float*>(smem_raw);
-#if PREC_BF16
-    elem* Se = reinterpret_cast<elem*>(Sf + K_DIM * LDS);
-    elem* Xa = Se + K_DIM * LDB;
-#else
-    elem* Se = Sf; // the operand is the fp32 state itself (LDS == LDB)
-    elem* Xa = reinterpret_cast<elem*>(Sf + K_DIM * LDS);
 #endif
-#endif
-    elem* Xb = Xa + CH * LDK;
-#if KT_BUFFER
-    elem* Xc = Xb + CH * LDK;
-    elem* Ue = Xc + CH * LDK; // U, then Vn
-#else
-    elem* Xc = Xa; // Kt follows -W
-    elem* Ue = Xb + CH * LDK;
-#endif
-    elem* Me = Ue + CH * LDB;
-    float* Fo = reinterpret_cast<float*>(Me + CH * LDC); // -W S0, then O
+    elem* Se = reinterpret_cast<elem*>(smem_raw + R_SE);
+    elem* Xa = reinterpret_cast<elem*>(smem_raw + R_XA);
+    elem* Xb = reinterpret_cast<elem*>(smem_raw + R_XB);
+    elem* Xc = reinterpret_cast<elem*>(smem_raw + R_XC);
+    elem* Ue = reinterpret_cast<elem*>(smem_raw + R_UE); // U, then Vn
+    elem* Me = reinterpret_cast<elem*>(smem_raw + R_ME);
+    float* Fo = reinterpret_cast<float*>(smem_raw + R_FO); // -W S0, then O
     static_assert(CH * LDK * sizeof(elem) >= RWARPS * 16 * LDT * sizeof(float), "the staging tiles must fit in Xb");
 
     const int n = blockIdx.z;

@@ -27,8 +27,8 @@ class KernelBuildsTest {
         for (String define : new String[] {"-DSTATE_REGS=0", "-DSTATE_REGS=1", "-DKT_BUFFER=0", "-DKT_BUFFER=1",
             "-DMIN_BLOCKS=1", "-DMIN_BLOCKS=2", "-DRECUR_WARPS=8", "-DRECUR_WARPS=16", "-DMMA_UNROLL=4",
             "-DPREC_BF16=0", "-DPREC_BF16=1", "-DBV=16", "-DBV=32", "-DBV=64", "-DPREPARE_BLOCKS=1",
-            "-DPREPARE_BLOCKS=2", "-DPREPARE_BLOCKS=3", "-DSTATE_BF16"}) {
-            assertThat(tc).as("tensor-core builds with " + define).anyMatch(b -> b.contains(define + " ") || b.endsWith(define));
+            "-DPREPARE_BLOCKS=2", "-DPREPARE_BLOCKS=3", "-DSTATE_BF16", "-DHOST_PREPARE_SHARED=", "-DHOST_RECUR_SHARED="}) {
+            assertThat(tc).as("tensor-core builds with " + define).anyMatch(b -> b.contains(define.endsWith("=") ? define : define + " ") || b.endsWith(define));
         }
         List<String> recurrent = all.stream().filter(b -> b.startsWith("gated_delta_rule_recurrent.cu")).toList();
         for (String define : new String[] {"-DCOLS=1", "-DCOLS=2", "-DKSPLIT=4", "-DKSPLIT=8"}) {
@@ -52,6 +52,24 @@ class KernelBuildsTest {
         List<String> failed = KernelBuilds.compileAll(List.of(broken), nvcc, "sm_90", 1);
         assertThat(failed).hasSize(1);
         assertThat(failed.get(0)).startsWith("model_ops.cu -DCONV_W=4 -Dfloat=no_such_type").contains("error");
+    }
+
+    @Test
+    void aHostAllocationThatDiffersFromTheKernelsLayoutDoesNotCompile() throws Exception {
+        String nvcc = nvcc();
+        KernelBuilds.Build tc = BUILDS.stream().filter(b -> b.file().equals("gated_delta_rule_chunk_tc.cu"))
+                .findFirst().orElseThrow();
+        List<String> off = tc.options().stream().map(o -> {
+            if (o.startsWith("-DHOST_RECUR_SHARED=")) {
+                return "-DHOST_RECUR_SHARED=" + (Integer.parseInt(o.substring(o.indexOf('=') + 1)) + 16);
+            }
+            return o;
+        }).toList();
+        assertThat(off).isNotEqualTo(tc.options());
+        List<String> failed = KernelBuilds.compileAll(List.of(new KernelBuilds.Build(tc.resource(), off)), nvcc,
+                "sm_90", 1);
+        assertThat(failed).hasSize(1);
+        assertThat(failed.get(0)).contains("the host allocates another size of shared memory than gdr_chunk_recur lays out");
     }
 
     private static String nvcc() {
