@@ -377,8 +377,38 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             return;
         }
         int hv = shape.valueHeads();
-        long e = elemBytes(precision);
         ensureScratch(rows);
+        Prepared p = prepared();
+        if (prepareStage) {
+            args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(p.w()).add(p.u())
+                    .add(p.m()).add(p.qg()).add(p.kt()).add(p.decay()).addInt(shape.heads()).addInt(hv)
+                    .addInt(shape.valueDim()).addFloat(scale).addInt(minTokens)
+                    .launch(prepare, (longestRun + TC_CHUNK - 1) / TC_CHUNK, hv, streams, THREADS, 1, 1, prepareShared);
+        }
+        if (!recurStage) {
+            return;
+        }
+        args.reset().add(p.w()).add(p.u()).add(p.m()).add(p.qg()).add(p.kt()).add(p.decay()).add(a.offsets())
+                .add(a.slots()).add(a.pool()).add(a.out()).addInt(hv).addInt(shape.valueDim()).addInt(minTokens)
+                .launch(function, shape.valueDim() / tile, hv, streams, recurThreads, 1, 1, sharedBytes);
+    }
+
+    /**
+     * Where the preparation stage leaves its intermediates for the recurrence (device addresses, rows laid
+     * out like the inputs, {@code [rows, HV, *]}): -W, Qg, Kt {@code [HV, K]}, U {@code [HV, V]}, M
+     * {@code [HV, 64]} in the operands' precision ({@link #operandBytes}), e^gam {@code [HV]} fp32. See
+     * {@link dev.gdn.kernels.deltarule.ChunkStages} for what each is.
+     */
+    record Prepared(long w, long qg, long kt, long u, long m, long decay) {
+    }
+
+    /** The intermediates of the last preparation (tensor-core forms; after a {@link #run}). */
+    Prepared prepared() {
+        if (scratch == 0) {
+            throw new IllegalStateException("no preparation has run yet (or the form is " + precision.label() + ")");
+        }
+        int hv = shape.valueHeads();
+        long e = elemBytes(precision);
         long perK = e * scratchRows * hv * shape.keyDim();
         long w = scratch;
         long qg = w + perK;
@@ -386,18 +416,12 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         long u = kt + perK;
         long m = u + e * scratchRows * hv * shape.valueDim();
         long decay = m + e * scratchRows * hv * TC_CHUNK;
-        if (prepareStage) {
-            args.reset().add(a.q()).add(a.k()).add(a.v()).add(a.g()).add(a.beta()).add(a.offsets()).add(w).add(u)
-                    .add(m).add(qg).add(kt).add(decay).addInt(shape.heads()).addInt(hv).addInt(shape.valueDim())
-                    .addFloat(scale).addInt(minTokens)
-                    .launch(prepare, (longestRun + TC_CHUNK - 1) / TC_CHUNK, hv, streams, THREADS, 1, 1, prepareShared);
-        }
-        if (!recurStage) {
-            return;
-        }
-        args.reset().add(w).add(u).add(m).add(qg).add(kt).add(decay).add(a.offsets()).add(a.slots()).add(a.pool())
-                .add(a.out()).addInt(hv).addInt(shape.valueDim()).addInt(minTokens)
-                .launch(function, shape.valueDim() / tile, hv, streams, recurThreads, 1, 1, sharedBytes);
+        return new Prepared(w, qg, kt, u, m, decay);
+    }
+
+    /** Bytes of one operand element in the preparation's intermediates: 2 (bf16) or 4 (3xTF32's fp32). */
+    int operandBytes() {
+        return elemBytes(precision);
     }
 
     /**

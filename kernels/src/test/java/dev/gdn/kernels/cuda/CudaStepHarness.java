@@ -169,6 +169,39 @@ final class CudaStepHarness {
         return new float[][] {out, p};
     }
 
+    /**
+     * Only the chunk kernel's preparation stage over every stream; returns its intermediates as floats,
+     * rows laid out like the inputs: {-W, Qg, Kt [rows, HV, K]; U [rows, HV, V]; M [rows, HV, 64]; e^gam
+     * [rows, HV]}.
+     */
+    float[][] gpuPrepared(CudaDevice d, CudaChunkedGatedDeltaRule chunk) {
+        gpu(d, a -> chunk.run(a, streams, rows, longestRun(), scale, 1, true, false), false);
+        CudaChunkedGatedDeltaRule.Prepared p = chunk.prepared();
+        int hv = shape.valueHeads();
+        int e = chunk.operandBytes();
+        return new float[][] {operands(d, p.w(), rows * hv * shape.keyDim(), e),
+            operands(d, p.qg(), rows * hv * shape.keyDim(), e), operands(d, p.kt(), rows * hv * shape.keyDim(), e),
+            operands(d, p.u(), rows * hv * shape.valueDim(), e), operands(d, p.m(), rows * hv * 64, e),
+            operands(d, p.decay(), rows * hv, 4)};
+    }
+
+    private static float[] operands(CudaDevice d, long src, int n, int bytes) {
+        float[] out = new float[n];
+        if (bytes == 4) {
+            d.download(out, src);
+            return out;
+        }
+        short[] halves = new short[n];
+        try (org.bytedeco.javacpp.ShortPointer h = new org.bytedeco.javacpp.ShortPointer(n)) {
+            d.download(h, src, 2L * n);
+            h.get(halves);
+        }
+        for (int i = 0; i < n; i++) {
+            out[i] = dev.gdn.kernels.io.HalfFloats.bf16ToFloat(halves[i]);
+        }
+        return out;
+    }
+
     /** Row offsets {@code [N + 1]} of streams with these run lengths (stream i's rows: [offsets[i], offsets[i + 1])). */
     static int[] offsetsOf(int[] lengths) {
         int[] offsets = new int[lengths.length + 1];
