@@ -71,7 +71,7 @@ public final class Scratch {
         float[] b = buffers[slot.index];
         if (b == null || b.length < n) {
             // grow with headroom so that bundles of slowly varying size settle on one array
-            b = new float[(int) Math.min(MAX_REUSED_FLOATS, Math.max(n, n + (n >> 1)))];
+            b = new float[Math.min(MAX_REUSED_FLOATS, n + (n >> 1))];
             buffers[slot.index] = b;
         }
         return b;

@@ -110,8 +110,8 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
             String[] opts = java.util.stream.Stream.concat(java.util.stream.Stream.of(CudaDevice.includeOption()),
                     java.util.Arrays.stream(tensorCoreOptions(k, precision, tile, state, device.sharedPerMultiprocessor(),
                             defines))).toArray(String[]::new);
-            this.prepare = device.function(TC_SOURCE, TC_KERNELS.get(0), opts);
-            this.function = device.function(TC_SOURCE, TC_KERNELS.get(1), opts);
+            this.prepare = device.function(TC_SOURCE, "gdr_chunk_prepare", opts);
+            this.function = device.function(TC_SOURCE, "gdr_chunk_recur", opts);
             this.prepareShared = prepareShared(k, precision);
             this.sharedBytes = layout.sharedBytes();
             this.recurThreads = 32 * layout.warps();
@@ -122,7 +122,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
         } else {
             this.prepare = null;
             this.prepareShared = 0;
-            this.function = device.function(SIMT_SOURCE, SIMT_KERNELS.get(0), simtOptions(k, state));
+            this.function = device.function(SIMT_SOURCE, "gated_delta_rule_chunk", simtOptions(k, state));
             this.sharedBytes = simtShared(k);
             this.recurThreads = THREADS;
         }
@@ -130,9 +130,7 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
     }
 
     static final String TC_SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk_tc.cu";
-    static final java.util.List<String> TC_KERNELS = java.util.List.of("gdr_chunk_prepare", "gdr_chunk_recur");
     static final String SIMT_SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_chunk.cu";
-    static final java.util.List<String> SIMT_KERNELS = java.util.List.of("gated_delta_rule_chunk");
 
     /**
      * The tensor-core kernels' compile definitions (without the CUDA include path) for heads of {@code k} keys
@@ -404,8 +402,11 @@ public final class CudaChunkedGatedDeltaRule implements AutoCloseable {
 
     /** The intermediates of the last preparation (tensor-core forms; after a {@link #run}). */
     Prepared prepared() {
+        if (!precision.tensorCores()) {
+            throw new IllegalStateException("the " + precision.label() + " form has no preparation stage");
+        }
         if (scratch == 0) {
-            throw new IllegalStateException("no preparation has run yet (or the form is " + precision.label() + ")");
+            throw new IllegalStateException("no preparation has run yet");
         }
         int hv = shape.valueHeads();
         long e = elemBytes(precision);

@@ -88,9 +88,6 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
             return shape(config).chunk;
         }
 
-        static final java.util.List<String> NAMES = java.util.List.of("mamba2_conv", "mamba2_dt", "mamba2_scan",
-                "mamba2_chunk", "mamba2_gate_norm");
-
         /** The compile definitions of one Mamba2 shape (what {@link KernelBuilds} compiles too). */
         static String[] options(Mamba2Config m) {
             Shape s = shape(m);
@@ -101,9 +98,9 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
         static Kernels compile(CudaDevice device, Mamba2Config m) {
             Shape s = shape(m);
             String[] opts = options(m);
-            return new Kernels(device.function(SOURCE, NAMES.get(0), opts), device.function(SOURCE, NAMES.get(1), opts),
-                    device.function(SOURCE, NAMES.get(2), opts), device.function(SOURCE, NAMES.get(3), opts),
-                    device.function(SOURCE, NAMES.get(4), opts), s.threads, new LaunchArgs(device), m,
+            return new Kernels(device.function(SOURCE, "mamba2_conv", opts), device.function(SOURCE, "mamba2_dt", opts),
+                    device.function(SOURCE, "mamba2_scan", opts), device.function(SOURCE, "mamba2_chunk", opts),
+                    device.function(SOURCE, "mamba2_gate_norm", opts), s.threads, new LaunchArgs(device), m,
                     4 * device.multiprocessors());
         }
     }

@@ -45,12 +45,11 @@ public final class CudaRecurrentGatedDeltaRule {
         this.cols = cols(shape, state);
         this.split = split(shape, state);
         String[] opts = options(shape, state);
-        this.function = device.function(SOURCE, KERNELS.get(0), opts);
-        this.stepFunction = device.function(SOURCE, KERNELS.get(1), opts);
+        this.function = device.function(SOURCE, "gated_delta_rule_recurrent", opts);
+        this.stepFunction = device.function(SOURCE, "gated_delta_rule_step", opts);
     }
 
     static final String SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
-    static final java.util.List<String> KERNELS = java.util.List.of("gated_delta_rule_recurrent", "gated_delta_rule_step");
 
     /**
      * State columns a thread: bf16 states two, so that a warp reads 128 bytes a row (one 4-byte load per two
