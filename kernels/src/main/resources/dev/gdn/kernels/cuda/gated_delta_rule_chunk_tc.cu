@@ -914,9 +914,7 @@ __device__ __forceinline__ void write_outputs(float* outHead, size_t vStride, co
     }
 }
 
-// Shared memory of gdr_chunk_recur (bytes): Sf fp32 [K][LDS] (STATE_REGS 0 only); Se [K][LDB] (with
-// STATE_REGS 0 in fp32: Sf itself); Xa, Xb (and with KT_BUFFER Xc) [C][LDK]; Ue [C][LDB]; Me [C][LDC];
-// Fo fp32 [FO_FLOATS] ([C][LDS], and the staging tiles while S is read in).
+// Shared memory of gdr_chunk_recur: RECUR_SMEM_BYTES, laid out by the R_* offsets above.
 extern "C" __global__ void __launch_bounds__(RTHREADS, MIN_BLOCKS)
 gdr_chunk_recur(const elem* __restrict__ wIn,     // [rows, HV, K]: -W
                 const elem* __restrict__ uIn,     // [rows, HV, V]: U
