@@ -127,9 +127,14 @@ final class BundleCore implements AutoCloseable {
     private long rebuilds;
     private long rebuiltTokens;
     private long lastBundleStateBytes;
-    /** The last pass of the last group run, launched and not finished (only where the engine runs it apart). */
-    private Pending pending;
-    private long pendingSerial;
+    /**
+     * Passes launched and not finished, oldest first (only where the engine runs them apart): a group's
+     * last pass, and behind it at most one more launched ahead ({@link #launchesAhead}).
+     */
+    private final java.util.ArrayDeque<Pending> inFlight = new java.util.ArrayDeque<>();
+    private long passSerial;
+    /** Passes in flight at most: the one the engine runs and the next, queued behind it. */
+    private static final int MAX_IN_FLIGHT = 2;
     /** Results of the finished bundle not yet emitted (emitted once the next bundle's pass is launched). */
     private final List<StreamResult> ready = new ArrayList<>();
 
@@ -178,36 +183,49 @@ final class BundleCore implements AutoCloseable {
     /**
      * Whether the bundle's last pass may still be running when {@link #run} returns: where the engine
      * advances apart from the caller's thread (the GPU) and memories stay resident. Its results come out
-     * at the start of the next {@link #run}, or by {@link #finishPending}, whichever is first.
+     * by {@link #finishPending}, or when a later {@link #run} needs its streams settled, whichever is first;
+     * a bundle whose streams are all resident launches its pass behind it without waiting
+     * ({@link #launchesAhead}).
      */
     boolean pipelined() {
         return settings.keepResident() && cache.slots().advancesAsync();
     }
 
-    /** A number for the pass still running (0 when none), for {@link #finishPending(long, Emitter)}. */
+    /** A number for the newest pass still running (0 when none), for {@link #finishPending(long, Emitter)}. */
     long pendingPass() {
-        return pending == null ? 0 : pendingSerial;
+        return inFlight.isEmpty() ? 0 : inFlight.peekLast().serial;
     }
 
-    /** Calls {@code done} (on any thread) when the pass still running has finished on the engine; at once if none is. */
+    /** Passes launched and not finished. */
+    int passesInFlight() {
+        return inFlight.size();
+    }
+
+    /** Calls {@code done} (on any thread) when the newest pass still running has finished on the engine; at once if none is. */
     void whenPassDone(Runnable done) {
-        if (pending == null) {
+        if (inFlight.isEmpty()) {
             done.run();
         } else {
-            pending.launched.scored.whenComplete((r, t) -> done.run());
+            inFlight.peekLast().launched.scored.whenComplete((r, t) -> done.run());
         }
     }
 
-    /** Finishes the pass still running, if any, and emits every result held back. */
+    /** Finishes every pass still running, oldest first, and emits every result held back. */
     void finishPending(Emitter out) throws Exception {
-        completePending();
+        completeAll();
         emitReady(out);
     }
 
-    /** {@link #finishPending(Emitter)} if the pass still running is {@code pass} (else it is not this one's turn). */
+    /**
+     * Finishes the passes still running up to and including {@code pass} (a number from
+     * {@link #pendingPass}), oldest first, and emits their results; nothing when they are finished already.
+     */
     void finishPending(long pass, Emitter out) throws Exception {
-        if (pending != null && pendingSerial == pass) {
-            finishPending(out);
+        if (!inFlight.isEmpty() && inFlight.peekFirst().serial <= pass) {
+            while (!inFlight.isEmpty() && inFlight.peekFirst().serial <= pass) {
+                completeOldest();
+            }
+            emitReady(out);
         }
     }
 
@@ -231,7 +249,7 @@ final class BundleCore implements AutoCloseable {
      * may still be arriving (whatever reads them waits), for the barrier.
      */
     void writeBackDirty(boolean later) throws Exception {
-        if (pending != null || !ready.isEmpty()) {
+        if (!inFlight.isEmpty() || !ready.isEmpty()) {
             throw new IllegalStateException("a bundle's results are not emitted yet: finishPending comes first");
         }
         cache.writeBackDirty(this::writeBack, later);
@@ -240,9 +258,16 @@ final class BundleCore implements AutoCloseable {
     /** Runs the events of {@code keys} (at most one slot each) and emits their results; returns state bytes. */
     private long runGroup(List<String> keys, Map<String, List<StreamEvent>> bundle, long now, Emitter out)
             throws Exception {
-        // the pass still running belongs to earlier keys: finished (and its streams reset where it turned
-        // non-finite) before this group's streams take any slot
-        completePending();
+        if (launchesAhead(keys, bundle, now)) {
+            // every stream resident, nothing but tokens: the pass queues behind the ones in flight
+            while (inFlight.size() >= MAX_IN_FLIGHT) {
+                completeOldest();
+            }
+        } else {
+            // the passes still running belong to earlier keys: finished (and their streams reset where they
+            // turned non-finite) before this group's streams take any slot
+            completeAll();
+        }
         List<KeyWork> work = new ArrayList<>(keys.size());
         long stateBytes = 0;
         // first the resident keys (now the most recently used) and how many are not: room for those is
@@ -340,9 +365,8 @@ final class BundleCore implements AutoCloseable {
                 boolean last = !more && pipelined();
                 Launched pass = launch(active, last);
                 if (last) {
-                    // the group's last pass runs on while the caller reads on; finished by the next call
-                    pending = new Pending(work, pass);
-                    pendingSerial++;
+                    // the group's last pass runs on while the caller reads on; finished later
+                    inFlight.addLast(new Pending(work, pass, ++passSerial));
                     return stateBytes;
                 }
                 finish(pass);
@@ -367,13 +391,44 @@ final class BundleCore implements AutoCloseable {
         }
     }
 
-    /** Finishes the pass still running (its results, summaries and counts), queuing its results; none: nothing. */
-    private void completePending() throws Exception {
-        if (pending == null) {
-            return;
+    /**
+     * Whether a group's pass may be launched while earlier passes are still in flight, without finishing
+     * them first: where passes run apart, with no summary policy by count (a summary forks a memory as it
+     * stands after its event), and when every key of the group is resident (no slot changes hands, none
+     * is loaded), within its idle TTL, and brings only tokens (no reset, no generation). Such a pass
+     * touches only its own streams' slots, after the passes before it on the engine; what finishing an
+     * earlier pass may still do to a shared stream (a memory turned non-finite starts afresh) is made good
+     * when it happens ({@link #finish}).
+     */
+    private boolean launchesAhead(List<String> keys, Map<String, List<StreamEvent>> bundle, long now) {
+        if (inFlight.isEmpty() || !pipelined() || settings.summaryEveryTokens() > 0
+                || settings.summaryEveryEvents() > 0) {
+            return false;
         }
-        Pending p = pending;
-        pending = null;
+        for (String key : keys) {
+            MemoryCache.Entry e = cache.get(key);
+            if (e == null || settings.idleTtlMillis() > 0 && now - e.lastTouched >= settings.idleTtlMillis()) {
+                return false;
+            }
+            for (StreamEvent ev : bundle.get(key)) {
+                if (ev.isControl()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Finishes every pass in flight, oldest first. */
+    private void completeAll() throws Exception {
+        while (!inFlight.isEmpty()) {
+            completeOldest();
+        }
+    }
+
+    /** Finishes the oldest pass in flight (its results, summaries and counts), queuing its results. */
+    private void completeOldest() throws Exception {
+        Pending p = inFlight.pollFirst();
         finish(p.launched);
         summarize(p.launched.active);
         finishGroup(p.work);
@@ -392,13 +447,25 @@ final class BundleCore implements AutoCloseable {
         OperatorStats.emit(System.nanoTime() - t0, emitted);
     }
 
-    /** A group whose last pass was launched and not finished. */
-    private record Pending(List<KeyWork> work, Launched launched) {
+    /** A group whose last pass was launched and not finished, and its number. */
+    private record Pending(List<KeyWork> work, Launched launched, long serial) {
     }
 
-    /** A forward pass launched over the stretches of {@code active}: what its results are made from. */
+    /**
+     * A forward pass launched over the stretches of {@code active}: what its results are made from;
+     * {@code redone}: streams (by index in {@code active}) whose stretch ran again on a fresh memory after
+     * the pass (see {@link #redo}).
+     */
     private record Launched(List<KeyWork> active, List<EventScorer.Stretch> stretches, EventScorer.Plan plan,
-            java.util.concurrent.CompletableFuture<ResidentStreams.Scored> scored) {
+            java.util.concurrent.CompletableFuture<ResidentStreams.Scored> scored, Map<Integer, Redone> redone) {
+        Launched(List<KeyWork> active, List<EventScorer.Stretch> stretches, EventScorer.Plan plan,
+                java.util.concurrent.CompletableFuture<ResidentStreams.Scored> scored) {
+            this(active, stretches, plan, scored, new java.util.HashMap<>());
+        }
+    }
+
+    /** One stream's stretch run again alone, and what that gave. */
+    private record Redone(EventScorer.Stretch stretch, EventScorer.Plan plan, ResidentStreams.Scored scored) {
     }
 
     /**
@@ -438,26 +505,50 @@ final class BundleCore implements AutoCloseable {
                         cache.slots().advanceScored(slots, offsets, flat, plan.rows(), scorer.needsHidden()));
         OperatorStats.advance(System.nanoTime() - t0);
         for (KeyWork w : active) {
-            MemoryCache.Entry e = w.entry;
-            e.tokens += w.stretchTokens.length;
-            e.dirty = true;
-            if (e.tail != null) {
-                e.tail = e.tail.length + w.stretchTokens.length <= settings.logTokens() ? append(e.tail, w.stretchTokens)
-                        : null;
-            }
+            consumed(w.entry, w.stretchTokens);
         }
         return new Launched(active, stretches, plan, scored);
+    }
+
+    /** What an entry keeps of a stretch its slot consumes: its token count, dirty, its token tail. */
+    private void consumed(MemoryCache.Entry e, int[] tokens) {
+        e.tokens += tokens.length;
+        e.dirty = true;
+        if (e.tail != null) {
+            e.tail = e.tail.length + tokens.length <= settings.logTokens() ? append(e.tail, tokens) : null;
+        }
+    }
+
+    /**
+     * A stream whose memory turned non-finite in a pass and started afresh, where a later pass (launched
+     * ahead) already ran its next stretch on that memory: each such stretch runs again alone on the fresh
+     * memory, after every pass in flight, and its results replace the later pass's (as if the passes had
+     * run one after the other). Called with the stream's slot reset.
+     */
+    private void redo(MemoryCache.Entry entry) {
+        for (Pending later : inFlight) {
+            List<KeyWork> active = later.launched.active;
+            for (int j = 0; j < active.size(); j++) {
+                KeyWork w = active.get(j);
+                if (w.entry != entry) {
+                    continue;
+                }
+                int n = w.stretchTokens.length;
+                EventScorer.Stretch st = new EventScorer.Stretch(w.stretch, w.stretchTokens, 0,
+                        cache.slots().hasLastHidden(entry.slot), entry.tokens + n);
+                EventScorer.Plan plan = scorer.plan(List.of(st));
+                ResidentStreams.Scored scored = cache.slots().advanceScored(new int[] {entry.slot}, new int[] {0, n},
+                        w.stretchTokens, plan.rows(), scorer.needsHidden());
+                consumed(entry, w.stretchTokens);
+                later.launched.redone.put(j, new Redone(st, plan, scored));
+            }
+        }
     }
 
     /** Waits for a launched pass and appends each key's results (a stream that turned non-finite starts afresh). */
     private void finish(Launched pass) throws Exception {
         long t0 = System.nanoTime();
-        ResidentStreams.Scored advanced;
-        try {
-            advanced = pass.scored.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw e.getCause() instanceof Exception c ? c : e;
-        }
+        ResidentStreams.Scored advanced = join(pass.scored);
         long t1 = System.nanoTime();
         OperatorStats.advance(t1 - t0);
         List<KeyWork> active = pass.active;
@@ -465,6 +556,13 @@ final class BundleCore implements AutoCloseable {
         int n = active.size();
         int[] nonFinite = new int[n];
         StreamResult[][] scored = scorer.results(stretches, pass.plan, advanced.scores(), advanced.hidden(), nonFinite);
+        for (var r : pass.redone.entrySet()) {
+            Redone again = r.getValue();
+            int[] nf = new int[1];
+            scored[r.getKey()] = scorer.results(List.of(again.stretch), again.plan, again.scored.scores(),
+                    again.scored.hidden(), nf)[0];
+            nonFinite[r.getKey()] = nf[0];
+        }
         OperatorStats.score(System.nanoTime() - t1);
         for (int i = 0; i < n; i++) {
             KeyWork w = active.get(i);
@@ -474,12 +572,27 @@ final class BundleCore implements AutoCloseable {
                         ? scorer.errorResult(w.stretch.get(e), NON_FINITE) : scored[i][e]);
             }
             if (nonFinite[i] >= 0) {
-                // the stream starts afresh, as after a reset: its memory may hold the non-finite values
+                // the stream starts afresh, as after a reset: its memory may hold the non-finite values; the
+                // passes launched behind this one finish on the engine first (none races the reset), and a
+                // stretch of this stream among them runs again on the fresh memory
+                for (Pending later : inFlight) {
+                    join(later.launched.scored);
+                }
                 w.startAfresh(cache.slots(), settings.logTokens());
+                redo(w.entry);
                 nonFiniteMemories++;
                 LOG.error("stream '{}': {} (events from {} of the bundle)", Reasons.quote(w.entry.key), NON_FINITE,
                         w.stretch.get(nonFinite[i]).id);
             }
+        }
+    }
+
+    private static ResidentStreams.Scored join(java.util.concurrent.CompletableFuture<ResidentStreams.Scored> f)
+            throws Exception {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof Exception c ? c : e;
         }
     }
 
@@ -680,11 +793,11 @@ final class BundleCore implements AutoCloseable {
 
     @Override
     public void close() {
-        if (pending != null) {
-            // a failed or cancelled job: the pass finishes on the engine before its slots go; its results are dropped
-            pending.launched.scored.handle((r, t) -> r).join();
-            pending = null;
+        // a failed or cancelled job: the passes finish on the engine before their slots go; their results are dropped
+        for (Pending p : inFlight) {
+            p.launched.scored.handle((r, t) -> r).join();
         }
+        inFlight.clear();
         generating.close();
         cache.close();
     }
