@@ -117,4 +117,50 @@ class GpuBundleCoreTest {
         assertAllWithin(onGpu, onCpu, 1e-4);
         System.out.printf("GPU bundle core: %d results within 1e-4 of the CPU engine's%n", onCpu.size());
     }
+
+    /**
+     * Streams that stay resident, bundles of tokens only: each bundle's pass is launched while the one
+     * before it is still on the device (two passes queued), and every result agrees with the CPU engine's
+     * run one bundle after another, within the model-logits tolerance.
+     */
+    @Test
+    void passesLaunchedBehindThePassInFlightGiveTheCpuEnginesResultsWithin1e4() throws Exception {
+        GatedDeltaNetModel gpu = recallShaped(EngineSpec.Backend.CUDA);
+        GatedDeltaNetModel cpu = recallShaped(EngineSpec.Backend.CPU);
+        java.util.Random r = new java.util.Random(9);
+        List<StreamEvent> events = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            int[] t = new int[1 + r.nextInt(3)];
+            for (int j = 0; j < t.length; j++) {
+                t[j] = r.nextInt(384);
+            }
+            events.add(new StreamEvent("s" + i % 48, "e" + i, t, false));
+        }
+        int[] mostInFlight = new int[1];
+        Map<String, String> onGpu = runResident(gpu, events, mostInFlight);
+        assertThat(mostInFlight[0]).as("passes queued on the device at once").isEqualTo(2);
+        Map<String, String> onCpu = runResident(cpu, events, new int[1]);
+        assertAllWithin(onGpu, onCpu, 1e-4);
+        System.out.printf("GPU bundle core: %d results of passes launched behind the one in flight within 1e-4 of "
+                + "the CPU engine's%n", onCpu.size());
+    }
+
+    private static Map<String, String> runResident(GatedDeltaNetModel model, List<StreamEvent> events,
+            int[] mostInFlight) throws Exception {
+        BundleCore.Settings s = new BundleCore.Settings(0, 0, null, 0, true, 8, 0);
+        Map<String, String> out = new LinkedHashMap<>();
+        try (BundleCore core = new BundleCore(model, model.residentStreams(64), new EventScorer(model, 3, false), null,
+                s, new MapStore())) {
+            for (int from = 0; from < events.size(); from += 48) {
+                Map<String, List<StreamEvent>> bundle = new LinkedHashMap<>();
+                for (StreamEvent e : events.subList(from, Math.min(events.size(), from + 48))) {
+                    bundle.computeIfAbsent(e.stream, k -> new ArrayList<>()).add(e);
+                }
+                core.run(bundle, from, r -> out.put(JSON.readTree(r.json()).get("id").asText(), r.json()));
+                mostInFlight[0] = Math.max(mostInFlight[0], core.passesInFlight());
+            }
+            core.finishPending(r -> out.put(JSON.readTree(r.json()).get("id").asText(), r.json()));
+        }
+        return out;
+    }
 }

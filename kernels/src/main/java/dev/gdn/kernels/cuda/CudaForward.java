@@ -393,21 +393,62 @@ public final class CudaForward implements ForwardEngine {
         return c.hiddenSize();
     }
 
-    /** Copies {@code src} to device address {@code dst}. */
-    synchronized void putFloats(long dst, float[] src) {
+    /**
+     * Rows {@code rows[i]} of the device array {@code [*, width]} at {@code base}, as host arrays: one
+     * gather on the device and one copy down for all of them.
+     */
+    synchronized float[][] getRows(long base, int width, int[] rows) {
         device.bind();
-        device.upload(dst, src);
-    }
-
-    /** {@code n} floats from device address {@code src}. */
-    synchronized float[] getFloats(long src, int n) {
-        device.bind();
-        float[] out = new float[n];
-        try (FloatPointer p = new FloatPointer(n)) {
-            device.download(p, src, 4L * n);
-            p.get(out);
+        int n = rows.length;
+        float[][] out = new float[n][];
+        if (n == 0) {
+            return out;
+        }
+        long meta = scratch.ints("rows_meta", rowsMeta(rows, false));
+        long packed = scratch.get("rows_packed", 4L * n * width);
+        ops.copyRows(base, meta, packed, meta + 4L * n, n, width);
+        try (FloatPointer h = new FloatPointer((long) n * width)) {
+            device.download(h, packed, 4L * n * width);
+            float[] all = new float[n * width];
+            h.get(all);
+            for (int i = 0; i < n; i++) {
+                out[i] = java.util.Arrays.copyOfRange(all, i * width, (i + 1) * width);
+            }
         }
         return out;
+    }
+
+    /** Writes {@code values[i]} ({@code width} floats each) into row {@code rows[i]} of the device array at {@code base}: one copy up and one scatter. */
+    synchronized void putRows(long base, int width, int[] rows, float[][] values) {
+        device.bind();
+        int n = rows.length;
+        if (n == 0) {
+            return;
+        }
+        float[] all = new float[n * width];
+        for (int i = 0; i < n; i++) {
+            if (values[i].length != width) {
+                throw new IllegalArgumentException("row " + i + " has " + values[i].length + " floats, expected " + width);
+            }
+            System.arraycopy(values[i], 0, all, i * width, width);
+        }
+        try (FloatPointer h = new FloatPointer(all)) {
+            long meta = scratch.ints("rows_meta", rowsMeta(rows, true));
+            long packed = scratch.get("rows_packed", 4L * n * width);
+            device.upload(packed, h, 4L * n * width);
+            ops.copyRows(packed, meta, base, meta + 4L * n, n, width);
+        }
+    }
+
+    /** {@code [rows, 0 .. n-1]} (a gather: source rows, then packed rows) or {@code [0 .. n-1, rows]} (a scatter). */
+    private static int[] rowsMeta(int[] rows, boolean scatter) {
+        int n = rows.length;
+        int[] meta = new int[2 * n];
+        for (int i = 0; i < n; i++) {
+            meta[scatter ? i : n + i] = i;
+            meta[scatter ? n + i : i] = rows[i];
+        }
+        return meta;
     }
 
     synchronized long allocate(long bytes) {

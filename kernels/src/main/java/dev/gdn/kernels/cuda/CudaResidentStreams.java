@@ -65,14 +65,22 @@ final class CudaResidentStreams implements ResidentStreams {
             }
         }
         engine.loadSlots(pool, slots, mems);
+        int withLast = 0;
         for (int i = 0; i < slots.length; i++) {
             tokens[slots[i]] = mems[i].tokensConsumed();
-            float[] h = mems[i].lastHidden();
-            hasLast[slots[i]] = h != null;
-            if (h != null) {
-                engine.putFloats(last + 4L * slots[i] * width, h);
+            hasLast[slots[i]] = mems[i].lastHidden() != null;
+            withLast += hasLast[slots[i]] ? 1 : 0;
+        }
+        // the last hidden states up together
+        int[] rows = new int[withLast];
+        float[][] values = new float[withLast][];
+        for (int i = 0, j = 0; i < slots.length; i++) {
+            if (hasLast[slots[i]]) {
+                rows[j] = slots[i];
+                values[j++] = mems[i].lastHidden();
             }
         }
+        engine.putRows(last, width, rows, values);
     }
 
     @Override
@@ -85,9 +93,7 @@ final class CudaResidentStreams implements ResidentStreams {
         StreamMemory[] out = new StreamMemory[slots.length];
         java.util.stream.IntStream.range(0, slots.length).parallel().forEach(i -> out[i] = shape.copy());
         engine.storeSlots(pool, slots, out);
-        for (int i = 0; i < slots.length; i++) {
-            finish(slots[i], out[i]);
-        }
+        finish(slots, out, slots.length);
         return out;
     }
 
@@ -130,8 +136,8 @@ final class CudaResidentStreams implements ResidentStreams {
         for (int i = 0; i < deferred; i++) {
             layers[i] = new java.util.concurrent.CompletableFuture<>();
             out[i] = StreamMemory.arriving(shape.layerCount(), layers[i], 0, shape.fingerprint());
-            finish(later[i], out[i]);
         }
+        finish(later, out, deferred);
         if (deferred < slots.length) {
             StreamMemory[] now = storeAll(java.util.Arrays.copyOfRange(slots, deferred, slots.length));
             System.arraycopy(now, 0, out, deferred, now.length);
@@ -173,11 +179,27 @@ final class CudaResidentStreams implements ResidentStreams {
         }
     }
 
-    /** Sets what the host keeps of a stored slot: tokens consumed and the last hidden state. */
-    private void finish(int slot, StreamMemory m) {
-        m.setTokensConsumed(tokens[slot]);
-        if (hasLast[slot]) {
-            m.setLastHidden(engine.getFloats(last + 4L * slot * width, width));
+    /**
+     * Sets what the host keeps of the first {@code n} stored slots: tokens consumed, and the last hidden
+     * states (copied down together).
+     */
+    private void finish(int[] slots, StreamMemory[] out, int n) {
+        int withLast = 0;
+        for (int i = 0; i < n; i++) {
+            out[i].setTokensConsumed(tokens[slots[i]]);
+            withLast += hasLast[slots[i]] ? 1 : 0;
+        }
+        int[] rows = new int[withLast];
+        int[] of = new int[withLast];
+        for (int i = 0, j = 0; i < n; i++) {
+            if (hasLast[slots[i]]) {
+                of[j] = i;
+                rows[j++] = slots[i];
+            }
+        }
+        float[][] values = engine.getRows(last, width, rows);
+        for (int j = 0; j < withLast; j++) {
+            out[of[j]].setLastHidden(values[j]);
         }
     }
 
