@@ -1,6 +1,6 @@
 package dev.gdn.bench;
 
-import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
 import dev.gdn.kernels.model.ModelFingerprint;
 import dev.gdn.kernels.model.RandomWeights;
 import dev.gdn.kernels.model.StreamMemory;

@@ -107,7 +107,7 @@ class PipelinedBundleCoreTest {
                 }
                 StreamMemory m = inner.store(slots[n]);
                 for (int l = 0; l < m.layerCount(); l++) {
-                    if (m.layer(l) instanceof dev.gdn.kernels.model.DeltaNetLayerMemory d) {
+                    if (m.layer(l) instanceof dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory d) {
                         java.util.Arrays.fill(d.state(), Float.NaN);
                     }
                 }

@@ -1,9 +1,9 @@
 package dev.gdn.state;
 
 import dev.gdn.kernels.io.SafetensorsWriter;
-import dev.gdn.kernels.model.AttentionLayerMemory;
-import dev.gdn.kernels.model.DeltaNetLayerMemory;
-import dev.gdn.kernels.model.Mamba2LayerMemory;
+import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
+import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
+import dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
 import java.io.IOException;

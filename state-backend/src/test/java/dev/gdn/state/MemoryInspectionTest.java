@@ -3,8 +3,8 @@ package dev.gdn.state;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gdn.kernels.io.SafetensorsFile;
+import dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
-import dev.gdn.kernels.model.Mamba2LayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

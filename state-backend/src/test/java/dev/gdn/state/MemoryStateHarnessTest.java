@@ -186,7 +186,7 @@ class MemoryStateHarnessTest {
                 StreamMemory m = serializer.createInstance();
                 Random r = new Random(ctx.getCurrentKey().hashCode());
                 for (int i = 0; i < m.layerCount(); i++) {
-                    float[] s = ((dev.gdn.kernels.model.DeltaNetLayerMemory) m.layer(i)).state();
+                    float[] s = ((dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory) m.layer(i)).state();
                     for (int j = 0; j < s.length; j += 97) {
                         s[j] = r.nextFloat();
                     }

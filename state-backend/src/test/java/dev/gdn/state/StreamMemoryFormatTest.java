@@ -3,7 +3,7 @@ package dev.gdn.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.StreamMemory;
 import java.io.ByteArrayInputStream;
@@ -144,7 +144,7 @@ class StreamMemoryFormatTest {
         byte[] v4 = write(mem, h2Layout, StorageDType.BF16);
         assertThat(ByteBuffer.wrap(v4).getShort(4)).isEqualTo((short) 4);
         StreamMemory back = read(v4, h2Layout);
-        assertThat(back.layer(0)).isInstanceOf(dev.gdn.kernels.model.Mamba2LayerMemory.class);
+        assertThat(back.layer(0)).isInstanceOf(dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory.class);
         assertThat(back.tokensConsumed()).isEqualTo(30);
         // relabelled as version 3, the Mamba2 layer is refused by name
         byte[] asV3 = v4.clone();

@@ -2,7 +2,7 @@ package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.AttentionConfig;
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
+import dev.gdn.kernels.layers.attention.AttentionWeights;
 
 /**
  * Sliding-window attention on the GPU: q, k, v projections (and biases), rotary embedding and softmax

@@ -1,7 +1,7 @@
 package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
+import dev.gdn.kernels.layers.gdn.DeltaNetWeights;
 
 /**
  * The Gated DeltaNet mixer on the GPU: q, k, v, a, b (and g) projections, short convolutions over the

@@ -2,14 +2,14 @@ package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import dev.gdn.kernels.layers.attention.AttentionWeights;
+import dev.gdn.kernels.layers.gdn.DeltaNetWeights;
+import dev.gdn.kernels.layers.mamba2.Mamba2Weights;
 import dev.gdn.kernels.model.ForwardEngine;
 import dev.gdn.kernels.model.ForwardResult;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
-import dev.gdn.kernels.model.ModelWeights;
-import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
 import dev.gdn.kernels.model.ModelWeights.BlockWeights;
-import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
-import dev.gdn.kernels.model.ModelWeights.Mamba2Weights;
+import dev.gdn.kernels.model.ModelWeights;
 import dev.gdn.kernels.model.StreamInput;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.ArrayList;

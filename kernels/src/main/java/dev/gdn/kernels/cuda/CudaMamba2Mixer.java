@@ -2,7 +2,7 @@ package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.model.ModelWeights.Mamba2Weights;
+import dev.gdn.kernels.layers.mamba2.Mamba2Weights;
 import java.util.Optional;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 

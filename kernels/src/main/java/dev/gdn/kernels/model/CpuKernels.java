@@ -56,12 +56,12 @@ public record CpuKernels(String name, VectorMath math, GatedDeltaRule shortRuns,
     }
 
     /** The form for a run of {@code tokens} on heads of {@code headStateFloats} = K * V: model constants and the stream's own length only. */
-    GatedDeltaRule ruleFor(int tokens, int headStateFloats) {
+    public GatedDeltaRule ruleFor(int tokens, int headStateFloats) {
         return chunked(tokens, headStateFloats) ? longRuns : shortRuns;
     }
 
     /** Whether a run of {@code tokens} on heads of {@code headStateFloats} takes a chunked form (any layer type). */
-    boolean chunked(int tokens, int headStateFloats) {
+    public boolean chunked(int tokens, int headStateFloats) {
         return tokens >= chunkThreshold && headStateFloats >= chunkMinHeadState;
     }
 }

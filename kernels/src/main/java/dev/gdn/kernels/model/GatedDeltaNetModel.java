@@ -3,10 +3,7 @@ package dev.gdn.kernels.model;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.cpu.Scratch;
 import dev.gdn.kernels.io.WeightSource;
-import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
 import dev.gdn.kernels.model.ModelWeights.BlockWeights;
-import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
-import dev.gdn.kernels.model.ModelWeights.Mamba2Weights;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.Norms;
 import java.nio.file.Path;
@@ -48,14 +45,7 @@ public final class GatedDeltaNetModel {
         this.mixers = new TokenMixer[config.numLayers()];
         for (int i = 0; i < mixers.length; i++) {
             BlockWeights b = weights.layers().get(i);
-            if (b.mixer() instanceof DeltaNetWeights dw) {
-                mixers[i] = new DeltaNetMixer(config, dw);
-            } else if (b.mixer() instanceof AttentionWeights aw) {
-                mixers[i] = new AttentionMixer(config.attention().orElseThrow(), aw, config.hiddenSize());
-            } else {
-                mixers[i] = new Mamba2Mixer(config.mamba2().orElseThrow(), (Mamba2Weights) b.mixer(),
-                        config.hiddenSize());
-            }
+            mixers[i] = b.mixer().kind().cpuMixer(config, b.mixer());
         }
     }
 

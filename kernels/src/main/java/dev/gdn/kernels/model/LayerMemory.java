@@ -1,7 +1,7 @@
 package dev.gdn.kernels.model;
 
-/** The part of a stream's memory that one layer keeps. */
-public sealed interface LayerMemory permits DeltaNetLayerMemory, AttentionLayerMemory, Mamba2LayerMemory {
+/** The part of a stream's memory that one layer keeps: a class of the layer kind's package. */
+public interface LayerMemory {
 
     /** A deep copy. */
     LayerMemory copy();

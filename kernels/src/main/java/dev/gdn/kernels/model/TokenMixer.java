@@ -3,11 +3,11 @@ package dev.gdn.kernels.model;
 import java.util.List;
 
 /**
- * The token mixer of one layer on the CPU, one class per layer type (Gated DeltaNet, sliding-window
- * attention, Mamba2): its weights, the layout of its part of a stream's memory, and its forward pass.
+ * The token mixer of one layer on the CPU, one class per layer kind (in the kind's package, made by its
+ * {@link dev.gdn.kernels.layers.LayerKind}): its weights, the layout of its part of a stream's memory, and its forward pass.
  * The model iterates over these; nothing outside a mixer casts a layer's memory.
  */
-sealed interface TokenMixer permits DeltaNetMixer, AttentionMixer, Mamba2Mixer {
+public interface TokenMixer {
 
     /** This layer's memory of a stream that has seen nothing. */
     LayerMemory newMemory();

@@ -1,7 +1,7 @@
 package dev.gdn.kernels.parity;
 
-import dev.gdn.kernels.model.AttentionLayerMemory;
-import dev.gdn.kernels.model.DeltaNetLayerMemory;
+import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
+import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
 import dev.gdn.kernels.ops.RotaryEmbedding;
 
 /**

@@ -3,8 +3,8 @@ package dev.gdn.kernels.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gdn.kernels.io.HalfFloats;
+import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
 import dev.gdn.kernels.model.CpuKernels;
-import dev.gdn.kernels.model.DeltaNetLayerMemory;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
 import dev.gdn.kernels.model.ResidentStreams;
 import dev.gdn.kernels.model.StreamInput;

@@ -223,17 +223,17 @@ class CudaForwardTest {
                 for (int l = 0; l < cpu.config().numLayers(); l++) {
                     var a = gm.get(i).layer(l);
                     var b = cm.get(i).layer(l);
-                    if (a instanceof dev.gdn.kernels.model.DeltaNetLayerMemory da) {
-                        var db = (dev.gdn.kernels.model.DeltaNetLayerMemory) b;
+                    if (a instanceof dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory da) {
+                        var db = (dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory) b;
                         assertClose(name + " stream " + i + " layer " + l + " state", da.state(), db.state(), 1e-4);
                         assertClose(name + " stream " + i + " layer " + l + " convV", da.convV(), db.convV(), 1e-4);
-                    } else if (a instanceof dev.gdn.kernels.model.Mamba2LayerMemory ma) {
-                        var mb = (dev.gdn.kernels.model.Mamba2LayerMemory) b;
+                    } else if (a instanceof dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory ma) {
+                        var mb = (dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory) b;
                         assertClose(name + " stream " + i + " layer " + l + " ssm", ma.ssm(), mb.ssm(), 1e-4);
                         assertClose(name + " stream " + i + " layer " + l + " conv", ma.conv(), mb.conv(), 1e-4);
                     } else {
-                        var aa = (dev.gdn.kernels.model.AttentionLayerMemory) a;
-                        var ab = (dev.gdn.kernels.model.AttentionLayerMemory) b;
+                        var aa = (dev.gdn.kernels.layers.attention.AttentionLayerMemory) a;
+                        var ab = (dev.gdn.kernels.layers.attention.AttentionLayerMemory) b;
                         assertThat(aa.position()).isEqualTo(ab.position());
                         assertClose(name + " stream " + i + " layer " + l + " keys", aa.keys(), ab.keys(), 1e-4);
                     }

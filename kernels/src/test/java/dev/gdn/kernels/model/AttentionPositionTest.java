@@ -2,6 +2,7 @@ package dev.gdn.kernels.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
 import dev.gdn.kernels.testing.Fixtures;
 import java.util.List;
 import java.util.Random;

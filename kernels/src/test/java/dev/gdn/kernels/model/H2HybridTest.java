@@ -3,6 +3,7 @@ package dev.gdn.kernels.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory;
 import dev.gdn.kernels.parity.ModelParity;
 import dev.gdn.kernels.parity.ParityReport;
 import dev.gdn.kernels.testing.Fixtures;

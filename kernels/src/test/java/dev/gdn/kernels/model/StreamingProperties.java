@@ -3,6 +3,7 @@ package dev.gdn.kernels.model;
 import static dev.gdn.kernels.testing.Close.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
 import dev.gdn.kernels.testing.Fixtures;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,10 +1,14 @@
-package dev.gdn.kernels.model;
+package dev.gdn.kernels.layers.gdn;
 
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.cpu.Scratch;
 import dev.gdn.kernels.deltarule.DeltaRuleInputs;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
-import dev.gdn.kernels.model.ModelWeights.DeltaNetWeights;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.ForwardResult;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.TokenMixer;
 import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.Norms;

@@ -1,7 +1,10 @@
-package dev.gdn.kernels.model;
+package dev.gdn.kernels.layers.attention;
 
 import dev.gdn.kernels.config.AttentionConfig;
-import dev.gdn.kernels.model.ModelWeights.AttentionWeights;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.TokenMixer;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.RotaryEmbedding;
 import java.util.List;

@@ -1,5 +1,6 @@
-package dev.gdn.kernels.model;
+package dev.gdn.kernels.layers.mamba2;
 
+import dev.gdn.kernels.model.LayerMemory;
 import java.util.Arrays;
 
 /**

@@ -1,7 +1,11 @@
-package dev.gdn.kernels.model;
+package dev.gdn.kernels.layers.mamba2;
 
 import dev.gdn.kernels.config.Mamba2Config;
-import dev.gdn.kernels.model.ModelWeights.Mamba2Weights;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.ForwardResult;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.TokenMixer;
 import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.ShortConvolution;
