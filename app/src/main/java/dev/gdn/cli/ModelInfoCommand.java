@@ -41,14 +41,15 @@ public final class ModelInfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "model:            %s%n", model);
         out.printf(Locale.ROOT, "fingerprint:      %s%n", m.fingerprint().hex());
         out.printf(Locale.ROOT, "parameters:       %,d%n", parameters(m.weights()));
-        int attention = 0;
-        int mamba2 = 0;
-        for (int l = 0; l < c.numLayers(); l++) {
-            attention += c.isAttentionLayer(l) ? 1 : 0;
-            mamba2 += c.isMamba2Layer(l) ? 1 : 0;
+        java.util.List<String> kinds = new java.util.ArrayList<>();
+        for (dev.gdn.kernels.layers.LayerKind k : dev.gdn.kernels.layers.LayerKinds.all()) {
+            long n = java.util.stream.IntStream.range(0, c.numLayers())
+                    .filter(l -> dev.gdn.kernels.layers.LayerKinds.of(c, l) == k).count();
+            if (n > 0) {
+                kinds.add(n + " " + k.label());
+            }
         }
-        out.printf(Locale.ROOT, "layers:           %d (%d gated deltanet, %d sliding-window attention%s)%n",
-                c.numLayers(), c.deltaNetLayerCount(), attention, c.mamba2().isPresent() ? ", " + mamba2 + " mamba2" : "");
+        out.printf(Locale.ROOT, "layers:           %d (%s)%n", c.numLayers(), String.join(", ", kinds));
         out.printf(Locale.ROOT, "layer types:      %s%n", layout);
         // a tokenizer.json that cannot load fails here, naming the file, as the job would at its start
         java.util.Optional<dev.gdn.text.ModelTokenizer> tokenizer = dev.gdn.text.ModelTokenizer.forModel(model);

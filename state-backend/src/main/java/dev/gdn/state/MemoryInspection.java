@@ -1,9 +1,7 @@
 package dev.gdn.state;
 
 import dev.gdn.kernels.io.SafetensorsWriter;
-import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
-import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
-import dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory;
+import dev.gdn.kernels.layers.MemoryShape;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
 import java.io.IOException;
@@ -33,9 +31,7 @@ public final class MemoryInspection {
     public static double[] layerNorms(StreamMemory m) {
         double[] n = new double[m.layerCount()];
         for (int i = 0; i < n.length; i++) {
-            LayerMemory l = m.layer(i);
-            float[] t = l instanceof DeltaNetLayerMemory d ? d.state()
-                    : l instanceof Mamba2LayerMemory mm ? mm.ssm() : ((AttentionLayerMemory) l).keys();
+            float[] t = m.layer(i).parts()[0];
             double s = 0;
             for (float v : t) {
                 s += (double) v * v;
@@ -62,30 +58,8 @@ public final class MemoryInspection {
                 .metadata("tokens_consumed", Long.toString(m.tokensConsumed()));
         for (int i = 0; i < m.layerCount(); i++) {
             String p = "layers." + i + ".";
-            if (layout.layers().get(i) instanceof MemoryLayout.DeltaNet d) {
-                DeltaNetLayerMemory dm = (DeltaNetLayerMemory) m.layer(i);
-                w.addF32(p + "recurrent_state", dm.state(), d.valueHeads(), d.keyDim(), d.valueDim());
-                w.addF32(p + "conv_state.q", dm.convQ(), d.convHistory(), d.qkDim());
-                w.addF32(p + "conv_state.k", dm.convK(), d.convHistory(), d.qkDim());
-                w.addF32(p + "conv_state.v", dm.convV(), d.convHistory(), d.vDim());
-            } else if (layout.layers().get(i) instanceof MemoryLayout.Mamba2 mb) {
-                Mamba2LayerMemory mm = (Mamba2LayerMemory) m.layer(i);
-                w.addF32(p + "ssm_state", mm.ssm(), mb.heads(), mb.headDim(), mb.stateSize());
-                w.addF32(p + "conv_state", mm.conv(), mb.convHistory(), mb.convDim());
-            } else {
-                AttentionLayerMemory am = (AttentionLayerMemory) m.layer(i);
-                int n = am.cachedCount();
-                int row = am.rowSize();
-                float[] keys = new float[n * row];
-                float[] values = new float[n * row];
-                for (int e = 0; e < n; e++) {
-                    System.arraycopy(am.keys(), am.slotOfCached(e) * row, keys, e * row, row);
-                    System.arraycopy(am.values(), am.slotOfCached(e) * row, values, e * row, row);
-                }
-                w.addF32(p + "attn_keys", keys, n, row);
-                w.addF32(p + "attn_values", values, n, row);
-                w.metadata(p + "position", Long.toString(am.position()));
-            }
+            MemoryShape shape = layout.layers().get(i);
+            shape.kind().export(shape, m.layer(i), p, w);
         }
         w.write(file);
     }

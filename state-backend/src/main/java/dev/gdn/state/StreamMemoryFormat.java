@@ -1,9 +1,7 @@
 package dev.gdn.state;
 
 import dev.gdn.kernels.io.HalfFloats;
-import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
-import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
-import dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory;
+import dev.gdn.kernels.layers.MemoryShape;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.ModelFingerprint;
 import dev.gdn.kernels.model.StreamMemory;
@@ -13,6 +11,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 import java.util.zip.Checksum;
@@ -87,7 +87,7 @@ public final class StreamMemoryFormat {
             throw new IllegalArgumentException("last hidden state of " + hidden.length + " floats, expected 1.." + MAX_HIDDEN);
         }
         int flags = (m.isBound() ? FLAG_BOUND : 0) | (hidden != null ? FLAG_HIDDEN : 0);
-        ByteBuffer h = ByteBuffer.allocate(2 + ModelFingerprint.BYTES + 8 + 12 + 2 + m.layerCount() * MAX_LAYER_HEADER_BYTES);
+        ByteBuffer h = ByteBuffer.allocate(2 + ModelFingerprint.BYTES + 8 + 12 + 2 + layerHeaderBytes(layout));
         h.put((byte) dtype.code()).put((byte) flags).put(m.fingerprint().bytes()).putLong(m.tokensConsumed());
         if (m.isBound()) {
             h.putLong(m.streamDigest());
@@ -119,35 +119,31 @@ public final class StreamMemoryFormat {
      * state migration).
      */
     public static int versionFor(MemoryLayout layout) {
-        return layout.hasMamba2() ? CURRENT_VERSION : GDN_VERSION;
+        return Math.max(GDN_VERSION, layout.formatVersion());
     }
 
-    /** Bytes of the largest layer descriptor. */
-    static final int MAX_LAYER_HEADER_BYTES = 25;
+    /** Bytes of the layer descriptors of {@code layout}. */
+    static int layerHeaderBytes(MemoryLayout layout) {
+        int n = 0;
+        for (MemoryShape l : layout.layers()) {
+            n += 1 + 4 * l.dims().size() + (l.kind().positioned() ? 8 : 0);
+        }
+        return n;
+    }
 
-    /** One layer's descriptor (identical in versions 1 and 2). */
-    static void putLayerHeader(ByteBuffer h, MemoryLayout.Layer layer, LayerMemory l) {
-        h.put((byte) layer.kind());
-        if (layer instanceof MemoryLayout.DeltaNet d) {
-            h.putInt(d.valueHeads()).putInt(d.keyDim()).putInt(d.valueDim()).putInt(d.convHistory()).putInt(d.qkDim())
-                    .putInt(d.vDim());
-        } else if (layer instanceof MemoryLayout.Mamba2 m) {
-            h.putInt(m.heads()).putInt(m.headDim()).putInt(m.stateSize()).putInt(m.convHistory()).putInt(m.convDim());
-        } else {
-            MemoryLayout.Attention a = (MemoryLayout.Attention) layer;
-            h.putInt(a.window()).putInt(a.rowSize()).putLong(((AttentionLayerMemory) l).position());
+    /** One layer's descriptor (identical in every version): kind code, the kind's dimensions, its position if it keeps one. */
+    static void putLayerHeader(ByteBuffer h, MemoryShape layer, LayerMemory l) {
+        h.put((byte) layer.kindCode());
+        for (int d : layer.dims()) {
+            h.putInt(d);
+        }
+        if (layer.kind().positioned()) {
+            h.putLong(l.position());
         }
     }
 
     static float[][] payloadArrays(LayerMemory l) {
-        if (l instanceof DeltaNetLayerMemory d) {
-            return new float[][] {d.state(), d.convQ(), d.convK(), d.convV()};
-        }
-        if (l instanceof Mamba2LayerMemory m) {
-            return new float[][] {m.ssm(), m.conv()};
-        }
-        AttentionLayerMemory a = (AttentionLayerMemory) l;
-        return new float[][] {a.keys(), a.values()};
+        return l.parts();
     }
 
     private static void writeFloats(float[] a, StorageDType dtype, DataOutput out, Checksum crc, byte[] chunk)
@@ -247,9 +243,11 @@ public final class StreamMemoryFormat {
         }
         long[] positions = new long[count];
         for (int i = 0; i < count; i++) {
-            if (version < 4 && expected.layers().get(i) instanceof MemoryLayout.Mamba2) {
-                throw new MemoryFormatException("layer " + i + " is expected to be " + expected.layers().get(i)
-                        + ", which format version " + version + " cannot hold (Mamba2 layers need version 4)");
+            MemoryShape shape = expected.layers().get(i);
+            if (version < shape.kind().formatVersion()) {
+                throw new MemoryFormatException("layer " + i + " is expected to be " + shape + ", which format version "
+                        + version + " cannot hold (" + shape.kind().name() + " layers need version "
+                        + shape.kind().formatVersion() + ")");
             }
             positions[i] = readLayerHeader(in, expected.layers().get(i), i, headerCrc);
         }
@@ -257,23 +255,13 @@ public final class StreamMemoryFormat {
         byte[] chunk = new byte[CHUNK_BYTES];
         LayerMemory[] layers = new LayerMemory[count];
         for (int i = 0; i < count; i++) {
-            MemoryLayout.Layer l = expected.layers().get(i);
-            if (l instanceof MemoryLayout.DeltaNet d) {
-                float[] state = readFloats(in, d.stateFloats(), dtype, crc, chunk);
-                float[] q = readFloats(in, d.convHistory() * d.qkDim(), dtype, crc, chunk);
-                float[] k = readFloats(in, d.convHistory() * d.qkDim(), dtype, crc, chunk);
-                float[] v = readFloats(in, d.convHistory() * d.vDim(), dtype, crc, chunk);
-                layers[i] = new DeltaNetLayerMemory(state, q, k, v);
-            } else if (l instanceof MemoryLayout.Mamba2 m) {
-                float[] ssm = readFloats(in, m.stateFloats(), dtype, crc, chunk);
-                float[] conv = readFloats(in, m.convHistory() * m.convDim(), dtype, crc, chunk);
-                layers[i] = new Mamba2LayerMemory(ssm, conv);
-            } else {
-                MemoryLayout.Attention a = (MemoryLayout.Attention) l;
-                float[] keys = readFloats(in, a.window() * a.rowSize(), dtype, crc, chunk);
-                float[] values = readFloats(in, a.window() * a.rowSize(), dtype, crc, chunk);
-                layers[i] = new AttentionLayerMemory(a.window(), a.rowSize(), keys, values, positions[i]);
+            MemoryShape l = expected.layers().get(i);
+            long[] sizes = l.partFloats();
+            float[][] parts = new float[sizes.length][];
+            for (int p = 0; p < sizes.length; p++) {
+                parts[p] = readFloats(in, Math.toIntExact(sizes[p]), dtype, crc, chunk);
             }
+            layers[i] = l.kind().fromParts(l, parts, positions[i]);
         }
         float[] hidden = (flags & FLAG_HIDDEN) != 0 ? readFloats(in, hiddenSize, StorageDType.FP32, crc, chunk) : null;
         int stored = in.readInt();
@@ -290,52 +278,34 @@ public final class StreamMemoryFormat {
         return m;
     }
 
-    /** Reads and checks one layer descriptor; returns the attention position (0 for other layers). */
-    private static long readLayerHeader(DataInput in, MemoryLayout.Layer expected, int index, Checksum crc)
+    /** Reads and checks one layer descriptor; returns its position (0 for a kind that keeps none). */
+    private static long readLayerHeader(DataInput in, MemoryShape expected, int index, Checksum crc)
             throws IOException {
         int kind = in.readUnsignedByte();
         crc.update(kind);
-        if (kind != expected.kind()) {
-            throw new MemoryFormatException("layer " + index + " has kind " + kind + ", expected " + expected.kind()
+        if (kind != expected.kindCode()) {
+            throw new MemoryFormatException("layer " + index + " has kind " + kind + ", expected " + expected.kindCode()
                     + " (" + expected + ")");
         }
-        if (expected instanceof MemoryLayout.DeltaNet d) {
-            ByteBuffer b = ByteBuffer.allocate(24);
-            for (int j = 0; j < 6; j++) {
-                b.putInt(in.readInt());
-            }
-            crc.update(b.array(), 0, 24);
-            b.flip();
-            MemoryLayout.DeltaNet found = new MemoryLayout.DeltaNet(b.getInt(), b.getInt(), b.getInt(), b.getInt(),
-                    b.getInt(), b.getInt());
-            if (!found.equals(d)) {
-                throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + d);
-            }
-            return 0;
+        int n = expected.kind().headerDims();
+        boolean positioned = expected.kind().positioned();
+        ByteBuffer b = ByteBuffer.allocate(4 * n + (positioned ? 8 : 0));
+        for (int j = 0; j < n; j++) {
+            b.putInt(in.readInt());
         }
-        if (expected instanceof MemoryLayout.Mamba2 m) {
-            ByteBuffer b = ByteBuffer.allocate(20);
-            for (int j = 0; j < 5; j++) {
-                b.putInt(in.readInt());
-            }
-            crc.update(b.array(), 0, 20);
-            b.flip();
-            MemoryLayout.Mamba2 found = new MemoryLayout.Mamba2(b.getInt(), b.getInt(), b.getInt(), b.getInt(),
-                    b.getInt());
-            if (!found.equals(m)) {
-                throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + m);
-            }
-            return 0;
+        if (positioned) {
+            b.putLong(in.readLong());
         }
-        MemoryLayout.Attention a = (MemoryLayout.Attention) expected;
-        ByteBuffer b = ByteBuffer.allocate(16);
-        b.putInt(in.readInt()).putInt(in.readInt()).putLong(in.readLong());
-        crc.update(b.array(), 0, 16);
+        crc.update(b.array(), 0, b.capacity());
         b.flip();
-        MemoryLayout.Attention found = new MemoryLayout.Attention(b.getInt(), b.getInt());
-        long position = b.getLong();
-        if (!found.equals(a)) {
-            throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + a);
+        List<Integer> dims = new ArrayList<>(n);
+        for (int j = 0; j < n; j++) {
+            dims.add(b.getInt());
+        }
+        MemoryShape found = new MemoryShape(kind, dims);
+        long position = positioned ? b.getLong() : 0;
+        if (!found.equals(expected)) {
+            throw new MemoryFormatException("layer " + index + " is " + found + ", expected " + expected);
         }
         if (position < 0) {
             throw new MemoryFormatException("layer " + index + " position is " + position + ", expected >= 0");

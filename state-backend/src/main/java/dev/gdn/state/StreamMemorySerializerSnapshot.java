@@ -1,5 +1,7 @@
 package dev.gdn.state;
 
+import dev.gdn.kernels.layers.LayerKinds;
+import dev.gdn.kernels.layers.MemoryShape;
 import dev.gdn.kernels.model.ModelFingerprint;
 import dev.gdn.kernels.model.StreamMemory;
 import java.io.IOException;
@@ -96,20 +98,10 @@ public final class StreamMemorySerializerSnapshot implements TypeSerializerSnaps
 
     static void writeLayout(MemoryLayout layout, DataOutputView out) throws IOException {
         out.writeInt(layout.layers().size());
-        for (MemoryLayout.Layer l : layout.layers()) {
-            out.writeByte(l.kind());
-            if (l instanceof MemoryLayout.DeltaNet d) {
-                for (int v : new int[] {d.valueHeads(), d.keyDim(), d.valueDim(), d.convHistory(), d.qkDim(), d.vDim()}) {
-                    out.writeInt(v);
-                }
-            } else if (l instanceof MemoryLayout.Mamba2 m) {
-                for (int v : new int[] {m.heads(), m.headDim(), m.stateSize(), m.convHistory(), m.convDim()}) {
-                    out.writeInt(v);
-                }
-            } else {
-                MemoryLayout.Attention a = (MemoryLayout.Attention) l;
-                out.writeInt(a.window());
-                out.writeInt(a.rowSize());
+        for (MemoryShape l : layout.layers()) {
+            out.writeByte(l.kindCode());
+            for (int d : l.dims()) {
+                out.writeInt(d);
             }
         }
     }
@@ -119,19 +111,19 @@ public final class StreamMemorySerializerSnapshot implements TypeSerializerSnaps
         if (n < 0 || n > 10_000) {
             throw new IOException("serializer snapshot declares " + n + " layers, expected 0..10000");
         }
-        List<MemoryLayout.Layer> layers = new ArrayList<>(n);
+        List<MemoryShape> layers = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             int kind = in.readUnsignedByte();
-            if (kind == 0) {
-                layers.add(new MemoryLayout.DeltaNet(in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(),
-                        in.readInt()));
-            } else if (kind == 1) {
-                layers.add(new MemoryLayout.Attention(in.readInt(), in.readInt()));
-            } else if (kind == 2) {
-                layers.add(new MemoryLayout.Mamba2(in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt()));
-            } else {
-                throw new IOException("serializer snapshot layer " + i + " has kind " + kind + ", expected 0, 1 or 2");
+            if (!LayerKinds.knows(kind)) {
+                throw new IOException("serializer snapshot layer " + i + " has kind " + kind + ", expected one of "
+                        + LayerKinds.all().stream().map(k -> k.code() + " (" + k.name() + ")").toList());
             }
+            int dims = LayerKinds.byCode(kind).headerDims();
+            List<Integer> d = new ArrayList<>(dims);
+            for (int j = 0; j < dims; j++) {
+                d.add(in.readInt());
+            }
+            layers.add(new MemoryShape(kind, d));
         }
         return new MemoryLayout(layers);
     }

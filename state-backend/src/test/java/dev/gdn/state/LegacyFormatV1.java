@@ -19,7 +19,7 @@ final class LegacyFormatV1 {
         out.write(m.fingerprint().bytes());
         out.writeLong(m.tokensConsumed());
         out.writeShort(m.layerCount());
-        ByteBuffer h = ByteBuffer.allocate(m.layerCount() * StreamMemoryFormat.MAX_LAYER_HEADER_BYTES);
+        ByteBuffer h = ByteBuffer.allocate(StreamMemoryFormat.layerHeaderBytes(layout));
         for (int i = 0; i < m.layerCount(); i++) {
             StreamMemoryFormat.putLayerHeader(h, layout.layers().get(i), m.layer(i));
         }

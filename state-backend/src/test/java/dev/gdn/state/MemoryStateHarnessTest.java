@@ -164,9 +164,10 @@ class MemoryStateHarnessTest {
         private transient ValueState<StreamMemory> memory;
 
         static MemoryLayout layout() {
-            List<MemoryLayout.Layer> l = new ArrayList<>();
+            List<dev.gdn.kernels.layers.MemoryShape> l = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
-                l.add(new MemoryLayout.DeltaNet(6, 256, 512, 3, 1536, 3072));
+                l.add(dev.gdn.kernels.layers.MemoryShape.of(dev.gdn.kernels.layers.LayerKinds.GATED_DELTANET, 6, 256,
+                        512, 3, 1536, 3072));
             }
             return new MemoryLayout(l);
         }

@@ -2,8 +2,6 @@ package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
-import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
-import dev.gdn.kernels.layers.mamba2.Mamba2LayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.FloatPointer;
@@ -460,20 +458,9 @@ final class CudaMemoryPool implements AutoCloseable {
         }
     }
 
+    /** Part {@code part} of layer {@code layer} of {@code m}, in its kind's order (the pool's parts follow it). */
     private static float[] array(StreamMemory m, int layer, int part) {
-        if (m.layer(layer) instanceof DeltaNetLayerMemory d) {
-            return switch (part) {
-                case 0 -> d.state();
-                case 1 -> d.convQ();
-                case 2 -> d.convK();
-                default -> d.convV();
-            };
-        }
-        if (m.layer(layer) instanceof Mamba2LayerMemory s) {
-            return part == 0 ? s.ssm() : s.conv();
-        }
-        AttentionLayerMemory a = (AttentionLayerMemory) m.layer(layer);
-        return part == 0 ? a.keys() : a.values();
+        return m.layer(layer).parts()[part];
     }
 
     /** Floats of the largest part of one slot. */

@@ -1,6 +1,7 @@
 package dev.gdn.kernels.layers;
 
 import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.TokenMixer;
 import java.util.List;
 
@@ -14,6 +15,9 @@ public interface LayerKind {
 
     /** The kind's name, as {@code model info} prints it. */
     String name();
+
+    /** The kind as people read it in {@code model info}, e.g. {@code sliding-window attention}. */
+    String label();
 
     /** Whether layer {@code layer} of {@code c} is of this kind. */
     boolean owns(ModelConfig c, int layer);
@@ -38,12 +42,82 @@ public interface LayerKind {
     /** The CPU mixer of a layer with weights {@code w}. */
     TokenMixer cpuMixer(ModelConfig c, MixerWeights w);
 
-    /** {@code w} as this kind's weights record, or an error naming both kinds. */
-    default <T extends MixerWeights> T weights(MixerWeights w, Class<T> type) {
-        if (!type.isInstance(w)) {
-            throw new IllegalArgumentException("layer kind " + name() + " needs " + type.getSimpleName() + ", got "
-                    + (w == null ? "null" : w.getClass().getSimpleName()));
+    /** The kind's code in the stream-memory format (a byte; never reused for another kind). */
+    int code();
+
+    /** The first stream-memory format version that holds this kind. */
+    int formatVersion();
+
+    /** The shape of a stream's memory of a layer of this kind in a model of config {@code c}. */
+    MemoryShape memoryShape(ModelConfig c);
+
+    /** How many dimensions (ints) the kind's layer header holds in the memory format. */
+    int headerDims();
+
+    /** Whether the layer header also holds a position (a long: tokens seen, for a ring buffer). */
+    default boolean positioned() {
+        return false;
+    }
+
+    /** Floats of each part of a memory of shape {@code s}, in the order of {@link LayerMemory#parts}. */
+    long[] partFloats(MemoryShape s);
+
+    /** The shape as people read it, e.g. {@code deltanet[HV=4, K=64, V=128, conv=3x(256,256,512)]}. */
+    String describe(MemoryShape s);
+
+    /**
+     * A memory of shape {@code s} from its parts (each of the length {@link #partFloats} says, taken as
+     * they are) and its position ({@link #positioned}; 0 otherwise).
+     */
+    LayerMemory fromParts(MemoryShape s, float[][] parts, long position);
+
+    /** A memory of shape {@code s} that has seen nothing. */
+    default LayerMemory zeros(MemoryShape s) {
+        long[] sizes = partFloats(s);
+        float[][] parts = new float[sizes.length][];
+        for (int i = 0; i < sizes.length; i++) {
+            parts[i] = new float[Math.toIntExact(sizes[i])];
         }
-        return type.cast(w);
+        return fromParts(s, parts, 0);
+    }
+
+    /** Whether {@code m} is a memory of this kind with exactly shape {@code s}. */
+    default boolean fits(MemoryShape s, LayerMemory m) {
+        if (s.kind() != this || m.kind() != this) {
+            return false;
+        }
+        float[][] parts = m.parts();
+        long[] sizes = partFloats(s);
+        if (parts.length != sizes.length) {
+            return false;
+        }
+        for (int i = 0; i < sizes.length; i++) {
+            if (parts[i].length != sizes[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Adds the memory's tensors to a safetensors export, named under {@code prefix} ({@code layers.i.}) as
+     * docs/STATE.md lists them per kind.
+     */
+    void export(MemoryShape s, LayerMemory m, String prefix, dev.gdn.kernels.io.SafetensorsWriter w);
+
+    /**
+     * Compares the memories of layer {@code layer} of a batch (stream i's is {@code mems[i]}) with the states
+     * a reference fixture holds for it ({@code state.layers.<layer>.*}, in FLA's cache layout), adding each
+     * comparison to {@code fla}'s report; a state the fixture lacks is skipped.
+     */
+    void compareFlaStates(ModelConfig c, int layer, List<LayerMemory> mems, dev.gdn.kernels.parity.FlaStates fla);
+
+    /** {@code x} (weights or a memory) as this kind's own {@code type}, or an error naming what it got. */
+    default <T> T cast(Object x, Class<T> type) {
+        if (!type.isInstance(x)) {
+            throw new IllegalArgumentException("layer kind " + name() + " needs " + type.getSimpleName() + ", got "
+                    + (x == null ? "null" : x.getClass().getSimpleName()));
+        }
+        return type.cast(x);
     }
 }

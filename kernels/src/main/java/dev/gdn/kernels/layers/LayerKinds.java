@@ -25,6 +25,22 @@ public final class LayerKinds {
         return ALL;
     }
 
+    /** The kind with format code {@code code}. */
+    public static LayerKind byCode(int code) {
+        for (LayerKind k : ALL) {
+            if (k.code() == code) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("no layer kind has code " + code + "; the codes are "
+                + ALL.stream().map(k -> k.code() + " (" + k.name() + ")").toList());
+    }
+
+    /** Whether a kind has code {@code code}. */
+    public static boolean knows(int code) {
+        return ALL.stream().anyMatch(k -> k.code() == code);
+    }
+
     /** The kind of layer {@code layer} of {@code c}. */
     public static LayerKind of(ModelConfig c, int layer) {
         for (LayerKind k : CLAIMING) {

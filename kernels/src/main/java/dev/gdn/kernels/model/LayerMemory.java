@@ -3,6 +3,20 @@ package dev.gdn.kernels.model;
 /** The part of a stream's memory that one layer keeps: a class of the layer kind's package. */
 public interface LayerMemory {
 
+    /** The kind of layer this memory belongs to. */
+    dev.gdn.kernels.layers.LayerKind kind();
+
+    /**
+     * The memory's arrays in its kind's order (the same arrays, not copies): what is stored, copied to
+     * a device and back, part by part. The first is the layer's main state.
+     */
+    float[][] parts();
+
+    /** Tokens the layer has seen, where its kind keeps a position ({@link dev.gdn.kernels.layers.LayerKind#positioned}); else 0. */
+    default long position() {
+        return 0;
+    }
+
     /** A deep copy. */
     LayerMemory copy();
 

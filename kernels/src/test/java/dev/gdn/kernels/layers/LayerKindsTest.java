@@ -89,4 +89,47 @@ class LayerKindsTest {
         assertThatThrownBy(() -> LayerKinds.ATTENTION.cpuMixer(c, gdn)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("layer kind attention needs AttentionWeights, got DeltaNetWeights");
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gdn-tiny", "h1-swa", "h2-tiny"})
+    void aMemoryIsItsPartsAsItsKindLaysThemOut(String name) {
+        ModelConfig c = ModelConfig.load(Fixtures.model(name));
+        GatedDeltaNetModel model = GatedDeltaNetModel.load(Fixtures.model(name), CpuKernels.fast(1, 64));
+        var mem = model.newMemory();
+        model.forward(List.of(new StreamInput(mem, new int[] {3, 1, 4, 1, 5})), false);
+        for (int l = 0; l < c.numLayers(); l++) {
+            LayerKind kind = LayerKinds.of(c, l);
+            MemoryShape shape = kind.memoryShape(c);
+            var layer = mem.layer(l);
+            assertThat(layer.kind()).isSameAs(kind);
+            assertThat(shape.kind()).isSameAs(kind);
+            assertThat(LayerKinds.byCode(kind.code())).isSameAs(kind);
+            long[] sizes = shape.partFloats();
+            assertThat(layer.parts().length).isEqualTo(sizes.length);
+            for (int p = 0; p < sizes.length; p++) {
+                assertThat((long) layer.parts()[p].length).as(name + " layer " + l + " part " + p).isEqualTo(sizes[p]);
+            }
+            assertThat(kind.fits(shape, layer)).isTrue();
+            assertThat(kind.fromParts(shape, layer.parts(), layer.position())).isEqualTo(layer);
+            assertThat(kind.zeros(shape)).isEqualTo(model.newMemory().layer(l));
+            for (LayerKind other : LayerKinds.all()) {
+                if (other != kind) {
+                    assertThat(other.fits(shape, layer)).isFalse();
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void shapesReadAsTheMemoryFormatDocumentsThem() {
+        assertThat(MemoryShape.of(LayerKinds.GATED_DELTANET, 4, 64, 128, 3, 256, 512))
+                .hasToString("deltanet[HV=4, K=64, V=128, conv=3x(256,256,512)]");
+        assertThat(MemoryShape.of(LayerKinds.ATTENTION, 64, 128)).hasToString("attention[W=64, row=128]");
+        assertThat(MemoryShape.of(LayerKinds.MAMBA2, 8, 32, 16, 3, 320)).hasToString("mamba2[H=8, P=32, N=16, conv=3x320]");
+        assertThat(MemoryShape.of(LayerKinds.MAMBA2, 8, 32, 16, 3, 320).floats()).isEqualTo(8L * 32 * 16 + 3 * 320);
+        assertThatThrownBy(() -> MemoryShape.of(LayerKinds.ATTENTION, 64)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("a attention layer has 2 dimensions, got [64]");
+        assertThatThrownBy(() -> LayerKinds.byCode(9)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no layer kind has code 9");
+    }
 }

@@ -1,5 +1,12 @@
 package dev.gdn.kernels.layers.attention;
 
+import java.util.ArrayList;
+import dev.gdn.kernels.parity.FlaStates;
+import dev.gdn.kernels.parity.FlaStateLayout;
+import dev.gdn.kernels.ops.RotaryEmbedding;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.layers.MemoryShape;
+import dev.gdn.kernels.io.SafetensorsWriter;
 import dev.gdn.kernels.config.AttentionConfig;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.LayerKind;
@@ -16,6 +23,11 @@ public final class AttentionKind implements LayerKind {
     @Override
     public String name() {
         return "attention";
+    }
+
+    @Override
+    public String label() {
+        return "sliding-window attention";
     }
 
     @Override
@@ -48,12 +60,107 @@ public final class AttentionKind implements LayerKind {
 
     @Override
     public List<float[]> tensors(MixerWeights mixer) {
-        AttentionWeights a = weights(mixer, AttentionWeights.class);
+        AttentionWeights a = cast(mixer, AttentionWeights.class);
         return Arrays.asList(a.qProj(), a.kProj(), a.vProj(), a.oProj(), a.qBias(), a.kBias(), a.vBias());
     }
 
     @Override
     public TokenMixer cpuMixer(ModelConfig c, MixerWeights w) {
-        return new AttentionMixer(c.attention().orElseThrow(), weights(w, AttentionWeights.class), c.hiddenSize());
+        return new AttentionMixer(c.attention().orElseThrow(), cast(w, AttentionWeights.class), c.hiddenSize());
+    }
+
+    @Override
+    public int code() {
+        return 1;
+    }
+
+    @Override
+    public int formatVersion() {
+        return 1;
+    }
+
+    /** Dimensions: the window W and the row size Hkv * Dh. */
+    @Override
+    public MemoryShape memoryShape(ModelConfig c) {
+        AttentionConfig a = c.attention().orElseThrow();
+        return MemoryShape.of(this, a.windowSize(), a.numKvHeads() * a.headDim());
+    }
+
+    @Override
+    public int headerDims() {
+        return 2;
+    }
+
+    @Override
+    public boolean positioned() {
+        return true;
+    }
+
+    /** Keys and values {@code [W, row]} (ring slots; keys unrotated). */
+    @Override
+    public long[] partFloats(MemoryShape s) {
+        long ring = (long) s.dim(0) * s.dim(1);
+        return new long[] {ring, ring};
+    }
+
+    @Override
+    public String describe(MemoryShape s) {
+        return "attention[W=" + s.dim(0) + ", row=" + s.dim(1) + "]";
+    }
+
+    /** Also the window and row size themselves (the ring's arrays alone cannot tell W x row from row x W). */
+    @Override
+    public boolean fits(MemoryShape s, LayerMemory m) {
+        return LayerKind.super.fits(s, m) && m instanceof AttentionLayerMemory a && a.window() == s.dim(0)
+                && a.rowSize() == s.dim(1);
+    }
+
+    @Override
+    public LayerMemory fromParts(MemoryShape s, float[][] p, long position) {
+        return new AttentionLayerMemory(s.dim(0), s.dim(1), p[0], p[1], position);
+    }
+
+    /**
+     * {@code attn_keys}, {@code attn_values} {@code [n, row]}: the cached window, oldest first, keys unrotated;
+     * metadata {@code position}, the absolute position of the next token.
+     */
+    @Override
+    public void export(MemoryShape s, LayerMemory m, String prefix, SafetensorsWriter w) {
+        AttentionLayerMemory am = cast(m, AttentionLayerMemory.class);
+        int n = am.cachedCount();
+        int row = am.rowSize();
+        float[] keys = new float[n * row];
+        float[] values = new float[n * row];
+        for (int e = 0; e < n; e++) {
+            System.arraycopy(am.keys(), am.slotOfCached(e) * row, keys, e * row, row);
+            System.arraycopy(am.values(), am.slotOfCached(e) * row, values, e * row, row);
+        }
+        w.addF32(prefix + "attn_keys", keys, n, row);
+        w.addF32(prefix + "attn_values", values, n, row);
+        w.metadata(prefix + "position", Long.toString(am.position()));
+    }
+
+    /** {@code attn_state.0} and {@code .1}: FLA's window of rotated keys and of values, last rows, oldest first. */
+    @Override
+    public void compareFlaStates(ModelConfig c, int layer, List<LayerMemory> mems, FlaStates fla) {
+        String p = "state.layers." + layer + ".";
+        if (!fla.has(p + "attn_state.0")) {
+            return;
+        }
+        AttentionConfig a = c.attention().orElseThrow();
+        RotaryEmbedding rope = new RotaryEmbedding(a.headDim(), a.ropeTheta());
+        List<float[]> keys = new ArrayList<>();
+        List<float[]> vals = new ArrayList<>();
+        for (LayerMemory m : mems) {
+            AttentionLayerMemory am = cast(m, AttentionLayerMemory.class);
+            keys.add(FlaStateLayout.rotatedKeys(am, a.numKvHeads(), a.headDim(), rope));
+            vals.add(FlaStateLayout.orderedValues(am));
+        }
+        int row = a.numKvHeads() * a.headDim();
+        int b = mems.size();
+        fla.add(p + "attn_state.0", FlaStates.concat(keys), fla.lastRows(p + "attn_state.0", b, keys.get(0).length / row,
+                row));
+        fla.add(p + "attn_state.1", FlaStates.concat(vals), fla.lastRows(p + "attn_state.1", b, vals.get(0).length / row,
+                row));
     }
 }

@@ -56,6 +56,7 @@ public final class AttentionLayerMemory implements LayerMemory {
         return values;
     }
 
+    @Override
     public long position() {
         return position;
     }
@@ -90,6 +91,17 @@ public final class AttentionLayerMemory implements LayerMemory {
             throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
         }
         position += tokens;
+    }
+
+    @Override
+    public dev.gdn.kernels.layers.LayerKind kind() {
+        return dev.gdn.kernels.layers.LayerKinds.ATTENTION;
+    }
+
+    /** {@code [keys, values]}. */
+    @Override
+    public float[][] parts() {
+        return new float[][] {keys, values};
     }
 
     @Override

@@ -49,6 +49,17 @@ public final class DeltaNetLayerMemory implements LayerMemory {
     }
 
     @Override
+    public dev.gdn.kernels.layers.LayerKind kind() {
+        return dev.gdn.kernels.layers.LayerKinds.GATED_DELTANET;
+    }
+
+    /** {@code [state, convQ, convK, convV]}. */
+    @Override
+    public float[][] parts() {
+        return new float[][] {state, convQ, convK, convV};
+    }
+
+    @Override
     public DeltaNetLayerMemory copy() {
         return new DeltaNetLayerMemory(state.clone(), convQ.clone(), convK.clone(), convV.clone());
     }

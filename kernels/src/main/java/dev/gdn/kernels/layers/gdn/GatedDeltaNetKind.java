@@ -1,5 +1,11 @@
 package dev.gdn.kernels.layers.gdn;
 
+import java.util.ArrayList;
+import dev.gdn.kernels.parity.FlaStates;
+import dev.gdn.kernels.parity.FlaStateLayout;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.layers.MemoryShape;
+import dev.gdn.kernels.io.SafetensorsWriter;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.LayerKind;
 import dev.gdn.kernels.layers.LayerKinds;
@@ -16,6 +22,11 @@ public final class GatedDeltaNetKind implements LayerKind {
     @Override
     public String name() {
         return "gated_deltanet";
+    }
+
+    @Override
+    public String label() {
+        return "gated deltanet";
     }
 
     @Override
@@ -63,13 +74,104 @@ public final class GatedDeltaNetKind implements LayerKind {
 
     @Override
     public List<float[]> tensors(MixerWeights mixer) {
-        DeltaNetWeights x = weights(mixer, DeltaNetWeights.class);
+        DeltaNetWeights x = cast(mixer, DeltaNetWeights.class);
         return Arrays.asList(x.qProj(), x.kProj(), x.vProj(), x.aProj(), x.bProj(), x.aLog(), x.dtBias(), x.qConv(),
                 x.kConv(), x.vConv(), x.gProj(), x.oNorm(), x.oProj());
     }
 
     @Override
     public TokenMixer cpuMixer(ModelConfig c, MixerWeights w) {
-        return new DeltaNetMixer(c, weights(w, DeltaNetWeights.class));
+        return new DeltaNetMixer(c, cast(w, DeltaNetWeights.class));
+    }
+
+    @Override
+    public int code() {
+        return 0;
+    }
+
+    @Override
+    public int formatVersion() {
+        return 1;
+    }
+
+    /** Dimensions: value heads HV, K, V, conv history W-1, q/k width, v width. */
+    @Override
+    public MemoryShape memoryShape(ModelConfig c) {
+        return MemoryShape.of(this, c.numValueHeads(), c.headDim(), c.headValueDim(), c.convSize() - 1, c.keyDim(),
+                c.valueDim());
+    }
+
+    @Override
+    public int headerDims() {
+        return 6;
+    }
+
+    /** State {@code [HV, K, V]}, conv caches {@code [W-1, qk]} (q and k) and {@code [W-1, v]} (v). */
+    @Override
+    public long[] partFloats(MemoryShape s) {
+        long hist = s.dim(3);
+        return new long[] {(long) s.dim(0) * s.dim(1) * s.dim(2), hist * s.dim(4), hist * s.dim(4), hist * s.dim(5)};
+    }
+
+    @Override
+    public String describe(MemoryShape s) {
+        return "deltanet[HV=" + s.dim(0) + ", K=" + s.dim(1) + ", V=" + s.dim(2) + ", conv=" + s.dim(3) + "x("
+                + s.dim(4) + "," + s.dim(4) + "," + s.dim(5) + ")]";
+    }
+
+    @Override
+    public LayerMemory fromParts(MemoryShape s, float[][] p, long position) {
+        return new DeltaNetLayerMemory(p[0], p[1], p[2], p[3]);
+    }
+
+    /** {@code recurrent_state [HV, K, V]} (key-first; FLA's cache is the transpose) and {@code conv_state.q|k|v [W-1, width]}. */
+    @Override
+    public void export(MemoryShape s, LayerMemory m, String prefix, SafetensorsWriter w) {
+        float[][] p = m.parts();
+        w.addF32(prefix + "recurrent_state", p[0], s.dim(0), s.dim(1), s.dim(2));
+        w.addF32(prefix + "conv_state.q", p[1], s.dim(3), s.dim(4));
+        w.addF32(prefix + "conv_state.k", p[2], s.dim(3), s.dim(4));
+        w.addF32(prefix + "conv_state.v", p[3], s.dim(3), s.dim(5));
+    }
+
+    /**
+     * {@code recurrent_state [B, HV, V, K]} (FLA keeps the state value-first) and, with short convolutions,
+     * {@code conv_state.0|1|2 [B, width, W]} (FLA keeps W inputs, the last W-1 of which are ours).
+     */
+    @Override
+    public void compareFlaStates(ModelConfig c, int layer, List<LayerMemory> mems, FlaStates fla) {
+        String p = "state.layers." + layer + ".";
+        if (!fla.has(p + "recurrent_state")) {
+            return;
+        }
+        int b = mems.size();
+        int hv = c.numValueHeads();
+        List<float[]> states = new ArrayList<>();
+        for (LayerMemory m : mems) {
+            states.add(FlaStateLayout.valueFirst(cast(m, DeltaNetLayerMemory.class), hv, c.headDim(), c.headValueDim()));
+        }
+        fla.add(p + "recurrent_state", FlaStates.concat(states),
+                fla.checked(p + "recurrent_state", b, hv, c.headValueDim(), c.headDim()));
+        if (!c.useShortConv()) {
+            return;
+        }
+        int w = c.convSize();
+        for (int which = 0; which < 3; which++) {
+            String name = p + "conv_state." + which;
+            if (!fla.has(name)) {
+                continue;
+            }
+            int dim = which == 2 ? c.valueDim() : c.keyDim();
+            float[] ref = fla.checked(name, b, dim, w);
+            List<float[]> ours = new ArrayList<>();
+            List<float[]> theirs = new ArrayList<>();
+            for (int i = 0; i < b; i++) {
+                float[] cache = cast(mems.get(i), DeltaNetLayerMemory.class).parts()[1 + which];
+                ours.add(FlaStateLayout.convColumns(cache, w - 1, dim));
+                theirs.add(FlaStateLayout.lastColumns(java.util.Arrays.copyOfRange(ref, i * dim * w, (i + 1) * dim * w),
+                        dim, w, w - 1));
+            }
+            fla.add(name, FlaStates.concat(ours), FlaStates.concat(theirs));
+        }
     }
 }

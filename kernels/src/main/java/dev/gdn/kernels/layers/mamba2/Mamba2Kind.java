@@ -1,5 +1,11 @@
 package dev.gdn.kernels.layers.mamba2;
 
+import java.util.ArrayList;
+import dev.gdn.kernels.parity.FlaStates;
+import dev.gdn.kernels.parity.FlaStateLayout;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.layers.MemoryShape;
+import dev.gdn.kernels.io.SafetensorsWriter;
 import dev.gdn.kernels.config.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.LayerKind;
@@ -15,6 +21,11 @@ public final class Mamba2Kind implements LayerKind {
 
     @Override
     public String name() {
+        return "mamba2";
+    }
+
+    @Override
+    public String label() {
         return "mamba2";
     }
 
@@ -53,12 +64,91 @@ public final class Mamba2Kind implements LayerKind {
 
     @Override
     public List<float[]> tensors(MixerWeights mixer) {
-        Mamba2Weights m = weights(mixer, Mamba2Weights.class);
+        Mamba2Weights m = cast(mixer, Mamba2Weights.class);
         return Arrays.asList(m.inProj(), m.conv(), m.convBias(), m.dtBias(), m.aLog(), m.d(), m.norm(), m.outProj());
     }
 
     @Override
     public TokenMixer cpuMixer(ModelConfig c, MixerWeights w) {
-        return new Mamba2Mixer(c.mamba2().orElseThrow(), weights(w, Mamba2Weights.class), c.hiddenSize());
+        return new Mamba2Mixer(c.mamba2().orElseThrow(), cast(w, Mamba2Weights.class), c.hiddenSize());
+    }
+
+    @Override
+    public int code() {
+        return 2;
+    }
+
+    @Override
+    public int formatVersion() {
+        return 4;
+    }
+
+    /** Dimensions: heads H, head width P, state size N, conv history Kc-1, conv channels I+2GN. */
+    @Override
+    public MemoryShape memoryShape(ModelConfig c) {
+        Mamba2Config m = c.mamba2().orElseThrow();
+        return MemoryShape.of(this, m.numHeads(), m.headDim(), m.stateSize(), m.convKernel() - 1, m.convDim());
+    }
+
+    @Override
+    public int headerDims() {
+        return 5;
+    }
+
+    /** SSM state {@code [H, P, N]} and the convolution cache {@code [Kc-1, C]}. */
+    @Override
+    public long[] partFloats(MemoryShape s) {
+        return new long[] {(long) s.dim(0) * s.dim(1) * s.dim(2), (long) s.dim(3) * s.dim(4)};
+    }
+
+    @Override
+    public String describe(MemoryShape s) {
+        return "mamba2[H=" + s.dim(0) + ", P=" + s.dim(1) + ", N=" + s.dim(2) + ", conv=" + s.dim(3) + "x" + s.dim(4)
+                + "]";
+    }
+
+    @Override
+    public LayerMemory fromParts(MemoryShape s, float[][] p, long position) {
+        return new Mamba2LayerMemory(p[0], p[1]);
+    }
+
+    /** {@code ssm_state [H, P, N]} and {@code conv_state [Kc-1, I+2GN]}. */
+    @Override
+    public void export(MemoryShape s, LayerMemory m, String prefix, SafetensorsWriter w) {
+        float[][] p = m.parts();
+        w.addF32(prefix + "ssm_state", p[0], s.dim(0), s.dim(1), s.dim(2));
+        w.addF32(prefix + "conv_state", p[1], s.dim(3), s.dim(4));
+    }
+
+    /** {@code recurrent_state [B, H, P, N]} and {@code conv_state [B, C, Kc]} (FLA keeps Kc inputs, the last Kc-1 of which are ours). */
+    @Override
+    public void compareFlaStates(ModelConfig c, int layer, List<LayerMemory> mems, FlaStates fla) {
+        String p = "state.layers." + layer + ".";
+        if (!fla.has(p + "recurrent_state")) {
+            return;
+        }
+        Mamba2Config m = c.mamba2().orElseThrow();
+        int b = mems.size();
+        List<float[]> states = new ArrayList<>();
+        for (LayerMemory mem : mems) {
+            states.add(cast(mem, Mamba2LayerMemory.class).ssm());
+        }
+        fla.add(p + "recurrent_state", FlaStates.concat(states),
+                fla.checked(p + "recurrent_state", b, m.numHeads(), m.headDim(), m.stateSize()));
+        String name = p + "conv_state";
+        if (!fla.has(name)) {
+            return;
+        }
+        int w = m.convKernel();
+        int dim = m.convDim();
+        float[] ref = fla.checked(name, b, dim, w);
+        List<float[]> ours = new ArrayList<>();
+        List<float[]> theirs = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            ours.add(FlaStateLayout.convColumns(cast(mems.get(i), Mamba2LayerMemory.class).conv(), w - 1, dim));
+            theirs.add(FlaStateLayout.lastColumns(java.util.Arrays.copyOfRange(ref, i * dim * w, (i + 1) * dim * w), dim,
+                    w, w - 1));
+        }
+        fla.add(name, FlaStates.concat(ours), FlaStates.concat(theirs));
     }
 }

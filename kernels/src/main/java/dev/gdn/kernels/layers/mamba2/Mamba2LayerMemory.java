@@ -35,6 +35,17 @@ public final class Mamba2LayerMemory implements LayerMemory {
     }
 
     @Override
+    public dev.gdn.kernels.layers.LayerKind kind() {
+        return dev.gdn.kernels.layers.LayerKinds.MAMBA2;
+    }
+
+    /** {@code [ssm, conv]}. */
+    @Override
+    public float[][] parts() {
+        return new float[][] {ssm, conv};
+    }
+
+    @Override
     public Mamba2LayerMemory copy() {
         return new Mamba2LayerMemory(ssm.clone(), conv.clone());
     }
