@@ -24,6 +24,22 @@ public record FlaStates(SafetensorsFile file, ParityReport report, String label,
         report.add(name + " (" + label + ")", ours, fla, tolerance);
     }
 
+    /**
+     * Our short-convolution caches ({@code [W-1, dim]} per stream, oldest input first) against FLA's tensor
+     * {@code name} ({@code [B, dim, W]}: W inputs per channel, the last W-1 of which are ours).
+     */
+    public void addConvCaches(String name, List<float[]> caches, int dim, int w) {
+        int b = caches.size();
+        float[] ref = checked(name, b, dim, w);
+        List<float[]> ours = new java.util.ArrayList<>(b);
+        List<float[]> theirs = new java.util.ArrayList<>(b);
+        for (int i = 0; i < b; i++) {
+            ours.add(FlaStateLayout.convColumns(caches.get(i), w - 1, dim));
+            theirs.add(FlaStateLayout.lastColumns(Arrays.copyOfRange(ref, i * dim * w, (i + 1) * dim * w), dim, w, w - 1));
+        }
+        add(name, concat(ours), concat(theirs));
+    }
+
     /** Tensor {@code name}, which must have exactly {@code shape}. */
     public float[] checked(String name, int... shape) {
         TensorInfo t = file.info(name);

@@ -161,17 +161,11 @@ public final class GatedDeltaNetKind implements LayerKind {
             if (!fla.has(name)) {
                 continue;
             }
-            int dim = which == 2 ? c.valueDim() : c.keyDim();
-            float[] ref = fla.checked(name, b, dim, w);
-            List<float[]> ours = new ArrayList<>();
-            List<float[]> theirs = new ArrayList<>();
-            for (int i = 0; i < b; i++) {
-                float[] cache = cast(mems.get(i), DeltaNetLayerMemory.class).parts()[1 + which];
-                ours.add(FlaStateLayout.convColumns(cache, w - 1, dim));
-                theirs.add(FlaStateLayout.lastColumns(java.util.Arrays.copyOfRange(ref, i * dim * w, (i + 1) * dim * w),
-                        dim, w, w - 1));
+            List<float[]> caches = new ArrayList<>(b);
+            for (LayerMemory m : mems) {
+                caches.add(cast(m, DeltaNetLayerMemory.class).parts()[1 + which]);
             }
-            fla.add(name, FlaStates.concat(ours), FlaStates.concat(theirs));
+            fla.addConvCaches(name, caches, which == 2 ? c.valueDim() : c.keyDim(), w);
         }
     }
 }

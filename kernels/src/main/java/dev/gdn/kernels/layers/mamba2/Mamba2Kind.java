@@ -139,16 +139,10 @@ public final class Mamba2Kind implements LayerKind {
         if (!fla.has(name)) {
             return;
         }
-        int w = m.convKernel();
-        int dim = m.convDim();
-        float[] ref = fla.checked(name, b, dim, w);
-        List<float[]> ours = new ArrayList<>();
-        List<float[]> theirs = new ArrayList<>();
-        for (int i = 0; i < b; i++) {
-            ours.add(FlaStateLayout.convColumns(cast(mems.get(i), Mamba2LayerMemory.class).conv(), w - 1, dim));
-            theirs.add(FlaStateLayout.lastColumns(java.util.Arrays.copyOfRange(ref, i * dim * w, (i + 1) * dim * w), dim,
-                    w, w - 1));
+        List<float[]> caches = new ArrayList<>(b);
+        for (LayerMemory mem : mems) {
+            caches.add(cast(mem, Mamba2LayerMemory.class).conv());
         }
-        fla.add(name, FlaStates.concat(ours), FlaStates.concat(theirs));
+        fla.addConvCaches(name, caches, m.convDim(), m.convKernel());
     }
 }
