@@ -91,21 +91,26 @@ public final class KernelBuilds {
      * Compiles every build of {@link #all} with nvcc for sm_90, {@code jobs} at a time, and prints one line
      * per build; exit status 1 when any failed (its compiler output printed), 2 on bad arguments.
      *
-     * <p>Arguments: {@code [--nvcc PATH] [--arch sm_90] [--jobs N] [--list]}.
+     * <p>Arguments: {@code [--nvcc PATH] [--arch sm_90] [--jobs N] [--list] [--keep DIR]}; with {@code --keep}
+     * each build's CUBIN is kept in DIR as {@code <index>.cubin} (the index in {@code --list}'s order), for
+     * comparing the machine code of two versions of a source that should compile alike.
      */
     public static void main(String[] args) throws Exception {
         String nvcc = "nvcc";
         String arch = "sm_90";
         int jobs = Math.max(1, Runtime.getRuntime().availableProcessors());
         boolean list = false;
+        Path keep = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--nvcc" -> nvcc = args[++i];
                 case "--arch" -> arch = args[++i];
                 case "--jobs" -> jobs = Integer.parseInt(args[++i]);
                 case "--list" -> list = true;
+                case "--keep" -> keep = Path.of(args[++i]);
                 default -> {
-                    System.err.println("error: unknown argument '" + args[i] + "' (expected --nvcc, --arch, --jobs, --list)");
+                    System.err.println("error: unknown argument '" + args[i]
+                            + "' (expected --nvcc, --arch, --jobs, --list, --keep)");
                     System.exit(2);
                 }
             }
@@ -115,7 +120,7 @@ public final class KernelBuilds {
             builds.forEach(System.out::println);
             return;
         }
-        List<String> failed = compileAll(builds, nvcc, arch, jobs);
+        List<String> failed = compileAll(builds, nvcc, arch, jobs, keep);
         System.out.println("kernel builds: " + (builds.size() - failed.size()) + " of " + builds.size()
                 + " compiled for " + arch);
         if (!failed.isEmpty()) {
@@ -130,6 +135,12 @@ public final class KernelBuilds {
      * @return the failures, each the build and the compiler's output; empty when all compiled
      */
     public static List<String> compileAll(List<Build> builds, String nvcc, String arch, int jobs)
+            throws IOException, InterruptedException {
+        return compileAll(builds, nvcc, arch, jobs, null);
+    }
+
+    /** {@link #compileAll(List, String, String, int)}, each CUBIN kept as {@code keep/<index>.cubin} when {@code keep} is not null. */
+    public static List<String> compileAll(List<Build> builds, String nvcc, String arch, int jobs, Path keep)
             throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("gdn-kernel-builds");
         try {
@@ -154,6 +165,10 @@ public final class KernelBuilds {
                     String error = results.get(i).get();
                     if (error != null) {
                         failed.add(builds.get(i) + "\n" + error);
+                    } else if (keep != null) {
+                        Files.createDirectories(keep);
+                        Files.copy(dir.resolve(i + ".cubin"), keep.resolve(i + ".cubin"),
+                                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     }
                 }
                 return failed;

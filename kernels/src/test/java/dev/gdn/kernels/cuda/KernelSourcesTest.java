@@ -23,6 +23,13 @@ class KernelSourcesTest {
         assertThat(s).doesNotContain("#pragma once");
         if (file.endsWith("_tc.cu")) {
             assertThat(s).contains("#include <mma.h>");
+            // its stages come from headers of their own: each kernel and each layout defined once
+            for (String once : new String[] {"gdr_chunk_prepare(", "gdr_chunk_recur(", "constexpr size_t PREPARE_SMEM_BYTES",
+                "__device__ __forceinline__ void st_elem4("}) {
+                assertThat(s.split(java.util.regex.Pattern.quote(once), -1)).as(once).hasSize(2);
+            }
+            assertThat(s.indexOf("gdr_chunk_prepare(")).as("the preparation before the recurrence")
+                    .isLessThan(s.indexOf("gdr_chunk_recur("));
         }
     }
 
