@@ -31,6 +31,12 @@ class KernelSourcesTest {
             assertThat(s.indexOf("gdr_chunk_prepare(")).as("the preparation before the recurrence")
                     .isLessThan(s.indexOf("gdr_chunk_recur("));
         }
+        if (file.equals("model_ops.cu")) {
+            // the mixers' own operations come from their headers (gdn_ops.cuh, attention_ops.cuh), once each
+            for (String once : new String[] {"void short_conv(", "void ring_append(", "void rope_pair("}) {
+                assertThat(s.split(java.util.regex.Pattern.quote(once), -1)).as(once).hasSize(2);
+            }
+        }
     }
 
     @org.junit.jupiter.api.Test
