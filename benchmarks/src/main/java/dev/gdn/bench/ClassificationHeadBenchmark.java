@@ -45,7 +45,7 @@ public class ClassificationHeadBenchmark {
         ModelConfig c = new ModelConfig(shape.vocabSize(), shape.hiddenSize(), shape.numHeads(), shape.numValueHeads(),
                 shape.headDim(), shape.headValueDim(), shape.numLayers(), shape.convSize(), shape.useShortConv(),
                 shape.useGate(), shape.allowNegEigval(), shape.normEps(), shape.intermediateSize(),
-                shape.tieWordEmbeddings(), shape.attention(), shape.mamba2(), List.of("high", "low", "none"));
+                shape.tieWordEmbeddings(), shape.attention(), shape.mamba2(), List.of("high", "low", "none"), shape.kda());
         ModelWeights w = RandomWeights.of(shape, 7);
         SplittableRandom r = new SplittableRandom(3);
         float[] score = new float[3 * c.hiddenSize()];

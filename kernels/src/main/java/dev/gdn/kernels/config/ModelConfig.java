@@ -25,11 +25,14 @@ import java.util.Optional;
  * @param mamba2            Mamba2 layers of an H2 hybrid, if any
  * @param labels            names of the classes of a classification head ({@code id2label}, in id order);
  *                          empty without one
+ * @param kda               present for a {@code model_type: kda} checkpoint: its delta-rule layers are Kimi
+ *                          Delta Attention (same shapes, a decay per key channel)
  */
 public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim,
         int headValueDim, int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval,
         float normEps, int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention,
-        Optional<Mamba2Config> mamba2, java.util.List<String> labels) {
+        Optional<Mamba2Config> mamba2, java.util.List<String> labels,
+        Optional<dev.gdn.kernels.layers.kda.KdaConfig> kda) {
 
     /** Largest Java array: every weight matrix, state and activation row block must fit in one. */
     public static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
@@ -92,7 +95,7 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
             int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention) {
         this(vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers, convSize, useShortConv,
                 useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, attention, Optional.empty(),
-                java.util.List.of());
+                java.util.List.of(), Optional.empty());
     }
 
     /** Reads {@code dir/config.json}. */

@@ -18,8 +18,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Reads a Hugging Face style {@code config.json} of {@code model_type: gated_deltanet} (as written by
- * flash-linear-attention).
+ * Reads a Hugging Face style {@code config.json} of {@code model_type: gated_deltanet} or {@code kda} (as
+ * written by flash-linear-attention: {@code GatedDeltaNetForCausalLM}, {@code KDAForCausalLM}).
  *
  * <p>Strict by design: every key is either one whose value this code implements, one that provably
  * does not change the forward math ({@link #NEUTRAL_KEYS}), or an error that names it. Absent keys
@@ -37,6 +37,9 @@ public final class ModelConfigParser {
             "num_v_heads", "head_dim", "expand_v", "num_hidden_layers", "conv_size", "use_short_conv", "use_gate",
             "allow_neg_eigval", "norm_eps", "hidden_ratio", "intermediate_size", "tie_word_embeddings", "attn",
             "hidden_act", "use_l2warp", "attnres_block_size", "mamba2");
+
+    /** What a {@code kda} config has beyond the shared keys ({@code use_gate} it has not: its output is always gated). */
+    private static final Set<String> KDA_KEYS = Set.of("safe_gate", "lower_bound");
 
     private static final Set<String> MAMBA2_KEYS = Set.of("layers", "num_heads", "head_dim", "state_size", "expand",
             "n_groups", "conv_kernel", "use_conv_bias", "norm_before_gate", "norm_eps", "chunk_size", "use_bias",
@@ -77,20 +80,23 @@ public final class ModelConfigParser {
             throw new ConfigException(source + ": must be a JSON object");
         }
         Reader r = new Reader(root, source);
+        String modelType = r.string("model_type", null);
+        boolean kda = "kda".equals(modelType);
+        if (!"gated_deltanet".equals(modelType) && !kda) {
+            throw new ConfigException(source + ": model_type is '" + modelType + "', expected 'gated_deltanet' or 'kda'");
+        }
         List<String> unknown = new ArrayList<>();
         for (Iterator<String> it = root.fieldNames(); it.hasNext();) {
             String k = it.next();
-            if (!MATH_KEYS.contains(k) && !NEUTRAL_KEYS.contains(k)) {
+            boolean known = kda ? KDA_KEYS.contains(k) || MATH_KEYS.contains(k) && !k.equals("use_gate")
+                    : MATH_KEYS.contains(k);
+            if (!known && !NEUTRAL_KEYS.contains(k)) {
                 unknown.add(k);
             }
         }
         if (!unknown.isEmpty()) {
             throw new ConfigException(source + ": unsupported option(s) " + unknown
                     + ": this implementation does not know what they change, so it refuses to guess");
-        }
-        String modelType = r.string("model_type", null);
-        if (!"gated_deltanet".equals(modelType)) {
-            throw new ConfigException(source + ": model_type is '" + modelType + "', expected 'gated_deltanet'");
         }
         String act = r.string("hidden_act", "swish");
         if (!act.equals("swish") && !act.equals("silu")) {
@@ -105,10 +111,10 @@ public final class ModelConfigParser {
         }
 
         int hidden = r.positiveInt("hidden_size", 2048);
-        int heads = r.positiveInt("num_heads", 6);
+        int heads = r.positiveInt("num_heads", kda ? 16 : 6);
         int vHeads = root.hasNonNull("num_v_heads") ? r.positiveInt("num_v_heads", heads) : heads;
-        int headDim = r.positiveInt("head_dim", 256);
-        double expandV = r.positiveDouble("expand_v", 2.0);
+        int headDim = r.positiveInt("head_dim", kda ? 128 : 256);
+        double expandV = r.positiveDouble("expand_v", kda ? 1.0 : 2.0);
         double headVExact = headDim * expandV;
         if (headVExact != Math.rint(headVExact)) {
             throw new ConfigException(source + ": head_dim * expand_v = " + headVExact + " must be a whole number");
@@ -116,7 +122,7 @@ public final class ModelConfigParser {
         if (vHeads % heads != 0) {
             throw new ConfigException(source + ": num_v_heads " + vHeads + " must be a multiple of num_heads " + heads);
         }
-        int layers = r.positiveInt("num_hidden_layers", 21);
+        int layers = r.positiveInt("num_hidden_layers", kda ? 24 : 21);
         int conv = r.positiveInt("conv_size", 4);
         int vocab = r.positiveInt("vocab_size", 32000);
         float eps = r.positiveFloat("norm_eps", 1e-6f);
@@ -140,7 +146,23 @@ public final class ModelConfigParser {
         return new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
                 r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
                 eps, intermediate, r.bool("tie_word_embeddings", false), attn, mamba2,
-                labels(root.get("id2label"), source));
+                labels(root.get("id2label"), source), kda ? Optional.of(kdaConfig(root, source)) : Optional.empty());
+    }
+
+    private static dev.gdn.kernels.layers.kda.KdaConfig kdaConfig(JsonNode root, String source) {
+        java.util.OptionalDouble lower = java.util.OptionalDouble.empty();
+        JsonNode lb = root.get("lower_bound");
+        if (lb != null && !lb.isNull()) {
+            if (!lb.isNumber() || !(lb.asDouble() < 0)) {
+                throw new ConfigException(source + ": lower_bound must be a negative number or null, found " + lb);
+            }
+            lower = java.util.OptionalDouble.of(lb.asDouble());
+        }
+        boolean safe = new Reader(root, source).bool("safe_gate", false);
+        if (safe && lower.isEmpty()) {
+            throw new ConfigException(source + ": safe_gate=true needs lower_bound to be set (FLA refuses it too)");
+        }
+        return new dev.gdn.kernels.layers.kda.KdaConfig(lower, safe);
     }
 
     /** {@code id2label} ({"0": "normal", "1": "anomaly"}) as names in id order; ids must be 0..n-1. */

@@ -172,6 +172,10 @@ public final class CudaForward implements ForwardEngine {
 
     /** Why the CUDA engine cannot run a model of this config, if it cannot. */
     public static java.util.Optional<String> unsupportedReason(ModelConfig c) {
+        if (c.kda().isPresent()) {
+            return java.util.Optional.of("Kimi Delta Attention layers (model_type kda) have no CUDA kernels yet; "
+                    + "they run on the CPU backend");
+        }
         if (c.mamba2().isPresent()) {
             java.util.Optional<String> m = CudaMamba2Mixer.unsupportedReason(c.mamba2().get());
             if (m.isPresent()) {

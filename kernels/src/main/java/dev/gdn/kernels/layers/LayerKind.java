@@ -19,6 +19,13 @@ public interface LayerKind {
     /** The kind as people read it in {@code model info}, e.g. {@code sliding-window attention}. */
     String label();
 
+    /**
+     * Appends this kind's config block (when {@code c} has one) to the canonical text the model's
+     * fingerprint hashes: every field that changes the math, in a fixed order.
+     */
+    default void appendConfig(ModelConfig c, StringBuilder sb) {
+    }
+
     /** Whether layer {@code layer} of {@code c} is of this kind. */
     boolean owns(ModelConfig c, int layer);
 

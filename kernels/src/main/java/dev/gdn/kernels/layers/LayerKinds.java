@@ -3,6 +3,7 @@ package dev.gdn.kernels.layers;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.attention.AttentionKind;
 import dev.gdn.kernels.layers.gdn.GatedDeltaNetKind;
+import dev.gdn.kernels.layers.kda.KdaKind;
 import dev.gdn.kernels.layers.mamba2.Mamba2Kind;
 import java.util.List;
 
@@ -12,8 +13,9 @@ public final class LayerKinds {
     public static final LayerKind GATED_DELTANET = new GatedDeltaNetKind();
     public static final LayerKind ATTENTION = new AttentionKind();
     public static final LayerKind MAMBA2 = new Mamba2Kind();
-    /** The kinds that claim their layers by name in config.json; the first that owns a layer is its kind. */
-    private static final List<LayerKind> CLAIMING = List.of(ATTENTION, MAMBA2);
+    public static final LayerKind KDA = new KdaKind();
+    /** The kinds that claim their layers by config.json; the first that owns a layer is its kind. */
+    private static final List<LayerKind> CLAIMING = List.of(ATTENTION, MAMBA2, KDA);
     private static final List<LayerKind> ALL = java.util.stream.Stream.concat(java.util.stream.Stream.of(GATED_DELTANET),
             CLAIMING.stream()).toList();
 

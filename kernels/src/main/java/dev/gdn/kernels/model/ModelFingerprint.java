@@ -8,7 +8,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.TreeSet;
 
 /**
  * SHA-256 of a model's math: its config (every field that changes the forward pass, in a canonical
@@ -76,15 +75,11 @@ public final class ModelFingerprint {
                 .append(";neg_eig=").append(c.allowNegEigval()).append(";eps=").append(Float.floatToIntBits(c.normEps()))
                 .append(";mlp=").append(c.intermediateSize()).append(";tied=").append(c.tieWordEmbeddings())
                 .append(";labels=[]");
-        c.attention().ifPresent(a -> sb.append(";attn=").append(new TreeSet<>(a.layers())).append(',')
-                .append(a.numHeads()).append(',').append(a.numKvHeads()).append(',').append(a.headDim()).append(',')
-                .append(a.windowSize()).append(',').append(Double.doubleToLongBits(a.ropeTheta())).append(',')
-                .append(a.qkvBias()));
-        // absent for models without Mamba2 layers, so their fingerprints stay what they were
-        c.mamba2().ifPresent(m -> sb.append(";mamba2=").append(new TreeSet<>(m.layers())).append(',')
-                .append(m.numHeads()).append(',').append(m.headDim()).append(',').append(m.stateSize()).append(',')
-                .append(m.groups()).append(',').append(m.convKernel()).append(',').append(m.convBias()).append(',')
-                .append(Float.floatToIntBits(m.normEps())));
+        // each kind's own config block, in the registry's order (absent blocks add nothing, so the
+        // fingerprints of models without them stay what they were)
+        for (dev.gdn.kernels.layers.LayerKind k : dev.gdn.kernels.layers.LayerKinds.all()) {
+            k.appendConfig(c, sb);
+        }
         return sb.toString();
     }
 

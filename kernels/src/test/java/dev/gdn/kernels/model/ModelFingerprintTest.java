@@ -46,7 +46,7 @@ class ModelFingerprintTest {
                 a.config().numValueHeads(), a.config().headDim(), a.config().headValueDim(), a.config().numLayers(),
                 a.config().convSize(), a.config().useShortConv(), a.config().useGate(), a.config().allowNegEigval(),
                 a.config().normEps(), a.config().intermediateSize(), a.config().tieWordEmbeddings(),
-                a.config().attention(), a.config().mamba2(), java.util.List.of("low", "high", "none"));
+                a.config().attention(), a.config().mamba2(), java.util.List.of("low", "high", "none"), a.config().kda());
         assertThat(ModelFingerprint.compute(labelled, withHead)).isEqualTo(a.fingerprint());
     }
 

@@ -31,6 +31,14 @@ public final class AttentionKind implements LayerKind {
     }
 
     @Override
+    public void appendConfig(ModelConfig c, StringBuilder sb) {
+        c.attention().ifPresent(a -> sb.append(";attn=").append(new java.util.TreeSet<>(a.layers())).append(',')
+                .append(a.numHeads()).append(',').append(a.numKvHeads()).append(',').append(a.headDim()).append(',')
+                .append(a.windowSize()).append(',').append(Double.doubleToLongBits(a.ropeTheta())).append(',')
+                .append(a.qkvBias()));
+    }
+
+    @Override
     public boolean owns(ModelConfig c, int layer) {
         return c.attention().map(a -> a.isAttentionLayer(layer)).orElse(false);
     }

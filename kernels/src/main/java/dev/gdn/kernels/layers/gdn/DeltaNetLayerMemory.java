@@ -4,7 +4,8 @@ import dev.gdn.kernels.model.LayerMemory;
 import java.util.Arrays;
 
 /**
- * Memory of a Gated DeltaNet layer for one stream.
+ * Memory of a delta-rule layer for one stream: a Gated DeltaNet layer's, or that of another kind with the
+ * same state and caches (Kimi Delta Attention), which it names.
  *
  * <ul>
  *   <li>{@code state: [HV, K, V]}: the delta-rule state S of every value head (key-first; FLA's cache
@@ -14,12 +15,21 @@ import java.util.Arrays;
  * </ul>
  */
 public final class DeltaNetLayerMemory implements LayerMemory {
+    private final dev.gdn.kernels.layers.LayerKind kind;
     private final float[] state;
     private final float[] convQ;
     private final float[] convK;
     private final float[] convV;
 
+    /** A Gated DeltaNet layer's memory. */
     public DeltaNetLayerMemory(float[] state, float[] convQ, float[] convK, float[] convV) {
+        this(dev.gdn.kernels.layers.LayerKinds.GATED_DELTANET, state, convQ, convK, convV);
+    }
+
+    /** The memory of a layer of {@code kind}, which keeps a delta-rule state and the three caches. */
+    public DeltaNetLayerMemory(dev.gdn.kernels.layers.LayerKind kind, float[] state, float[] convQ, float[] convK,
+            float[] convV) {
+        this.kind = kind;
         this.state = state;
         this.convQ = convQ;
         this.convK = convK;
@@ -50,7 +60,7 @@ public final class DeltaNetLayerMemory implements LayerMemory {
 
     @Override
     public dev.gdn.kernels.layers.LayerKind kind() {
-        return dev.gdn.kernels.layers.LayerKinds.GATED_DELTANET;
+        return kind;
     }
 
     /** {@code [state, convQ, convK, convV]}. */
@@ -61,7 +71,7 @@ public final class DeltaNetLayerMemory implements LayerMemory {
 
     @Override
     public DeltaNetLayerMemory copy() {
-        return new DeltaNetLayerMemory(state.clone(), convQ.clone(), convK.clone(), convV.clone());
+        return new DeltaNetLayerMemory(kind, state.clone(), convQ.clone(), convK.clone(), convV.clone());
     }
 
     @Override
@@ -84,7 +94,7 @@ public final class DeltaNetLayerMemory implements LayerMemory {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof DeltaNetLayerMemory d && Arrays.equals(state, d.state) && Arrays.equals(convQ, d.convQ)
+        return o instanceof DeltaNetLayerMemory d && kind == d.kind && Arrays.equals(state, d.state) && Arrays.equals(convQ, d.convQ)
                 && Arrays.equals(convK, d.convK) && Arrays.equals(convV, d.convV);
     }
 

@@ -30,6 +30,14 @@ public final class Mamba2Kind implements LayerKind {
     }
 
     @Override
+    public void appendConfig(ModelConfig c, StringBuilder sb) {
+        c.mamba2().ifPresent(m -> sb.append(";mamba2=").append(new java.util.TreeSet<>(m.layers())).append(',')
+                .append(m.numHeads()).append(',').append(m.headDim()).append(',').append(m.stateSize()).append(',')
+                .append(m.groups()).append(',').append(m.convKernel()).append(',').append(m.convBias()).append(',')
+                .append(Float.floatToIntBits(m.normEps())));
+    }
+
+    @Override
     public boolean owns(ModelConfig c, int layer) {
         return c.mamba2().map(m -> m.isMamba2Layer(layer)).orElse(false);
     }

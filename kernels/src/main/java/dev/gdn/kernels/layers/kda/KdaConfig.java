@@ -1,0 +1,23 @@
+package dev.gdn.kernels.layers.kda;
+
+import java.util.OptionalDouble;
+
+/**
+ * What a {@code model_type: kda} checkpoint (FLA's {@code KDAForCausalLM}) adds to the shared shapes: its
+ * delta-rule layers (every layer that is not an attention or Mamba2 layer) are Kimi Delta Attention.
+ *
+ * @param lowerBound {@code lower_bound}: when set, the gate is {@code lower_bound * sigmoid(exp(A_log) (f +
+ *                   dt_bias))}, in {@code [lower_bound, 0)}; else {@code -exp(A_log) softplus(f + dt_bias)}
+ * @param safeGate   {@code safe_gate}: the kernels may assume the gate lies in {@code [lower_bound, 0)}
+ *                   (FLA's faster path); the math is the same
+ */
+public record KdaConfig(OptionalDouble lowerBound, boolean safeGate) {
+    public KdaConfig {
+        if (lowerBound.isPresent() && !(lowerBound.getAsDouble() < 0)) {
+            throw new IllegalArgumentException("lower_bound must be < 0 (a log-decay), got " + lowerBound.getAsDouble());
+        }
+        if (safeGate && lowerBound.isEmpty()) {
+            throw new IllegalArgumentException("safe_gate=true needs lower_bound to be set");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package dev.gdn.kernels.layers.kda;
+
+import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.cpu.Scratch;
+import dev.gdn.kernels.deltarule.DeltaRuleShape;
+import dev.gdn.kernels.layers.LayerKinds;
+import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
+import dev.gdn.kernels.model.CpuKernels;
+import dev.gdn.kernels.model.LayerMemory;
+import dev.gdn.kernels.model.StreamInput;
+import dev.gdn.kernels.model.TokenMixer;
+import dev.gdn.kernels.ops.Activations;
+import dev.gdn.kernels.ops.Linear;
+import dev.gdn.kernels.ops.Norms;
+import dev.gdn.kernels.ops.ShortConvolution;
+import java.util.List;
+
+/**
+ * The Kimi Delta Attention mixer over a batch of streams (rows as the model's):
+ * <pre>
+ *   q, k, v = silu(conv(x W_q)), silu(conv(x W_k)), silu(conv(x W_v));  q, k L2-normalised per head
+ *   f = (x W_f0) W_f1 [HV*K];  g = -exp(A_log) * softplus(f + dt_bias)   (or lower_bound * sigmoid(exp(A_log) (f + dt_bias)))
+ *   beta = sigmoid(x W_b) (x2 with allow_neg_eigval)
+ *   o = Kimi delta rule(q, k, v, g, beta; S);  o = rmsNorm(o) * sigmoid((x W_g0) W_g1 + b_g1) per value head;  y = o W_o
+ * </pre>
+ * Every run takes the token-by-token rule ({@link KdaRule}): there is no chunkwise form on the CPU yet.
+ */
+final class KdaMixer implements TokenMixer {
+    private static final Scratch.Slot Q = Scratch.slot("kda.q");
+    private static final Scratch.Slot K = Scratch.slot("kda.k");
+    private static final Scratch.Slot V = Scratch.slot("kda.v");
+    private static final Scratch.Slot F_LOW = Scratch.slot("kda.flow");
+    private static final Scratch.Slot G = Scratch.slot("kda.g");
+    private static final Scratch.Slot B = Scratch.slot("kda.b");
+    private static final Scratch.Slot GATE_LOW = Scratch.slot("kda.gatelow");
+    private static final Scratch.Slot GATE = Scratch.slot("kda.gate");
+    private static final Scratch.Slot O = Scratch.slot("kda.o");
+    private static final Scratch.Slot OUT = Scratch.slot("kda.out");
+
+    private final ModelConfig config;
+    private final KdaConfig kda;
+    private final KdaWeights w;
+    private final DeltaRuleShape shape;
+    /** -exp(A_log) per value head, or exp(A_log) under a lower bound. */
+    private final float[] a;
+
+    KdaMixer(ModelConfig config, KdaWeights w) {
+        this.config = config;
+        this.kda = config.kda().orElseThrow();
+        this.w = w;
+        this.shape = new DeltaRuleShape(config.numHeads(), config.numValueHeads(), config.headDim(),
+                config.headValueDim());
+        this.a = new float[config.numValueHeads()];
+        for (int j = 0; j < a.length; j++) {
+            double e = Math.exp(w.aLog()[j]);
+            a[j] = (float) (kda.lowerBound().isPresent() ? e : -e);
+        }
+    }
+
+    @Override
+    public LayerMemory newMemory() {
+        return new DeltaNetLayerMemory(LayerKinds.KDA, new float[shape.stateSize()],
+                new float[(config.convSize() - 1) * config.keyDim()], new float[(config.convSize() - 1) * config.keyDim()],
+                new float[(config.convSize() - 1) * config.valueDim()]);
+    }
+
+    @Override
+    public boolean fits(LayerMemory lm) {
+        return LayerKinds.KDA.fits(LayerKinds.KDA.memoryShape(config), lm);
+    }
+
+    @Override
+    public float[] forward(CpuKernels cpu, float[] x, int[] offsets, List<StreamInput> batch, int layer) {
+        List<DeltaNetLayerMemory> memories = TokenMixer.memories(batch, layer, DeltaNetLayerMemory.class);
+        var m = cpu.math();
+        var par = cpu.parallel();
+        int rows = offsets[offsets.length - 1];
+        int d = config.hiddenSize();
+        int kDim = config.keyDim();
+        int vDim = config.valueDim();
+        int hv = config.numValueHeads();
+        int kd = config.headDim();
+        int vd = config.headValueDim();
+        int gDim = hv * kd;
+        int streams = memories.size();
+
+        Scratch scratch = Scratch.ofThread();
+        float[] q = Linear.applyInto(par, m, x, rows, d, w.qProj(), kDim, null, scratch.get(Q, rows * kDim));
+        float[] k = Linear.applyInto(par, m, x, rows, d, w.kProj(), kDim, null, scratch.get(K, rows * kDim));
+        float[] v = Linear.applyInto(par, m, x, rows, d, w.vProj(), vDim, null, scratch.get(V, rows * vDim));
+        float[] fLow = Linear.applyInto(par, m, x, rows, d, w.fDown(), vd, null, scratch.get(F_LOW, rows * vd));
+        float[] g = Linear.applyInto(par, m, fLow, rows, vd, w.fUp(), gDim, null, scratch.get(G, rows * gDim));
+        float[] b = Linear.applyInto(par, m, x, rows, d, w.bProj(), hv, null, scratch.get(B, rows * hv));
+        float[] gateLow = Linear.applyInto(par, m, x, rows, d, w.gDown(), vd, null, scratch.get(GATE_LOW, rows * vd));
+        float[] gate = Linear.applyInto(par, m, gateLow, rows, vd, w.gUp(), vDim, w.gBias(),
+                scratch.get(GATE, rows * vDim));
+
+        int width = config.convSize();
+        long convWork = (long) (rows / Math.max(1, streams) + 1) * Math.max(kDim, vDim) * width;
+        par.forEach(streams * 3, convWork, task -> {
+            int s = task / 3;
+            int which = task % 3;
+            int r0 = offsets[s];
+            int n = offsets[s + 1] - r0;
+            DeltaNetLayerMemory mem = memories.get(s);
+            float[] target = which == 0 ? q : which == 1 ? k : v;
+            int dim = which == 2 ? vDim : kDim;
+            if (config.useShortConv()) {
+                float[] cw = which == 0 ? w.qConv() : which == 1 ? w.kConv() : w.vConv();
+                float[] cache = which == 0 ? mem.convQ() : which == 1 ? mem.convK() : mem.convV();
+                ShortConvolution.applyInPlace(m, target, r0, n, dim, cw, null, width, cache);
+            } else {
+                m.silu(target, r0 * dim, n * dim);
+            }
+        });
+
+        float betaScale = config.allowNegEigval() ? 2f : 1f;
+        boolean bounded = kda.lowerBound().isPresent();
+        float lower = bounded ? (float) kda.lowerBound().getAsDouble() : 0f;
+        par.forEach(rows, 2L * kDim + 8L * gDim, r -> {
+            for (int h = 0; h < config.numHeads(); h++) {
+                Norms.l2NormInPlace(m, q, r * kDim + h * kd, kd);
+                Norms.l2NormInPlace(m, k, r * kDim + h * kd, kd);
+            }
+            for (int j = 0; j < hv; j++) {
+                b[r * hv + j] = betaScale * Activations.sigmoid(b[r * hv + j]);
+                for (int c = 0; c < kd; c++) {
+                    int i = r * gDim + j * kd + c;
+                    float f = g[i] + w.dtBias()[j * kd + c];
+                    g[i] = bounded ? lower * Activations.sigmoid(a[j] * f) : a[j] * Activations.softplus(f);
+                }
+            }
+        });
+
+        float[] o = scratch.get(O, rows * vDim);
+        float scale = (float) (1.0 / Math.sqrt(kd));
+        KdaRule rule = new KdaRule(m);
+        long ruleWork = 3L * shape.headStateSize() * (rows / Math.max(1, streams) + 1);
+        par.forEach(streams * hv, ruleWork, task -> {
+            int s = task / hv;
+            int j = task % hv;
+            int r0 = offsets[s];
+            KdaInputs in = new KdaInputs(shape, r0, offsets[s + 1] - r0, q, k, v, g, b, scale);
+            rule.forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
+        });
+
+        par.forEach(rows, 40L * vDim, r -> {
+            for (int j = 0; j < hv; j++) {
+                int off = r * vDim + j * vd;
+                Norms.rmsNorm(m, o, off, vd, w.oNorm(), config.normEps(), o, off);
+                for (int c = 0; c < vd; c++) {
+                    o[off + c] *= Activations.sigmoid(gate[off + c]);
+                }
+            }
+        });
+        return Linear.applyInto(par, m, o, rows, vDim, w.oProj(), d, null, scratch.get(OUT, rows * d));
+    }
+}
