@@ -462,6 +462,42 @@ class GdnInferenceOperatorTest {
         }
     }
 
+    /**
+     * A Kimi Delta Attention hybrid (model_type kda: KDA layers 0 and 2, sliding-window attention at 1,
+     * grouped value heads, a lower-bounded gate) of seeded random weights, written as an FLA checkpoint.
+     */
+    static Path kdaCheckpoint(Path dir) throws Exception {
+        var json = JSON.createObjectNode();
+        json.put("model_type", "kda").put("vocab_size", 256).put("hidden_size", 64).put("num_heads", 2)
+                .put("num_v_heads", 4).put("head_dim", 16).put("expand_v", 1.0).put("num_hidden_layers", 3)
+                .put("conv_size", 4).put("lower_bound", -5.0).put("safe_gate", false);
+        var attn = json.putObject("attn");
+        attn.putArray("layers").add(1);
+        attn.put("num_heads", 4).put("num_kv_heads", 2).put("window_size", 8).put("rope_theta", 10000.0);
+        var c = dev.gdn.kernels.config.ModelConfigParser.parse(json, "kda");
+        java.nio.file.Files.writeString(dir.resolve("config.json"), json.toString());
+        dev.gdn.kernels.model.CheckpointWriter.write(c, dev.gdn.kernels.model.RandomWeights.of(c, 21),
+                dir.resolve("model.safetensors"));
+        return dir;
+    }
+
+    /** A KDA hybrid (memories of layer kind 3) runs in the operator unchanged and survives a restore on both backends. */
+    @Test
+    void aKdaHybridContinuesExactlyAcrossSnapshotAndRestore(@TempDir Path dir) throws Exception {
+        Path kda = kdaCheckpoint(dir);
+        List<StreamEvent> events = workload(13, 30, 256);
+        List<String> uninterrupted = runUninterrupted(kda, events);
+        assertThat(uninterrupted).hasSize(events.size());
+        assertThat(uninterrupted).allSatisfy(r -> assertThat(JSON.readTree(r).has("error")).as(r).isFalse());
+        for (StateBackend[] pair : new StateBackend[][] {
+            {new HashMapStateBackend(), new HashMapStateBackend()},
+            {new EmbeddedRocksDBStateBackend(true), new HashMapStateBackend()}}) {
+            assertThat(sortedById(runWithRestore(kda, pair[0], pair[1], events, 17)))
+                    .as("kda " + pair[0].getClass().getSimpleName() + " -> " + pair[1].getClass().getSimpleName())
+                    .containsExactlyElementsOf(sortedById(uninterrupted));
+        }
+    }
+
     static List<String> sortedById(List<String> results) {
         return results.stream().sorted(java.util.Comparator.comparingInt(s -> {
             try {
