@@ -12,7 +12,6 @@ import dev.gdn.kernels.model.TokenMixer;
 import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.Norms;
-import dev.gdn.kernels.ops.ShortConvolution;
 import java.util.List;
 
 /**
@@ -99,24 +98,7 @@ final class DeltaNetMixer implements TokenMixer {
         float[] gate = w.gProj() == null ? null
                 : Linear.applyInto(par, m, x, rows, d, w.gProj(), vDim, null, scratch.get(GATE, rows * vDim));
 
-        int width = config.convSize();
-        long convWork = (long) (offsets[streams] / Math.max(1, streams) + 1) * Math.max(kDim, vDim) * width;
-        par.forEach(streams * 3, convWork, task -> {
-            int s = task / 3;
-            int which = task % 3;
-            int r0 = offsets[s];
-            int n = offsets[s + 1] - r0;
-            DeltaNetLayerMemory mem = memories.get(s);
-            float[] target = which == 0 ? q : which == 1 ? k : v;
-            int dim = which == 2 ? vDim : kDim;
-            if (config.useShortConv()) {
-                float[] cw = which == 0 ? w.qConv() : which == 1 ? w.kConv() : w.vConv();
-                float[] cache = which == 0 ? mem.convQ() : which == 1 ? mem.convK() : mem.convV();
-                ShortConvolution.applyInPlace(m, target, r0, n, dim, cw, null, width, cache);
-            } else {
-                m.silu(target, r0 * dim, n * dim);
-            }
-        });
+        QkvConvolution.apply(cpu, config, w.qConv(), w.kConv(), w.vConv(), memories, offsets, q, k, v);
 
         float[] g = scratch.get(G, rows * hv);
         float[] beta = scratch.get(BETA, rows * hv);

@@ -5,6 +5,7 @@ import dev.gdn.kernels.cpu.Scratch;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import dev.gdn.kernels.layers.LayerKinds;
 import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
+import dev.gdn.kernels.layers.gdn.QkvConvolution;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.StreamInput;
@@ -12,7 +13,6 @@ import dev.gdn.kernels.model.TokenMixer;
 import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ops.Linear;
 import dev.gdn.kernels.ops.Norms;
-import dev.gdn.kernels.ops.ShortConvolution;
 import java.util.List;
 
 /**
@@ -95,24 +95,7 @@ final class KdaMixer implements TokenMixer {
         float[] gate = Linear.applyInto(par, m, gateLow, rows, vd, w.gUp(), vDim, w.gBias(),
                 scratch.get(GATE, rows * vDim));
 
-        int width = config.convSize();
-        long convWork = (long) (rows / Math.max(1, streams) + 1) * Math.max(kDim, vDim) * width;
-        par.forEach(streams * 3, convWork, task -> {
-            int s = task / 3;
-            int which = task % 3;
-            int r0 = offsets[s];
-            int n = offsets[s + 1] - r0;
-            DeltaNetLayerMemory mem = memories.get(s);
-            float[] target = which == 0 ? q : which == 1 ? k : v;
-            int dim = which == 2 ? vDim : kDim;
-            if (config.useShortConv()) {
-                float[] cw = which == 0 ? w.qConv() : which == 1 ? w.kConv() : w.vConv();
-                float[] cache = which == 0 ? mem.convQ() : which == 1 ? mem.convK() : mem.convV();
-                ShortConvolution.applyInPlace(m, target, r0, n, dim, cw, null, width, cache);
-            } else {
-                m.silu(target, r0 * dim, n * dim);
-            }
-        });
+        QkvConvolution.apply(cpu, config, w.qConv(), w.kConv(), w.vConv(), memories, offsets, q, k, v);
 
         float betaScale = config.allowNegEigval() ? 2f : 1f;
         boolean bounded = kda.lowerBound().isPresent();
