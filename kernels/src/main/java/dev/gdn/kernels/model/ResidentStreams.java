@@ -152,9 +152,12 @@ public interface ResidentStreams extends AutoCloseable {
 
     /**
      * {@link #advanceScored}, possibly still running when this returns (see {@link #advancesAsync}): the
-     * caller may do host work meanwhile and takes the result from the future. Until it completes, the
-     * caller makes no other call on this set (a call made anyway waits for it). The arrays must not change
-     * until then. Here: runs at once and returns a completed future.
+     * caller may do host work meanwhile and takes the result from the future. Another advance may be
+     * launched the same way before it completes: it runs after this one, in call order, and what the set
+     * tells of its slots on the host ({@link #hasLastHidden}) already counts every advance launched. Until
+     * they complete, the caller makes no other call on this set (a call made anyway waits for them, or must
+     * not touch their slots). The arrays must not change until then. Here: runs at once and returns a
+     * completed future.
      */
     default java.util.concurrent.CompletableFuture<Scored> advanceScoredAsync(int[] slots, int[] offsets, int[] tokens,
             ScoreRows score, boolean hostHidden) {
