@@ -1,5 +1,7 @@
 package dev.gdn.kernels.config;
 
+import dev.gdn.kernels.layers.attention.AttentionConfig;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import java.nio.file.Path;
 import java.util.Optional;
 

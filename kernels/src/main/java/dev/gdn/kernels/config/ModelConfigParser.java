@@ -1,10 +1,12 @@
 package dev.gdn.kernels.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.gdn.kernels.layers.attention.AttentionConfig;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -15,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Reads a Hugging Face style {@code config.json} of {@code model_type: gated_deltanet} or {@code kda} (as
@@ -41,12 +42,7 @@ public final class ModelConfigParser {
     /** What a {@code kda} config has beyond the shared keys ({@code use_gate} it has not: its output is always gated). */
     private static final Set<String> KDA_KEYS = Set.of("safe_gate", "lower_bound");
 
-    private static final Set<String> MAMBA2_KEYS = Set.of("layers", "num_heads", "head_dim", "state_size", "expand",
-            "n_groups", "conv_kernel", "use_conv_bias", "norm_before_gate", "norm_eps", "chunk_size", "use_bias",
-            "time_step_limit", "time_step_min", "time_step_max", "time_step_floor", "rescale_prenorm_residual");
 
-    private static final Set<String> ATTN_KEYS = Set.of("layers", "num_heads", "num_kv_heads", "window_size",
-            "rope_theta", "qkv_bias", "max_position_embeddings");
 
     /** As strict as events: a duplicate key or anything after the object is an error, not last-wins. */
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -79,7 +75,7 @@ public final class ModelConfigParser {
         if (root == null || !root.isObject()) {
             throw new ConfigException(source + ": must be a JSON object");
         }
-        Reader r = new Reader(root, source);
+        ConfigReader r = new ConfigReader(root, source);
         String modelType = r.string("model_type", null);
         boolean kda = "kda".equals(modelType);
         if (!"gated_deltanet".equals(modelType) && !kda) {
@@ -134,8 +130,8 @@ public final class ModelConfigParser {
             int raw = (int) (hidden * ratio * 2 / 3);
             intermediate = 256 * ((raw + 255) / 256);
         }
-        Optional<AttentionConfig> attn = parseAttention(root.get("attn"), source, hidden, layers);
-        Optional<Mamba2Config> mamba2 = parseMamba2(root.get("mamba2"), source, hidden, layers);
+        Optional<AttentionConfig> attn = AttentionConfig.parse(root, source, hidden, layers);
+        Optional<Mamba2Config> mamba2 = Mamba2Config.parse(root, source, hidden, layers);
         if (attn.isPresent() && mamba2.isPresent()) {
             for (int l : mamba2.get().layers()) {
                 if (attn.get().isAttentionLayer(l)) {
@@ -146,24 +142,9 @@ public final class ModelConfigParser {
         return new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
                 r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
                 eps, intermediate, r.bool("tie_word_embeddings", false), attn, mamba2,
-                labels(root.get("id2label"), source), kda ? Optional.of(kdaConfig(root, source)) : Optional.empty());
+                labels(root.get("id2label"), source), kda ? Optional.of(dev.gdn.kernels.layers.kda.KdaConfig.parse(root, source)) : Optional.empty());
     }
 
-    private static dev.gdn.kernels.layers.kda.KdaConfig kdaConfig(JsonNode root, String source) {
-        java.util.OptionalDouble lower = java.util.OptionalDouble.empty();
-        JsonNode lb = root.get("lower_bound");
-        if (lb != null && !lb.isNull()) {
-            if (!lb.isNumber() || !(lb.asDouble() < 0)) {
-                throw new ConfigException(source + ": lower_bound must be a negative number or null, found " + lb);
-            }
-            lower = java.util.OptionalDouble.of(lb.asDouble());
-        }
-        boolean safe = new Reader(root, source).bool("safe_gate", false);
-        if (safe && lower.isEmpty()) {
-            throw new ConfigException(source + ": safe_gate=true needs lower_bound to be set (FLA refuses it too)");
-        }
-        return new dev.gdn.kernels.layers.kda.KdaConfig(lower, safe);
-    }
 
     /** {@code id2label} ({"0": "normal", "1": "anomaly"}) as names in id order; ids must be 0..n-1. */
     private static java.util.List<String> labels(JsonNode node, String source) {
@@ -191,165 +172,5 @@ public final class ModelConfigParser {
         return java.util.List.of(names);
     }
 
-    private static Optional<AttentionConfig> parseAttention(JsonNode node, String source, int hidden, int layers) {
-        if (node == null || node.isNull()) {
-            return Optional.empty();
-        }
-        String where = source + ": attn";
-        if (!node.isObject()) {
-            throw new ConfigException(where + " must be an object or null, found " + node);
-        }
-        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
-            String k = it.next();
-            if (!ATTN_KEYS.contains(k)) {
-                throw new ConfigException(where + ": unsupported option '" + k + "'");
-            }
-        }
-        Reader r = new Reader(node, where);
-        Set<Integer> idx = layerIndices(node, where, layers);
-        int heads = r.positiveInt("num_heads", 0);
-        int kvHeads = node.hasNonNull("num_kv_heads") ? r.positiveInt("num_kv_heads", heads) : heads;
-        if (hidden % heads != 0) {
-            throw new ConfigException(where + ".num_heads " + heads + " must divide hidden_size " + hidden);
-        }
-        if (heads % kvHeads != 0) {
-            throw new ConfigException(where + ".num_kv_heads " + kvHeads + " must divide num_heads " + heads);
-        }
-        if (!node.hasNonNull("window_size")) {
-            throw new ConfigException(where + ".window_size is null: full attention needs the whole history, "
-                    + "which an unbounded stream cannot keep; expected a sliding window");
-        }
-        int window = r.positiveInt("window_size", 0);
-        int headDim = hidden / heads;
-        if (headDim % 2 != 0) {
-            throw new ConfigException(where + ": head dim " + headDim + " must be even for RoPE");
-        }
-        return Optional.of(new AttentionConfig(Set.copyOf(idx), heads, kvHeads, headDim, window,
-                r.positiveDouble("rope_theta", 10000.0), r.bool("qkv_bias", false)));
-    }
 
-    private static Optional<Mamba2Config> parseMamba2(JsonNode node, String source, int hidden, int layers) {
-        if (node == null || node.isNull()) {
-            return Optional.empty();
-        }
-        String where = source + ": mamba2";
-        if (!node.isObject()) {
-            throw new ConfigException(where + " must be an object or null, found " + node);
-        }
-        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
-            String k = it.next();
-            if (!MAMBA2_KEYS.contains(k)) {
-                throw new ConfigException(where + ": unsupported option '" + k + "'");
-            }
-        }
-        Reader r = new Reader(node, where);
-        Set<Integer> idx = layerIndices(node, where, layers);
-        int heads = r.positiveInt("num_heads", 0);
-        int headDim = r.positiveInt("head_dim", 0);
-        int expand = r.positiveInt("expand", 2);
-        if ((long) heads * headDim != (long) expand * hidden) {
-            throw new ConfigException(where + ": num_heads x head_dim = " + heads + " x " + headDim + " must equal "
-                    + "expand x hidden_size = " + expand + " x " + hidden);
-        }
-        int groups = r.positiveInt("n_groups", 1);
-        if (heads % groups != 0) {
-            throw new ConfigException(where + ".n_groups " + groups + " must divide num_heads " + heads);
-        }
-        if (r.bool("norm_before_gate", false)) {
-            throw new ConfigException(where + ".norm_before_gate = true is not supported: expected false (gate, "
-                    + "then the group norm)");
-        }
-        if (r.bool("use_bias", false)) {
-            throw new ConfigException(where + ".use_bias = true is not supported: in_proj and out_proj have no bias");
-        }
-        if (node.hasNonNull("time_step_limit")) {
-            JsonNode lim = node.get("time_step_limit");
-            boolean open = lim.isArray() && lim.size() == 2 && lim.get(0).asDouble() == 0.0
-                    && (lim.get(1).isNull() || Double.isInfinite(lim.get(1).asDouble())
-                            || "inf".equalsIgnoreCase(lim.get(1).asText()));
-            if (!open) {
-                throw new ConfigException(where + ".time_step_limit = " + lim + " is not supported: expected [0, inf]");
-            }
-        }
-        int state = r.positiveInt("state_size", 0);
-        int kc = r.positiveInt("conv_kernel", 4);
-        return Optional.of(new Mamba2Config(Set.copyOf(idx), heads, headDim, state, groups, kc,
-                r.bool("use_conv_bias", true), r.positiveFloat("norm_eps", 1e-5f)));
-    }
-
-    private static Set<Integer> layerIndices(JsonNode node, String where, int layers) {
-        JsonNode layerNode = node.get("layers");
-        if (layerNode == null || !layerNode.isArray()) {
-            throw new ConfigException(where + ".layers must be an array of layer indices");
-        }
-        Set<Integer> idx = new TreeSet<>();
-        for (JsonNode l : layerNode) {
-            if (!l.isIntegralNumber() || !l.canConvertToInt() || l.asInt() < 0 || l.asInt() >= layers) {
-                throw new ConfigException(where + ".layers: " + l + " is not a layer index in [0, " + layers + ")");
-            }
-            idx.add(l.asInt());
-        }
-        return idx;
-    }
-
-    /** Typed access to one JSON object with messages that name the key and the value. */
-    private record Reader(JsonNode node, String where) {
-        int positiveInt(String key, int def) {
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                if (def <= 0) {
-                    throw new ConfigException(where + ": missing required key '" + key + "'");
-                }
-                return def;
-            }
-            if (!v.isNumber() || v.asDouble() != Math.rint(v.asDouble()) || v.asDouble() < 1
-                    || v.asDouble() > Integer.MAX_VALUE) {
-                throw new ConfigException(where + ": " + key + " = " + v + ", expected a positive integer");
-            }
-            return v.asInt();
-        }
-
-        double positiveDouble(String key, double def) {
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return def;
-            }
-            if (!v.isNumber() || !(v.asDouble() > 0) || Double.isInfinite(v.asDouble())) {
-                throw new ConfigException(where + ": " + key + " = " + v + ", expected a positive number");
-            }
-            return v.asDouble();
-        }
-
-        /** A positive number that stays a positive, finite fp32 value (1e300 would become Infinity). */
-        float positiveFloat(String key, float def) {
-            double d = positiveDouble(key, def);
-            if ((float) d == 0f || Float.isInfinite((float) d)) {
-                throw new ConfigException(where + ": " + key + " = " + node.get(key) + ", expected a positive number "
-                        + "within fp32's range (" + Float.MIN_NORMAL + " to " + Float.MAX_VALUE + ")");
-            }
-            return (float) d;
-        }
-
-        boolean bool(String key, boolean def) {
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return def;
-            }
-            if (!v.isBoolean()) {
-                throw new ConfigException(where + ": " + key + " = " + v + ", expected true or false");
-            }
-            return v.asBoolean();
-        }
-
-        String string(String key, String def) {
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return def;
-            }
-            if (!v.isTextual()) {
-                throw new ConfigException(where + ": " + key + " = " + v + ", expected a string");
-            }
-            return v.asText();
-        }
-    }
 }

@@ -1,6 +1,6 @@
 package dev.gdn.kernels.cuda;
 
-import dev.gdn.kernels.config.AttentionConfig;
+import dev.gdn.kernels.layers.attention.AttentionConfig;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.attention.AttentionWeights;
 

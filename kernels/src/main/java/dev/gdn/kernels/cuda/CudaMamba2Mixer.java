@@ -1,6 +1,6 @@
 package dev.gdn.kernels.cuda;
 
-import dev.gdn.kernels.config.Mamba2Config;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.mamba2.Mamba2Weights;
 import java.util.Optional;

@@ -1,6 +1,6 @@
 package dev.gdn.kernels.cuda;
 
-import dev.gdn.kernels.config.Mamba2Config;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gdn.kernels.layers.attention.AttentionConfig;
 import dev.gdn.kernels.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -2,7 +2,7 @@ package dev.gdn.kernels.cuda;
 
 import static dev.gdn.kernels.parity.RelativeError.of;
 
-import dev.gdn.kernels.config.Mamba2Config;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

@@ -3,7 +3,7 @@ package dev.gdn.kernels.cuda;
 import static dev.gdn.kernels.testing.Close.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gdn.kernels.config.Mamba2Config;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;

@@ -7,7 +7,7 @@ import dev.gdn.kernels.ops.RotaryEmbedding;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.layers.MemoryShape;
 import dev.gdn.kernels.io.SafetensorsWriter;
-import dev.gdn.kernels.config.AttentionConfig;
+import dev.gdn.kernels.layers.attention.AttentionConfig;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.LayerKind;
 import dev.gdn.kernels.layers.MixerWeights;

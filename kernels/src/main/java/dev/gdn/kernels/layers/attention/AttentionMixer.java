@@ -1,6 +1,6 @@
 package dev.gdn.kernels.layers.attention;
 
-import dev.gdn.kernels.config.AttentionConfig;
+import dev.gdn.kernels.layers.attention.AttentionConfig;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.StreamInput;

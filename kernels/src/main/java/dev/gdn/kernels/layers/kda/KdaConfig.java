@@ -1,5 +1,8 @@
 package dev.gdn.kernels.layers.kda;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gdn.kernels.config.ConfigException;
+import dev.gdn.kernels.config.ConfigReader;
 import java.util.OptionalDouble;
 
 /**
@@ -19,5 +22,22 @@ public record KdaConfig(OptionalDouble lowerBound, boolean safeGate) {
         if (safeGate && lowerBound.isEmpty()) {
             throw new IllegalArgumentException("safe_gate=true needs lower_bound to be set");
         }
+    }
+
+    /** The kda keys of a {@code model_type: kda} config.json's root, checked. */
+    public static KdaConfig parse(JsonNode root, String source) {
+        OptionalDouble lower = OptionalDouble.empty();
+        JsonNode lb = root.get("lower_bound");
+        if (lb != null && !lb.isNull()) {
+            if (!lb.isNumber() || !(lb.asDouble() < 0)) {
+                throw new ConfigException(source + ": lower_bound must be a negative number or null, found " + lb);
+            }
+            lower = OptionalDouble.of(lb.asDouble());
+        }
+        boolean safe = new ConfigReader(root, source).bool("safe_gate", false);
+        if (safe && lower.isEmpty()) {
+            throw new ConfigException(source + ": safe_gate=true needs lower_bound to be set (FLA refuses it too)");
+        }
+        return new KdaConfig(lower, safe);
     }
 }

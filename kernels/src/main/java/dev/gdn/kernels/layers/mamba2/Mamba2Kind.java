@@ -2,11 +2,10 @@ package dev.gdn.kernels.layers.mamba2;
 
 import java.util.ArrayList;
 import dev.gdn.kernels.parity.FlaStates;
-import dev.gdn.kernels.parity.FlaStateLayout;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.layers.MemoryShape;
 import dev.gdn.kernels.io.SafetensorsWriter;
-import dev.gdn.kernels.config.Mamba2Config;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.layers.LayerKind;
 import dev.gdn.kernels.layers.MixerWeights;

@@ -1,6 +1,6 @@
 package dev.gdn.kernels.layers.mamba2;
 
-import dev.gdn.kernels.config.Mamba2Config;
+import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.model.CpuKernels;
 import dev.gdn.kernels.model.ForwardResult;
 import dev.gdn.kernels.model.LayerMemory;

@@ -3,7 +3,7 @@ package dev.gdn.kernels.layers.mamba2;
 import dev.gdn.kernels.layers.MixerWeights;
 
 /**
- * A Mamba2 mixer (see {@link dev.gdn.kernels.config.Mamba2Config}: inner width I = H P, convolution
+ * A Mamba2 mixer (see {@link dev.gdn.kernels.layers.mamba2.Mamba2Config}: inner width I = H P, convolution
  * channels C = I + 2 G N).
  *
  * @param inProj   {@code [I + C + H, D]}: z, xBC, dt
