@@ -123,7 +123,10 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
         return mamba2.map(m -> m.isMamba2Layer(layer)).orElse(false);
     }
 
-    /** Whether layer {@code layer} is a Gated DeltaNet layer (neither attention nor Mamba2). */
+    /**
+     * Whether layer {@code layer} is a delta-rule layer (Gated DeltaNet, or Kimi Delta Attention in a kda
+     * model): neither attention nor Mamba2.
+     */
     public boolean isDeltaNetLayer(int layer) {
         return !isAttentionLayer(layer) && !isMamba2Layer(layer);
     }
