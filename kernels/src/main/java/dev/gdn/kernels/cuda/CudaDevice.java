@@ -377,10 +377,11 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     private static final java.util.regex.Pattern PROJECT_INCLUDE =
-            java.util.regex.Pattern.compile("(?m)^#include \"([A-Za-z0-9_.]+)\"\\s*$");
+            java.util.regex.Pattern.compile("(?m)^#include \"([A-Za-z0-9_./]+)\"\\s*$");
 
     /**
-     * The source with its project headers ({@code #include "name.cuh"}, resources beside it) inlined, each
+     * The source with its project headers ({@code #include "name.cuh"}, resources beside it or at a relative
+     * path such as {@code "../../cuda/gdn_common.cuh"}) inlined, each
      * once, so that NVRTC needs no include path of ours and the cache key covers the headers' text.
      */
     private static String withHeaders(String resource, String source, java.util.Set<String> seen) {
@@ -388,7 +389,8 @@ public final class CudaDevice implements AutoCloseable {
         java.util.regex.Matcher m = PROJECT_INCLUDE.matcher(source);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
-            String header = dir + m.group(1);
+            // a header beside the source, or elsewhere in the kernels' resources by a relative path
+            String header = java.nio.file.Path.of(dir + m.group(1)).normalize().toString().replace('\\', '/');
             String text = seen.add(header)
                     ? withHeaders(header, read(header).replaceAll("(?m)^#pragma once\\s*$", ""), seen) : "";
             m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(text));

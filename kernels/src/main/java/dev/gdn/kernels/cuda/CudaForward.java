@@ -1,10 +1,8 @@
 package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.deltarule.DeltaRuleShape;
-import dev.gdn.kernels.layers.attention.AttentionWeights;
-import dev.gdn.kernels.layers.gdn.DeltaNetWeights;
-import dev.gdn.kernels.layers.mamba2.Mamba2Weights;
+import dev.gdn.kernels.layers.LayerKind;
+import dev.gdn.kernels.layers.LayerKinds;
 import dev.gdn.kernels.model.ForwardEngine;
 import dev.gdn.kernels.model.ForwardResult;
 import dev.gdn.kernels.model.GatedDeltaNetModel;
@@ -52,14 +50,12 @@ public final class CudaForward implements ForwardEngine {
     private final Cublas blas;
     private final CudaModelOps ops;
     private final CudaProducts products;
-    private final CudaRecurrentGatedDeltaRule rule;
-    private final CudaChunkedGatedDeltaRule chunk;
+    /** Each layer kind's compiled kernels, in the order the kinds first appear in the model. */
+    private final java.util.Map<LayerKind, CudaLayer.Kernels> kernels = new java.util.LinkedHashMap<>();
     private final long embeddings;
     private final long finalNorm;
     private final DeviceMatrix lmHead;
     private final Block[] layers;
-    /** The Mamba2 kernels (null without Mamba2 layers). */
-    private final CudaMamba2Mixer.Kernels mamba2;
     /** The pool the current pass works on: the copy path's own, or a resident set's during its call. */
     private CudaMemoryPool pool;
     private final DeviceScratch scratch;
@@ -122,15 +118,12 @@ public final class CudaForward implements ForwardEngine {
             this.blas = new Cublas(device, device.allocate(CUBLAS_WORKSPACE), CUBLAS_WORKSPACE);
             this.graphs = new GraphCache(device, stream);
             this.ops = new CudaModelOps(device, c.convSize());
-            DeltaRuleShape shape = new DeltaRuleShape(c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim());
-            this.rule = c.deltaNetLayerCount() > 0 ? new CudaRecurrentGatedDeltaRule(device, shape, statePrecision) : null;
-            ChunkPrecision form = CudaChunkedGatedDeltaRule.supports(shape, chunkPrecision) ? chunkPrecision
-                    : ChunkPrecision.FP32;
-            this.chunk = c.deltaNetLayerCount() > 0 && CudaChunkedGatedDeltaRule.supports(shape, form)
-                    ? new CudaChunkedGatedDeltaRule(device, shape, form, statePrecision) : null;
             this.scratch = new DeviceScratch(device);
             this.products = new CudaProducts(device, precision, blas, ops, scratch);
-            this.mamba2 = c.mamba2().isPresent() ? CudaMamba2Mixer.Kernels.compile(device, c.mamba2().get()) : null;
+            CudaSetup setup = new CudaSetup(device, products, ops, c, chunkPrecision, statePrecision);
+            for (LayerKind kind : kindsOf(c)) {
+                kernels.put(kind, kind.cuda().orElseThrow().compile(setup));
+            }
             ModelWeights w = model.weights();
             int d = c.hiddenSize();
             this.embeddings = device.floats(w.embeddings());
@@ -142,14 +135,7 @@ public final class CudaForward implements ForwardEngine {
                 Mlp mlp = new Mlp(device.floats(bw.mlpNorm()), products.matrix(bw.mlp().gate(), c.intermediateSize(), d),
                         products.matrix(bw.mlp().up(), c.intermediateSize(), d),
                         products.matrix(bw.mlp().down(), d, c.intermediateSize()));
-                CudaTokenMixer mixer;
-                if (bw.mixer() instanceof DeltaNetWeights dw) {
-                    mixer = new CudaDeltaNetMixer(device, products, c, dw, rule, chunk);
-                } else if (bw.mixer() instanceof AttentionWeights aw) {
-                    mixer = new CudaAttentionMixer(device, products, c, aw);
-                } else {
-                    mixer = new CudaMamba2Mixer(device, products, c, (Mamba2Weights) bw.mixer(), mamba2);
-                }
+                CudaTokenMixer mixer = kernels.get(LayerKinds.of(c, l)).mixer(bw.mixer());
                 layers[l] = new Block(device.floats(bw.attnNorm()), mixer, mlp);
             }
             device.synchronize();
@@ -172,30 +158,35 @@ public final class CudaForward implements ForwardEngine {
 
     /** Why the CUDA engine cannot run a model of this config, if it cannot. */
     public static java.util.Optional<String> unsupportedReason(ModelConfig c) {
-        if (c.kda().isPresent()) {
-            return java.util.Optional.of("Kimi Delta Attention layers (model_type kda) have no CUDA kernels yet; "
-                    + "they run on the CPU backend");
-        }
-        if (c.mamba2().isPresent()) {
-            java.util.Optional<String> m = CudaMamba2Mixer.unsupportedReason(c.mamba2().get());
-            if (m.isPresent()) {
-                return m;
+        for (LayerKind kind : kindsOf(c)) {
+            if (kind.cuda().isEmpty()) {
+                return java.util.Optional.of(kind.label() + " layers have no CUDA kernels yet; they run on the CPU backend");
+            }
+            java.util.Optional<String> why = kind.cuda().get().unsupportedReason(c);
+            if (why.isPresent()) {
+                return why;
             }
         }
         if (c.convSize() < 1 || c.convSize() > 16) {
             return java.util.Optional.of("conv_size " + c.convSize() + " is outside [1, 16] for the CUDA kernels");
         }
-        if (c.attention().isPresent() && c.attention().get().windowSize() > 8192) {
-            return java.util.Optional.of("attention window_size " + c.attention().get().windowSize()
-                    + " is above 8192, the CUDA kernel's limit");
-        }
         return java.util.Optional.empty();
+    }
+
+    /** The kinds of the model's layers, each once, in the order they first appear. */
+    static List<LayerKind> kindsOf(ModelConfig c) {
+        java.util.LinkedHashSet<LayerKind> kinds = new java.util.LinkedHashSet<>();
+        for (int l = 0; l < c.numLayers(); l++) {
+            kinds.add(LayerKinds.of(c, l));
+        }
+        return List.copyOf(kinds);
     }
 
     @Override
     public String name() {
         return "cuda (" + device.architecture() + ", " + precision.label() + " matmuls"
-                + (chunk == null ? "" : ", " + chunk.precision().label() + " chunkwise rule")
+                + kernels.values().stream().map(CudaLayer.Kernels::describe).filter(d -> !d.isEmpty())
+                        .map(d -> ", " + d).collect(java.util.stream.Collectors.joining())
                 + (statePrecision == StatePrecision.BF16 ? ", bf16 states" : "") + ")";
     }
 
@@ -661,8 +652,9 @@ public final class CudaForward implements ForwardEngine {
         long dSlots = scratch.ints("slots", slots);
         long[] positions = new long[layers.length];
         for (int l = 0; l < layers.length; l++) {
-            if (layers[l].mixer() instanceof CudaAttentionMixer a) {
-                positions[l] = scratch.ints("positions" + l, attentionPositions(l, a.windowSize(), slots));
+            int window = layers[l].mixer().ringWindow();
+            if (window > 0) {
+                positions[l] = scratch.ints("positions" + l, attentionPositions(l, window, slots));
             }
         }
         int longest = 0;
@@ -680,7 +672,7 @@ public final class CudaForward implements ForwardEngine {
             body.run();
         }
         for (int l = 0; l < layers.length; l++) {
-            if (layers[l].mixer() instanceof CudaAttentionMixer) {
+            if (layers[l].mixer().ringWindow() > 0) {
                 for (int i = 0; i < n; i++) {
                     pool.advance(l, slots[i], offsets[i + 1] - offsets[i]);
                 }
@@ -783,14 +775,9 @@ public final class CudaForward implements ForwardEngine {
     @Override
     public synchronized void close() {
         graphs.close();
-        if (chunk != null) {
-            chunk.close();
-        }
+        kernels.values().forEach(CudaLayer.Kernels::close);
         pool.close();
         scratch.close();
-        if (mamba2 != null) {
-            mamba2.args().close();
-        }
         ops.close();
         blas.close();
         device.close();

@@ -1,7 +1,9 @@
 package dev.gdn.kernels.cuda;
 
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
+import dev.gdn.kernels.layers.LayerKind;
+import dev.gdn.kernels.layers.LayerKinds;
+import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.model.StreamMemory;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.FloatPointer;
@@ -18,7 +20,7 @@ import org.bytedeco.javacpp.FloatPointer;
  *   <li>Mamba2 layer: {@code ssm [slots, H, P, N]}, {@code conv [slots, Kc-1, I+2GN]}</li>
  * </ul>
  */
-final class CudaMemoryPool implements AutoCloseable {
+public final class CudaMemoryPool implements AutoCloseable {
     private final CudaDevice device;
     private final CudaModelOps ops;
     /** Device buffer of {@link #DOWNLOAD_CHUNK} slots of the largest part, for gathers and scatters. */
@@ -48,21 +50,10 @@ final class CudaMemoryPool implements AutoCloseable {
         this.state = state;
         this.partFloats = new long[c.numLayers()][];
         for (int l = 0; l < c.numLayers(); l++) {
-            if (c.isAttentionLayer(l)) {
-                var a = c.attention().orElseThrow();
-                long ring = (long) a.windowSize() * a.numKvHeads() * a.headDim();
-                partFloats[l] = new long[] {ring, ring};
-            } else if (c.isMamba2Layer(l)) {
-                var m = c.mamba2().orElseThrow();
-                partFloats[l] = new long[] {m.stateFloats(), (m.convKernel() - 1L) * m.convDim()};
-            } else {
-                long hist = c.convSize() - 1L;
-                long stateElements = (long) c.numValueHeads() * c.headDim() * c.headValueDim();
-                // a bf16 state takes half the room: sizes here count 4-byte units
-                partFloats[l] = new long[] {state == StatePrecision.BF16 ? (stateElements + 1) / 2 : stateElements,
-                    c.useShortConv() ? hist * c.keyDim() : 0, c.useShortConv() ? hist * c.keyDim() : 0,
-                    c.useShortConv() ? hist * c.valueDim() : 0};
-            }
+            LayerKind kind = LayerKinds.of(c, l);
+            // sizes count 4-byte units (a bf16 state takes half the room)
+            partFloats[l] = kind.cuda().orElseThrow(() -> new IllegalArgumentException(kind.label()
+                    + " layers have no CUDA kernels")).partFloats(c, state);
         }
         allocate(Math.max(1, capacity));
     }
@@ -91,7 +82,7 @@ final class CudaMemoryPool implements AutoCloseable {
     }
 
     /** Device address of part {@code part} of layer {@code layer} (all slots). */
-    long part(int layer, int part) {
+    public long part(int layer, int part) {
         return parts[layer][part];
     }
 
@@ -216,8 +207,8 @@ final class CudaMemoryPool implements AutoCloseable {
                 }
                 if (positions[l] != null) {
                     for (int i = 0; i < n; i++) {
-                        AttentionLayerMemory am = (AttentionLayerMemory) mems[c0 + i].layer(l);
-                        am.advancePosition(positions[l][slots[c0 + i]] - am.position());
+                        LayerMemory lm = mems[c0 + i].layer(l);
+                        lm.advancePosition(positions[l][slots[c0 + i]] - lm.position());
                     }
                 }
             }
@@ -349,7 +340,7 @@ final class CudaMemoryPool implements AutoCloseable {
                 }
                 if (positions[l] != null) {
                     for (int i = 0; i < n; i++) {
-                        positions[l][slots[c0 + i]] = ((AttentionLayerMemory) mems[c0 + i].layer(l)).position();
+                        positions[l][slots[c0 + i]] = mems[c0 + i].layer(l).position();
                     }
                 }
             }
@@ -391,7 +382,7 @@ final class CudaMemoryPool implements AutoCloseable {
                 }
                 if (positions[l] != null) {
                     for (int i = 0; i < mems.length; i++) {
-                        positions[l][i] = ((AttentionLayerMemory) mems[i].layer(l)).position();
+                        positions[l][i] = mems[i].layer(l).position();
                     }
                 }
             }
@@ -419,8 +410,8 @@ final class CudaMemoryPool implements AutoCloseable {
                 }
                 if (positions[l] != null) {
                     for (int i = 0; i < mems.length; i++) {
-                        AttentionLayerMemory am = (AttentionLayerMemory) mems[i].layer(l);
-                        am.advancePosition(positions[l][i] - am.position());
+                        LayerMemory lm = mems[i].layer(l);
+                        lm.advancePosition(positions[l][i] - lm.position());
                     }
                 }
             }
@@ -429,7 +420,7 @@ final class CudaMemoryPool implements AutoCloseable {
 
     /** Whether part {@code part} of layer {@code layer} is held in bf16 (a Gated DeltaNet state with bf16 states). */
     private boolean bf16(int layer, int part) {
-        return state == StatePrecision.BF16 && part == 0 && c.isDeltaNetLayer(layer);
+        return LayerKinds.of(c, layer).cuda().orElseThrow().bf16Part(part, state);
     }
 
     /** Puts {@code src} into the staging at {@code at} 4-byte units: as is, or rounded to bf16 pairs. */
@@ -509,7 +500,7 @@ final class CudaMemoryPool implements AutoCloseable {
                     device.zero(parts[l][p], partFloats[l][p] * slots);
                 }
             }
-            positions[l] = c.isAttentionLayer(l) ? new long[slots] : null;
+            positions[l] = LayerKinds.of(c, l).positioned() ? new long[slots] : null;
         }
     }
 

@@ -13,11 +13,11 @@ import dev.gdn.kernels.config.ModelConfig;
  * @param offsets    device {@code [N + 1]} int: stream row offsets
  * @param positions  per layer, a device {@code [3, N]} int array of attention ring positions (0 for other layers)
  */
-record CudaPass(ModelConfig config, CudaModelOps ops, DeviceScratch scratch, CudaProducts products,
+public record CudaPass(ModelConfig config, CudaModelOps ops, DeviceScratch scratch, CudaProducts products,
         CudaMemoryPool pool, int streams, int rows, int longestRun, long slots, long offsets, long[] positions) {
 
     /** Whether every stream of the pass brings exactly one token (the decode step). */
-    boolean oneTokenEach() {
+    public boolean oneTokenEach() {
         return rows == streams;
     }
 }

@@ -5,7 +5,7 @@ package dev.gdn.kernels.cuda;
  * ({@link #prepare}: split or rounded to bf16 when the precision asks for it) and shared by every product
  * that reads them ({@link #linear}). Device work on the default stream; one caller at a time.
  */
-final class CudaProducts {
+public final class CudaProducts {
     private final CudaDevice device;
     private final MatmulPrecision precision;
     private final Cublas blas;
@@ -24,12 +24,12 @@ final class CudaProducts {
         this.scratch = scratch;
     }
 
-    MatmulPrecision precision() {
+    public MatmulPrecision precision() {
         return precision;
     }
 
     /** Uploads a weight matrix {@code w [rows, cols]} in this precision. */
-    DeviceMatrix matrix(float[] w, int rows, int cols) {
+    public DeviceMatrix matrix(float[] w, int rows, int cols) {
         return DeviceMatrix.upload(device, w, rows, cols, precision);
     }
 
@@ -37,7 +37,7 @@ final class CudaProducts {
      * Gets activations x {@code [rows, cols]} ready for the products that follow: with bf16 weights,
      * splits them once into bf16 parts shared by every product of x until the next call.
      */
-    void prepare(long x, int rows, int cols) {
+    public void prepare(long x, int rows, int cols) {
         prepared = x;
         if (x == written) {
             written = 0;
@@ -57,7 +57,7 @@ final class CudaProducts {
      * where this precision needs no such copy (fp32 and TF32 read x, the split one splits it). The copy
      * must be written before the next {@link #prepare} of x, and nothing else prepared in between.
      */
-    long bf16Output(long x, int rows, int cols) {
+    public long bf16Output(long x, int rows, int cols) {
         if (precision != MatmulPrecision.BF16) {
             return 0;
         }
@@ -83,7 +83,7 @@ final class CudaProducts {
     }
 
     /** {@code y [rows, w.rows] = x W^T} for the activations x of the last {@link #prepare}. */
-    void linear(long x, int rows, DeviceMatrix w, long y) {
+    public void linear(long x, int rows, DeviceMatrix w, long y) {
         if (x != prepared) {
             throw new IllegalStateException("activations not prepared for the product");
         }

@@ -36,6 +36,16 @@ public final class CudaRecurrentGatedDeltaRule {
      * @throws IllegalArgumentException when K is not a multiple of 4
      */
     public CudaRecurrentGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, StatePrecision state) {
+        this(device, shape, state, false);
+    }
+
+    /**
+     * With {@code keyDecay}: Kimi Delta Attention's rule, the log-decay {@code g} of {@link DeltaRuleArrays}
+     * given per key channel ({@code [rows, HV, K]}) instead of per head.
+     *
+     * @throws IllegalArgumentException when K is not a multiple of 4
+     */
+    public CudaRecurrentGatedDeltaRule(CudaDevice device, DeltaRuleShape shape, StatePrecision state, boolean keyDecay) {
         if (shape.keyDim() % KSPLIT != 0) {
             throw new IllegalArgumentException("keyDim " + shape.keyDim() + " must be a multiple of " + KSPLIT);
         }
@@ -44,7 +54,7 @@ public final class CudaRecurrentGatedDeltaRule {
         this.args = new LaunchArgs(device);
         this.cols = cols(shape, state);
         this.split = split(shape, state);
-        String[] opts = options(shape, state);
+        String[] opts = options(shape, state, keyDecay);
         this.function = device.function(SOURCE, "gated_delta_rule_recurrent", opts);
         this.stepFunction = device.function(SOURCE, "gated_delta_rule_step", opts);
     }
@@ -66,9 +76,16 @@ public final class CudaRecurrentGatedDeltaRule {
 
     /** The compile definitions of this shape and state precision (what {@link KernelBuilds} compiles too). */
     static String[] options(DeltaRuleShape shape, StatePrecision state) {
-        return java.util.stream.Stream.concat(java.util.stream.Stream.of("-DK_DIM=" + shape.keyDim(),
-                "-DKSPLIT=" + split(shape, state), "-DCOLS=" + cols(shape, state)),
-                java.util.Arrays.stream(state.options())).toArray(String[]::new);
+        return options(shape, state, false);
+    }
+
+    /** As {@link #options(DeltaRuleShape, StatePrecision)}, with {@code -DKEY_DECAY} for the per-channel decay. */
+    static String[] options(DeltaRuleShape shape, StatePrecision state, boolean keyDecay) {
+        java.util.stream.Stream<String> opts = java.util.stream.Stream.concat(java.util.stream.Stream.of(
+                "-DK_DIM=" + shape.keyDim(), "-DKSPLIT=" + split(shape, state), "-DCOLS=" + cols(shape, state)),
+                java.util.Arrays.stream(state.options()));
+        return (keyDecay ? java.util.stream.Stream.concat(opts, java.util.stream.Stream.of("-DKEY_DECAY")) : opts)
+                .toArray(String[]::new);
     }
 
     /** Advances {@code streams} streams over their rows (asynchronous on the launch stream). */

@@ -11,7 +11,7 @@ import dev.gdn.kernels.io.HalfFloats;
  * @param cols      in
  * @param precision how it is stored and multiplied
  */
-record DeviceMatrix(long address, int rows, int cols, MatmulPrecision precision) {
+public record DeviceMatrix(long address, int rows, int cols, MatmulPrecision precision) {
 
     /** Uploads {@code w} ({@code [rows, cols]}), rounding to bfloat16 when the precision asks for it. */
     static DeviceMatrix upload(CudaDevice d, float[] w, int rows, int cols, MatmulPrecision p) {

@@ -4,7 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** Named device buffers reused across forward passes, reallocated only when a pass needs more. */
-final class DeviceScratch implements AutoCloseable {
+public final class DeviceScratch implements AutoCloseable {
     private final CudaDevice device;
     private final Map<String, Buffer> buffers = new HashMap<>();
     private long generation;
@@ -18,7 +18,7 @@ final class DeviceScratch implements AutoCloseable {
     }
 
     /** A buffer of at least {@code bytes} (contents undefined). */
-    long get(String name, long bytes) {
+    public long get(String name, long bytes) {
         Buffer b = buffers.get(name);
         if (b != null && b.bytes() >= bytes) {
             return b.address();

@@ -1,5 +1,6 @@
 package dev.gdn.kernels.cuda;
 
+import dev.gdn.kernels.layers.mamba2.CudaMamba2Mixer;
 import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import java.io.IOException;
@@ -55,6 +56,7 @@ public final class KernelBuilds {
             for (int k : KEY_DIMS) {
                 DeltaRuleShape shape = new DeltaRuleShape(1, 1, k, 128);
                 add(builds, CudaRecurrentGatedDeltaRule.SOURCE, CudaRecurrentGatedDeltaRule.options(shape, state));
+                add(builds, CudaRecurrentGatedDeltaRule.SOURCE, CudaRecurrentGatedDeltaRule.options(shape, state, true));
                 if (CudaChunkedGatedDeltaRule.supports(shape, ChunkPrecision.FP32)) {
                     add(builds, CudaChunkedGatedDeltaRule.SIMT_SOURCE, CudaChunkedGatedDeltaRule.simtOptions(k, state));
                 }
@@ -76,6 +78,7 @@ public final class KernelBuilds {
                 new Mamba2Config(Set.of(0), 24, 64, 128, 1, 4, true, 1e-5f))) {
             add(builds, CudaMamba2Mixer.SOURCE, CudaMamba2Mixer.Kernels.options(m));
         }
+        add(builds, dev.gdn.kernels.layers.kda.KdaCuda.OPS_SOURCE, new String[0]);
         for (int width : new int[] {2, 4}) {
             add(builds, CudaModelOps.SOURCE, CudaModelOps.options(width));
         }

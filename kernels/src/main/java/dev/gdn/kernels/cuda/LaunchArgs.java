@@ -12,7 +12,7 @@ import org.bytedeco.javacpp.PointerPointer;
  * pointers to them that {@code cuLaunchKernel} reads. The driver copies the values at launch, so the
  * cells are free again as soon as {@link #launch} returns. One caller at a time.
  */
-final class LaunchArgs implements AutoCloseable {
+public final class LaunchArgs implements AutoCloseable {
     private static final int MAX = 24;
 
     private final CudaDevice device;
@@ -20,7 +20,7 @@ final class LaunchArgs implements AutoCloseable {
     private final PointerPointer<Pointer> params = new PointerPointer<>(MAX);
     private int count;
 
-    LaunchArgs(CudaDevice device) {
+    public LaunchArgs(CudaDevice device) {
         this.device = device;
         for (int i = 0; i < MAX; i++) {
             params.put(i, cells.getPointer(i));
@@ -28,13 +28,13 @@ final class LaunchArgs implements AutoCloseable {
     }
 
     /** Starts a new argument list. */
-    LaunchArgs reset() {
+    public LaunchArgs reset() {
         count = 0;
         return this;
     }
 
     /** A device address or a 64-bit size. */
-    LaunchArgs add(long value) {
+    public LaunchArgs add(long value) {
         if (count == MAX) {
             throw new IllegalStateException("more than " + MAX + " kernel arguments");
         }
@@ -42,16 +42,16 @@ final class LaunchArgs implements AutoCloseable {
         return this;
     }
 
-    LaunchArgs addInt(int value) {
+    public LaunchArgs addInt(int value) {
         return add(value & 0xffffffffL);
     }
 
-    LaunchArgs addFloat(float value) {
+    public LaunchArgs addFloat(float value) {
         return add(Float.floatToRawIntBits(value) & 0xffffffffL);
     }
 
     /** Launches {@code f} with the arguments added since {@link #reset()}. */
-    void launch(CUfunc_st f, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes) {
+    public void launch(CUfunc_st f, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes) {
         device.bind();
         Cuda.check("cuLaunchKernel", cudart.cuLaunchKernel(f, gx, gy, gz, bx, by, bz, sharedBytes,
                 device.launchStream(), params, null));

@@ -49,6 +49,11 @@ public interface LayerKind {
     /** The CPU mixer of a layer with weights {@code w}. */
     TokenMixer cpuMixer(ModelConfig c, MixerWeights w);
 
+    /** The kind's CUDA form (its kernels and mixer, in the kind's package); empty where it has none yet. */
+    default java.util.Optional<dev.gdn.kernels.cuda.CudaLayer> cuda() {
+        return java.util.Optional.empty();
+    }
+
     /** The kind's code in the stream-memory format (a byte; never reused for another kind). */
     int code();
 

@@ -17,6 +17,16 @@ public interface LayerMemory {
         return 0;
     }
 
+    /**
+     * Moves the position {@code tokens} on (a memory whose kind keeps one; where an engine advanced the
+     * memory's parts itself, e.g. on the GPU).
+     *
+     * @throws UnsupportedOperationException for a kind that keeps no position
+     */
+    default void advancePosition(long tokens) {
+        throw new UnsupportedOperationException(kind().name() + " memories keep no position");
+    }
+
     /** A deep copy. */
     LayerMemory copy();
 

@@ -14,6 +14,8 @@
 // STATE_BF16: the pool holds the states in bf16 (read once into fp32 registers, rounded to nearest even
 // once when written back), else fp32. COLS (1 or 2): columns per thread; with 2 (bf16 states, V even) a
 // thread reads both columns' states with one 4-byte load, so a warp moves 128 bytes per row.
+// KEY_DECAY: Kimi Delta Attention's rule, a log-decay per key channel (g [rows, HV, K]): row a of S decays
+// by exp(g[a]) (each thread scales its own rows before the token's reads), the rest as above.
 
 #ifndef K_DIM
 #error "K_DIM must be defined"
@@ -53,7 +55,20 @@ __device__ __forceinline__ void advance_token(float (&s)[COLS][ROWS], Shared& sh
     const int tid = ty * 32 + tx;
     const float* kh = k + (t * H + h) * K_DIM;
     const float* qh = q + (t * H + h) * K_DIM;
+#ifdef KEY_DECAY
+    const float* gh = g + (t * HV + j) * K_DIM;
+#pragma unroll
+    for (int i = 0; i < ROWS; i++) {
+        const float a = expf(gh[ty * ROWS + i]);
+#pragma unroll
+        for (int col = 0; col < COLS; col++) {
+            s[col][i] *= a;
+        }
+    }
+    const float alpha = 1.f; // the decay is in s already
+#else
     const float alpha = expf(g[t * HV + j]);
+#endif
     const float b = beta[t * HV + j];
 
     float p = 0.f;
@@ -162,7 +177,7 @@ extern "C" __global__ void __launch_bounds__(THREADS)
 gated_delta_rule_recurrent(const float* __restrict__ q,      // [rows, H, K], L2-normalised
                            const float* __restrict__ k,      // [rows, H, K], L2-normalised
                            const float* __restrict__ v,      // [rows, HV, V]
-                           const float* __restrict__ g,      // [rows, HV] log-decay
+                           const float* __restrict__ g,      // [rows, HV] log-decay ([rows, HV, K] with KEY_DECAY)
                            const float* __restrict__ beta,   // [rows, HV]
                            const int* __restrict__ offsets,  // [N + 1] first row of each stream
                            const int* __restrict__ slots,    // [N] pool slot of each stream
@@ -195,7 +210,7 @@ extern "C" __global__ void __launch_bounds__(THREADS)
 gated_delta_rule_step(const float* __restrict__ q,      // [N, H, K], L2-normalised
                       const float* __restrict__ k,      // [N, H, K], L2-normalised
                       const float* __restrict__ v,      // [N, HV, V]
-                      const float* __restrict__ g,      // [N, HV] log-decay
+                      const float* __restrict__ g,      // [N, HV] log-decay ([N, HV, K] with KEY_DECAY)
                       const float* __restrict__ beta,   // [N, HV]
                       const int* __restrict__ slots,    // [N] pool slot of each stream
                       state_t* __restrict__ pool,       // [slots, HV, K, V]

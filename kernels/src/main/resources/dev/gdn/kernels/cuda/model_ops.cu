@@ -85,7 +85,7 @@ extern "C" __global__ void add_rmsnorm(float* __restrict__ h, const float* __res
     }
 }
 
-#include "gdn_ops.cuh"
+#include "../layers/gdn/gdn_ops.cuh"
 
 // silu(gate) * up over n elements (SwiGLU), into gate, or, when outBf16 is not null, rounded to bfloat16
 // into outBf16 [n] instead (gate is left as it was).
@@ -154,7 +154,7 @@ extern "C" __global__ void add_halves(const float* __restrict__ parts, float* __
     }
 }
 
-#include "attention_ops.cuh"
+#include "../layers/attention/attention_ops.cuh"
 
 // ---- scoring: what a result needs from each row of logits, without copying the logits out ----
 

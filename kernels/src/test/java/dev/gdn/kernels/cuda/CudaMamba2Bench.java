@@ -1,5 +1,6 @@
 package dev.gdn.kernels.cuda;
 
+import dev.gdn.kernels.layers.mamba2.CudaMamba2Mixer;
 import static dev.gdn.kernels.parity.RelativeError.of;
 
 import dev.gdn.kernels.layers.mamba2.Mamba2Config;

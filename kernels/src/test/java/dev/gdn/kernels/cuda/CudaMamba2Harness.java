@@ -1,5 +1,6 @@
 package dev.gdn.kernels.cuda;
 
+import dev.gdn.kernels.layers.mamba2.CudaMamba2Mixer;
 import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.ops.Activations;
 import dev.gdn.kernels.ssm.Mamba2Scan;

@@ -1,5 +1,6 @@
 package dev.gdn.kernels.cuda;
 
+import dev.gdn.kernels.layers.mamba2.CudaMamba2Mixer;
 import static dev.gdn.kernels.testing.Close.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -20,7 +20,7 @@ class KernelBuildsTest {
     void theBuildsCoverEveryBranchOfTheEnginesChoices() {
         List<String> all = BUILDS.stream().map(KernelBuilds.Build::toString).toList();
         for (String file : new String[] {"gated_delta_rule_recurrent.cu", "gated_delta_rule_chunk.cu",
-            "gated_delta_rule_chunk_tc.cu", "mamba2.cu", "model_ops.cu"}) {
+            "gated_delta_rule_chunk_tc.cu", "mamba2.cu", "model_ops.cu", "kda_ops.cu"}) {
             assertThat(all).as(file).anyMatch(b -> b.startsWith(file + " "));
         }
         List<String> tc = all.stream().filter(b -> b.startsWith("gated_delta_rule_chunk_tc.cu")).toList();
@@ -31,7 +31,7 @@ class KernelBuildsTest {
             assertThat(tc).as("tensor-core builds with " + define).anyMatch(b -> b.contains(define.endsWith("=") ? define : define + " ") || b.endsWith(define));
         }
         List<String> recurrent = all.stream().filter(b -> b.startsWith("gated_delta_rule_recurrent.cu")).toList();
-        for (String define : new String[] {"-DCOLS=1", "-DCOLS=2", "-DKSPLIT=4", "-DKSPLIT=8"}) {
+        for (String define : new String[] {"-DCOLS=1", "-DCOLS=2", "-DKSPLIT=4", "-DKSPLIT=8", "-DKEY_DECAY"}) {
             assertThat(recurrent).as("recurrent builds with " + define).anyMatch(b -> b.contains(define));
         }
         assertThat(all).as("no duplicates").doesNotHaveDuplicates();

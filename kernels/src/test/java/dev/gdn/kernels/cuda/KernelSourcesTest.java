@@ -13,10 +13,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class KernelSourcesTest {
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"gated_delta_rule_recurrent.cu", "gated_delta_rule_chunk.cu", "gated_delta_rule_chunk_tc.cu",
-        "mamba2.cu", "model_ops.cu"})
-    void projectHeadersAreInlinedOnce(String file) {
-        String s = CudaDevice.source("/dev/gdn/kernels/cuda/" + file);
+    @ValueSource(strings = {"cuda/gated_delta_rule_recurrent.cu", "cuda/gated_delta_rule_chunk.cu",
+        "cuda/gated_delta_rule_chunk_tc.cu", "layers/mamba2/mamba2.cu", "cuda/model_ops.cu", "layers/kda/kda_ops.cu"})
+    void projectHeadersAreInlinedOnce(String path) {
+        String s = CudaDevice.source("/dev/gdn/kernels/" + path);
+        String file = path.substring(path.lastIndexOf('/') + 1);
         assertThat(s).doesNotContain("#include \"");
         assertThat(s.split("float silu_f\\(", -1)).as("definitions of silu_f").hasSize(2);
         assertThat(s.split("typedef unsigned short state_t;", -1)).as("bf16 state typedefs").hasSize(2);
@@ -32,11 +33,22 @@ class KernelSourcesTest {
                     .isLessThan(s.indexOf("gdr_chunk_recur("));
         }
         if (file.equals("model_ops.cu")) {
-            // the mixers' own operations come from their headers (gdn_ops.cuh, attention_ops.cuh), once each
+            // the mixers' own operations come from their kinds' headers (layers/gdn/gdn_ops.cuh,
+            // layers/attention/attention_ops.cuh, by relative paths), once each
             for (String once : new String[] {"void short_conv(", "void ring_append(", "void rope_pair("}) {
                 assertThat(s.split(java.util.regex.Pattern.quote(once), -1)).as(once).hasSize(2);
             }
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void kdaTakesTheRecurrenceWithAPerChannelDecayOnlyWhenAsked() {
+        String s = CudaDevice.source(CudaRecurrentGatedDeltaRule.SOURCE);
+        assertThat(s).contains("#ifdef KEY_DECAY");
+        assertThat(java.util.Arrays.asList(CudaRecurrentGatedDeltaRule.options(
+                new dev.gdn.kernels.deltarule.DeltaRuleShape(1, 1, 64, 64), StatePrecision.FP32))).doesNotContain("-DKEY_DECAY");
+        assertThat(java.util.Arrays.asList(CudaRecurrentGatedDeltaRule.options(
+                new dev.gdn.kernels.deltarule.DeltaRuleShape(1, 1, 64, 64), StatePrecision.FP32, true))).contains("-DKEY_DECAY");
     }
 
     @org.junit.jupiter.api.Test

@@ -1,5 +1,7 @@
 package dev.gdn.kernels.layers.attention;
 
+import dev.gdn.kernels.cuda.CudaLayer;
+import java.util.Optional;
 import java.util.ArrayList;
 import dev.gdn.kernels.parity.FlaStates;
 import dev.gdn.kernels.parity.FlaStateLayout;
@@ -23,6 +25,13 @@ public final class AttentionKind implements LayerKind {
     @Override
     public String name() {
         return "attention";
+    }
+
+    private static final CudaLayer CUDA = new AttentionCuda();
+
+    @Override
+    public Optional<CudaLayer> cuda() {
+        return Optional.of(CUDA);
     }
 
     @Override

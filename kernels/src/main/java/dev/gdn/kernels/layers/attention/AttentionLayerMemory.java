@@ -86,6 +86,7 @@ public final class AttentionLayerMemory implements LayerMemory {
      *
      * @throws IllegalArgumentException when tokens &lt; 0
      */
+    @Override
     public void advancePosition(long tokens) {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);

@@ -1,5 +1,7 @@
 package dev.gdn.kernels.layers.gdn;
 
+import dev.gdn.kernels.cuda.CudaLayer;
+import java.util.Optional;
 import java.util.ArrayList;
 import dev.gdn.kernels.parity.FlaStates;
 import dev.gdn.kernels.parity.FlaStateLayout;
@@ -22,6 +24,13 @@ public final class GatedDeltaNetKind implements LayerKind {
     @Override
     public String name() {
         return "gated_deltanet";
+    }
+
+    private static final CudaLayer CUDA = new GatedDeltaNetCuda();
+
+    @Override
+    public Optional<CudaLayer> cuda() {
+        return Optional.of(CUDA);
     }
 
     @Override

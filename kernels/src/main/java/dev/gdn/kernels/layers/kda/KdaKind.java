@@ -1,6 +1,7 @@
 package dev.gdn.kernels.layers.kda;
 
 import dev.gdn.kernels.config.ModelConfig;
+import dev.gdn.kernels.cuda.CudaLayer;
 import dev.gdn.kernels.io.SafetensorsWriter;
 import dev.gdn.kernels.layers.LayerKind;
 import dev.gdn.kernels.layers.LayerKinds;
@@ -14,6 +15,7 @@ import dev.gdn.kernels.model.TokenMixer;
 import dev.gdn.kernels.parity.FlaStates;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Kimi Delta Attention (FLA's {@code KimiDeltaAttention}, in {@code model_type: kda} checkpoints): the
@@ -28,6 +30,13 @@ public final class KdaKind implements LayerKind {
     @Override
     public String name() {
         return "kda";
+    }
+
+    private static final CudaLayer CUDA = new KdaCuda();
+
+    @Override
+    public Optional<CudaLayer> cuda() {
+        return Optional.of(CUDA);
     }
 
     @Override

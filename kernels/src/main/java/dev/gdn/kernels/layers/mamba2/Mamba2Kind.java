@@ -1,5 +1,7 @@
 package dev.gdn.kernels.layers.mamba2;
 
+import dev.gdn.kernels.cuda.CudaLayer;
+import java.util.Optional;
 import java.util.ArrayList;
 import dev.gdn.kernels.parity.FlaStates;
 import dev.gdn.kernels.model.LayerMemory;
@@ -21,6 +23,13 @@ public final class Mamba2Kind implements LayerKind {
     @Override
     public String name() {
         return "mamba2";
+    }
+
+    private static final CudaLayer CUDA = new Mamba2Cuda();
+
+    @Override
+    public Optional<CudaLayer> cuda() {
+        return Optional.of(CUDA);
     }
 
     @Override

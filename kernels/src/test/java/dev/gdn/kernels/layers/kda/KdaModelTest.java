@@ -29,10 +29,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * definition (FLA's {@code KimiDeltaAttention}), with and without a lower bound on the gate; a model of
  * random weights streams in pieces as in one pass and gives each stream the same bits alone or batched.
  */
-class KdaModelTest {
+public class KdaModelTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    static ObjectNode config(Double lowerBound) {
+    public static ObjectNode config(Double lowerBound) {
         ObjectNode c = JSON.createObjectNode();
         c.put("model_type", "kda").put("vocab_size", 64).put("hidden_size", 32).put("num_heads", 2)
                 .put("num_v_heads", 4).put("head_dim", 8).put("expand_v", 1.5).put("num_hidden_layers", 3)
@@ -50,7 +50,7 @@ class KdaModelTest {
         return c;
     }
 
-    static ModelConfig parse(ObjectNode c) {
+    public static ModelConfig parse(ObjectNode c) {
         return ModelConfigParser.parse(c, "kda config.json");
     }
 

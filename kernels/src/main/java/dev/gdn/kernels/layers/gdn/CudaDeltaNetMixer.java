@@ -1,7 +1,18 @@
-package dev.gdn.kernels.cuda;
+package dev.gdn.kernels.layers.gdn;
 
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.layers.gdn.DeltaNetWeights;
+import dev.gdn.kernels.cuda.CudaChunkedGatedDeltaRule;
+import dev.gdn.kernels.cuda.CudaDevice;
+import dev.gdn.kernels.cuda.CudaForward;
+import dev.gdn.kernels.cuda.CudaMemoryPool;
+import dev.gdn.kernels.cuda.CudaModelOps;
+import dev.gdn.kernels.cuda.CudaPass;
+import dev.gdn.kernels.cuda.CudaProducts;
+import dev.gdn.kernels.cuda.CudaRecurrentGatedDeltaRule;
+import dev.gdn.kernels.cuda.CudaTokenMixer;
+import dev.gdn.kernels.cuda.DeltaRuleArrays;
+import dev.gdn.kernels.cuda.DeviceMatrix;
+import dev.gdn.kernels.cuda.DeviceScratch;
 
 /**
  * The Gated DeltaNet mixer on the GPU: q, k, v, a, b (and g) projections, short convolutions over the

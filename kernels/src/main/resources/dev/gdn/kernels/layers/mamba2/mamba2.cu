@@ -36,7 +36,7 @@
 #define PER_ROW (N_DIM / TPR)
 #define ELEMS (PASSES * PER_ROW)
 
-#include "gdn_common.cuh"
+#include "../../cuda/gdn_common.cuh"
 
 __device__ __forceinline__ float softplus_f(float x)
 {

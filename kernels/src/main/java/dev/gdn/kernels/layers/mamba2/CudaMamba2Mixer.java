@@ -1,8 +1,14 @@
-package dev.gdn.kernels.cuda;
+package dev.gdn.kernels.layers.mamba2;
 
-import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.layers.mamba2.Mamba2Weights;
+import dev.gdn.kernels.cuda.CudaDevice;
+import dev.gdn.kernels.cuda.CudaMemoryPool;
+import dev.gdn.kernels.cuda.CudaPass;
+import dev.gdn.kernels.cuda.CudaProducts;
+import dev.gdn.kernels.cuda.CudaTokenMixer;
+import dev.gdn.kernels.cuda.DeviceMatrix;
+import dev.gdn.kernels.cuda.DeviceScratch;
+import dev.gdn.kernels.cuda.LaunchArgs;
 import java.util.Optional;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 
@@ -19,8 +25,8 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
  * block per stream and head like it, gains no parallelism; measured slower at every run length, so the
  * engine runs every length through the recurrence (figures in docs/BENCHMARKS.md).
  */
-final class CudaMamba2Mixer implements CudaTokenMixer {
-    static final String SOURCE = "/dev/gdn/kernels/cuda/mamba2.cu";
+public final class CudaMamba2Mixer implements CudaTokenMixer {
+    public static final String SOURCE = "/dev/gdn/kernels/layers/mamba2/mamba2.cu";
     /** Largest state elements one scan thread holds in registers. */
     private static final int MAX_ELEMS_PER_THREAD = 64;
     /** Static shared memory a block of the chunked scan may use. */
@@ -50,25 +56,25 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
      * @param offsets {@code [S + 1]} int, stream row offsets
      * @param y       {@code [rows, I]} the scan's output
      */
-    record ScanArrays(long xbc, long dt, long decay, long negA, long dSkip, long state, long slots, long offsets,
+    public record ScanArrays(long xbc, long dt, long decay, long negA, long dSkip, long state, long slots, long offsets,
             long y) {
     }
 
     /** The compiled kernels of one Mamba2 shape and their block size (shared by the model's Mamba2 layers). */
-    record Kernels(CUfunc_st conv, CUfunc_st dtKernel, CUfunc_st scan, CUfunc_st chunk, CUfunc_st gateNorm, int threads,
+    public record Kernels(CUfunc_st conv, CUfunc_st dtKernel, CUfunc_st scan, CUfunc_st chunk, CUfunc_st gateNorm, int threads,
             LaunchArgs args, Mamba2Config config, int blocks) {
 
         /**
          * {@code dt [rows, H] = softplus(raw + dtBias)} and {@code decay = e^(dt negA)}, raw at column
          * {@code dtCol} of {@code zxbcdt [rows, proj]}.
          */
-        void dt(long zxbcdt, int proj, int dtCol, long dtBias, long negA, long dt, long decay, int rows) {
+        public void dt(long zxbcdt, int proj, int dtCol, long dtBias, long negA, long dt, long decay, int rows) {
             args.reset().add(zxbcdt).addInt(proj).addInt(dtCol).add(dtBias).add(negA).add(dt).add(decay).addInt(rows)
                     .addInt(config.numHeads()).launch(dtKernel, blocks, 1, 1, 256, 1, 1, 0);
         }
 
         /** The exact recurrence for the {@code streams} streams whose runs have {@code [minLen, maxLen]} tokens. */
-        void scan(ScanArrays a, int streams, int minLen, int maxLen) {
+        public void scan(ScanArrays a, int streams, int minLen, int maxLen) {
             args.reset().add(a.xbc()).add(a.dt()).add(a.decay()).add(a.negA()).add(a.dSkip())
                     .add(a.state()).add(a.slots()).add(a.offsets()).add(a.y()).addInt(config.numHeads())
                     .addInt(config.groups()).addInt(minLen).addInt(maxLen)
@@ -76,7 +82,7 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
         }
 
         /** The chunked form for the {@code streams} streams whose runs have at least {@code minLen} tokens. */
-        void chunked(ScanArrays a, int streams, int minLen) {
+        public void chunked(ScanArrays a, int streams, int minLen) {
             args.reset().add(a.xbc()).add(a.dt()).add(a.decay()).add(a.negA()).add(a.dSkip())
                     .add(a.state()).add(a.slots()).add(a.offsets()).add(a.y()).addInt(config.numHeads())
                     .addInt(config.groups()).addInt(minLen)
@@ -84,18 +90,18 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
         }
 
         /** Tokens per chunk of {@link #chunked}. */
-        int chunkTokens() {
+        public int chunkTokens() {
             return shape(config).chunk;
         }
 
         /** The compile definitions of one Mamba2 shape (what {@link KernelBuilds} compiles too). */
-        static String[] options(Mamba2Config m) {
+        public static String[] options(Mamba2Config m) {
             Shape s = shape(m);
             return new String[] {"-DP_DIM=" + m.headDim(), "-DN_DIM=" + m.stateSize(), "-DTPR=" + s.tpr,
                 "-DTHREADS=" + s.threads, "-DKC=" + m.convKernel(), "-DCHUNK_T=" + s.chunk};
         }
 
-        static Kernels compile(CudaDevice device, Mamba2Config m) {
+        public static Kernels compile(CudaDevice device, Mamba2Config m) {
             Shape s = shape(m);
             String[] opts = options(m);
             return new Kernels(device.function(SOURCE, "mamba2_conv", opts), device.function(SOURCE, "mamba2_dt", opts),
@@ -129,7 +135,7 @@ final class CudaMamba2Mixer implements CudaTokenMixer {
     }
 
     /** Why these kernels cannot run a Mamba2 layer of this config, if they cannot. */
-    static Optional<String> unsupportedReason(Mamba2Config m) {
+    public static Optional<String> unsupportedReason(Mamba2Config m) {
         int p = m.headDim();
         int n = m.stateSize();
         Shape s = shape(m);

@@ -1,8 +1,14 @@
-package dev.gdn.kernels.cuda;
+package dev.gdn.kernels.layers.attention;
 
-import dev.gdn.kernels.layers.attention.AttentionConfig;
 import dev.gdn.kernels.config.ModelConfig;
-import dev.gdn.kernels.layers.attention.AttentionWeights;
+import dev.gdn.kernels.cuda.CudaDevice;
+import dev.gdn.kernels.cuda.CudaMemoryPool;
+import dev.gdn.kernels.cuda.CudaModelOps;
+import dev.gdn.kernels.cuda.CudaPass;
+import dev.gdn.kernels.cuda.CudaProducts;
+import dev.gdn.kernels.cuda.CudaTokenMixer;
+import dev.gdn.kernels.cuda.DeviceMatrix;
+import dev.gdn.kernels.cuda.DeviceScratch;
 
 /**
  * Sliding-window attention on the GPU: q, k, v projections (and biases), rotary embedding and softmax
@@ -41,7 +47,8 @@ final class CudaAttentionMixer implements CudaTokenMixer {
         this.vBias = device.floats(w.vBias());
     }
 
-    int windowSize() {
+    @Override
+    public int ringWindow() {
         return cfg.windowSize();
     }
 
