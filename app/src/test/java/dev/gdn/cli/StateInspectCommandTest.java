@@ -48,6 +48,9 @@ class StateInspectCommandTest {
     static Path dir;
 
     static Path savepoint;
+    /** A Kimi Delta Attention hybrid (KDA, attention, KDA) of random weights, and a savepoint of its memories. */
+    static Path kdaModel;
+    static Path kdaSavepoint;
 
     /**
      * Stores, for stream "s<n>", the memory after n + 1 tokens, once, and for stream "y<n>" those tokens as
@@ -55,14 +58,21 @@ class StateInspectCommandTest {
      */
     static final class StoreMemories extends KeyedProcessFunction<String, String, String> {
         private static final long serialVersionUID = 1L;
-        static final CountDownLatch STORED = new CountDownLatch(5);
+        /** Per model folder: counts down as its streams are stored. */
+        static final java.util.Map<String, CountDownLatch> STORED = new java.util.concurrent.ConcurrentHashMap<>();
+        private final String modelDir;
         private transient GatedDeltaNetModel model;
         private transient ValueState<StreamMemory> memory;
         private transient ValueState<byte[]> log;
 
+        StoreMemories(Path modelDir) {
+            this.modelDir = modelDir.toString();
+            STORED.put(this.modelDir, new CountDownLatch(5));
+        }
+
         @Override
         public void open(OpenContext ctx) {
-            model = GatedDeltaNetModel.load(MODEL, CpuKernels.fast(1, 64));
+            model = GatedDeltaNetModel.load(Path.of(modelDir), CpuKernels.fast(1, 64));
             StreamMemorySerializer s = new StreamMemorySerializer(MemoryLayout.of(model.config()), model.fingerprint(),
                     StorageDType.FP32, ModelChangePolicy.FAIL);
             memory = getRuntimeContext().getState(StreamMemoryState.descriptor(s, Duration.ZERO));
@@ -81,13 +91,13 @@ class StateInspectCommandTest {
                 memory.update(first);
                 log.update(dev.gdn.state.TokenLogFormat.encode(model.fingerprint(), key, 1,
                         java.util.Arrays.copyOfRange(all, 1, all.length)));
-                STORED.countDown();
+                STORED.get(modelDir).countDown();
             } else if (key.startsWith("y") && log.value() == null) {
                 log.update(dev.gdn.state.TokenLogFormat.encode(model.fingerprint(), key, 0, tokensOf(key)));
-                STORED.countDown();
+                STORED.get(modelDir).countDown();
             } else if (key.startsWith("s") && memory.value() == null) {
                 memory.update(memoryOf(model, key));
-                STORED.countDown();
+                STORED.get(modelDir).countDown();
             }
         }
     }
@@ -107,9 +117,19 @@ class StateInspectCommandTest {
         return m;
     }
 
-    /** A minimal keyed streaming job on a MiniCluster, stopped with a canonical savepoint. */
     @BeforeAll
-    static void writeSavepoint() throws Exception {
+    static void writeSavepoints() throws Exception {
+        savepoint = writeSavepoint(MODEL, "savepoints");
+        kdaModel = dev.gdn.kernels.model.CheckpointWriter.writeRandom("""
+                {"model_type": "kda", "vocab_size": 384, "hidden_size": 64, "num_heads": 2, "num_v_heads": 4,
+                 "head_dim": 16, "expand_v": 1.0, "num_hidden_layers": 3, "conv_size": 4, "lower_bound": -5.0,
+                 "attn": {"layers": [1], "num_heads": 4, "num_kv_heads": 2, "window_size": 8, "rope_theta": 10000.0}}
+                """, 5, dir.resolve("kda-model"));
+        kdaSavepoint = writeSavepoint(kdaModel, "kda-savepoints");
+    }
+
+    /** A minimal keyed streaming job on a MiniCluster storing memories of {@code model}, stopped with a canonical savepoint. */
+    static Path writeSavepoint(Path model, String under) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
         String[] keys = {"s0", "s4", "s9", "y3", "m2"};
@@ -117,11 +137,11 @@ class StateInspectCommandTest {
                 RateLimiterStrategy.perSecond(50), Types.STRING);
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "keys")
                 .keyBy(k -> k)
-                .process(new StoreMemories()).uid(SavepointMemories.DEFAULT_UID)
+                .process(new StoreMemories(model)).uid(SavepointMemories.DEFAULT_UID)
                 .sinkTo(new DiscardingSink<>());
         JobClient job = env.executeAsync("store memories");
-        assertThat(StoreMemories.STORED.await(60, TimeUnit.SECONDS)).as("memories stored").isTrue();
-        savepoint = Path.of(job.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(),
+        assertThat(StoreMemories.STORED.get(model.toString()).await(60, TimeUnit.SECONDS)).as("memories stored").isTrue();
+        return Path.of(job.stopWithSavepoint(false, dir.resolve(under).toUri().toString(),
                 SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS).replace("file:", ""));
     }
 
@@ -176,6 +196,36 @@ class StateInspectCommandTest {
                         .containsExactly(((DeltaNetLayerMemory) expected.layer(1)).convK());
                 assertThat(f.metadata()).containsEntry("tokens_consumed", String.valueOf(expected.tokensConsumed()));
             }
+        }
+    }
+
+    /**
+     * A KDA hybrid's savepoint: every stream listed, and a stream's export holds its KDA layers' states and
+     * caches (under the delta-rule names, bit for bit the memory the model makes) and its attention layer's ring.
+     */
+    @Test
+    void aKdaModelsSavepointIsListedAndExportedLayerByLayer() throws Exception {
+        var list = ParityCommandTest.run("state", "inspect", "--savepoint", kdaSavepoint.toString(), "--model",
+                kdaModel.toString());
+        assertThat(list.code()).as(list.err()).isZero();
+        list.out().forEach(System.out::println);
+        assertThat(list.out().get(2)).startsWith("stream s4 tokens=5 ");
+        assertThat(list.last()).isEqualTo("streams: 5");
+        Path file = dir.resolve("kda-s9.safetensors");
+        var r = ParityCommandTest.run("state", "inspect", "--savepoint", kdaSavepoint.toString(), "--model",
+                kdaModel.toString(), "--key", "s9", "--export", file.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        GatedDeltaNetModel m = GatedDeltaNetModel.load(kdaModel, CpuKernels.fast(1, 64));
+        StreamMemory expected = memoryOf(m, "s9");
+        assertThat(expected.layer(0).kind()).isSameAs(dev.gdn.kernels.layers.LayerKinds.KDA);
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertThat(f.info("layers.2.recurrent_state").hasShape(4, 16, 16)).isTrue();
+            assertThat(f.floats("layers.2.recurrent_state"))
+                    .containsExactly(((DeltaNetLayerMemory) expected.layer(2)).state());
+            assertThat(f.floats("layers.0.conv_state.q")).containsExactly(((DeltaNetLayerMemory) expected.layer(0)).convQ());
+            // the attention layer's ring, oldest first: the window's 8 of the stream's 10 tokens
+            assertThat(f.info("layers.1.attn_keys").hasShape(8, 32)).isTrue();
+            assertThat(f.metadata()).containsEntry("tokens_consumed", "10").containsEntry("fingerprint", m.fingerprint().hex());
         }
     }
 

@@ -474,11 +474,7 @@ class GdnInferenceOperatorTest {
         var attn = json.putObject("attn");
         attn.putArray("layers").add(1);
         attn.put("num_heads", 4).put("num_kv_heads", 2).put("window_size", 8).put("rope_theta", 10000.0);
-        var c = dev.gdn.kernels.config.ModelConfigParser.parse(json, "kda");
-        java.nio.file.Files.writeString(dir.resolve("config.json"), json.toString());
-        dev.gdn.kernels.model.CheckpointWriter.write(c, dev.gdn.kernels.model.RandomWeights.of(c, 21),
-                dir.resolve("model.safetensors"));
-        return dir;
+        return dev.gdn.kernels.model.CheckpointWriter.writeRandom(json.toString(), 21, dir);
     }
 
     /** A KDA hybrid (memories of layer kind 3) runs in the operator unchanged and survives a restore on both backends. */

@@ -20,6 +20,23 @@ public final class CheckpointWriter {
     private CheckpointWriter() {
     }
 
+    /**
+     * A checkpoint folder of seeded random weights for a config ({@code config.json} as given, and
+     * {@code model.safetensors}): a model of any shape the runtime reads, for tests and benchmarks.
+     *
+     * @param configJson the config.json's text (checked as a model's config is)
+     * @return {@code dir}
+     */
+    public static Path writeRandom(String configJson, long seed, Path dir) throws IOException {
+        ModelConfig c = dev.gdn.kernels.config.ModelConfigParser.parse(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(configJson), dir.resolve("config.json").toString());
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Files.writeString(dir.resolve("config.json"), configJson);
+        write(c, RandomWeights.of(c, seed), dir.resolve("model.safetensors"));
+        return dir;
+    }
+
+    /** Writes {@code w} as {@code file} (a {@code model.safetensors}). */
     public static void write(ModelConfig c, ModelWeights w, Path file) throws IOException {
         SafetensorsWriter out = new SafetensorsWriter();
         int d = c.hiddenSize();
