@@ -61,9 +61,9 @@ public final class ModelInfoCommand implements Callable<Integer> {
         }
         out.printf(Locale.ROOT, "shape:            hidden %d, heads %d, value heads %d, K %d, V %d, vocab %d%n",
                 c.hiddenSize(), c.numHeads(), c.numValueHeads(), c.headDim(), c.headValueDim(), c.vocabSize());
-        c.mamba2().ifPresent(mb -> out.printf(Locale.ROOT, "mamba2:           layers %s, heads %d, head dim %d, state %d, "
-                + "groups %d, conv %d%n", new java.util.TreeSet<>(mb.layers()), mb.numHeads(), mb.headDim(), mb.stateSize(),
-                mb.groups(), mb.convKernel()));
+        for (dev.gdn.kernels.layers.LayerKind kind : dev.gdn.kernels.layers.LayerKinds.all()) {
+            kind.describeBlock(c).ifPresent(d -> out.printf(Locale.ROOT, "%-18s%s%n", kind.name() + ":", d));
+        }
         for (StorageDType d : StorageDType.values()) {
             long bytes = layout.payloadBytes(d);
             out.printf(Locale.ROOT, "memory per stream (%s): %,d bytes (%s); %,d streams fit in %s%n",

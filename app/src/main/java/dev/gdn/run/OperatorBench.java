@@ -97,8 +97,7 @@ public final class OperatorBench {
     static GatedDeltaNetModel model(String name, boolean noop) {
         ModelConfig c = switch (name) {
             case "fla-1b" -> RandomWeights.fla1b(21);
-            case "recall" -> new ModelConfig(384, 256, 4, 4, 64, 128, 4, 4, true, true, false, 1e-6f, 1024, false,
-                    Optional.empty());
+            case "recall" -> new ModelConfig(384, 256, 4, 4, 64, 128, 4, 4, true, true, false, 1e-6f, 1024, false);
             default -> throw new IllegalArgumentException("model '" + name + "' is not one of fla-1b, recall");
         };
         ModelWeights w = RandomWeights.roundToBf16(RandomWeights.of(c, 1));

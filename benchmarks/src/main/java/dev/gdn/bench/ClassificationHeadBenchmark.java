@@ -40,12 +40,8 @@ public class ClassificationHeadBenchmark {
 
     @Setup(Level.Trial)
     public void setup() {
-        ModelConfig shape = new ModelConfig(384, 256, 4, 4, 64, 128, 4, 4, true, true, false, 1e-6f, 768, false,
-                Optional.empty());
-        ModelConfig c = new ModelConfig(shape.vocabSize(), shape.hiddenSize(), shape.numHeads(), shape.numValueHeads(),
-                shape.headDim(), shape.headValueDim(), shape.numLayers(), shape.convSize(), shape.useShortConv(),
-                shape.useGate(), shape.allowNegEigval(), shape.normEps(), shape.intermediateSize(),
-                shape.tieWordEmbeddings(), shape.attention(), shape.mamba2(), List.of("high", "low", "none"), shape.kda());
+        ModelConfig shape = new ModelConfig(384, 256, 4, 4, 64, 128, 4, 4, true, true, false, 1e-6f, 768, false);
+        ModelConfig c = shape.withLabels(List.of("high", "low", "none"));
         ModelWeights w = RandomWeights.of(shape, 7);
         SplittableRandom r = new SplittableRandom(3);
         float[] score = new float[3 * c.hiddenSize()];

@@ -53,7 +53,7 @@ public class ModelForwardBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         ModelConfig c = shape.equals("gdn-tiny")
-                ? new ModelConfig(384, 128, 2, 2, 64, 128, 3, 4, true, true, false, 1e-6f, 512, false, Optional.empty())
+                ? new ModelConfig(384, 128, 2, 2, 64, 128, 3, 4, true, true, false, 1e-6f, 512, false)
                 : RandomWeights.fla1b(1);
         logits = shape.equals("gdn-tiny");
         model = new GatedDeltaNetModel(c, RandomWeights.of(c, 7), CpuKernels.fast());

@@ -1,6 +1,5 @@
 package dev.gdn.bench;
 
-import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
 import dev.gdn.kernels.model.ModelFingerprint;
 import dev.gdn.kernels.model.RandomWeights;
 import dev.gdn.kernels.model.StreamMemory;
@@ -49,7 +48,7 @@ public class SerializationBenchmark {
         memory = layout.newMemory(fp);
         SplittableRandom r = new SplittableRandom(1);
         for (int i = 0; i < memory.layerCount(); i++) {
-            float[] s = ((DeltaNetLayerMemory) memory.layer(i)).state();
+            float[] s = memory.layer(i).parts()[0]; // the delta-rule state
             for (int j = 0; j < s.length; j++) {
                 s[j] = (float) r.nextGaussian();
             }

@@ -35,7 +35,7 @@ class GpuBundleCoreTest {
     static GatedDeltaNetModel recallShaped(EngineSpec spec) {
         String name = "bench:gpu-bundle-core";
         dev.gdn.kernels.config.ModelConfig c = new dev.gdn.kernels.config.ModelConfig(384, 256, 4, 4, 64, 128, 4, 4,
-                true, true, false, 1e-6f, 1024, false, java.util.Optional.empty());
+                true, true, false, 1e-6f, 1024, false);
         ModelCache.preload(name, new GatedDeltaNetModel(c, dev.gdn.kernels.model.RandomWeights.of(c, 3),
                 dev.gdn.kernels.model.CpuKernels.fast()));
         return ModelCache.get(name, spec);

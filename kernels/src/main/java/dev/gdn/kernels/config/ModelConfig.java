@@ -1,13 +1,16 @@
 package dev.gdn.kernels.config;
 
-import dev.gdn.kernels.layers.attention.AttentionConfig;
-import dev.gdn.kernels.layers.mamba2.Mamba2Config;
+import dev.gdn.kernels.layers.LayerKind;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The hyper-parameters of a {@code gated_deltanet} checkpoint that change the math. Built by
- * {@link ModelConfigParser}; every derived size is computed here once.
+ * The hyper-parameters of a checkpoint that change the math: the shared ones (the delta-rule layers' shapes,
+ * the MLP, the vocabulary) and, per layer kind that has one, the kind's own block (read by the kind,
+ * {@link LayerKind#parseBlock}; asked for with {@link #block}). Built by {@link ModelConfigParser}; every
+ * derived size is computed here once.
  *
  * @param vocabSize         tokens in the vocabulary
  * @param hiddenSize        model width D
@@ -23,18 +26,15 @@ import java.util.Optional;
  * @param normEps           epsilon of every RMSNorm
  * @param intermediateSize  MLP width
  * @param tieWordEmbeddings LM head shares the embedding matrix
- * @param attention         sliding-window attention layers of a hybrid, if any
- * @param mamba2            Mamba2 layers of an H2 hybrid, if any
  * @param labels            names of the classes of a classification head ({@code id2label}, in id order);
  *                          empty without one
- * @param kda               present for a {@code model_type: kda} checkpoint: its delta-rule layers are Kimi
- *                          Delta Attention (same shapes, a decay per key channel)
+ * @param blocks            each layer kind's own block, for the kinds the config has one of (e.g. the
+ *                          attention layers of a hybrid, or KDA's gate for {@code model_type: kda})
  */
 public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim,
         int headValueDim, int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval,
-        float normEps, int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention,
-        Optional<Mamba2Config> mamba2, java.util.List<String> labels,
-        Optional<dev.gdn.kernels.layers.kda.KdaConfig> kda) {
+        float normEps, int intermediateSize, boolean tieWordEmbeddings, List<String> labels,
+        Map<LayerKind, Object> blocks) {
 
     /** Largest Java array: every weight matrix, state and activation row block must fit in one. */
     public static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
@@ -46,6 +46,8 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
      * @throws IllegalArgumentException naming the fields and the size they make
      */
     public ModelConfig {
+        labels = List.copyOf(labels);
+        blocks = Map.copyOf(blocks);
         String[] names = {"vocab_size", "hidden_size", "num_heads", "num_v_heads", "head_dim", "head_dim * expand_v",
             "num_hidden_layers", "conv_size", "intermediate_size"};
         int[] values = {vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers, convSize,
@@ -70,34 +72,47 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
                 (long) hiddenSize * intermediateSize);
         fits("the short-convolution cache conv_size x num_v_heads x value head width (" + convSize + " x "
                 + numValueHeads + " x " + headValueDim + ")", (long) convSize * numValueHeads * headValueDim);
-        mamba2.ifPresent(m -> {
-            fits("the Mamba2 in_proj hidden_size x (2 I + 2 G N + H) (" + hiddenSize + " x " + m.inProjRows() + ")",
-                    (long) hiddenSize * m.inProjRows());
-            fits("the Mamba2 state num_heads x head_dim x state_size (" + m.numHeads() + " x " + m.headDim() + " x "
-                    + m.stateSize() + ")", (long) m.numHeads() * m.headDim() * m.stateSize());
-        });
-        attention.ifPresent(a -> {
-            fits("an attention window window_size x num_kv_heads x head_dim (" + a.windowSize() + " x "
-                    + a.numKvHeads() + " x " + a.headDim() + ")", (long) a.windowSize() * a.numKvHeads() * a.headDim());
-            fits("the attention projection hidden_size x num_heads x head_dim (" + hiddenSize + " x " + a.numHeads()
-                    + " x " + a.headDim() + ")", (long) hiddenSize * a.numHeads() * a.headDim());
-        });
     }
 
-    private static void fits(String what, long n) {
+    /**
+     * Checks that a size of {@code n} elements fits one Java array.
+     *
+     * @throws IllegalArgumentException naming {@code what} and the size
+     */
+    public static void fits(String what, long n) {
         if (n > MAX_ARRAY) {
             throw new IllegalArgumentException(what + " = " + n + " elements, more than one array holds (" + MAX_ARRAY
                     + "): not a model this runtime can load");
         }
     }
 
-    /** A config without classification labels or Mamba2 layers. */
+    /** A Gated DeltaNet config without classification labels or other kinds' layers. */
     public ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numValueHeads, int headDim, int headValueDim,
             int numLayers, int convSize, boolean useShortConv, boolean useGate, boolean allowNegEigval, float normEps,
-            int intermediateSize, boolean tieWordEmbeddings, Optional<AttentionConfig> attention) {
+            int intermediateSize, boolean tieWordEmbeddings) {
         this(vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers, convSize, useShortConv,
-                useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, attention, Optional.empty(),
-                java.util.List.of(), Optional.empty());
+                useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, List.of(), Map.of());
+    }
+
+    /** Kind {@code kind}'s block, when this config has one. */
+    public <T> Optional<T> block(LayerKind kind, Class<T> type) {
+        Object b = blocks.get(kind);
+        return b == null ? Optional.empty() : Optional.of(kind.cast(b, type));
+    }
+
+    /** This config with {@code block} as kind {@code kind}'s block. */
+    public ModelConfig withBlock(LayerKind kind, Object block) {
+        Map<LayerKind, Object> all = new java.util.HashMap<>(blocks);
+        all.put(kind, block);
+        return new ModelConfig(vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers,
+                convSize, useShortConv, useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, labels, all);
+    }
+
+    /** This config with classification labels {@code labels}. */
+    public ModelConfig withLabels(List<String> labels) {
+        return new ModelConfig(vocabSize, hiddenSize, numHeads, numValueHeads, headDim, headValueDim, numLayers,
+                convSize, useShortConv, useGate, allowNegEigval, normEps, intermediateSize, tieWordEmbeddings, labels,
+                blocks);
     }
 
     /** Reads {@code dir/config.json}. */
@@ -113,32 +128,5 @@ public record ModelConfig(int vocabSize, int hiddenSize, int numHeads, int numVa
     /** v width of a Gated DeltaNet layer: HV * V. */
     public int valueDim() {
         return numValueHeads * headValueDim;
-    }
-
-    public boolean isAttentionLayer(int layer) {
-        return attention.map(a -> a.isAttentionLayer(layer)).orElse(false);
-    }
-
-    public boolean isMamba2Layer(int layer) {
-        return mamba2.map(m -> m.isMamba2Layer(layer)).orElse(false);
-    }
-
-    /**
-     * Whether layer {@code layer} is a delta-rule layer (Gated DeltaNet, or Kimi Delta Attention in a kda
-     * model): neither attention nor Mamba2.
-     */
-    public boolean isDeltaNetLayer(int layer) {
-        return !isAttentionLayer(layer) && !isMamba2Layer(layer);
-    }
-
-    /** Number of layers that are Gated DeltaNet layers. */
-    public int deltaNetLayerCount() {
-        int n = 0;
-        for (int i = 0; i < numLayers; i++) {
-            if (isDeltaNetLayer(i)) {
-                n++;
-            }
-        }
-        return n;
     }
 }

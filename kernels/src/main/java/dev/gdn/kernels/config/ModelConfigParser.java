@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.gdn.kernels.layers.attention.AttentionConfig;
-import dev.gdn.kernels.layers.mamba2.Mamba2Config;
+import dev.gdn.kernels.layers.LayerKind;
+import dev.gdn.kernels.layers.LayerKinds;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,8 +19,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Reads a Hugging Face style {@code config.json} of {@code model_type: gated_deltanet} or {@code kda} (as
- * written by flash-linear-attention: {@code GatedDeltaNetForCausalLM}, {@code KDAForCausalLM}).
+ * Reads a Hugging Face style {@code config.json} of a model type some layer kind defines
+ * ({@link LayerKind#modelType}: {@code gated_deltanet}, {@code kda}, as flash-linear-attention writes them for
+ * {@code GatedDeltaNetForCausalLM} and {@code KDAForCausalLM}): the shared keys here, each kind's own block
+ * by the kind ({@link LayerKind#parseBlock}).
  *
  * <p>Strict by design: every key is either one whose value this code implements, one that provably
  * does not change the forward math ({@link #NEUTRAL_KEYS}), or an error that names it. Absent keys
@@ -37,10 +39,7 @@ public final class ModelConfigParser {
     private static final Set<String> MATH_KEYS = Set.of("model_type", "vocab_size", "hidden_size", "num_heads",
             "num_v_heads", "head_dim", "expand_v", "num_hidden_layers", "conv_size", "use_short_conv", "use_gate",
             "allow_neg_eigval", "norm_eps", "hidden_ratio", "intermediate_size", "tie_word_embeddings", "attn",
-            "hidden_act", "use_l2warp", "attnres_block_size", "mamba2");
-
-    /** What a {@code kda} config has beyond the shared keys ({@code use_gate} it has not: its output is always gated). */
-    private static final Set<String> KDA_KEYS = Set.of("safe_gate", "lower_bound");
+            "hidden_act", "use_l2warp", "attnres_block_size");
 
 
 
@@ -76,17 +75,16 @@ public final class ModelConfigParser {
             throw new ConfigException(source + ": must be a JSON object");
         }
         ConfigReader r = new ConfigReader(root, source);
-        String modelType = r.string("model_type", null);
-        boolean kda = "kda".equals(modelType);
-        if (!"gated_deltanet".equals(modelType) && !kda) {
-            throw new ConfigException(source + ": model_type is '" + modelType + "', expected 'gated_deltanet' or 'kda'");
-        }
+        String modelTypeName = r.string("model_type", null);
+        ModelType type = modelType(modelTypeName, source);
+        Set<String> known = new java.util.HashSet<>(MATH_KEYS);
+        known.removeAll(type.refusedKeys());
+        known.addAll(type.ownKeys());
+        LayerKinds.all().forEach(k -> known.addAll(k.configKeys()));
         List<String> unknown = new ArrayList<>();
         for (Iterator<String> it = root.fieldNames(); it.hasNext();) {
             String k = it.next();
-            boolean known = kda ? KDA_KEYS.contains(k) || MATH_KEYS.contains(k) && !k.equals("use_gate")
-                    : MATH_KEYS.contains(k);
-            if (!known && !NEUTRAL_KEYS.contains(k)) {
+            if (!known.contains(k) && !NEUTRAL_KEYS.contains(k)) {
                 unknown.add(k);
             }
         }
@@ -107,10 +105,10 @@ public final class ModelConfigParser {
         }
 
         int hidden = r.positiveInt("hidden_size", 2048);
-        int heads = r.positiveInt("num_heads", kda ? 16 : 6);
+        int heads = r.positiveInt("num_heads", type.heads());
         int vHeads = root.hasNonNull("num_v_heads") ? r.positiveInt("num_v_heads", heads) : heads;
-        int headDim = r.positiveInt("head_dim", kda ? 128 : 256);
-        double expandV = r.positiveDouble("expand_v", kda ? 1.0 : 2.0);
+        int headDim = r.positiveInt("head_dim", type.headDim());
+        double expandV = r.positiveDouble("expand_v", type.expandV());
         double headVExact = headDim * expandV;
         if (headVExact != Math.rint(headVExact)) {
             throw new ConfigException(source + ": head_dim * expand_v = " + headVExact + " must be a whole number");
@@ -118,7 +116,7 @@ public final class ModelConfigParser {
         if (vHeads % heads != 0) {
             throw new ConfigException(source + ": num_v_heads " + vHeads + " must be a multiple of num_heads " + heads);
         }
-        int layers = r.positiveInt("num_hidden_layers", kda ? 24 : 21);
+        int layers = r.positiveInt("num_hidden_layers", type.layers());
         int conv = r.positiveInt("conv_size", 4);
         int vocab = r.positiveInt("vocab_size", 32000);
         float eps = r.positiveFloat("norm_eps", 1e-6f);
@@ -130,19 +128,40 @@ public final class ModelConfigParser {
             int raw = (int) (hidden * ratio * 2 / 3);
             intermediate = 256 * ((raw + 255) / 256);
         }
-        Optional<AttentionConfig> attn = AttentionConfig.parse(root, source, hidden, layers);
-        Optional<Mamba2Config> mamba2 = Mamba2Config.parse(root, source, hidden, layers);
-        if (attn.isPresent() && mamba2.isPresent()) {
-            for (int l : mamba2.get().layers()) {
-                if (attn.get().isAttentionLayer(l)) {
-                    throw new ConfigException(source + ": layer " + l + " is in both attn.layers and mamba2.layers");
-                }
+        Map<LayerKind, Object> blocks = new java.util.LinkedHashMap<>();
+        for (LayerKind kind : LayerKinds.all()) {
+            kind.parseBlock(root, source, type.name(), hidden, layers).ifPresent(b -> blocks.put(kind, b));
+        }
+        ModelConfig c = new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
+                r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
+                eps, intermediate, r.bool("tie_word_embeddings", false), labels(root.get("id2label"), source), blocks);
+        for (int l = 0; l < layers; l++) {
+            int layer = l;
+            // the kinds that claim layers by a list of their own (attn.layers, mamba2.layers)
+            List<LayerKind> listed = LayerKinds.all().stream()
+                    .filter(k -> !k.configKeys().isEmpty() && k.owns(c, layer)).toList();
+            if (listed.size() > 1) {
+                throw new ConfigException(source + ": layer " + l + " is in the layers of more than one block: "
+                        + listed.stream().map(k -> k.configKeys().iterator().next() + ".layers").toList());
             }
         }
-        return new ModelConfig(vocab, hidden, heads, vHeads, headDim, (int) headVExact, layers, conv,
-                r.bool("use_short_conv", true), r.bool("use_gate", true), r.bool("allow_neg_eigval", false),
-                eps, intermediate, r.bool("tie_word_embeddings", false), attn, mamba2,
-                labels(root.get("id2label"), source), kda ? Optional.of(dev.gdn.kernels.layers.kda.KdaConfig.parse(root, source)) : Optional.empty());
+        return c;
+    }
+
+    /** The model type named {@code name}, or an error listing those the layer kinds define. */
+    private static ModelType modelType(String name, String source) {
+        List<String> names = new ArrayList<>();
+        for (LayerKind k : LayerKinds.all()) {
+            if (k.modelType().isPresent()) {
+                if (k.modelType().get().name().equals(name)) {
+                    return k.modelType().get();
+                }
+                names.add("'" + k.modelType().get().name() + "'");
+            }
+        }
+        String expected = names.size() == 1 ? names.get(0)
+                : String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
+        throw new ConfigException(source + ": model_type is '" + name + "', expected " + expected);
     }
 
 

@@ -26,6 +26,15 @@ public interface CudaLayer {
         return false;
     }
 
+    /**
+     * The compile units of the kind's own kernel sources, in every set of definitions its kernels can be
+     * built with (what {@link KernelBuilds} compiles with nvcc, no GPU needed), for a device with
+     * {@code sharedPerSm} bytes of shared memory a multiprocessor.
+     */
+    default java.util.List<KernelBuilds.Build> builds(int sharedPerSm) {
+        return java.util.List.of();
+    }
+
     /** Compiles the kind's kernels for an engine (once; its layers share them). */
     Kernels compile(CudaSetup setup);
 

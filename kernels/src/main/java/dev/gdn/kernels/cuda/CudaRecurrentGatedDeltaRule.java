@@ -59,7 +59,7 @@ public final class CudaRecurrentGatedDeltaRule {
         this.stepFunction = device.function(SOURCE, "gated_delta_rule_step", opts);
     }
 
-    static final String SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
+    public static final String SOURCE = "/dev/gdn/kernels/cuda/gated_delta_rule_recurrent.cu";
 
     /**
      * State columns a thread: bf16 states two, so that a warp reads 128 bytes a row (one 4-byte load per two
@@ -80,7 +80,7 @@ public final class CudaRecurrentGatedDeltaRule {
     }
 
     /** As {@link #options(DeltaRuleShape, StatePrecision)}, with {@code -DKEY_DECAY} for the per-channel decay. */
-    static String[] options(DeltaRuleShape shape, StatePrecision state, boolean keyDecay) {
+    public static String[] options(DeltaRuleShape shape, StatePrecision state, boolean keyDecay) {
         java.util.stream.Stream<String> opts = java.util.stream.Stream.concat(java.util.stream.Stream.of(
                 "-DK_DIM=" + shape.keyDim(), "-DKSPLIT=" + split(shape, state), "-DCOLS=" + cols(shape, state)),
                 java.util.Arrays.stream(state.options()));

@@ -1,7 +1,5 @@
 package dev.gdn.kernels.cuda;
 
-import dev.gdn.kernels.layers.mamba2.CudaMamba2Mixer;
-import dev.gdn.kernels.layers.mamba2.Mamba2Config;
 import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +10,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -32,7 +29,7 @@ public final class KernelBuilds {
     public static final int HOPPER_SHARED_PER_SM = 228 * 1024;
 
     /** Key dims: the demo models (64), the FLA fixtures' op case (100), FLA's 340M/1B heads (128, 256). */
-    static final int[] KEY_DIMS = {64, 100, 128, 256};
+    public static final int[] KEY_DIMS = {64, 100, 128, 256};
 
     /** One compile unit: a kernel source (as NVRTC gets it, headers inlined) and its definitions. */
     public record Build(String resource, List<String> options) {
@@ -56,7 +53,6 @@ public final class KernelBuilds {
             for (int k : KEY_DIMS) {
                 DeltaRuleShape shape = new DeltaRuleShape(1, 1, k, 128);
                 add(builds, CudaRecurrentGatedDeltaRule.SOURCE, CudaRecurrentGatedDeltaRule.options(shape, state));
-                add(builds, CudaRecurrentGatedDeltaRule.SOURCE, CudaRecurrentGatedDeltaRule.options(shape, state, true));
                 if (CudaChunkedGatedDeltaRule.supports(shape, ChunkPrecision.FP32)) {
                     add(builds, CudaChunkedGatedDeltaRule.SIMT_SOURCE, CudaChunkedGatedDeltaRule.simtOptions(k, state));
                 }
@@ -73,12 +69,9 @@ public final class KernelBuilds {
                 }
             }
         }
-        // the H2 fixtures' Mamba2 shape and FLA's Mamba2 default (64-wide heads, 128 states)
-        for (Mamba2Config m : List.of(new Mamba2Config(Set.of(0), 4, 16, 16, 1, 4, true, 1e-5f),
-                new Mamba2Config(Set.of(0), 24, 64, 128, 1, 4, true, 1e-5f))) {
-            add(builds, CudaMamba2Mixer.SOURCE, CudaMamba2Mixer.Kernels.options(m));
+        for (dev.gdn.kernels.layers.LayerKind kind : dev.gdn.kernels.layers.LayerKinds.all()) {
+            kind.cuda().ifPresent(c -> c.builds(sharedPerSm).forEach(b -> builds.putIfAbsent(b.toString(), b)));
         }
-        add(builds, dev.gdn.kernels.layers.kda.KdaCuda.OPS_SOURCE, new String[0]);
         for (int width : new int[] {2, 4}) {
             add(builds, CudaModelOps.SOURCE, CudaModelOps.options(width));
         }

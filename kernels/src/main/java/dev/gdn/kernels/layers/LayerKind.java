@@ -26,6 +26,34 @@ public interface LayerKind {
     default void appendConfig(ModelConfig c, StringBuilder sb) {
     }
 
+    /** The {@code model_type} whose delta-rule layers are of this kind ({@code gated_deltanet}, {@code kda}), if any. */
+    default java.util.Optional<dev.gdn.kernels.config.ModelType> modelType() {
+        return java.util.Optional.empty();
+    }
+
+    /** Top-level config.json keys that hold this kind's block in any model type (e.g. {@code attn}). */
+    default java.util.Set<String> configKeys() {
+        return java.util.Set.of();
+    }
+
+    /**
+     * This kind's block of a config.json (its keys read and checked, the sizes it makes checked against one
+     * Java array), when the config has one; the shared sizes are read already.
+     *
+     * @param root      the whole config.json
+     * @param modelType its {@code model_type}
+     * @throws dev.gdn.kernels.config.ConfigException naming the key, the value and what is expected
+     */
+    default java.util.Optional<Object> parseBlock(com.fasterxml.jackson.databind.JsonNode root, String source,
+            String modelType, int hidden, int layers) {
+        return java.util.Optional.empty();
+    }
+
+    /** What {@code model info} says of this kind's block of {@code c} beyond the layer counts, if anything. */
+    default java.util.Optional<String> describeBlock(ModelConfig c) {
+        return java.util.Optional.empty();
+    }
+
     /** Whether layer {@code layer} of {@code c} is of this kind. */
     boolean owns(ModelConfig c, int layer);
 

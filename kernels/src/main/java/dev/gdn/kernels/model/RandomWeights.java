@@ -49,7 +49,6 @@ public final class RandomWeights {
 
     /** FLA's 1B Gated DeltaNet shape: hidden 2048, 6 heads, K 256, V 512, vocab 32000. */
     public static ModelConfig fla1b(int layers) {
-        return new ModelConfig(32000, 2048, 6, 6, 256, 512, layers, 4, true, true, false, 1e-6f, 5632, false,
-                Optional.empty());
+        return new ModelConfig(32000, 2048, 6, 6, 256, 512, layers, 4, true, true, false, 1e-6f, 5632, false);
     }
 }

@@ -1,18 +1,13 @@
 package dev.gdn.kernels.parity;
 
-import dev.gdn.kernels.layers.attention.AttentionLayerMemory;
-import dev.gdn.kernels.layers.gdn.DeltaNetLayerMemory;
-import dev.gdn.kernels.ops.RotaryEmbedding;
 
 /**
- * Conversions from this project's stream memory layout to the one FLA's cache uses, for comparisons
- * only (the conversion happens at the boundary, never in the compute path).
+ * Conversions from this project's stream memory layout to the one FLA's cache uses that more than one layer
+ * kind shares (a kind's own are in its package), for comparisons only (the conversion happens at the boundary, never in the compute path).
  *
  * <ul>
  *   <li>delta-rule state: ours {@code [HV, K, V]}, FLA {@code [HV, V, K]} (value-first)</li>
  *   <li>short-conv cache: ours {@code [W-1, D]} (last W-1 inputs), FLA {@code [D, W]} (last W inputs)</li>
- *   <li>attention window: ours unrotated keys in a ring, FLA {@code [W, Hkv*Dh]} oldest first, keys
- *       rotated at their absolute positions</li>
  * </ul>
  */
 public final class FlaStateLayout {
@@ -53,34 +48,4 @@ public final class FlaStateLayout {
         return out;
     }
 
-    /** Our ring of keys, oldest first, each head rotated at its absolute position: {@code [n, Hkv*Dh]}. */
-    public static float[] rotatedKeys(AttentionLayerMemory mem, int kvHeads, int headDim, RotaryEmbedding rope) {
-        int n = mem.cachedCount();
-        int row = mem.rowSize();
-        float[] out = new float[n * row];
-        long first = mem.position() - n;
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(mem.keys(), mem.slotOfCached(i) * row, out, i * row, row);
-            for (int h = 0; h < kvHeads; h++) {
-                rope.rotateAbsolute(out, i * row + h * headDim, first + i);
-            }
-        }
-        return out;
-    }
-
-    /** Our ring of values, oldest first: {@code [n, Hkv*Dh]}. */
-    public static float[] orderedValues(AttentionLayerMemory mem) {
-        int n = mem.cachedCount();
-        int row = mem.rowSize();
-        float[] out = new float[n * row];
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(mem.values(), mem.slotOfCached(i) * row, out, i * row, row);
-        }
-        return out;
-    }
-
-    /** Convenience for a Gated DeltaNet layer's state in FLA layout. */
-    public static float[] valueFirst(DeltaNetLayerMemory mem, int heads, int k, int v) {
-        return valueFirst(mem.state(), heads, k, v);
-    }
 }

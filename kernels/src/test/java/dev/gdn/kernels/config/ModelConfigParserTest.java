@@ -33,7 +33,8 @@ class ModelConfigParserTest {
         assertThat(tiny.hiddenSize()).isEqualTo(128);
         assertThat(tiny.headValueDim()).isEqualTo(128);
         assertThat(tiny.intermediateSize()).isEqualTo(512);
-        assertThat(tiny.attention()).isEmpty();
+        assertThat(AttentionConfig.of(tiny)).isEmpty();
+        assertThat(tiny.blocks()).isEmpty();
 
         ModelConfig gva = ModelConfig.load(Fixtures.model("gdn-gva-negeig"));
         assertThat(gva.numValueHeads()).isEqualTo(4);
@@ -42,12 +43,14 @@ class ModelConfigParserTest {
         assertThat(gva.intermediateSize()).isEqualTo(256);
 
         ModelConfig h1 = ModelConfig.load(Fixtures.model("h1-swa"));
-        AttentionConfig a = h1.attention().orElseThrow();
+        AttentionConfig a = AttentionConfig.of(h1).orElseThrow();
         assertThat(a.layers()).containsExactlyInAnyOrder(1, 3);
         assertThat(a.headDim()).isEqualTo(32);
         assertThat(a.numKvHeads()).isEqualTo(2);
         assertThat(a.windowSize()).isEqualTo(16);
-        assertThat(h1.deltaNetLayerCount()).isEqualTo(2);
+        assertThat(java.util.stream.IntStream.range(0, h1.numLayers())
+                .filter(l -> dev.gdn.kernels.layers.LayerKinds.of(h1, l) == dev.gdn.kernels.layers.LayerKinds.GATED_DELTANET))
+                .hasSize(2);
     }
 
     @Test
@@ -128,6 +131,19 @@ class ModelConfigParserTest {
         ((ObjectNode) attn.get("attn")).putArray("layers").add(2).add(4294967301L);
         assertThatThrownBy(() -> parse(attn)).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("attn.layers: 4294967301 is not a layer index in [0, 6)");
+    }
+
+    /** Each kind parses its own block; a layer two blocks list is an error naming both lists. */
+    @Test
+    void aLayerInTwoKindsBlocksIsAnErrorNamingBoth() throws IOException {
+        ObjectNode both = (ObjectNode) JSON.readTree(Fixtures.h2Model("h2-tiny").resolve("config.json").toFile());
+        ((ObjectNode) both.get("attn")).putArray("layers").add(2).add(3);
+        assertThatThrownBy(() -> parse(both)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("layer 3 is in the layers of more than one block: [attn.layers, mamba2.layers]");
+        ObjectNode h2 = (ObjectNode) JSON.readTree(Fixtures.h2Model("h2-tiny").resolve("config.json").toFile());
+        ModelConfig c = parse(h2);
+        assertThat(c.blocks().keySet()).containsExactlyInAnyOrder(dev.gdn.kernels.layers.LayerKinds.ATTENTION,
+                dev.gdn.kernels.layers.LayerKinds.MAMBA2);
     }
 
     @Test

@@ -31,8 +31,10 @@ class LayerKindsTest {
         List<String> out = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
             int layer = l;
-            boolean attention = c.attention().map(a -> a.layers().contains(layer)).orElse(false);
-            boolean mamba2 = c.mamba2().map(m -> m.layers().contains(layer)).orElse(false);
+            boolean attention = dev.gdn.kernels.layers.attention.AttentionConfig.of(c).map(a -> a.layers().contains(layer))
+                    .orElse(false);
+            boolean mamba2 = dev.gdn.kernels.layers.mamba2.Mamba2Config.of(c).map(m -> m.layers().contains(layer))
+                    .orElse(false);
             out.add(attention ? "attention" : mamba2 ? "mamba2" : "gated_deltanet");
         }
         return out;

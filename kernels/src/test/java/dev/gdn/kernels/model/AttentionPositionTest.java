@@ -14,7 +14,7 @@ class AttentionPositionTest {
     @Test
     void resultsDoNotDependOnTheAbsolutePosition() {
         GatedDeltaNetModel m = GatedDeltaNetModel.load(Fixtures.model("h1-swa"), CpuKernels.fast(2, 32));
-        int window = m.config().attention().orElseThrow().windowSize();
+        int window = dev.gdn.kernels.layers.attention.AttentionConfig.of(m.config()).orElseThrow().windowSize();
         Random r = new Random(5);
         int[] warm = new int[40];
         int[] next = new int[7];

@@ -42,11 +42,7 @@ class ModelFingerprintTest {
         int d = a.config().hiddenSize();
         ModelWeights withHead = new ModelWeights(w.embeddings(), w.layers(), w.finalNorm(), w.lmHead(),
                 new float[3 * d], new float[] {1, 2, 3});
-        var labelled = new dev.gdn.kernels.config.ModelConfig(a.config().vocabSize(), d, a.config().numHeads(),
-                a.config().numValueHeads(), a.config().headDim(), a.config().headValueDim(), a.config().numLayers(),
-                a.config().convSize(), a.config().useShortConv(), a.config().useGate(), a.config().allowNegEigval(),
-                a.config().normEps(), a.config().intermediateSize(), a.config().tieWordEmbeddings(),
-                a.config().attention(), a.config().mamba2(), java.util.List.of("low", "high", "none"), a.config().kda());
+        var labelled = a.config().withLabels(java.util.List.of("low", "high", "none"));
         assertThat(ModelFingerprint.compute(labelled, withHead)).isEqualTo(a.fingerprint());
     }
 

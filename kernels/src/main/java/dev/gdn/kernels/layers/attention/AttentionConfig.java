@@ -20,6 +20,11 @@ import java.util.Set;
 public record AttentionConfig(Set<Integer> layers, int numHeads, int numKvHeads, int headDim, int windowSize,
         double ropeTheta, boolean qkvBias) {
 
+    /** The attention block of {@code c}, when its model has attention layers. */
+    public static Optional<AttentionConfig> of(dev.gdn.kernels.config.ModelConfig c) {
+        return c.block(dev.gdn.kernels.layers.LayerKinds.ATTENTION, AttentionConfig.class);
+    }
+
     public boolean isAttentionLayer(int layer) {
         return layers.contains(layer);
     }
@@ -56,6 +61,10 @@ public record AttentionConfig(Set<Integer> layers, int numHeads, int numKvHeads,
         if (headDim % 2 != 0) {
             throw new ConfigException(where + ": head dim " + headDim + " must be even for RoPE");
         }
+        dev.gdn.kernels.config.ModelConfig.fits("an attention window window_size x num_kv_heads x head_dim (" + window
+                + " x " + kvHeads + " x " + headDim + ")", (long) window * kvHeads * headDim);
+        dev.gdn.kernels.config.ModelConfig.fits("the attention projection hidden_size x num_heads x head_dim (" + hidden
+                + " x " + heads + " x " + headDim + ")", (long) hidden * heads * headDim);
         return Optional.of(new AttentionConfig(Set.copyOf(idx), heads, kvHeads, headDim, window,
                 r.positiveDouble("rope_theta", 10000.0), r.bool("qkv_bias", false)));
     }

@@ -16,7 +16,7 @@ final class AttentionCuda implements CudaLayer {
 
     @Override
     public Optional<String> unsupportedReason(ModelConfig c) {
-        AttentionConfig a = c.attention().orElseThrow();
+        AttentionConfig a = AttentionConfig.of(c).orElseThrow();
         return a.windowSize() > MAX_WINDOW ? Optional.of("attention window_size " + a.windowSize()
                 + " is above " + MAX_WINDOW + ", the CUDA kernel's limit") : Optional.empty();
     }
@@ -24,7 +24,7 @@ final class AttentionCuda implements CudaLayer {
     /** The key and value rings {@code [window, kv heads, head dim]}. */
     @Override
     public long[] partFloats(ModelConfig c, StatePrecision state) {
-        AttentionConfig a = c.attention().orElseThrow();
+        AttentionConfig a = AttentionConfig.of(c).orElseThrow();
         long ring = (long) a.windowSize() * a.numKvHeads() * a.headDim();
         return new long[] {ring, ring};
     }

@@ -1,10 +1,11 @@
 package dev.gdn.kernels.layers.attention;
 
+import java.util.Set;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.gdn.kernels.cuda.CudaLayer;
 import java.util.Optional;
 import java.util.ArrayList;
 import dev.gdn.kernels.parity.FlaStates;
-import dev.gdn.kernels.parity.FlaStateLayout;
 import dev.gdn.kernels.ops.RotaryEmbedding;
 import dev.gdn.kernels.model.LayerMemory;
 import dev.gdn.kernels.layers.MemoryShape;
@@ -35,13 +36,24 @@ public final class AttentionKind implements LayerKind {
     }
 
     @Override
+    public Set<String> configKeys() {
+        return Set.of("attn");
+    }
+
+    /** The {@code attn} block, in any model type. */
+    @Override
+    public Optional<Object> parseBlock(JsonNode root, String source, String modelType, int hidden, int layers) {
+        return AttentionConfig.parse(root, source, hidden, layers).map(a -> a);
+    }
+
+    @Override
     public String label() {
         return "sliding-window attention";
     }
 
     @Override
     public void appendConfig(ModelConfig c, StringBuilder sb) {
-        c.attention().ifPresent(a -> sb.append(";attn=").append(new java.util.TreeSet<>(a.layers())).append(',')
+        AttentionConfig.of(c).ifPresent(a -> sb.append(";attn=").append(new java.util.TreeSet<>(a.layers())).append(',')
                 .append(a.numHeads()).append(',').append(a.numKvHeads()).append(',').append(a.headDim()).append(',')
                 .append(a.windowSize()).append(',').append(Double.doubleToLongBits(a.ropeTheta())).append(',')
                 .append(a.qkvBias()));
@@ -49,12 +61,12 @@ public final class AttentionKind implements LayerKind {
 
     @Override
     public boolean owns(ModelConfig c, int layer) {
-        return c.attention().map(a -> a.isAttentionLayer(layer)).orElse(false);
+        return AttentionConfig.of(c).map(a -> a.isAttentionLayer(layer)).orElse(false);
     }
 
     @Override
     public MixerWeights load(WeightReader r, String p, ModelConfig c) {
-        AttentionConfig a = c.attention().orElseThrow();
+        AttentionConfig a = AttentionConfig.of(c).orElseThrow();
         int d = c.hiddenSize();
         int q = a.numHeads() * a.headDim();
         int kv = a.numKvHeads() * a.headDim();
@@ -67,7 +79,7 @@ public final class AttentionKind implements LayerKind {
 
     @Override
     public MixerWeights random(ModelConfig c, RandomTensors r) {
-        AttentionConfig a = c.attention().orElseThrow();
+        AttentionConfig a = AttentionConfig.of(c).orElseThrow();
         int d = c.hiddenSize();
         int q = a.numHeads() * a.headDim();
         int kv = a.numKvHeads() * a.headDim();
@@ -83,7 +95,7 @@ public final class AttentionKind implements LayerKind {
 
     @Override
     public TokenMixer cpuMixer(ModelConfig c, MixerWeights w) {
-        return new AttentionMixer(c.attention().orElseThrow(), cast(w, AttentionWeights.class), c.hiddenSize());
+        return new AttentionMixer(AttentionConfig.of(c).orElseThrow(), cast(w, AttentionWeights.class), c.hiddenSize());
     }
 
     @Override
@@ -99,7 +111,7 @@ public final class AttentionKind implements LayerKind {
     /** Dimensions: the window W and the row size Hkv * Dh. */
     @Override
     public MemoryShape memoryShape(ModelConfig c) {
-        AttentionConfig a = c.attention().orElseThrow();
+        AttentionConfig a = AttentionConfig.of(c).orElseThrow();
         return MemoryShape.of(this, a.windowSize(), a.numKvHeads() * a.headDim());
     }
 
@@ -164,14 +176,14 @@ public final class AttentionKind implements LayerKind {
         if (!fla.has(p + "attn_state.0")) {
             return;
         }
-        AttentionConfig a = c.attention().orElseThrow();
+        AttentionConfig a = AttentionConfig.of(c).orElseThrow();
         RotaryEmbedding rope = new RotaryEmbedding(a.headDim(), a.ropeTheta());
         List<float[]> keys = new ArrayList<>();
         List<float[]> vals = new ArrayList<>();
         for (LayerMemory m : mems) {
             AttentionLayerMemory am = cast(m, AttentionLayerMemory.class);
-            keys.add(FlaStateLayout.rotatedKeys(am, a.numKvHeads(), a.headDim(), rope));
-            vals.add(FlaStateLayout.orderedValues(am));
+            keys.add(rotatedKeys(am, a.numKvHeads(), a.headDim(), rope));
+            vals.add(orderedValues(am));
         }
         int row = a.numKvHeads() * a.headDim();
         int b = mems.size();
@@ -179,5 +191,31 @@ public final class AttentionKind implements LayerKind {
                 row));
         fla.add(p + "attn_state.1", FlaStates.concat(vals), fla.lastRows(p + "attn_state.1", b, vals.get(0).length / row,
                 row));
+    }
+
+    /** Our ring of keys, oldest first, each head rotated at its absolute position: {@code [n, Hkv*Dh]}. */
+    static float[] rotatedKeys(AttentionLayerMemory mem, int kvHeads, int headDim, RotaryEmbedding rope) {
+        int n = mem.cachedCount();
+        int row = mem.rowSize();
+        float[] out = new float[n * row];
+        long first = mem.position() - n;
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(mem.keys(), mem.slotOfCached(i) * row, out, i * row, row);
+            for (int h = 0; h < kvHeads; h++) {
+                rope.rotateAbsolute(out, i * row + h * headDim, first + i);
+            }
+        }
+        return out;
+    }
+
+    /** Our ring of values, oldest first: {@code [n, Hkv*Dh]}. */
+    static float[] orderedValues(AttentionLayerMemory mem) {
+        int n = mem.cachedCount();
+        int row = mem.rowSize();
+        float[] out = new float[n * row];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(mem.values(), mem.slotOfCached(i) * row, out, i * row, row);
+        }
+        return out;
     }
 }

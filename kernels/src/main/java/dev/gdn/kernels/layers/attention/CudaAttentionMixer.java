@@ -28,7 +28,7 @@ final class CudaAttentionMixer implements CudaTokenMixer {
     private final AttentionConfig cfg;
 
     CudaAttentionMixer(CudaDevice device, CudaProducts products, ModelConfig c, AttentionWeights w) {
-        this.cfg = c.attention().orElseThrow();
+        this.cfg = AttentionConfig.of(c).orElseThrow();
         int d = c.hiddenSize();
         int qRow = cfg.numHeads() * cfg.headDim();
         int kvRow = cfg.numKvHeads() * cfg.headDim();

@@ -1,5 +1,7 @@
 package dev.gdn.kernels.layers.gdn;
 
+import java.util.Set;
+import dev.gdn.kernels.config.ModelType;
 import dev.gdn.kernels.cuda.CudaLayer;
 import java.util.Optional;
 import java.util.ArrayList;
@@ -31,6 +33,14 @@ public final class GatedDeltaNetKind implements LayerKind {
     @Override
     public Optional<CudaLayer> cuda() {
         return Optional.of(CUDA);
+    }
+
+    /** FLA's {@code GatedDeltaNetConfig} defaults. */
+    private static final ModelType MODEL_TYPE = new ModelType("gated_deltanet", 6, 256, 2.0, 21, Set.of(), Set.of());
+
+    @Override
+    public Optional<ModelType> modelType() {
+        return Optional.of(MODEL_TYPE);
     }
 
     @Override
@@ -157,7 +167,7 @@ public final class GatedDeltaNetKind implements LayerKind {
         int hv = c.numValueHeads();
         List<float[]> states = new ArrayList<>();
         for (LayerMemory m : mems) {
-            states.add(FlaStateLayout.valueFirst(cast(m, DeltaNetLayerMemory.class), hv, c.headDim(), c.headValueDim()));
+            states.add(FlaStateLayout.valueFirst(cast(m, DeltaNetLayerMemory.class).state(), hv, c.headDim(), c.headValueDim()));
         }
         fla.add(p + "recurrent_state", FlaStates.concat(states),
                 fla.checked(p + "recurrent_state", b, hv, c.headValueDim(), c.headDim()));

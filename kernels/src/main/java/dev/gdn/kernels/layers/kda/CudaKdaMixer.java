@@ -43,7 +43,7 @@ final class CudaKdaMixer implements CudaTokenMixer {
 
     CudaKdaMixer(CudaDevice device, CudaProducts products, ModelConfig c, KdaWeights w, KdaCuda.Compiled kernels) {
         this.k = kernels;
-        KdaConfig kda = c.kda().orElseThrow();
+        KdaConfig kda = KdaConfig.of(c).orElseThrow();
         int d = c.hiddenSize();
         int vd = c.headValueDim();
         int gDim = c.numValueHeads() * c.headDim();

@@ -24,6 +24,11 @@ public record KdaConfig(OptionalDouble lowerBound, boolean safeGate) {
         }
     }
 
+    /** The KDA block of {@code c}, when it is a {@code model_type: kda} config. */
+    public static java.util.Optional<KdaConfig> of(dev.gdn.kernels.config.ModelConfig c) {
+        return c.block(dev.gdn.kernels.layers.LayerKinds.KDA, KdaConfig.class);
+    }
+
     /** The kda keys of a {@code model_type: kda} config.json's root, checked. */
     public static KdaConfig parse(JsonNode root, String source) {
         OptionalDouble lower = OptionalDouble.empty();

@@ -12,6 +12,9 @@ import dev.gdn.kernels.deltarule.DeltaRuleShape;
 import dev.gdn.kernels.layers.LayerKinds;
 import dev.gdn.kernels.layers.MixerWeights;
 import dev.gdn.kernels.layers.gdn.GatedDeltaNetCuda;
+import dev.gdn.kernels.cuda.KernelBuilds;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 
@@ -50,6 +53,20 @@ public final class KdaCuda implements CudaLayer {
     @Override
     public boolean bf16Part(int part, StatePrecision state) {
         return part == 0 && state == StatePrecision.BF16;
+    }
+
+    /** kda_ops.cu, and the recurrence with a per-channel decay for every key width and state precision. */
+    @Override
+    public List<KernelBuilds.Build> builds(int sharedPerSm) {
+        List<KernelBuilds.Build> out = new ArrayList<>();
+        out.add(new KernelBuilds.Build(OPS_SOURCE, List.of()));
+        for (StatePrecision state : StatePrecision.values()) {
+            for (int k : KernelBuilds.KEY_DIMS) {
+                out.add(new KernelBuilds.Build(CudaRecurrentGatedDeltaRule.SOURCE, List.of(
+                        CudaRecurrentGatedDeltaRule.options(new DeltaRuleShape(1, 1, k, 128), state, true))));
+            }
+        }
+        return out;
     }
 
     @Override

@@ -1,5 +1,8 @@
 package dev.gdn.kernels.layers.kda;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Set;
+import dev.gdn.kernels.config.ModelType;
 import dev.gdn.kernels.config.ModelConfig;
 import dev.gdn.kernels.cuda.CudaLayer;
 import dev.gdn.kernels.io.SafetensorsWriter;
@@ -39,6 +42,27 @@ public final class KdaKind implements LayerKind {
         return Optional.of(CUDA);
     }
 
+    /** FLA's {@code KDAConfig} defaults; it has {@code safe_gate} and {@code lower_bound}, and no {@code use_gate} (its output is always gated). */
+    private static final ModelType MODEL_TYPE = new ModelType("kda", 16, 128, 1.0, 24, Set.of("safe_gate", "lower_bound"),
+            Set.of("use_gate"));
+
+    @Override
+    public Optional<ModelType> modelType() {
+        return Optional.of(MODEL_TYPE);
+    }
+
+    /** The gate's keys of a {@code model_type: kda} config (every delta-rule layer of it is KDA). */
+    @Override
+    public Optional<Object> parseBlock(JsonNode root, String source, String modelType, int hidden, int layers) {
+        return MODEL_TYPE.name().equals(modelType) ? Optional.of(KdaConfig.parse(root, source)) : Optional.empty();
+    }
+
+    @Override
+    public Optional<String> describeBlock(ModelConfig c) {
+        return KdaConfig.of(c).map(k -> "gate " + (k.lowerBound().isPresent() ? "lower_bound * sigmoid(..), lower_bound "
+                + k.lowerBound().getAsDouble() : "-exp(A_log) * softplus(..)") + (k.safeGate() ? ", safe_gate" : ""));
+    }
+
     @Override
     public String label() {
         return "kimi delta attention";
@@ -47,14 +71,14 @@ public final class KdaKind implements LayerKind {
     /** {@code ;kda=<lower bound bits or none>} for a kda model (safe_gate changes no math). */
     @Override
     public void appendConfig(ModelConfig c, StringBuilder sb) {
-        c.kda().ifPresent(k -> sb.append(";kda=").append(k.lowerBound().isPresent()
+        KdaConfig.of(c).ifPresent(k -> sb.append(";kda=").append(k.lowerBound().isPresent()
                 ? Long.toString(Double.doubleToLongBits(k.lowerBound().getAsDouble())) : "none"));
     }
 
     /** The delta-rule layers of a kda model: those no attention or Mamba2 block names. */
     @Override
     public boolean owns(ModelConfig c, int layer) {
-        return c.kda().isPresent() && !LayerKinds.ATTENTION.owns(c, layer) && !LayerKinds.MAMBA2.owns(c, layer);
+        return KdaConfig.of(c).isPresent() && !LayerKinds.ATTENTION.owns(c, layer) && !LayerKinds.MAMBA2.owns(c, layer);
     }
 
     @Override

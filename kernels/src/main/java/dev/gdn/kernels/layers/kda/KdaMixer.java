@@ -46,7 +46,7 @@ final class KdaMixer implements TokenMixer {
 
     KdaMixer(ModelConfig config, KdaWeights w) {
         this.config = config;
-        this.kda = config.kda().orElseThrow();
+        this.kda = KdaConfig.of(config).orElseThrow();
         this.w = w;
         this.shape = new DeltaRuleShape(config.numHeads(), config.numValueHeads(), config.headDim(),
                 config.headValueDim());

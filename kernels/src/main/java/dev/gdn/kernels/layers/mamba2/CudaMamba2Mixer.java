@@ -158,7 +158,7 @@ public final class CudaMamba2Mixer implements CudaTokenMixer {
     }
 
     CudaMamba2Mixer(CudaDevice device, CudaProducts products, ModelConfig c, Mamba2Weights w, Kernels kernels) {
-        this.m = c.mamba2().orElseThrow();
+        this.m = Mamba2Config.of(c).orElseThrow();
         this.k = kernels;
         float[] minusA = new float[m.numHeads()];
         for (int h = 0; h < minusA.length; h++) {

@@ -45,6 +45,11 @@ public record Mamba2Config(Set<Integer> layers, int numHeads, int headDim, int s
         return numHeads * headDim * stateSize;
     }
 
+    /** The Mamba2 block of {@code c}, when its model has Mamba2 layers. */
+    public static Optional<Mamba2Config> of(dev.gdn.kernels.config.ModelConfig c) {
+        return c.block(dev.gdn.kernels.layers.LayerKinds.MAMBA2, Mamba2Config.class);
+    }
+
     private static final Set<String> KEYS = Set.of("layers", "num_heads", "head_dim", "state_size", "expand",
             "n_groups", "conv_kernel", "use_conv_bias", "norm_before_gate", "norm_eps", "chunk_size", "use_bias",
             "time_step_limit", "time_step_min", "time_step_max", "time_step_floor", "rescale_prenorm_residual");
@@ -90,7 +95,12 @@ public record Mamba2Config(Set<Integer> layers, int numHeads, int headDim, int s
         }
         int state = r.positiveInt("state_size", 0);
         int kc = r.positiveInt("conv_kernel", 4);
-        return Optional.of(new Mamba2Config(Set.copyOf(idx), heads, headDim, state, groups, kc,
-                r.bool("use_conv_bias", true), r.positiveFloat("norm_eps", 1e-5f)));
+        Mamba2Config m = new Mamba2Config(Set.copyOf(idx), heads, headDim, state, groups, kc,
+                r.bool("use_conv_bias", true), r.positiveFloat("norm_eps", 1e-5f));
+        dev.gdn.kernels.config.ModelConfig.fits("the Mamba2 in_proj hidden_size x (2 I + 2 G N + H) (" + hidden + " x "
+                + m.inProjRows() + ")", (long) hidden * m.inProjRows());
+        dev.gdn.kernels.config.ModelConfig.fits("the Mamba2 state num_heads x head_dim x state_size (" + m.numHeads()
+                + " x " + m.headDim() + " x " + m.stateSize() + ")", (long) m.numHeads() * m.headDim() * m.stateSize());
+        return Optional.of(m);
     }
 }

@@ -1,5 +1,7 @@
 package dev.gdn.kernels.layers.mamba2;
 
+import java.util.Set;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.gdn.kernels.cuda.CudaLayer;
 import java.util.Optional;
 import java.util.ArrayList;
@@ -33,13 +35,31 @@ public final class Mamba2Kind implements LayerKind {
     }
 
     @Override
+    public Set<String> configKeys() {
+        return Set.of("mamba2");
+    }
+
+    /** The {@code mamba2} block, in any model type. */
+    @Override
+    public Optional<Object> parseBlock(JsonNode root, String source, String modelType, int hidden, int layers) {
+        return Mamba2Config.parse(root, source, hidden, layers).map(m -> m);
+    }
+
+    @Override
+    public Optional<String> describeBlock(ModelConfig c) {
+        return Mamba2Config.of(c).map(mb -> String.format(java.util.Locale.ROOT,
+                "layers %s, heads %d, head dim %d, state %d, groups %d, conv %d", new java.util.TreeSet<>(mb.layers()),
+                mb.numHeads(), mb.headDim(), mb.stateSize(), mb.groups(), mb.convKernel()));
+    }
+
+    @Override
     public String label() {
         return "mamba2";
     }
 
     @Override
     public void appendConfig(ModelConfig c, StringBuilder sb) {
-        c.mamba2().ifPresent(m -> sb.append(";mamba2=").append(new java.util.TreeSet<>(m.layers())).append(',')
+        Mamba2Config.of(c).ifPresent(m -> sb.append(";mamba2=").append(new java.util.TreeSet<>(m.layers())).append(',')
                 .append(m.numHeads()).append(',').append(m.headDim()).append(',').append(m.stateSize()).append(',')
                 .append(m.groups()).append(',').append(m.convKernel()).append(',').append(m.convBias()).append(',')
                 .append(Float.floatToIntBits(m.normEps())));
@@ -47,12 +67,12 @@ public final class Mamba2Kind implements LayerKind {
 
     @Override
     public boolean owns(ModelConfig c, int layer) {
-        return c.mamba2().map(m -> m.isMamba2Layer(layer)).orElse(false);
+        return Mamba2Config.of(c).map(m -> m.isMamba2Layer(layer)).orElse(false);
     }
 
     @Override
     public MixerWeights load(WeightReader r, String p, ModelConfig c) {
-        Mamba2Config m = c.mamba2().orElseThrow();
+        Mamba2Config m = Mamba2Config.of(c).orElseThrow();
         int d = c.hiddenSize();
         int h = m.numHeads();
         int ch = m.convDim();
@@ -64,7 +84,7 @@ public final class Mamba2Kind implements LayerKind {
 
     @Override
     public MixerWeights random(ModelConfig c, RandomTensors r) {
-        Mamba2Config m = c.mamba2().orElseThrow();
+        Mamba2Config m = Mamba2Config.of(c).orElseThrow();
         int d = c.hiddenSize();
         int h = m.numHeads();
         float[] dt = new float[h];
@@ -86,7 +106,7 @@ public final class Mamba2Kind implements LayerKind {
 
     @Override
     public TokenMixer cpuMixer(ModelConfig c, MixerWeights w) {
-        return new Mamba2Mixer(c.mamba2().orElseThrow(), cast(w, Mamba2Weights.class), c.hiddenSize());
+        return new Mamba2Mixer(Mamba2Config.of(c).orElseThrow(), cast(w, Mamba2Weights.class), c.hiddenSize());
     }
 
     @Override
@@ -102,7 +122,7 @@ public final class Mamba2Kind implements LayerKind {
     /** Dimensions: heads H, head width P, state size N, conv history Kc-1, conv channels I+2GN. */
     @Override
     public MemoryShape memoryShape(ModelConfig c) {
-        Mamba2Config m = c.mamba2().orElseThrow();
+        Mamba2Config m = Mamba2Config.of(c).orElseThrow();
         return MemoryShape.of(this, m.numHeads(), m.headDim(), m.stateSize(), m.convKernel() - 1, m.convDim());
     }
 
@@ -143,7 +163,7 @@ public final class Mamba2Kind implements LayerKind {
         if (!fla.has(p + "recurrent_state")) {
             return;
         }
-        Mamba2Config m = c.mamba2().orElseThrow();
+        Mamba2Config m = Mamba2Config.of(c).orElseThrow();
         int b = mems.size();
         List<float[]> states = new ArrayList<>();
         for (LayerMemory mem : mems) {

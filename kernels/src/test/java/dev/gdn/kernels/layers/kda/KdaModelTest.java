@@ -57,7 +57,7 @@ public class KdaModelTest {
     @Test
     void aKdaConfigGivesKdaLayersBesideItsAttentionLayers() {
         ModelConfig c = parse(config(null));
-        assertThat(c.kda()).isPresent();
+        assertThat(KdaConfig.of(c)).isPresent();
         assertThat(LayerKinds.of(c, 0)).isSameAs(LayerKinds.KDA);
         assertThat(LayerKinds.of(c, 1)).isSameAs(LayerKinds.ATTENTION);
         assertThat(LayerKinds.of(c, 2)).isSameAs(LayerKinds.KDA);
@@ -71,7 +71,7 @@ public class KdaModelTest {
         ObjectNode gdn = config(null);
         gdn.put("model_type", "gated_deltanet");
         gdn.remove(List.of("safe_gate", "lower_bound"));
-        assertThat(parse(gdn).kda()).isEmpty();
+        assertThat(KdaConfig.of(parse(gdn))).isEmpty();
         assertThat(dev.gdn.kernels.model.ModelFingerprint.compute(parse(config(-5.0)), RandomWeights.of(c, 1)))
                 .isNotEqualTo(m.fingerprint());
     }

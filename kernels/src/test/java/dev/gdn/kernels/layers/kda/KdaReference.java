@@ -31,7 +31,7 @@ final class KdaReference {
         double[] f = linear(toFloat(linear(x, rows, d, w.fDown(), vd, null)), rows, vd, w.fUp(), hv * kd, null);
         double[] b = linear(x, rows, d, w.bProj(), hv, null);
         double[] gate = linear(toFloat(linear(x, rows, d, w.gDown(), vd, null)), rows, vd, w.gUp(), hv * vd, w.gBias());
-        java.util.OptionalDouble lower = c.kda().orElseThrow().lowerBound();
+        java.util.OptionalDouble lower = KdaConfig.of(c).orElseThrow().lowerBound();
         double[] y = new double[rows * hv * vd];
         for (int s = 0; s + 1 < offsets.length; s++) {
             double[] st = states[s];
