@@ -96,16 +96,7 @@ final class CudaDeltaNetMixer implements CudaTokenMixer {
             mm.linear(x, rows, g, gate);
         }
         CudaMemoryPool pool = p.pool();
-        if (c.useShortConv()) {
-            ops.shortConv(dq, qConv, pool.part(layer, 1), p.slots(), p.offsets(), n, kDim);
-            ops.shortConv(dk, kConv, pool.part(layer, 2), p.slots(), p.offsets(), n, kDim);
-            ops.shortConv(dv, vConv, pool.part(layer, 3), p.slots(), p.offsets(), n, vDim);
-        } else {
-            ops.silu(dq, (long) rows * kDim);
-            ops.silu(dk, (long) rows * kDim);
-            ops.silu(dv, (long) rows * vDim);
-        }
-        ops.l2NormHeads(dq, dk, rows * c.numHeads(), c.headDim());
+        CudaQkvConvolution.apply(p, layer, dq, dk, dv, qConv, kConv, vConv);
         ops.gates(da, db, negA, dtBias, dg, beta, rows, hv, c.allowNegEigval() ? 2f : 1f);
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
         DeltaRuleArrays arrays = new DeltaRuleArrays(dq, dk, dv, dg, beta, p.offsets(), p.slots(), pool.part(layer, 0),

@@ -11,6 +11,7 @@ import dev.gdn.kernels.cuda.CudaTokenMixer;
 import dev.gdn.kernels.cuda.DeltaRuleArrays;
 import dev.gdn.kernels.cuda.DeviceMatrix;
 import dev.gdn.kernels.cuda.DeviceScratch;
+import dev.gdn.kernels.layers.gdn.CudaQkvConvolution;
 
 /**
  * The Kimi Delta Attention mixer on the GPU, the CUDA form of {@link KdaMixer}: the q, k, v, b and low-rank
@@ -106,16 +107,7 @@ final class CudaKdaMixer implements CudaTokenMixer {
         mm.linear(gateLow, rows, gUp, gate);
         ops.addBias(gate, gBias, rows, vDim);
         CudaMemoryPool pool = p.pool();
-        if (c.useShortConv()) {
-            ops.shortConv(dq, qConv, pool.part(layer, 1), p.slots(), p.offsets(), n, kDim);
-            ops.shortConv(dk, kConv, pool.part(layer, 2), p.slots(), p.offsets(), n, kDim);
-            ops.shortConv(dv, vConv, pool.part(layer, 3), p.slots(), p.offsets(), n, vDim);
-        } else {
-            ops.silu(dq, (long) rows * kDim);
-            ops.silu(dk, (long) rows * kDim);
-            ops.silu(dv, (long) rows * vDim);
-        }
-        ops.l2NormHeads(dq, dk, rows * c.numHeads(), c.headDim());
+        CudaQkvConvolution.apply(p, layer, dq, dk, dv, qConv, kConv, vConv);
         k.gates(dg, beta, a, dtBias, rows, hv, c.headDim(), c.allowNegEigval() ? 2f : 1f, lower);
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
         DeltaRuleArrays arrays = new DeltaRuleArrays(dq, dk, dv, dg, beta, p.offsets(), p.slots(), pool.part(layer, 0),

@@ -23,7 +23,9 @@ import java.util.List;
  *   beta = sigmoid(x W_b) (x2 with allow_neg_eigval)
  *   o = Kimi delta rule(q, k, v, g, beta; S);  o = rmsNorm(o) * sigmoid((x W_g0) W_g1 + b_g1) per value head;  y = o W_o
  * </pre>
- * Every run takes the token-by-token rule ({@link KdaRule}): there is no chunkwise form on the CPU yet.
+ * A stream's run takes the token-by-token rule ({@link KdaRule}), or the chunkwise one ({@link KdaChunkedRule})
+ * where the CPU kernels choose it for Gated DeltaNet ({@link CpuKernels#chunked}: a long run on large heads);
+ * the choice depends only on the model and the stream's own run.
  */
 final class KdaMixer implements TokenMixer {
     private static final Scratch.Slot Q = Scratch.slot("kda.q");
@@ -118,13 +120,18 @@ final class KdaMixer implements TokenMixer {
         float[] o = scratch.get(O, rows * vDim);
         float scale = (float) (1.0 / Math.sqrt(kd));
         KdaRule rule = new KdaRule(m);
+        KdaChunkedRule chunked = new KdaChunkedRule(m);
         long ruleWork = 3L * shape.headStateSize() * (rows / Math.max(1, streams) + 1);
         par.forEach(streams * hv, ruleWork, task -> {
             int s = task / hv;
             int j = task % hv;
             int r0 = offsets[s];
             KdaInputs in = new KdaInputs(shape, r0, offsets[s + 1] - r0, q, k, v, g, b, scale);
-            rule.forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
+            if (cpu.chunked(in.tokens(), shape.headStateSize())) {
+                chunked.forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
+            } else {
+                rule.forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
+            }
         });
 
         par.forEach(rows, 40L * vDim, r -> {

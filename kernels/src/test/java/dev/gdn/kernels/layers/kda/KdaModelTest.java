@@ -171,4 +171,33 @@ public class KdaModelTest {
         assertThat(both.logitsOf(1)).containsExactly(a);
         assertThat(withOther).isEqualTo(alone);
     }
+
+    /**
+     * A long run on heads the CPU kernels run chunkwise (threshold and head size lowered to this model's)
+     * gives the token-by-token model's logits and memory within the chunkwise tolerance, and is not the
+     * token-by-token computation (its bits differ); a stream beside shorter ones takes the same form.
+     */
+    @ParameterizedTest
+    @ValueSource(doubles = {0.0, -5.0})
+    void longRunsTakeTheChunkwiseRuleWithin1e4OfTheTokenByTokenOne(double lower) {
+        ModelConfig c = parse(config(lower == 0 ? null : lower));
+        var w = RandomWeights.of(c, 8);
+        GatedDeltaNetModel chunked = new GatedDeltaNetModel(c, w, CpuKernels.fast(1, 16, 0));
+        GatedDeltaNetModel tokens = new GatedDeltaNetModel(c, w, CpuKernels.fast(1, Integer.MAX_VALUE));
+        int[] run = new Random(9).ints(150, 0, c.vocabSize()).toArray();
+        StreamMemory a = chunked.newMemory();
+        StreamMemory b = tokens.newMemory();
+        float[] la = chunked.forward(List.of(new StreamInput(a, run)), true).logits();
+        float[] lb = tokens.forward(List.of(new StreamInput(b, run)), true).logits();
+        double e = RelativeError.of(la, lb).value();
+        System.out.printf("kda chunkwise vs token by token (lower_bound %s): logits %.2e%n", lower, e);
+        assertThat(e).isLessThan(1e-4);
+        assertThat(la).isNotEqualTo(lb);
+        assertThat(RelativeError.of(((DeltaNetLayerMemory) a.layer(2)).state(),
+                ((DeltaNetLayerMemory) b.layer(2)).state()).value()).isLessThan(1e-4);
+        StreamMemory beside = chunked.newMemory();
+        var batch = chunked.forward(List.of(new StreamInput(chunked.newMemory(), java.util.Arrays.copyOf(run, 5)),
+                new StreamInput(beside, run)), true);
+        assertThat(batch.logitsOf(1)).containsExactly(la);
+    }
 }
