@@ -88,21 +88,26 @@ public final class KdaChunkedRule {
             return false;
         }
         boolean fp32 = form == Form.FP32;
-        // k o e^G and q o e^G (fp32, for the products with S0); k o e^-G, k o e^G, q o e^G (double, for A and P)
+        // k o e^G and q o e^G (fp32, for the products with S0), k o e^-G (fp32, or double with k o e^G and
+        // q o e^G where the decays leave fp32's range): one exp per token and channel, as token by token
         for (int t = 0; t < n; t++) {
             int qo = in.qkOffset(t0 + t, h);
             for (int a = 0; a < kd; a++) {
-                double g = ws.gcum[t * kd + a];
-                double up = Math.exp(g);
-                double down = Math.exp(-g);
+                double up = Math.exp(ws.gcum[t * kd + a]);
+                double down = 1 / up;
                 double ka = k[qo + a];
                 double qa = (double) q[qo + a] * in.scale();
-                ws.kUp[t * kd + a] = ka * up;
-                ws.qUp[t * kd + a] = qa * up;
-                ws.kDown[t * kd + a] = ka * down;
-                ws.kDownF[t * kd + a] = (float) (ka * down);
                 ws.kq[t * kd + a] = (float) (ka * up);
                 ws.kq[(n + t) * kd + a] = (float) (qa * up);
+                ws.kDownF[t * kd + a] = (float) (ka * down);
+                if (!fp32) {
+                    ws.kUp[t * kd + a] = ka * up;
+                    ws.qUp[t * kd + a] = qa * up;
+                    ws.kDown[t * kd + a] = ka * down;
+                }
+                if (t == n - 1) {
+                    ws.lastUp[a] = up;
+                }
             }
             ws.beta[t] = in.beta()[in.betaOffset(t0 + t, j)];
         }
@@ -143,12 +148,13 @@ public final class KdaChunkedRule {
             System.arraycopy(ws.ksqs, qs + t * vd, out, in.vOffset(t0 + t, j), vd);
         }
         // S = diag(e^(G_n)) S0 + sum_i (k_i o e^(G_n - G_i)) u_i^T ... and written here
+        // (k_i o e^(G_n - G_i) = e^(G_n) (k_i o e^(-G_i)))
         for (int a = 0; a < kd; a++) {
-            double gn = ws.gcum[(n - 1) * kd + a];
+            double un = ws.lastUp[a];
             for (int i = 0; i < n; i++) {
-                ws.kwT[a * c + i] = (float) (k[in.qkOffset(t0 + i, h) + a] * Math.exp(gn - ws.gcum[i * kd + a]));
+                ws.kwT[a * c + i] = (float) (un * (fp32 ? ws.kDownF[i * kd + a] : ws.kDown[i * kd + a]));
             }
-            math.scale((float) Math.exp(gn), state, so + a * vd, vd);
+            math.scale((float) un, state, so + a * vd, vd);
         }
         math.gemm(kd, vd, n, ws.kwT, 0, c, ws.u, 0, vd, state, so, vd, true);
         return true;
@@ -192,6 +198,7 @@ public final class KdaChunkedRule {
     /** Per-call scratch, sized for one chunk. */
     private static final class Workspace {
         final double[] run;
+        final double[] lastUp;
         final double[] gcum;
         final double[] kUp;
         final double[] qUp;
@@ -209,6 +216,7 @@ public final class KdaChunkedRule {
 
         Workspace(int kd, int vd) {
             run = new double[kd];
+            lastUp = new double[kd];
             gcum = new double[CHUNK * kd];
             kUp = new double[CHUNK * kd];
             qUp = new double[CHUNK * kd];
