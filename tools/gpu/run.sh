@@ -15,6 +15,7 @@ if [ "${TESTS:-1}" = 1 ]; then
   (cd flink-operator && $J org.junit.platform.console.ConsoleLauncher --disable-banner --details=tree --disable-ansi-colors \
     --select-class dev.gdn.operator.GpuBundleCoreTest \
     --select-class dev.gdn.kernels.cuda.CudaKdaTest \
+    --select-class dev.gdn.kernels.cuda.CudaKdaRuleTest \
     --select-class dev.gdn.kernels.cuda.CudaH2HybridTest \
     --select-iteration 'method:dev.gdn.kernels.cuda.CudaResidentStreamsTest#memoriesLoadedTogetherIntoScatteredSlotsComeBackBitForBit(java.lang.String)[1]' \
     --select-iteration 'method:dev.gdn.kernels.cuda.CudaResidentStreamsTest#copiesMadeLaterHoldTheSlotsAsTheyWereWhileTheSlotsAdvance(java.lang.String)[1]' \

@@ -17,10 +17,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * shapes with grouped value heads, widths that are no power of two and hard forgets on single channels,
  * and gives the same bits for a run in pieces as in one piece.
  */
-class KdaRuleTest {
+public class KdaRuleTest {
 
     /** Random inputs: L2-normalised q, k; log-decays per channel in (-inf, 0) with ~1% hard forgets (-8). */
-    static KdaInputs inputs(DeltaRuleShape s, int tokens, long seed) {
+    public static KdaInputs inputs(DeltaRuleShape s, int tokens, long seed) {
         Random r = new Random(seed);
         float[] q = unitRows(r, tokens * s.heads(), s.keyDim());
         float[] k = unitRows(r, tokens * s.heads(), s.keyDim());
@@ -55,7 +55,7 @@ class KdaRuleTest {
         return a;
     }
 
-    static float[] initialState(DeltaRuleShape s, long seed) {
+    public static float[] initialState(DeltaRuleShape s, long seed) {
         Random r = new Random(seed);
         float[] h = new float[s.stateSize()];
         for (int i = 0; i < h.length; i++) {
