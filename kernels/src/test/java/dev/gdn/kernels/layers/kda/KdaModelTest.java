@@ -200,4 +200,37 @@ public class KdaModelTest {
                 new StreamInput(beside, run)), true);
         assertThat(batch.logitsOf(1)).containsExactly(la);
     }
+
+    /**
+     * KDA beside both other kinds (a kda config with attention at layer 1 and Mamba2 at layer 3): each layer
+     * takes its kind, and the model streams in pieces as in one pass (within the fp32 recurrent tolerance).
+     */
+    @Test
+    void aKdaMamba2AndAttentionHybridStreamsInPiecesAsInOnePass() {
+        ObjectNode json = config(-5.0);
+        json.put("num_hidden_layers", 4);
+        ObjectNode m2 = json.putObject("mamba2");
+        m2.putArray("layers").add(3);
+        m2.put("num_heads", 4).put("head_dim", 16).put("state_size", 8).put("expand", 2).put("n_groups", 1)
+                .put("conv_kernel", 4).put("use_conv_bias", true).put("norm_before_gate", false).put("norm_eps", 1e-5);
+        ModelConfig c = parse(json);
+        assertThat(java.util.stream.IntStream.range(0, 4).mapToObj(l -> LayerKinds.of(c, l)))
+                .containsExactly(LayerKinds.KDA, LayerKinds.ATTENTION, LayerKinds.KDA, LayerKinds.MAMBA2);
+        GatedDeltaNetModel m = new GatedDeltaNetModel(c, RandomWeights.of(c, 12), CpuKernels.fast(1, 64));
+        int[] tokens = new Random(13).ints(30, 0, c.vocabSize()).toArray();
+        StreamMemory one = m.newMemory();
+        float[] whole = m.forward(List.of(new StreamInput(one, tokens)), true).logits();
+        StreamMemory pieces = m.newMemory();
+        float[] streamed = new float[whole.length];
+        int at = 0;
+        for (int n : new int[] {7, 1, 22}) {
+            float[] l = m.forward(List.of(new StreamInput(pieces, java.util.Arrays.copyOfRange(tokens, at, at + n))),
+                    true).logits();
+            System.arraycopy(l, 0, streamed, at * c.vocabSize(), l.length);
+            at += n;
+        }
+        assertThat(RelativeError.of(streamed, whole).value()).isLessThan(1e-5);
+        assertThat(pieces.layer(3).kind()).isSameAs(LayerKinds.MAMBA2);
+        assertThat(pieces.layer(0).kind()).isSameAs(LayerKinds.KDA);
+    }
 }
