@@ -38,6 +38,26 @@ class RunCommandTest {
         assertThat(results.get(0)).startsWith("{\"stream\":\"stream-0\",\"id\":\"stream-0/0s\"");
     }
 
+    /**
+     * A Kimi Delta Attention hybrid (model_type kda, attention at layer 1) of random weights runs the job
+     * unchanged: every event answered, results scored over its vocabulary.
+     */
+    @Test
+    void aKdaCheckpointRunsTheJobUnchanged() throws Exception {
+        Path model = dev.gdn.kernels.model.CheckpointWriter.writeRandom("""
+                {"model_type": "kda", "vocab_size": 384, "hidden_size": 64, "num_heads": 2, "num_v_heads": 4,
+                 "head_dim": 16, "expand_v": 1.0, "num_hidden_layers": 3, "conv_size": 4, "lower_bound": -5.0,
+                 "attn": {"layers": [1], "num_heads": 4, "num_kv_heads": 2, "window_size": 8, "rope_theta": 10000.0}}
+                """, 3, dir.resolve("kda-model"));
+        Path out = dir.resolve("kda-results.jsonl");
+        var r = ParityCommandTest.run("run", "--model", model.toString(), "--events", "200", "--streams", "8", "--out",
+                out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.last()).matches("run: events_in=200 results=200 dead_letter=0 streams=8 elapsed_s=\\d+\\.\\d");
+        List<String> results = Files.readAllLines(out);
+        assertThat(results).hasSize(200).allSatisfy(l -> assertThat(l).contains("\"top_k\":[{\"token\":").doesNotContain("\"error\""));
+    }
+
     @Test
     void anInjectedFailureIsReportedAsHappenedAndRecoveredFrom() {
         var r = ParityCommandTest.run("run", "--model", "../models/recall", "--events", "300", "--streams", "10",
