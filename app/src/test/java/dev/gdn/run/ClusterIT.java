@@ -43,6 +43,9 @@ import org.junit.jupiter.api.io.TempDir;
  * SIGKILL mid-stream and replaced, a rescale 2 -> 3 -> 1 through stop-with-savepoint and resubmission,
  * and an upgrade to another model. The committed output must equal a failure-free run's record for
  * record (the CPU backend reproduces the same bytes), and the cluster's own settings must reach the job.
+ * Each TaskManager is given a GPU of its own by its own {@code gdn.cuda.device} (one GPU per TaskManager
+ * without Flink's GPU plugin), a replacement the GPU of the one it replaces: every subtask must choose its
+ * TaskManager's (logged; the CPU backend runs the model, so no GPU is needed).
  */
 @Tag("cluster")
 @Timeout(1200)
@@ -186,7 +189,9 @@ class ClusterIT {
                 "restart-strategy.type", "fixed-delay",
                 "restart-strategy.fixed-delay.attempts", "50",
                 "restart-strategy.fixed-delay.delay", "1s");
-        try (ProcessCluster cluster = ProcessCluster.start(dir.resolve("cluster"), conf, 2); Answers answers = new Answers()) {
+        try (ProcessCluster cluster = ProcessCluster.start(dir.resolve("cluster"), conf,
+                List.of(gpu(0), gpu(1))); Answers answers = new Answers()) {
+            Map<String, Integer> gpuOf = new java.util.HashMap<>(Map.of("taskmanager-1", 0, "taskmanager-2", 1));
             String jar = cluster.upload(JOB_JAR);
             LocalRun.produce(servers, "cl-in", EVENTS.subList(0, 50));
             // the first submission through deploy/standalone.sh, as a user submits to a standalone cluster
@@ -230,7 +235,8 @@ class ClusterIT {
                 long killedAt = System.currentTimeMillis();
                 cluster.kill(victim);
                 kills.release(); // the events held for this kill stream in while the job recovers
-                cluster.startTaskManager();
+                int victimsGpu = gpuOf.get(cluster.nameOf(victim));
+                gpuOf.put(cluster.nameOf(cluster.startTaskManager(gpu(victimsGpu))), victimsGpu); // on the same GPU
                 long recovered = cluster.awaitCheckpointTriggeredAfter(job, killedAt, Duration.ofSeconds(120));
                 assertThat(cluster.get("/jobs/" + job + "/exceptions").path("exceptionHistory").path("entries").size())
                         .as("the job noticed the lost TaskManager and restarted").isGreaterThan(failures);
@@ -243,7 +249,7 @@ class ClusterIT {
 
             // rescale 2 -> 3 -> 1 through stop-with-savepoint and resubmission
             String sp = cluster.stopWithSavepoint(job, dir.resolve("savepoints"));
-            cluster.startTaskManager(); // a third slot
+            gpuOf.put(cluster.nameOf(cluster.startTaskManager(gpu(2))), 2); // a third slot, a third GPU
             cluster.awaitTaskManagers(3, Duration.ofSeconds(120));
             job = cluster.run(jar, GdnJobMain.class.getName(), jobArgs(MODEL), 3, sp);
             cluster.awaitRunning(job, Duration.ofSeconds(120));
@@ -278,11 +284,41 @@ class ClusterIT {
             assertThat(cluster.status(reset)).isEqualTo("RUNNING");
             cluster.cancel(reset);
 
-            Files.writeString(report, String.join("\n", recoveries) + "\nmodel change: refused: " + why
+            String devices = checkEachSubtaskTookItsTaskManagersGpu(cluster, gpuOf);
+            Files.writeString(report, String.join("\n", recoveries) + "\n" + devices + "\nmodel change: refused: " + why
                     + "\nmodel change with --gdn.state.on-model-change reset: running, checkpointing\n",
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             System.out.println(Files.readString(report));
         }
+    }
+
+    /** A TaskManager's own GPU: its {@code gdn.cuda.device}. */
+    static Map<String, String> gpu(int device) {
+        return Map.of(GdnOptions.CUDA_DEVICE.key(), String.valueOf(device));
+    }
+
+    private static final java.util.regex.Pattern CHOICE = java.util.regex.Pattern.compile(
+            "subtask \\d+ of \\d+: model .* GPU (\\d+) \\(chosen by (.*)\\)");
+
+    /**
+     * Every subtask's GPU choice in every TaskManager's log names that TaskManager's GPU, chosen by its own
+     * option; the TaskManagers that ran subtasks cover at least two GPUs. Returns a line for the report.
+     */
+    static String checkEachSubtaskTookItsTaskManagersGpu(ProcessCluster cluster, Map<String, Integer> gpuOf) {
+        java.util.TreeMap<Integer, Integer> choicesPerGpu = new java.util.TreeMap<>();
+        for (Map.Entry<String, Integer> tm : gpuOf.entrySet()) {
+            for (String line : cluster.log(tm.getKey()).split("\n")) {
+                java.util.regex.Matcher m = CHOICE.matcher(line);
+                if (m.find()) {
+                    assertThat(Integer.parseInt(m.group(1))).as("%s (GPU %d): %s", tm.getKey(), tm.getValue(), line)
+                            .isEqualTo(tm.getValue());
+                    assertThat(m.group(2)).isEqualTo("the TaskManager's gdn.cuda.device = " + tm.getValue());
+                    choicesPerGpu.merge(tm.getValue(), 1, Integer::sum);
+                }
+            }
+        }
+        assertThat(choicesPerGpu.keySet()).as("GPUs whose TaskManagers opened subtasks").hasSizeGreaterThanOrEqualTo(2);
+        return "subtasks opened per GPU (each on its TaskManager's own): " + choicesPerGpu;
     }
 
     /**

@@ -69,6 +69,15 @@ final class ProcessCluster implements AutoCloseable {
      * to register.
      */
     static ProcessCluster start(Path dir, Map<String, String> conf, int taskManagers) throws Exception {
+        return start(dir, conf, java.util.Collections.nCopies(taskManagers, Map.of()));
+    }
+
+    /**
+     * As {@link #start(Path, Map, int)}, TaskManager i started with {@code taskManagers.get(i)} as dynamic
+     * properties of its own ({@code -D key=value}, as {@code taskmanager.sh start -D ...} passes them).
+     */
+    static ProcessCluster start(Path dir, Map<String, String> conf, List<Map<String, String>> taskManagers)
+            throws Exception {
         Files.createDirectories(dir);
         int rest = freePort();
         Map<String, String> c = new LinkedHashMap<>();
@@ -109,10 +118,10 @@ final class ProcessCluster implements AutoCloseable {
         cluster.tmArgs = List.of(org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils
                 .generateDynamicConfigsStr(spec).trim().split("\\s+"));
         cluster.awaitRest(Duration.ofSeconds(120));
-        for (int i = 0; i < taskManagers; i++) {
-            cluster.startTaskManager();
+        for (Map<String, String> own : taskManagers) {
+            cluster.startTaskManager(own);
         }
-        cluster.awaitTaskManagers(taskManagers, Duration.ofSeconds(120));
+        cluster.awaitTaskManagers(taskManagers.size(), Duration.ofSeconds(120));
         return cluster;
     }
 
@@ -177,10 +186,26 @@ final class ProcessCluster implements AutoCloseable {
 
     /** Starts one more TaskManager. */
     Process startTaskManager() throws IOException {
-        Process tm = java(dir, "taskmanager-" + (++started), tmJvm, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", tmArgs);
+        return startTaskManager(Map.of());
+    }
+
+    /** Starts one more TaskManager with {@code own} as dynamic properties of its own. */
+    Process startTaskManager(Map<String, String> own) throws IOException {
+        List<String> args = new ArrayList<>(tmArgs);
+        own.forEach((k, v) -> args.addAll(List.of("-D", k + "=" + v)));
+        String name = "taskmanager-" + (++started);
+        Process tm = java(dir, name, tmJvm, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", args);
         taskManagers.add(tm);
+        names.put(tm, name);
         return tm;
     }
+
+    /** The name of a TaskManager this cluster started (its log is {@code log(name)}). */
+    String nameOf(Process tm) {
+        return names.get(tm);
+    }
+
+    private final Map<Process, String> names = new java.util.IdentityHashMap<>();
 
     List<Process> taskManagers() {
         return taskManagers.stream().filter(Process::isAlive).toList();

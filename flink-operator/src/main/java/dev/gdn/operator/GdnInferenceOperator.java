@@ -118,12 +118,13 @@ public final class GdnInferenceOperator extends AbstractStreamOperator<StreamRes
     public void open() throws Exception {
         super.open();
         GpuSelection.Choice gpu = GpuSelection.choose(config.get(GdnOptions.CUDA_DEVICE),
+                getRuntimeContext().getTaskManagerRuntimeInfo().getConfiguration().get(GdnOptions.CUDA_DEVICE),
                 getRuntimeContext().getExternalResourceInfos(GpuSelection.RESOURCE));
         String modelPath = config.get(GdnOptions.MODEL_PATH);
         GatedDeltaNetModel model = ModelCache.get(modelPath, EngineSpec.of(config, gpu.device()));
-        if (model.engine().isPresent()) {
-            LOG.info("model {} on {}", modelPath, gpu.why());
-        }
+        LOG.info("subtask {} of {}: model {} on {}; GPU {} (chosen by {})", getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
+                getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks(), modelPath,
+                model.engine().isPresent() ? "the GPU" : "the CPU backend (no GPU used)", gpu.device(), gpu.why());
         StreamMemorySerializer serializer = new StreamMemorySerializer(MemoryLayout.of(model.config()),
                 model.fingerprint(), StorageDType.valueOf(config.get(GdnOptions.STORAGE).toUpperCase(Locale.ROOT)),
                 ModelChangePolicy.valueOf(config.get(GdnOptions.ON_MODEL_CHANGE).toUpperCase(Locale.ROOT)));

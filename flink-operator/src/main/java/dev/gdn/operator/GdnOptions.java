@@ -149,8 +149,9 @@ public final class GdnOptions {
 
     public static final ConfigOption<Integer> CUDA_DEVICE = ConfigOptions.key("gdn.cuda.device").intType()
             .defaultValue(-1)
-            .withDescription("The GPU (CUDA ordinal) the model runs on; -1: the TaskManager's GPU from Flink's "
-                    + "external-resource framework (external-resources: gpu), else GPU 0.");
+            .withDescription("The GPU (CUDA ordinal) the model runs on; -1: the TaskManager's own gdn.cuda.device "
+                    + "(its config.yaml or -D: one GPU per TaskManager), else its GPU from Flink's external-resource "
+                    + "framework (external-resources: gpu), else GPU 0.");
 
     public static final ConfigOption<String> MATMUL_PRECISION = ConfigOptions.key("gdn.cuda.matmul-precision")
             .stringType().defaultValue("fp32")

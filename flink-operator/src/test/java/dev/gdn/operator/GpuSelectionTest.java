@@ -42,6 +42,16 @@ class GpuSelectionTest {
         assertThat(none.why()).contains("no GPU external resource").contains("gdn.cuda.device");
     }
 
+    /** One GPU per TaskManager without Flink's GPU plugin: the TaskManager's own option, under the job's. */
+    @Test
+    void theTaskManagersOwnOptionComesAfterTheJobsAndBeforeTheExternalResource() {
+        GpuSelection.Choice tm = GpuSelection.choose(-1, 1, List.of(new Gpu("3")));
+        assertThat(tm.device()).isEqualTo(1);
+        assertThat(tm.why()).isEqualTo("the TaskManager's gdn.cuda.device = 1");
+        assertThat(GpuSelection.choose(2, 1, List.of(new Gpu("3"))).device()).isEqualTo(2);
+        assertThat(GpuSelection.choose(-1, -1, List.of(new Gpu("3"))).device()).isEqualTo(3);
+    }
+
     @Test
     void aNonNumericIndexOrANegativeOptionIsAnErrorNamingIt() {
         assertThatThrownBy(() -> GpuSelection.choose(-1, List.of(new Gpu("GPU-8f2a")))).hasMessageContaining("'GPU-8f2a'");
