@@ -7,6 +7,21 @@ __device__ __forceinline__ float silu_f(float x)
     return x / (1.0f + expf(-x));
 }
 
+__device__ __forceinline__ float sigmoid_f(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+// Sum over one warp in a fixed butterfly order.
+__device__ __forceinline__ float warp_sum(float v)
+{
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    }
+    return v;
+}
+
 // fp32 to bfloat16 bits, rounding to nearest even (NaN payloads are not preserved).
 __device__ __forceinline__ unsigned bf16_round_bits(float x)
 {

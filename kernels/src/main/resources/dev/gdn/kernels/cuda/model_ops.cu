@@ -35,16 +35,6 @@ __device__ float block_sum(float v, float* sh)
     return r;
 }
 
-// Sum over one warp in a fixed butterfly order.
-__device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    }
-    return v;
-}
-
 // h[r, :] = emb[tokens[r], :].  Grid (rows), block ROW_THREADS.
 extern "C" __global__ void embed_rows(const float* __restrict__ emb, const int* __restrict__ tokens,
                                       float* __restrict__ h, int D)

@@ -102,35 +102,12 @@ extern "C" __global__ void gates(const float* __restrict__ a, const float* __res
     g[i] = negA[j] * sp;
 }
 
-// Per value head of o [rows * HV, V]: rmsNorm(o) * w * silu(gate) (gate may be null), into o, or, when
-// outBf16 is not null, rounded to bfloat16 into outBf16 [rows * HV, V] instead (o is left as it was: the
-// product that follows reads only the rounded copy). One warp a head, NORM_HEADS heads a block:
-// grid (ceil(heads / NORM_HEADS)), block 32 * NORM_HEADS.
+// Per value head of o [rows * HV, V]: rmsNorm(o) * w * silu(gate) (gate may be null), into o or rounded
+// to bf16 into outBf16 (gated_norm.cuh). Grid (ceil(heads / NORM_HEADS)), block 32 * NORM_HEADS.
+#include "../../cuda/gated_norm.cuh"
 extern "C" __global__ void gated_rmsnorm(float* __restrict__ o, const float* __restrict__ gate,
                                          const float* __restrict__ w, unsigned short* __restrict__ outBf16,
                                          int heads, int V, float eps)
 {
-    const int head = blockIdx.x * NORM_HEADS + threadIdx.x / 32;
-    if (head >= heads) {
-        return;
-    }
-    const int lane = threadIdx.x % 32;
-    const size_t base = (size_t)head * V;
-    float ss = 0.f;
-    for (int i = lane; i < V; i += 32) {
-        ss = fmaf(o[base + i], o[base + i], ss);
-    }
-    ss = warp_sum(ss);
-    const float inv = (float)(1.0 / sqrt((double)(ss / V) + (double)eps));
-    for (int i = lane; i < V; i += 32) {
-        float y = (o[base + i] * inv) * w[i];
-        if (gate != nullptr) {
-            y *= silu_f(gate[base + i]);
-        }
-        if (outBf16 != nullptr) {
-            outBf16[base + i] = (unsigned short)bf16_round_bits(y);
-        } else {
-            o[base + i] = y;
-        }
-    }
+    gated_rmsnorm_heads<false>(o, gate, w, outBf16, heads, V, eps);
 }

@@ -5,20 +5,7 @@
 #include "../../cuda/gdn_common.cuh"
 
 #define NORM_HEADS 4 // heads (a warp each) a block of kda_gated_rmsnorm normalises
-
-__device__ __forceinline__ float sigmoid_f(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
-
-__device__ __forceinline__ float kda_warp_sum(float v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    }
-    return v;
-}
+#include "../../cuda/gated_norm.cuh"
 
 // In place over g [rows, HV, K] (the f projection's output): with f = g + dtBias[j, c],
 //   g = a[j] * softplus(f)                      (a = -exp(A_log): the plain gate), or
@@ -45,31 +32,11 @@ extern "C" __global__ void kda_gates(float* __restrict__ g, float* __restrict__ 
     }
 }
 
-// Per value head of o [rows * HV, V]: rmsNorm(o) * w * sigmoid(gate), into o, or, when outBf16 is not
-// null, rounded to bfloat16 into outBf16 [rows * HV, V] instead (o left as it was). One warp a head,
-// NORM_HEADS heads a block: grid (ceil(heads / NORM_HEADS)), block 32 * NORM_HEADS.
+// Per value head of o [rows * HV, V]: rmsNorm(o) * w * sigmoid(gate), into o or rounded to bf16 into
+// outBf16 (gated_norm.cuh). Grid (ceil(heads / NORM_HEADS)), block 32 * NORM_HEADS.
 extern "C" __global__ void kda_gated_rmsnorm(float* __restrict__ o, const float* __restrict__ gate,
                                              const float* __restrict__ w, unsigned short* __restrict__ outBf16,
                                              int heads, int V, float eps)
 {
-    const int head = blockIdx.x * NORM_HEADS + threadIdx.x / 32;
-    if (head >= heads) {
-        return;
-    }
-    const int lane = threadIdx.x % 32;
-    const size_t base = (size_t)head * V;
-    float ss = 0.f;
-    for (int i = lane; i < V; i += 32) {
-        ss = fmaf(o[base + i], o[base + i], ss);
-    }
-    ss = kda_warp_sum(ss);
-    const float inv = (float)(1.0 / sqrt((double)(ss / V) + (double)eps));
-    for (int i = lane; i < V; i += 32) {
-        const float y = (o[base + i] * inv) * w[i] * sigmoid_f(gate[base + i]);
-        if (outBf16 != nullptr) {
-            outBf16[base + i] = (unsigned short)bf16_round_bits(y);
-        } else {
-            o[base + i] = y;
-        }
-    }
+    gated_rmsnorm_heads<true>(o, gate, w, outBf16, heads, V, eps);
 }
