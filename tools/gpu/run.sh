@@ -16,7 +16,6 @@ if [ "${TESTS:-1}" = 1 ]; then
     --select-class dev.gdn.operator.GpuBundleCoreTest \
     --select-class dev.gdn.kernels.cuda.CudaKdaTest \
     --select-class dev.gdn.kernels.cuda.CudaKdaRuleTest \
-    --select-class dev.gdn.kernels.cuda.CudaH2HybridTest \
     --select-iteration 'method:dev.gdn.kernels.cuda.CudaResidentStreamsTest#memoriesLoadedTogetherIntoScatteredSlotsComeBackBitForBit(java.lang.String)[1]' \
     --select-iteration 'method:dev.gdn.kernels.cuda.CudaResidentStreamsTest#copiesMadeLaterHoldTheSlotsAsTheyWereWhileTheSlotsAdvance(java.lang.String)[1]' \
     --select-iteration 'method:dev.gdn.kernels.cuda.CudaResidentStreamsTest#residentSlotsGiveTheCopyPathsResultsBitForBit(java.lang.String)[1]' \

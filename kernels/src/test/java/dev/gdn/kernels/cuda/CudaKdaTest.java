@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Kimi Delta Attention on the GPU: a KDA hybrid (KDA, sliding-window attention, KDA) with random weights
  * gives the CPU engine's logits and memories within 1e-4, over runs of mixed lengths (the recurrent kernel
  * with a per-channel decay) and then one token each (the decode step, replayed as a graph), with both gate
- * forms. Until this has passed on a GPU the engine takes KDA only when {@code gdn.cuda.kda=on}.
+ * forms. Until this has passed on a GPU the engine takes KDA only when {@code gdn.cuda.kda=on}. The same
+ * check on a Gated DeltaNet + attention + Mamba2 hybrid covers the other kinds' CUDA layers.
  */
 class CudaKdaTest {
 
@@ -52,7 +53,35 @@ class CudaKdaTest {
     void aKdaHybridOnTheGpuGivesTheCpuEnginesLogitsAndMemoriesWithin1e4(double lower) {
         Gpu.require();
         System.setProperty(KdaCuda.ENABLE, "on");
-        ModelConfig c = KdaModelTest.parse(KdaModelTest.config(lower == 0 ? null : lower));
+        try {
+            matchesTheCpuEngine(KdaModelTest.parse(KdaModelTest.config(lower == 0 ? null : lower)),
+                    "kda (lower_bound " + lower + ")");
+        } finally {
+            System.clearProperty(KdaCuda.ENABLE);
+        }
+    }
+
+    /**
+     * Every other kind through the engine's per-kind CUDA layers, without fixtures (what a GPU call carries
+     * is small): a Gated DeltaNet + sliding-window attention + Mamba2 hybrid of random weights.
+     */
+    @Tag("gpu")
+    @Timeout(300)
+    @Test
+    void aGdnAttentionMamba2HybridOnTheGpuGivesTheCpuEnginesLogitsAndMemoriesWithin1e4() throws Exception {
+        Gpu.require();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree("""
+                {"model_type": "gated_deltanet", "vocab_size": 64, "hidden_size": 64, "num_heads": 2, "head_dim": 32,
+                 "expand_v": 1.0, "num_hidden_layers": 4, "conv_size": 4, "allow_neg_eigval": true,
+                 "attn": {"layers": [1], "num_heads": 4, "num_kv_heads": 2, "window_size": 8, "rope_theta": 10000.0},
+                 "mamba2": {"layers": [3], "num_heads": 4, "head_dim": 16, "state_size": 16, "expand": 1, "n_groups": 1,
+                            "conv_kernel": 4, "use_conv_bias": true, "norm_before_gate": false, "norm_eps": 1e-5}}
+                """);
+        matchesTheCpuEngine(dev.gdn.kernels.config.ModelConfigParser.parse(json, "hybrid"), "gdn+attention+mamba2");
+    }
+
+    /** Runs of mixed lengths, then three rounds of one token each, on both engines: logits and every memory part. */
+    static void matchesTheCpuEngine(ModelConfig c, String what) {
         GatedDeltaNetModel cpu = new GatedDeltaNetModel(c, RandomWeights.of(c, 7), CpuKernels.fast());
         CudaForward engine = new CudaForward(new CudaDevice(0), cpu, MatmulPrecision.FP32, 4096);
         GatedDeltaNetModel gpu = cpu.withEngine(engine);
@@ -77,8 +106,8 @@ class CudaKdaTest {
                 ForwardResult want = cpu.forward(a);
                 ForwardResult got = gpu.forward(b);
                 RelativeError logits = RelativeError.of(got.logits(), want.logits());
-                System.out.printf("kda (lower_bound %s) on %s, round %d: logits rel err %.2e%n", lower, engine.name(),
-                        round, logits.value());
+                System.out.printf("%s on %s, round %d: logits rel err %.2e%n", what, engine.name(), round,
+                        logits.value());
                 assertThat(logits.within(1e-4)).as("logits, round %d: %s", round, logits).isTrue();
                 for (int i = 0; i < streams; i++) {
                     for (int l = 0; l < c.numLayers(); l++) {
@@ -95,7 +124,6 @@ class CudaKdaTest {
             }
         } finally {
             engine.close();
-            System.clearProperty(KdaCuda.ENABLE);
         }
     }
 }
