@@ -33,6 +33,8 @@ public final class CudaMemoryPool implements AutoCloseable {
     private long[][] parts;
     /** Per layer: floats of each part per slot. */
     private final long[][] partFloats;
+    /** Per layer: whether each part is held in bf16 on the device. */
+    private final boolean[][] bf16Parts;
     /** Per attention layer: the position of each slot. */
     private long[][] positions;
     private Staging staging;
@@ -49,11 +51,17 @@ public final class CudaMemoryPool implements AutoCloseable {
         this.c = c;
         this.state = state;
         this.partFloats = new long[c.numLayers()][];
+        this.bf16Parts = new boolean[c.numLayers()][];
         for (int l = 0; l < c.numLayers(); l++) {
             LayerKind kind = LayerKinds.of(c, l);
+            CudaLayer cuda = kind.cuda().orElseThrow(() -> new IllegalArgumentException(kind.label()
+                    + " layers have no CUDA kernels"));
             // sizes count 4-byte units (a bf16 state takes half the room)
-            partFloats[l] = kind.cuda().orElseThrow(() -> new IllegalArgumentException(kind.label()
-                    + " layers have no CUDA kernels")).partFloats(c, state);
+            partFloats[l] = cuda.partFloats(c, state);
+            bf16Parts[l] = new boolean[partFloats[l].length];
+            for (int p = 0; p < bf16Parts[l].length; p++) {
+                bf16Parts[l][p] = cuda.bf16Part(p, state);
+            }
         }
         allocate(Math.max(1, capacity));
     }
@@ -420,7 +428,7 @@ public final class CudaMemoryPool implements AutoCloseable {
 
     /** Whether part {@code part} of layer {@code layer} is held in bf16 (a Gated DeltaNet state with bf16 states). */
     private boolean bf16(int layer, int part) {
-        return LayerKinds.of(c, layer).cuda().orElseThrow().bf16Part(part, state);
+        return bf16Parts[layer][part];
     }
 
     /** Puts {@code src} into the staging at {@code at} 4-byte units: as is, or rounded to bf16 pairs. */
