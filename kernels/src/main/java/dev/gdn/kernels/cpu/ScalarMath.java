@@ -116,6 +116,14 @@ public final class ScalarMath implements VectorMath {
         }
     }
 
+    @Override
+    public void rowDecayRank1(float[] s, int so, int ld, int rows, int width, float[] alphas, int ao, float[] x,
+            int xo, float[] u) {
+        for (int a = 0; a < rows; a++) {
+            decayRank1(s, so + a * ld, ld, 1, width, alphas[ao + a], x, xo + a, u);
+        }
+    }
+
     /** {@link dev.gdn.kernels.ops.Activations#silu}: in double, rounded once (the reference). */
     @Override
     public void silu(float[] x, int off, int n) {

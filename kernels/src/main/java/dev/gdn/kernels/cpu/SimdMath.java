@@ -392,6 +392,41 @@ final class SimdMath implements VectorMath {
     }
 
     @Override
+    public void rowDecayRank1(float[] s, int so, int ld, int rows, int width, float[] alphas, int ao, float[] x,
+            int xo, float[] u) {
+        int c = 0;
+        for (; c + 4 * L <= width; c += 4 * L) {
+            FloatVector u0 = FloatVector.fromArray(S, u, c);
+            FloatVector u1 = FloatVector.fromArray(S, u, c + L);
+            FloatVector u2 = FloatVector.fromArray(S, u, c + 2 * L);
+            FloatVector u3 = FloatVector.fromArray(S, u, c + 3 * L);
+            for (int a = 0; a < rows; a++) {
+                int base = so + a * ld + c;
+                FloatVector va = FloatVector.broadcast(S, alphas[ao + a]);
+                FloatVector xa = FloatVector.broadcast(S, x[xo + a]);
+                u0.fma(xa, FloatVector.fromArray(S, s, base).mul(va)).intoArray(s, base);
+                u1.fma(xa, FloatVector.fromArray(S, s, base + L).mul(va)).intoArray(s, base + L);
+                u2.fma(xa, FloatVector.fromArray(S, s, base + 2 * L).mul(va)).intoArray(s, base + 2 * L);
+                u3.fma(xa, FloatVector.fromArray(S, s, base + 3 * L).mul(va)).intoArray(s, base + 3 * L);
+            }
+        }
+        for (; c + L <= width; c += L) {
+            FloatVector u0 = FloatVector.fromArray(S, u, c);
+            for (int a = 0; a < rows; a++) {
+                int base = so + a * ld + c;
+                u0.fma(FloatVector.broadcast(S, x[xo + a]), FloatVector.fromArray(S, s, base)
+                        .mul(FloatVector.broadcast(S, alphas[ao + a]))).intoArray(s, base);
+            }
+        }
+        for (; c < width; c++) {
+            for (int a = 0; a < rows; a++) {
+                int i = so + a * ld + c;
+                s[i] = Math.fma(u[c], x[xo + a], s[i] * alphas[ao + a]);
+            }
+        }
+    }
+
+    @Override
     public void decayRank1(float[] s, int so, int ld, int rows, int width, float alpha, float[] x, int xo,
             float[] u) {
         FloatVector va = FloatVector.broadcast(S, alpha);

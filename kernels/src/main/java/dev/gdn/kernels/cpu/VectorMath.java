@@ -89,6 +89,15 @@ public interface VectorMath {
      */
     void decayRank1(float[] s, int so, int ld, int rows, int width, float alpha, float[] x, int xo, float[] u);
 
+    /**
+     * {@link #decayRank1} with a decay of its own per row: {@code s[a, c] = alphas[a] * s[a, c] + x[a] * u[c]},
+     * each element bit for bit {@code decayRank1} of its row alone.
+     *
+     * @param alphas {@code [rows]} at {@code ao}
+     */
+    void rowDecayRank1(float[] s, int so, int ld, int rows, int width, float[] alphas, int ao, float[] x, int xo,
+            float[] u);
+
     /** In place: {@code x[off+i] = silu(x[off+i])}, SiLU being {@code x * sigmoid(x)}. */
     void silu(float[] x, int off, int n);
 

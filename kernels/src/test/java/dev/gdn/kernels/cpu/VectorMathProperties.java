@@ -88,4 +88,24 @@ class VectorMathProperties {
             }
         }
     }
+
+    @Property(tries = 60)
+    void aRowDecayRank1IsEachRowsDecayRank1BitForBit(@ForAll @IntRange(min = 1, max = 9) int rows,
+            @ForAll @IntRange(min = 1, max = 70) int width, @ForAll long seed) {
+        Random r = new Random(seed);
+        int ld = width + 3;
+        float[] s0 = random(r, rows * ld);
+        float[] alphas = random(r, rows + 1);
+        float[] x = random(r, rows + 2);
+        float[] u = random(r, width);
+        for (VectorMath m : new VectorMath[] {VectorMath.best(), VectorMath.scalar()}) {
+            float[] together = s0.clone();
+            float[] alone = s0.clone();
+            m.rowDecayRank1(together, 0, ld, rows, width, alphas, 1, x, 2, u);
+            for (int a = 0; a < rows; a++) {
+                m.decayRank1(alone, a * ld, ld, 1, width, alphas[1 + a], x, 2 + a, u);
+            }
+            assertThat(together).as(m.toString()).containsExactly(alone);
+        }
+    }
 }

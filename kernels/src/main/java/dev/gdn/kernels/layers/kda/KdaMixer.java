@@ -24,8 +24,10 @@ import java.util.List;
  *   o = Kimi delta rule(q, k, v, g, beta; S);  o = rmsNorm(o) * sigmoid((x W_g0) W_g1 + b_g1) per value head;  y = o W_o
  * </pre>
  * A stream's run takes the token-by-token rule ({@link KdaRule}), or the chunkwise one ({@link KdaChunkedRule})
- * where the CPU kernels choose it for Gated DeltaNet ({@link CpuKernels#chunked}: a long run on large heads);
- * the choice depends only on the model and the stream's own run.
+ * where the CPU kernels would choose it for Gated DeltaNet heads of half the size ({@link CpuKernels#chunked}:
+ * a long run on large heads; KDA's token-by-token rule keeps up with its chunkwise one up to heads of 64 Ki
+ * states and falls behind beyond, docs/BENCHMARKS.md); the choice depends only on the model and the
+ * stream's own run.
  */
 final class KdaMixer implements TokenMixer {
     private static final Scratch.Slot Q = Scratch.slot("kda.q");
@@ -38,6 +40,9 @@ final class KdaMixer implements TokenMixer {
     private static final Scratch.Slot GATE = Scratch.slot("kda.gate");
     private static final Scratch.Slot O = Scratch.slot("kda.o");
     private static final Scratch.Slot OUT = Scratch.slot("kda.out");
+
+    /** How many times Gated DeltaNet's head size KDA's heads need before the chunkwise rule pays. */
+    static final int CHUNK_HEAD_SCALE = 2;
 
     private final ModelConfig config;
     private final KdaConfig kda;
@@ -127,7 +132,7 @@ final class KdaMixer implements TokenMixer {
             int j = task % hv;
             int r0 = offsets[s];
             KdaInputs in = new KdaInputs(shape, r0, offsets[s + 1] - r0, q, k, v, g, b, scale);
-            if (cpu.chunked(in.tokens(), shape.headStateSize())) {
+            if (cpu.chunked(in.tokens(), shape.headStateSize() / CHUNK_HEAD_SCALE)) {
                 chunked.forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);
             } else {
                 rule.forwardHead(in, j, memories.get(s).state(), j * shape.headStateSize(), o);

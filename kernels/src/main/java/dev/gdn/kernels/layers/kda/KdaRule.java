@@ -79,9 +79,7 @@ public final class KdaRule {
                 u[c] = beta * (in.v()[vo + c] - sk[c]);
                 out[vo + c] = Math.fma(kq, u[c], sq[c]);
             }
-            for (int r = 0; r < kd; r++) {
-                math.decayRank1(state, so + r * vd, vd, 1, vd, a[r], k, qk + r, u);
-            }
+            math.rowDecayRank1(state, so, vd, kd, vd, a, 0, k, qk, u);
         }
     }
 
